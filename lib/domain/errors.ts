@@ -1,0 +1,152 @@
+/**
+ * Every error Drawbridge raises on purpose. `status` is the HTTP status the API answers with;
+ * anything that is not a DrawbridgeError becomes a generic 500 that reveals nothing.
+ */
+export class DrawbridgeError extends Error {
+  readonly code: string = 'internal_error';
+  readonly status: number = 500;
+  readonly expose: boolean = false;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DrawbridgeError';
+  }
+}
+
+/** A 4xx: the message is safe to show to the caller and says what to fix. */
+abstract class ClientError extends DrawbridgeError {
+  override readonly expose = true;
+}
+
+export class ValidationError extends ClientError {
+  override readonly code = 'invalid_request';
+  override readonly status = 400;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ValidationError';
+  }
+}
+
+export class UnauthorizedError extends ClientError {
+  override readonly code = 'unauthorized';
+  override readonly status = 401;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UnauthorizedError';
+  }
+}
+
+export class ForbiddenError extends ClientError {
+  override readonly code = 'forbidden';
+  override readonly status = 403;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ForbiddenError';
+  }
+}
+
+export class NotFoundError extends ClientError {
+  override readonly code = 'not_found';
+  override readonly status = 404;
+  constructor(message = 'session not found', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class ConflictError extends ClientError {
+  override readonly code: string = 'conflict';
+  override readonly status = 409;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConflictError';
+  }
+}
+
+/** Same Idempotency-Key, different body. */
+export class IdempotencyConflictError extends ConflictError {
+  override readonly code = 'idempotency_conflict';
+  constructor(message = 'this Idempotency-Key was already used with a different request body') {
+    super(message);
+    this.name = 'IdempotencyConflictError';
+  }
+}
+
+/** The session changed under us (status or version no longer what we read). */
+export class StaleSessionError extends ConflictError {
+  override readonly code = 'stale_session';
+  constructor(message = 'the session changed while this request was being handled; retry') {
+    super(message);
+    this.name = 'StaleSessionError';
+  }
+}
+
+/** The lifecycle forbids this event in the session's current state. */
+export class IllegalTransitionError extends ConflictError {
+  override readonly code = 'illegal_transition';
+  constructor(message: string) {
+    super(message);
+    this.name = 'IllegalTransitionError';
+  }
+}
+
+export class QuotaExceededError extends ClientError {
+  override readonly code = 'quota_exceeded';
+  override readonly status = 429;
+  constructor(message: string) {
+    super(message);
+    this.name = 'QuotaExceededError';
+  }
+}
+
+export class PayloadTooLargeError extends ClientError {
+  override readonly code = 'payload_too_large';
+  override readonly status = 413;
+  constructor(message: string) {
+    super(message);
+    this.name = 'PayloadTooLargeError';
+  }
+}
+
+export class UnsupportedMediaTypeError extends ClientError {
+  override readonly code = 'unsupported_media_type';
+  override readonly status = 415;
+  constructor(message = 'send the body as application/json') {
+    super(message);
+    this.name = 'UnsupportedMediaTypeError';
+  }
+}
+
+/**
+ * A provider could not give the session a bastion (no capacity, throttled past the retry
+ * budget, a resource vanished). `reason` is recorded on the FAILED session for the owner.
+ */
+export class ProvisioningError extends DrawbridgeError {
+  override readonly code = 'provisioning_failed';
+  readonly reason: string;
+  readonly retryable: boolean;
+  constructor(reason: string, options?: { cause?: unknown; retryable?: boolean }) {
+    super(reason, options);
+    this.name = 'ProvisioningError';
+    this.reason = reason;
+    this.retryable = options?.retryable ?? false;
+  }
+}
+
+/** The policy file is invalid; the message names the field. */
+export class PolicyError extends DrawbridgeError {
+  override readonly code = 'invalid_policy';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PolicyError';
+  }
+}
+
+/** A required setting is missing or malformed; the message names the variable. */
+export class ConfigError extends DrawbridgeError {
+  override readonly code = 'invalid_config';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}

@@ -1,0 +1,43 @@
+import { UnauthorizedError } from './errors.ts';
+import type { Identity } from './session.ts';
+
+const GROUP_PATTERN = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+const MAX_GROUPS = 100;
+
+/**
+ * Reads the groups claim in every shape it arrives in: a JSON array (local tokens, Cognito
+ * via a Lambda authorizer), API Gateway HTTP API's flattened "[a b c]" string, or a
+ * comma/space separated string. Names that are not plain group names are dropped, never
+ * interpreted.
+ */
+export function parseGroupsClaim(claim: unknown): string[] {
+  let items: unknown[];
+  if (Array.isArray(claim)) items = claim;
+  else if (typeof claim === 'string') {
+    const text = claim.trim();
+    let parsed: unknown;
+    if (text.startsWith('[') && text.endsWith(']')) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = text.slice(1, -1).split(/[\s,]+/);
+      }
+    }
+    items = Array.isArray(parsed) ? parsed : text.split(/[\s,]+/);
+  } else items = [];
+  const groups = new Set<string>();
+  for (const item of items) {
+    if (typeof item === 'string' && GROUP_PATTERN.test(item)) groups.add(item);
+    if (groups.size >= MAX_GROUPS) break;
+  }
+  return [...groups];
+}
+
+/** Identity from verified JWT claims: the subject and the configured groups claim. */
+export function identityFromClaims(claims: Record<string, unknown> | undefined, groupsClaim: string): Identity {
+  const subject = claims?.sub;
+  if (typeof subject !== 'string' || subject.length === 0 || subject.length > 256 || /[\0-\x1f]/.test(subject)) {
+    throw new UnauthorizedError('the token has no usable subject');
+  }
+  return { subject, groups: parseGroupsClaim(claims?.[groupsClaim]) };
+}

@@ -1,0 +1,167 @@
+import { isIP } from 'node:net';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ForbiddenError, PolicyError, ValidationError } from './errors.ts';
+import { cidrContains, parseCidr } from './network.ts';
+import { type Identity, MODES, type Mode } from './session.ts';
+
+export const ACCESS = ['jump-only', 'shell'] as const;
+export type Access = (typeof ACCESS)[number];
+
+const group = z.string().regex(/^[A-Za-z0-9._:@/+=-]{1,128}$/, 'a group name (letters, digits and ._:@/+=-)');
+const hostname = z
+  .string()
+  .max(253)
+  .refine(
+    (value) =>
+      isIP(value) !== 0 ||
+      /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(value),
+    'an IP address or DNS name',
+  );
+const cidr = z.string().refine((value) => {
+  try {
+    parseCidr(value);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'a CIDR block like 203.0.113.0/24');
+const minutes = z.number().int().min(1).max(24 * 60);
+
+export const TargetSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes'),
+    description: z.string().max(200).optional(),
+    mode: z.enum(MODES),
+    host: hostname,
+    port: z.number().int().min(1).max(65535),
+    allowedGroups: z.array(group).min(1),
+    allowedSourceCidrs: z.array(cidr).min(1).optional(),
+    defaultDurationMinutes: minutes,
+    maxDurationMinutes: minutes,
+    access: z.enum(ACCESS).default('jump-only'),
+    network: z
+      .strictObject({
+        vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'a VPC id like vpc-0abc…'),
+        subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id like subnet-0abc…')).min(1),
+      })
+      .optional(),
+    instanceTypes: z
+      .array(z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'an instance type like t4g.nano'))
+      .min(1)
+      .default(['t4g.nano']),
+  })
+  .superRefine((target, ctx) => {
+    if (target.defaultDurationMinutes > target.maxDurationMinutes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultDurationMinutes'],
+        message: 'must not exceed maxDurationMinutes',
+      });
+    }
+    if (target.mode === 'ec2') {
+      if (!target.network) {
+        ctx.addIssue({ code: 'custom', path: ['network'], message: 'is required for mode ec2' });
+      }
+      if (isIP(target.host) === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['host'],
+          message: 'must be an IP address for mode ec2 (the bastion security group allows egress to it only)',
+        });
+      }
+    }
+  });
+export type Target = z.infer<typeof TargetSchema>;
+
+export const PolicySchema = z
+  .strictObject({
+    version: z.literal(1),
+    adminGroup: group,
+    quota: z.strictObject({ activeSessionsPerUser: z.number().int().min(1).max(100) }),
+    provisioningDeadlineMinutes: z.number().int().min(1).max(30).default(10),
+    selfDestructGraceMinutes: z.number().int().min(1).max(60).default(5),
+    retentionDays: z.number().int().min(1).max(3650).default(90),
+    targets: z.array(TargetSchema).min(1),
+  })
+  .superRefine((policy, ctx) => {
+    const seen = new Set<string>();
+    policy.targets.forEach((target, index) => {
+      if (seen.has(target.name)) {
+        ctx.addIssue({ code: 'custom', path: ['targets', index, 'name'], message: `duplicate target '${target.name}'` });
+      }
+      seen.add(target.name);
+    });
+  });
+export type Policy = z.infer<typeof PolicySchema>;
+
+const formatPath = (path: readonly PropertyKey[]): string =>
+  path.reduce<string>(
+    (text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)),
+    '',
+  );
+
+/** Formats the first few zod issues as `field: problem` so the error names the bad field. */
+export function describeIssues(error: z.ZodError, limit = 3): string {
+  return error.issues
+    .slice(0, limit)
+    .map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`)
+    .join('; ');
+}
+
+/** Validates a policy document (already parsed). Throws PolicyError naming the field. */
+export function validatePolicy(document: unknown, source = 'policy'): Policy {
+  const result = PolicySchema.safeParse(document);
+  if (!result.success) throw new PolicyError(`${source} is invalid: ${describeIssues(result.error)}`);
+  return result.data;
+}
+
+export function parsePolicy(yamlText: string, source = 'policy'): Policy {
+  let document: unknown;
+  try {
+    document = parseYaml(yamlText, { maxAliasCount: 0 });
+  } catch (error) {
+    throw new PolicyError(`${source} is not valid YAML: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+  }
+  return validatePolicy(document, source);
+}
+
+export function findTarget(policy: Policy, name: string): Target | undefined {
+  return policy.targets.find((target) => target.name === name);
+}
+
+export const isAdmin = (policy: Policy, identity: Identity): boolean => identity.groups.includes(policy.adminGroup);
+
+export interface AccessRequest {
+  target: string;
+  durationMinutes?: number | undefined;
+  sourceIp: string;
+}
+
+export interface AccessDecision {
+  target: Target;
+  mode: Mode;
+  durationMinutes: number;
+}
+
+/** Who may open what, for how long, from where. Throws a 4xx error that says which rule failed. */
+export function decideAccess(policy: Policy, identity: Identity, request: AccessRequest): AccessDecision {
+  const target = findTarget(policy, request.target);
+  if (!target) throw new ValidationError(`unknown target '${request.target}'`);
+  if (!target.allowedGroups.some((allowed) => identity.groups.includes(allowed))) {
+    throw new ForbiddenError(`your groups may not open target '${target.name}'`);
+  }
+  if (
+    target.allowedSourceCidrs &&
+    !target.allowedSourceCidrs.some((block) => cidrContains(parseCidr(block), request.sourceIp))
+  ) {
+    throw new ForbiddenError(`target '${target.name}' may not be opened from ${request.sourceIp}`);
+  }
+  const durationMinutes = request.durationMinutes ?? target.defaultDurationMinutes;
+  if (durationMinutes > target.maxDurationMinutes) {
+    throw new ValidationError(
+      `durationMinutes ${durationMinutes} exceeds the maximum of ${target.maxDurationMinutes} for target '${target.name}'`,
+    );
+  }
+  return { target, mode: target.mode, durationMinutes };
+}

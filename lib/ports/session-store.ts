@@ -1,0 +1,73 @@
+import type { AuditEvent } from '../domain/audit.ts';
+import type { Session, SessionStatus } from '../domain/session.ts';
+
+/** What the caller says happened; the store adds seq, time, status and the hash chain. */
+export interface AuditDraft {
+  type: string;
+  actor: string;
+  detail?: Record<string, string | number | boolean>;
+}
+
+export interface IdempotencyClaim {
+  key: string;
+  /** sha256 of the canonical request body */
+  bodyHash: string;
+}
+
+export interface CreateSessionOptions {
+  /** maximum live sessions for the owner, enforced in the same transaction as the write */
+  quota: number;
+  idempotency?: IdempotencyClaim;
+  event: AuditDraft;
+}
+
+export interface CreateSessionResult {
+  session: Session;
+  /** the 'requested' audit event; absent on a replay */
+  event?: AuditEvent;
+  /** true when an Idempotency-Key replay returned the session created earlier */
+  replayed: boolean;
+}
+
+export interface TransitionResult {
+  /** `next` as stored, with auditSeq and auditHead advanced */
+  session: Session;
+  event: AuditEvent;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** opaque; pass back to get the next page */
+  cursor?: string;
+}
+
+export interface ListOptions {
+  limit: number;
+  cursor?: string;
+}
+
+export interface ListAllOptions extends ListOptions {
+  owner?: string;
+  target?: string;
+  status?: SessionStatus;
+}
+
+/**
+ * Sessions, their quota counters, idempotency records and audit events. Every write that
+ * changes a session is conditional on the status and version the caller read; a lost race
+ * raises StaleSessionError. Quota is taken when a session is created and given back in the
+ * same transaction that moves it to ENDED or FAILED.
+ */
+export interface SessionStore {
+  /** Throws QuotaExceededError, IdempotencyConflictError. */
+  create(session: Session, options: CreateSessionOptions): Promise<CreateSessionResult>;
+  get(id: string): Promise<Session | undefined>;
+  /** Writes `next` if the stored session still has `current`'s status and version; appends the audit event in the same transaction. */
+  transition(current: Session, next: Session, event: AuditDraft): Promise<TransitionResult>;
+  listByOwner(owner: string, options: ListOptions): Promise<Page<Session>>;
+  listAll(options: ListAllOptions): Promise<Page<Session>>;
+  /** Live sessions whose deadline (provisioning deadline, or expiresAt once READY) is at or before `now`, from the sparse index. */
+  listDue(now: number, limit: number): Promise<Session[]>;
+  findByInstanceId(instanceId: string): Promise<Session | undefined>;
+  listEvents(sessionId: string): Promise<AuditEvent[]>;
+}
