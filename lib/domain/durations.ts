@@ -8,7 +8,9 @@ export function parseDuration(text: string): number {
   if (/^\d{1,5}$/.test(trimmed)) return Number(trimmed);
   const match = DURATION_PATTERN.exec(trimmed);
   if (!match || trimmed === '' || (match[1] === undefined && match[2] === undefined)) {
-    throw new ValidationError(`'${text.slice(0, 20)}' is not a duration; use forms like 30m, 2h or 1h30m`);
+    throw new ValidationError(
+      `'${text.slice(0, 20)}' is not a duration; use forms like 30m, 2h or 1h30m`,
+    );
   }
   return Number(match[1] ?? 0) * 60 + Number(match[2] ?? 0);
 }

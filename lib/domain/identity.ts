@@ -34,9 +34,17 @@ export function parseGroupsClaim(claim: unknown): string[] {
 }
 
 /** Identity from verified JWT claims: the subject and the configured groups claim. */
-export function identityFromClaims(claims: Record<string, unknown> | undefined, groupsClaim: string): Identity {
+export function identityFromClaims(
+  claims: Record<string, unknown> | undefined,
+  groupsClaim: string,
+): Identity {
   const subject = claims?.sub;
-  if (typeof subject !== 'string' || subject.length === 0 || subject.length > 256 || /[\0-\x1f]/.test(subject)) {
+  if (
+    typeof subject !== 'string' ||
+    subject.length === 0 ||
+    subject.length > 256 ||
+    !/^[\x20-\x7e]+$/.test(subject)
+  ) {
     throw new UnauthorizedError('the token has no usable subject');
   }
   return { subject, groups: parseGroupsClaim(claims?.[groupsClaim]) };

@@ -58,11 +58,16 @@ export function transition(session: Session, event: LifecycleEvent, now: number)
       return { ...base, resources: { ...session.resources, ...event.resources } };
     case 'ready': {
       if (now > session.provisioningDeadline) {
-        throw new IllegalTransitionError('the provisioning deadline passed before the bastion was ready');
+        throw new IllegalTransitionError(
+          'the provisioning deadline passed before the bastion was ready',
+        );
       }
       // The window starts at READY, and never runs past the bound already baked into the
       // key's expiry-time and the on-host self-destruct at launch.
-      const expiresAt = Math.min(now + session.durationMinutes * 60_000, session.credentialExpiresAt);
+      const expiresAt = Math.min(
+        now + session.durationMinutes * 60_000,
+        session.credentialExpiresAt,
+      );
       return {
         ...base,
         readyAt: now,
@@ -75,7 +80,9 @@ export function transition(session: Session, event: LifecycleEvent, now: number)
       return {
         ...base,
         endReason: event.reason,
-        ...(event.detail ? { failureReason: event.detail.slice(0, MAX_FAILURE_REASON_LENGTH) } : {}),
+        ...(event.detail
+          ? { failureReason: event.detail.slice(0, MAX_FAILURE_REASON_LENGTH) }
+          : {}),
       };
     case 'ended':
       return { ...base, endedAt: now };

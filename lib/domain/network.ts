@@ -29,7 +29,11 @@ function ipv6ToBigInt(ip: string): bigint {
   const headParts = head ? head.split(':') : [];
   const tailParts = tail ? tail.split(':') : [];
   const missing = 8 - headParts.length - tailParts.length;
-  const parts = [...headParts, ...Array<string>(tail === undefined ? 0 : missing).fill('0'), ...tailParts];
+  const parts = [
+    ...headParts,
+    ...Array<string>(tail === undefined ? 0 : missing).fill('0'),
+    ...tailParts,
+  ];
   return parts.reduce((acc, part) => (acc << 16n) + BigInt(Number.parseInt(part || '0', 16)), 0n);
 }
 
@@ -43,7 +47,12 @@ export function parseCidr(text: string): Cidr {
   const [address = '', prefixText, ...rest] = text.split('/');
   const version = isIP(address);
   const max = version === 4 ? 32 : 128;
-  if (version === 0 || rest.length > 0 || prefixText === undefined || !/^\d{1,3}$/.test(prefixText)) {
+  if (
+    version === 0 ||
+    rest.length > 0 ||
+    prefixText === undefined ||
+    !/^\d{1,3}$/.test(prefixText)
+  ) {
     throw new ValidationError(`'${text}' is not a CIDR block like 203.0.113.0/24`);
   }
   const prefix = Number(prefixText);

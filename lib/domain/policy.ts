@@ -8,14 +8,18 @@ import { type Identity, MODES, type Mode } from './session.ts';
 export const ACCESS = ['jump-only', 'shell'] as const;
 export type Access = (typeof ACCESS)[number];
 
-const group = z.string().regex(/^[A-Za-z0-9._:@/+=-]{1,128}$/, 'a group name (letters, digits and ._:@/+=-)');
+const group = z
+  .string()
+  .regex(/^[A-Za-z0-9._:@/+=-]{1,128}$/, 'a group name (letters, digits and ._:@/+=-)');
 const hostname = z
   .string()
   .max(253)
   .refine(
     (value) =>
       isIP(value) !== 0 ||
-      /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(value),
+      /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(
+        value,
+      ),
     'an IP address or DNS name',
   );
 const cidr = z.string().refine((value) => {
@@ -26,7 +30,11 @@ const cidr = z.string().refine((value) => {
     return false;
   }
 }, 'a CIDR block like 203.0.113.0/24');
-const minutes = z.number().int().min(1).max(24 * 60);
+const minutes = z
+  .number()
+  .int()
+  .min(1)
+  .max(24 * 60);
 
 export const TargetSchema = z
   .strictObject({
@@ -43,7 +51,9 @@ export const TargetSchema = z
     network: z
       .strictObject({
         vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'a VPC id like vpc-0abc…'),
-        subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id like subnet-0abc…')).min(1),
+        subnetIds: z
+          .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id like subnet-0abc…'))
+          .min(1),
       })
       .optional(),
     instanceTypes: z
@@ -67,7 +77,8 @@ export const TargetSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['host'],
-          message: 'must be an IP address for mode ec2 (the bastion security group allows egress to it only)',
+          message:
+            'must be an IP address for mode ec2 (the bastion security group allows egress to it only)',
         });
       }
     }
@@ -88,7 +99,11 @@ export const PolicySchema = z
     const seen = new Set<string>();
     policy.targets.forEach((target, index) => {
       if (seen.has(target.name)) {
-        ctx.addIssue({ code: 'custom', path: ['targets', index, 'name'], message: `duplicate target '${target.name}'` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['targets', index, 'name'],
+          message: `duplicate target '${target.name}'`,
+        });
       }
       seen.add(target.name);
     });
@@ -97,7 +112,8 @@ export type Policy = z.infer<typeof PolicySchema>;
 
 const formatPath = (path: readonly PropertyKey[]): string =>
   path.reduce<string>(
-    (text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)),
+    (text, key) =>
+      typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key),
     '',
   );
 
@@ -112,7 +128,8 @@ export function describeIssues(error: z.ZodError, limit = 3): string {
 /** Validates a policy document (already parsed). Throws PolicyError naming the field. */
 export function validatePolicy(document: unknown, source = 'policy'): Policy {
   const result = PolicySchema.safeParse(document);
-  if (!result.success) throw new PolicyError(`${source} is invalid: ${describeIssues(result.error)}`);
+  if (!result.success)
+    throw new PolicyError(`${source} is invalid: ${describeIssues(result.error)}`);
   return result.data;
 }
 
@@ -121,7 +138,10 @@ export function parsePolicy(yamlText: string, source = 'policy'): Policy {
   try {
     document = parseYaml(yamlText, { maxAliasCount: 0 });
   } catch (error) {
-    throw new PolicyError(`${source} is not valid YAML: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+    throw new PolicyError(
+      `${source} is not valid YAML: ${(error as Error).message.split('\n')[0]}`,
+      { cause: error },
+    );
   }
   return validatePolicy(document, source);
 }
@@ -130,7 +150,8 @@ export function findTarget(policy: Policy, name: string): Target | undefined {
   return policy.targets.find((target) => target.name === name);
 }
 
-export const isAdmin = (policy: Policy, identity: Identity): boolean => identity.groups.includes(policy.adminGroup);
+export const isAdmin = (policy: Policy, identity: Identity): boolean =>
+  identity.groups.includes(policy.adminGroup);
 
 export interface AccessRequest {
   target: string;
@@ -145,7 +166,11 @@ export interface AccessDecision {
 }
 
 /** Who may open what, for how long, from where. Throws a 4xx error that says which rule failed. */
-export function decideAccess(policy: Policy, identity: Identity, request: AccessRequest): AccessDecision {
+export function decideAccess(
+  policy: Policy,
+  identity: Identity,
+  request: AccessRequest,
+): AccessDecision {
   const target = findTarget(policy, request.target);
   if (!target) throw new ValidationError(`unknown target '${request.target}'`);
   if (!target.allowedGroups.some((allowed) => identity.groups.includes(allowed))) {

@@ -31,7 +31,10 @@ const reject = (why: string): never => {
 /** Reads SSH wire-format strings (uint32 length + bytes) and insists the blob is consumed exactly. */
 class WireReader {
   private offset = 0;
-  constructor(private readonly buffer: Buffer) {}
+  private readonly buffer: Buffer;
+  constructor(buffer: Buffer) {
+    this.buffer = buffer;
+  }
   string(): Buffer {
     if (this.offset + 4 > this.buffer.length) reject('is truncated');
     const length = this.buffer.readUInt32BE(this.offset);
@@ -64,7 +67,8 @@ const unsigned = (mpint: Buffer): Buffer => {
 function inspectBlob(type: PublicKeyType, blob: Buffer): number {
   const reader = new WireReader(blob);
   const innerType = reader.string().toString('latin1');
-  if (innerType !== type) reject(`says '${type}' but the key inside is '${innerType.slice(0, 40)}'`);
+  if (innerType !== type)
+    reject(`says '${type}' but the key inside is '${innerType.slice(0, 40)}'`);
 
   try {
     if (type === 'ssh-ed25519') {
@@ -79,8 +83,10 @@ function inspectBlob(type: PublicKeyType, blob: Buffer): number {
       const n = unsigned(reader.string());
       reader.end();
       const bits = n.length * 8 - Math.clz32(n[0] ?? 0) + 24;
-      if (bits < MIN_RSA_BITS) reject(`is a ${bits}-bit RSA key; at least ${MIN_RSA_BITS} bits are required`);
-      if (bits > MAX_RSA_BITS) reject(`is a ${bits}-bit RSA key; at most ${MAX_RSA_BITS} bits are accepted`);
+      if (bits < MIN_RSA_BITS)
+        reject(`is a ${bits}-bit RSA key; at least ${MIN_RSA_BITS} bits are required`);
+      if (bits > MAX_RSA_BITS)
+        reject(`is a ${bits}-bit RSA key; at most ${MAX_RSA_BITS} bits are accepted`);
       createPublicKey({ key: { kty: 'RSA', n: b64url(n), e: b64url(e) }, format: 'jwk' });
       return bits;
     }
@@ -88,8 +94,10 @@ function inspectBlob(type: PublicKeyType, blob: Buffer): number {
     const curveName = reader.string().toString('latin1');
     const point = reader.string();
     reader.end();
-    if (curveName !== curve.name) reject(`names curve '${curveName.slice(0, 20)}' but its type is ${type}`);
-    if (point.length !== 1 + 2 * curve.size || point[0] !== 0x04) reject('is not an uncompressed curve point');
+    if (curveName !== curve.name)
+      reject(`names curve '${curveName.slice(0, 20)}' but its type is ${type}`);
+    if (point.length !== 1 + 2 * curve.size || point[0] !== 0x04)
+      reject('is not an uncompressed curve point');
     createPublicKey({
       key: {
         kty: 'EC',
@@ -112,7 +120,8 @@ function inspectBlob(type: PublicKeyType, blob: Buffer): number {
  * front must match the type inside the blob.
  */
 export function parsePublicKey(input: string): PublicKey {
-  if (input.length > MAX_PUBLIC_KEY_LENGTH) reject(`is longer than ${MAX_PUBLIC_KEY_LENGTH} characters`);
+  if (input.length > MAX_PUBLIC_KEY_LENGTH)
+    reject(`is longer than ${MAX_PUBLIC_KEY_LENGTH} characters`);
   if (/[\r\n\0]/.test(input)) reject('must be a single line (no CR, LF or NUL)');
   // Anything outside printable ASCII and space would only ever be smuggling.
   if (/[^\x20-\x7e]/.test(input)) reject('may contain only printable ASCII characters');
@@ -126,7 +135,8 @@ export function parsePublicKey(input: string): PublicKey {
   }
   const comment = commentParts.join(' ');
   if (comment.length > MAX_COMMENT_LENGTH) reject('comment is too long');
-  if (ACCEPTED_KEY_TYPES.some((known) => comment.includes(known))) reject('must contain exactly one key');
+  if (ACCEPTED_KEY_TYPES.some((known) => comment.includes(known)))
+    reject('must contain exactly one key');
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64 as string)) reject('key data is not base64');
   const blob = Buffer.from(base64 as string, 'base64');
   if (blob.toString('base64') !== base64) reject('key data is not canonical base64');
