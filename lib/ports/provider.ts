@@ -9,6 +9,8 @@ export interface LaunchPlan {
   authorizedKey: string;
   /** when the bastion must shut itself down whatever happens (layer 4) */
   selfDestructAt: number;
+  /** the same bound as minutes from launch, for `shutdown -h +N` */
+  selfDestructMinutes: number;
 }
 
 export interface LaunchResult {
