@@ -15,15 +15,22 @@ export function parseGroupsClaim(claim: unknown): string[] {
   if (Array.isArray(claim)) items = claim;
   else if (typeof claim === 'string') {
     const text = claim.trim();
+    const bracketed = text.startsWith('[') && text.endsWith(']');
     let parsed: unknown;
-    if (text.startsWith('[') && text.endsWith(']')) {
+    if (bracketed) {
       try {
         parsed = JSON.parse(text);
       } catch {
-        parsed = text.slice(1, -1).split(/[\s,]+/);
+        parsed = undefined;
       }
     }
-    items = Array.isArray(parsed) ? parsed : text.split(/[\s,]+/);
+    // "[123]" or "[true]" is API Gateway's flattening of a one-group claim, not a JSON array of
+    // non-strings: only a JSON array of strings is read as JSON.
+    const isStringArray =
+      Array.isArray(parsed) && parsed.every((item: unknown) => typeof item === 'string');
+    items = isStringArray
+      ? (parsed as unknown[])
+      : (bracketed ? text.slice(1, -1) : text).split(/[\s,]+/);
   } else items = [];
   const groups = new Set<string>();
   for (const item of items) {

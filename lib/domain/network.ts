@@ -1,5 +1,12 @@
-import { isIP } from 'node:net';
+import { isIP as netIsIP } from 'node:net';
 import { ValidationError } from './errors.ts';
+
+/**
+ * node:net's isIP also accepts IPv6 zone ids (`fe80::1%eth0`): they are meaningless off the
+ * host, would put a `%` into sshd options and security-group rules, and break the arithmetic
+ * below, so an address with a zone is not an address here.
+ */
+const isIP = (text: string): 4 | 6 | 0 => (text.includes('%') ? 0 : (netIsIP(text) as 4 | 6 | 0));
 
 /** The caller's single address as a CIDR: IPv4 → /32, IPv6 → /128. */
 export function hostCidr(sourceIp: string): string {
@@ -10,7 +17,7 @@ export function hostCidr(sourceIp: string): string {
 }
 
 export function ipVersion(ip: string): 4 | 6 | 0 {
-  return isIP(ip) as 4 | 6 | 0;
+  return isIP(ip);
 }
 
 function ipv4ToBigInt(ip: string): bigint {

@@ -1,8 +1,7 @@
-import { isIP } from 'node:net';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ForbiddenError, PolicyError, ValidationError } from './errors.ts';
-import { cidrContains, parseCidr } from './network.ts';
+import { cidrContains, ipVersion, parseCidr } from './network.ts';
 import { type Identity, MODES, type Mode } from './session.ts';
 
 export const ACCESS = ['jump-only', 'shell'] as const;
@@ -16,7 +15,7 @@ const hostname = z
   .max(253)
   .refine(
     (value) =>
-      isIP(value) !== 0 ||
+      ipVersion(value) !== 0 ||
       /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(
         value,
       ),
@@ -73,7 +72,7 @@ export const TargetSchema = z
       if (!target.network) {
         ctx.addIssue({ code: 'custom', path: ['network'], message: 'is required for mode ec2' });
       }
-      if (isIP(target.host) === 0) {
+      if (ipVersion(target.host) === 0) {
         ctx.addIssue({
           code: 'custom',
           path: ['host'],
@@ -136,7 +135,12 @@ export function validatePolicy(document: unknown, source = 'policy'): Policy {
 export function parsePolicy(yamlText: string, source = 'policy'): Policy {
   let document: unknown;
   try {
-    document = parseYaml(yamlText, { maxAliasCount: 0 });
+    const parsed = parseDocument(yamlText);
+    // The YAML library only warns about an unknown tag (`!Ref`, `!!js/function`) and turns it
+    // into a plain string; in a policy that is a mistake, as fatal as a syntax error.
+    const [problem] = [...parsed.errors, ...parsed.warnings];
+    if (problem) throw problem;
+    document = parsed.toJS({ maxAliasCount: 0 });
   } catch (error) {
     throw new PolicyError(
       `${source} is not valid YAML: ${(error as Error).message.split('\n')[0]}`,
@@ -183,6 +187,10 @@ export function decideAccess(
     throw new ForbiddenError(`target '${target.name}' may not be opened from ${request.sourceIp}`);
   }
   const durationMinutes = request.durationMinutes ?? target.defaultDurationMinutes;
+  // A zero, negative or fractional window would make expiresAt meaningless (NaN included).
+  if (!Number.isInteger(durationMinutes) || durationMinutes < 1) {
+    throw new ValidationError('durationMinutes must be a whole number of minutes, at least 1');
+  }
   if (durationMinutes > target.maxDurationMinutes) {
     throw new ValidationError(
       `durationMinutes ${durationMinutes} exceeds the maximum of ${target.maxDurationMinutes} for target '${target.name}'`,

@@ -1,0 +1,96 @@
+import { StaleSessionError } from '../domain/errors.ts';
+import { type EndReason, type Session, SessionStatus } from '../domain/session.ts';
+import { type AppDeps, providerFor } from './deps.ts';
+import { applyEvent } from './record.ts';
+
+type EndDeps = Pick<AppDeps, 'store' | 'providers' | 'scheduler' | 'auditLog' | 'clock' | 'logger'>;
+
+export interface EndRequest {
+  reason: EndReason;
+  actor: string;
+  detail?: string;
+}
+
+const MAX_RACE_RETRIES = 3;
+
+/**
+ * Takes a session down: ENDING (recorded first, so a crash part-way is retried by the reaper,
+ * which sees ENDING sessions as due), release the bastion, drop the schedule, then ENDED, which
+ * gives the quota back. Idempotent: ending an ended session returns it unchanged. If the
+ * provider cannot release yet the session stays ENDING and the reaper tries again.
+ */
+export function endSession(deps: EndDeps, session: Session, request: EndRequest): Promise<Session> {
+  return retryOnStale(deps, session, (current) => endOnce(deps, current, request));
+}
+
+/** Re-reads and retries when someone else moved the session first (scheduler and reaper can race). */
+async function retryOnStale(
+  deps: Pick<AppDeps, 'store'>,
+  session: Session,
+  step: (current: Session) => Promise<Session>,
+): Promise<Session> {
+  let current = session;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await step(current);
+    } catch (error) {
+      if (!(error instanceof StaleSessionError) || attempt >= MAX_RACE_RETRIES) throw error;
+      const fresh = await deps.store.get(current.id);
+      if (!fresh) throw error;
+      current = fresh;
+    }
+  }
+}
+
+async function endOnce(deps: EndDeps, session: Session, request: EndRequest): Promise<Session> {
+  if (session.status === SessionStatus.ENDED || session.status === SessionStatus.FAILED) return session;
+  let current = session;
+  if (current.status !== SessionStatus.ENDING) {
+    current = await applyEvent(
+      deps,
+      current,
+      { type: 'end', reason: request.reason, ...(request.detail ? { detail: request.detail } : {}) },
+      { actor: request.actor, detail: { reason: request.reason } },
+    );
+  }
+  try {
+    await providerFor(deps.providers, current.mode).release(current);
+  } catch (error) {
+    deps.logger.error('release failed; the reaper will retry', { sessionId: current.id, error });
+    return current;
+  }
+  try {
+    await deps.scheduler.cancel(current);
+  } catch (error) {
+    // A leftover one-time schedule only invokes expire on an ended session, which is a no-op.
+    deps.logger.warn('could not delete the expiry schedule', { sessionId: current.id, error });
+  }
+  return applyEvent(deps, current, { type: 'ended' }, { actor: request.actor, detail: { reason: current.endReason ?? request.reason } });
+}
+
+/**
+ * For sessions that never became usable: release whatever was created and record FAILED with
+ * a reason the owner can read. Resources the provider could not release are left to the
+ * reaper's reconciliation, which finds them by tag once the session is no longer live.
+ */
+export function failSession(deps: EndDeps, session: Session, reason: string, actor = 'drawbridge'): Promise<Session> {
+  return retryOnStale(deps, session, (current) => failOnce(deps, current, reason, actor));
+}
+
+async function failOnce(deps: EndDeps, session: Session, reason: string, actor: string): Promise<Session> {
+  if (session.status === SessionStatus.ENDED || session.status === SessionStatus.FAILED) return session;
+  try {
+    await providerFor(deps.providers, session.mode).release(session);
+  } catch (error) {
+    deps.logger.error('release failed while failing the session; reconciliation will clean up', {
+      sessionId: session.id,
+      error,
+    });
+  }
+  try {
+    await deps.scheduler.cancel(session);
+  } catch {
+    // nothing scheduled yet in the usual case
+  }
+  return applyEvent(deps, session, { type: 'fail', reason }, { actor, detail: { reason } });
+}

@@ -1,0 +1,60 @@
+import { type Session, SessionStatus } from '../domain/session.ts';
+import { type AppDeps, providerFor } from './deps.ts';
+import { endSession, failSession } from './end-session.ts';
+import { markReady } from './provision-session.ts';
+
+export type BastionSignal = 'running' | 'gone';
+
+/**
+ * The provider told us what happened to a bastion (EC2 state-change event, or the local
+ * sshd exiting). Running completes provisioning; gone from outside ends a live session so
+ * nobody holds a session for a bastion that no longer exists.
+ */
+export async function observeBastion(deps: AppDeps, session: Session, signal: BastionSignal): Promise<Session> {
+  if (signal === 'running') {
+    if (session.status !== SessionStatus.PROVISIONING) return session;
+    const state = await providerFor(deps.providers, session.mode).inspect(session);
+    if (state.state === 'running') return markReady(deps, session, state.connection);
+    if (state.state === 'gone') return failSession(deps, session, 'the bastion stopped before it was ready');
+    return session;
+  }
+  switch (session.status) {
+    case SessionStatus.REQUESTED:
+    case SessionStatus.PROVISIONING:
+      return failSession(deps, session, 'the bastion stopped before it was ready');
+    case SessionStatus.READY:
+      return endSession(deps, session, {
+        reason: 'failed',
+        actor: 'drawbridge',
+        detail: 'the bastion ended outside Drawbridge',
+      });
+    case SessionStatus.ENDING:
+      return endSession(deps, session, { reason: session.endReason ?? 'failed', actor: 'drawbridge' });
+    default:
+      return session;
+  }
+}
+
+/** EC2 instance state names that mean the bastion is no longer usable. */
+export const GONE_INSTANCE_STATES = ['shutting-down', 'terminated', 'stopping', 'stopped'] as const;
+
+export class UnknownInstanceError extends Error {
+  constructor(instanceId: string) {
+    super(`no session records instance ${instanceId} yet`);
+    this.name = 'UnknownInstanceError';
+  }
+}
+
+/** EC2 state-change notification → the session that owns the instance. */
+export async function onInstanceState(deps: AppDeps, instanceId: string, state: string): Promise<Session | undefined> {
+  const session = await deps.store.findByInstanceId(instanceId);
+  if (!session) {
+    // 'running' can beat the write that records the instance id: throwing makes EventBridge
+    // retry the delivery. Anything else about an unknown instance is the reaper's business.
+    if (state === 'running') throw new UnknownInstanceError(instanceId);
+    return undefined;
+  }
+  if (state === 'running') return observeBastion(deps, session, 'running');
+  if ((GONE_INSTANCE_STATES as readonly string[]).includes(state)) return observeBastion(deps, session, 'gone');
+  return session;
+}

@@ -1,0 +1,126 @@
+import { isLive, type Session, SessionStatus } from '../domain/session.ts';
+import type { OwnedResource } from '../ports/provider.ts';
+import type { AppDeps } from './deps.ts';
+import { endSession, failSession } from './end-session.ts';
+
+export interface ReapReport {
+  /** READY sessions past expiresAt that were ended (the scheduled end did not happen) */
+  expired: number;
+  /** sessions not READY within the provisioning deadline */
+  failed: number;
+  /** interrupted ends that were resumed */
+  resumed: number;
+  orphansDestroyed: number;
+  /** orphans that could not go yet (a security group whose ENI is still attached) */
+  orphansPending: number;
+  errors: number;
+}
+
+export interface ReapOptions {
+  /** most due sessions handled per run; the rest wait a minute */
+  limit?: number;
+  concurrency?: number;
+}
+
+/**
+ * Layer 3, every minute. First the due sessions from the sparse index (cost grows with what is
+ * overdue, not with what is live); then reconciliation: anything a provider holds for this
+ * stage that no live session accounts for is destroyed.
+ */
+export async function reap(deps: AppDeps, options: ReapOptions = {}): Promise<ReapReport> {
+  const report: ReapReport = { expired: 0, failed: 0, resumed: 0, orphansDestroyed: 0, orphansPending: 0, errors: 0 };
+  const concurrency = options.concurrency ?? 8;
+  const due = await deps.store.listDue(deps.clock.now(), options.limit ?? 1000);
+
+  await forEachLimited(due, concurrency, async (session) => {
+    try {
+      await settleDue(deps, session, report);
+    } catch (error) {
+      report.errors += 1;
+      deps.logger.error('reaper could not settle a due session', { sessionId: session.id, error });
+    }
+  });
+
+  for (const provider of Object.values(deps.providers)) {
+    if (!provider) continue;
+    let owned: OwnedResource[];
+    try {
+      owned = await provider.listOwned();
+    } catch (error) {
+      report.errors += 1;
+      deps.logger.error('reaper could not list provider resources', { mode: provider.mode, error });
+      continue;
+    }
+    const liveness = await sessionLiveness(deps, owned, concurrency);
+    await forEachLimited(owned, concurrency, async (resource) => {
+      if (resource.sessionId && liveness.get(resource.sessionId)) return;
+      try {
+        const outcome = await provider.destroy(resource);
+        if (outcome === 'destroyed') report.orphansDestroyed += 1;
+        else report.orphansPending += 1;
+        deps.logger.warn('orphan reaped', { resource, outcome });
+      } catch (error) {
+        report.errors += 1;
+        deps.logger.error('could not destroy an orphan', { resource, error });
+      }
+    });
+  }
+  return report;
+}
+
+async function settleDue(deps: AppDeps, session: Session, report: ReapReport): Promise<void> {
+  const now = deps.clock.now();
+  switch (session.status) {
+    case SessionStatus.READY:
+      if (session.expiresAt !== undefined && session.expiresAt <= now) {
+        await endSession(deps, session, { reason: 'expired', actor: 'reaper' });
+        report.expired += 1;
+      }
+      return;
+    case SessionStatus.ENDING:
+      await endSession(deps, session, { reason: session.endReason ?? 'expired', actor: 'reaper' });
+      report.resumed += 1;
+      return;
+    case SessionStatus.REQUESTED:
+    case SessionStatus.PROVISIONING:
+      if (session.provisioningDeadline <= now) {
+        await failSession(deps, session, 'the bastion was not ready before the provisioning deadline', 'reaper');
+        report.failed += 1;
+      }
+      return;
+    default:
+      return;
+  }
+}
+
+async function sessionLiveness(
+  deps: AppDeps,
+  owned: readonly OwnedResource[],
+  concurrency: number,
+): Promise<Map<string, boolean>> {
+  const ids = [...new Set(owned.flatMap((resource) => (resource.sessionId ? [resource.sessionId] : [])))];
+  const liveness = new Map<string, boolean>();
+  await forEachLimited(ids, concurrency, async (id) => {
+    try {
+      const session = await deps.store.get(id);
+      liveness.set(id, session !== undefined && isLive(session.status));
+    } catch (error) {
+      // When in doubt, keep: destroying a live session's bastion is worse than a minute's delay.
+      liveness.set(id, true);
+      deps.logger.error('could not read a session during reconciliation', { sessionId: id, error });
+    }
+  });
+  return liveness;
+}
+
+export async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next];
+      next += 1;
+      if (item !== undefined) await work(item);
+    }
+  });
+  await Promise.all(workers);
+}

@@ -1,0 +1,55 @@
+import type { AuditEvent } from '../domain/audit.ts';
+import { ForbiddenError, NotFoundError } from '../domain/errors.ts';
+import { isAdmin } from '../domain/policy.ts';
+import { type Identity, isSessionId, type Session, type SessionStatus } from '../domain/session.ts';
+import type { Page } from '../ports/session-store.ts';
+import type { AppDeps } from './deps.ts';
+
+type QueryDeps = Pick<AppDeps, 'policy' | 'store'>;
+
+/**
+ * The session if the caller owns it or is an admin. Someone else's id answers exactly like an
+ * id that does not exist, so ids cannot be probed.
+ */
+export async function loadVisibleSession(deps: QueryDeps, identity: Identity, id: string): Promise<Session> {
+  if (!isSessionId(id)) throw new NotFoundError();
+  const session = await deps.store.get(id);
+  if (!session || (session.owner !== identity.subject && !isAdmin(deps.policy, identity))) {
+    throw new NotFoundError();
+  }
+  return session;
+}
+
+export const getSession = loadVisibleSession;
+
+export async function listSessionEvents(deps: QueryDeps, identity: Identity, id: string): Promise<AuditEvent[]> {
+  const session = await loadVisibleSession(deps, identity, id);
+  return deps.store.listEvents(session.id);
+}
+
+export interface ListSessionsInput {
+  limit: number;
+  cursor?: string | undefined;
+  /** admins only: everyone's sessions */
+  all?: boolean | undefined;
+  owner?: string | undefined;
+  target?: string | undefined;
+  status?: SessionStatus | undefined;
+}
+
+export async function listSessions(deps: QueryDeps, identity: Identity, input: ListSessionsInput): Promise<Page<Session>> {
+  const page = { limit: input.limit, ...(input.cursor ? { cursor: input.cursor } : {}) };
+  const wantsOthers = input.all === true || (input.owner !== undefined && input.owner !== identity.subject);
+  if (wantsOthers && !isAdmin(deps.policy, identity)) {
+    throw new ForbiddenError("only members of the admin group may list other people's sessions");
+  }
+  if (!wantsOthers && input.target === undefined && input.status === undefined) {
+    return deps.store.listByOwner(identity.subject, page);
+  }
+  return deps.store.listAll({
+    ...page,
+    owner: wantsOthers ? input.owner : identity.subject,
+    ...(input.target ? { target: input.target } : {}),
+    ...(input.status ? { status: input.status } : {}),
+  });
+}

@@ -1,0 +1,194 @@
+import { isIP } from 'node:net';
+import { stringify } from 'yaml';
+import type { Access } from '../domain/policy.ts';
+import { SESSION_ID_PATTERN } from '../domain/session.ts';
+
+export interface BastionUserDataInput {
+  sessionId: string;
+  linuxUser: string;
+  /** the complete authorized_keys line, options included (authorizedKeyLine) */
+  authorizedKey: string;
+  access: Access;
+  targetHost: string;
+  targetPort: number;
+  /** `shutdown -h +N`: the bastion powers off (and so terminates) whatever else happens */
+  selfDestructMinutes: number;
+  logGroupName: string;
+  /** the CloudWatch agent finds its region from instance metadata when this is absent */
+  region?: string;
+}
+
+export const SSHD_CONFIG_PATH = '/etc/ssh/sshd_config.d/00-drawbridge.conf';
+export const AGENT_CONFIG_PATH = '/opt/aws/amazon-cloudwatch-agent/etc/drawbridge.json';
+export const AGENT_CTL = '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl';
+/** The longest window plus the longest grace the policy schema allows. */
+export const MAX_SELF_DESTRUCT_MINUTES = 24 * 60 + 60;
+
+const LINUX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+const DNS_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const LOG_GROUP = /^[A-Za-z0-9._/#-]{1,512}$/;
+const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
+// An authorized_keys line is printable ASCII on one line; anything else would be smuggling.
+const KEY_LINE = /^[!-~][ -~]{0,16383}$/;
+
+// Limited to algorithms OpenSSH 8.7 (the AL2023 build) knows: an unknown name stops sshd.
+const CIPHERS = [
+  'chacha20-poly1305@openssh.com',
+  'aes256-gcm@openssh.com',
+  'aes128-gcm@openssh.com',
+  'aes256-ctr',
+  'aes192-ctr',
+  'aes128-ctr',
+];
+const MACS = [
+  'hmac-sha2-512-etm@openssh.com',
+  'hmac-sha2-256-etm@openssh.com',
+  'umac-128-etm@openssh.com',
+];
+const KEX = [
+  'curve25519-sha256',
+  'curve25519-sha256@libssh.org',
+  'diffie-hellman-group16-sha512',
+  'diffie-hellman-group18-sha512',
+  'diffie-hellman-group-exchange-sha256',
+];
+
+function unsafe(field: string): never {
+  throw new Error(`unsafe ${field} for bastion user data`);
+}
+
+function validate(input: BastionUserDataInput): void {
+  if (!SESSION_ID_PATTERN.test(input.sessionId)) unsafe('sessionId');
+  if (!LINUX_USER.test(input.linuxUser)) unsafe('linuxUser');
+  if (!KEY_LINE.test(input.authorizedKey)) unsafe('authorizedKey');
+  if (input.access !== 'jump-only' && input.access !== 'shell') unsafe('access');
+  if (isIP(input.targetHost) === 0 && !DNS_NAME.test(input.targetHost)) unsafe('targetHost');
+  if (!Number.isInteger(input.targetPort) || input.targetPort < 1 || input.targetPort > 65535) {
+    unsafe('targetPort');
+  }
+  if (
+    !Number.isInteger(input.selfDestructMinutes) ||
+    input.selfDestructMinutes < 1 ||
+    input.selfDestructMinutes > MAX_SELF_DESTRUCT_MINUTES
+  ) {
+    unsafe('selfDestructMinutes');
+  }
+  if (!LOG_GROUP.test(input.logGroupName)) unsafe('logGroupName');
+  if (input.region !== undefined && !REGION.test(input.region)) unsafe('region');
+}
+
+/** `host:port` as sshd's PermitOpen wants it; IPv6 addresses go in brackets. */
+export function permitOpenValue(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+function sshdConfig(input: BastionUserDataInput): string {
+  const settings: [string, string][] = [
+    ['PermitRootLogin', 'no'],
+    ['PasswordAuthentication', 'no'],
+    ['KbdInteractiveAuthentication', 'no'],
+    ['PermitEmptyPasswords', 'no'],
+    ['HostbasedAuthentication', 'no'],
+    ['IgnoreRhosts', 'yes'],
+    ['PubkeyAuthentication', 'yes'],
+    ['AuthenticationMethods', 'publickey'],
+    ['AllowUsers', input.linuxUser],
+    ['AllowTcpForwarding', 'local'],
+    ['PermitOpen', permitOpenValue(input.targetHost, input.targetPort)],
+    ['AllowAgentForwarding', 'no'],
+    ['AllowStreamLocalForwarding', 'no'],
+    ['X11Forwarding', 'no'],
+    ['PermitTunnel', 'no'],
+    ['GatewayPorts', 'no'],
+    ['PermitUserEnvironment', 'no'],
+    ...(input.access === 'jump-only' ? ([['PermitTTY', 'no']] as [string, string][]) : []),
+    ['MaxAuthTries', '3'],
+    ['MaxSessions', '2'],
+    ['MaxStartups', '10:30:60'],
+    ['LoginGraceTime', '30'],
+    ['ClientAliveInterval', '30'],
+    ['ClientAliveCountMax', '3'],
+    ['LogLevel', 'VERBOSE'],
+    ['Ciphers', CIPHERS.join(',')],
+    ['MACs', MACS.join(',')],
+    ['KexAlgorithms', KEX.join(',')],
+    ['Banner', 'none'],
+  ];
+  // sshd keeps the first value it reads for most keywords, and AL2023's sshd_config includes
+  // sshd_config.d/*.conf first, in name order: the 00- prefix puts these ahead of 50-redhat.conf.
+  return [
+    `# Drawbridge session ${input.sessionId}: written at boot, not to be edited.`,
+    ...settings.map(([key, value]) => `${key} ${value}`),
+    '',
+  ].join('\n');
+}
+
+function agentConfig(input: BastionUserDataInput): string {
+  const config = {
+    // root, because /var/log/secure is readable by root only
+    agent: { run_as_user: 'root', ...(input.region ? { region: input.region } : {}) },
+    logs: {
+      force_flush_interval: 5,
+      logs_collected: {
+        files: {
+          collect_list: [
+            {
+              file_path: '/var/log/secure',
+              log_group_name: input.logGroupName,
+              log_stream_name: input.sessionId,
+              timezone: 'UTC',
+            },
+          ],
+        },
+      },
+    },
+  };
+  return `${JSON.stringify(config, null, 2)}\n`;
+}
+
+/**
+ * The bastion's cloud-config. Everything is serialized by the YAML library, and every command
+ * is an argument array (cloud-init quotes each element), so no value is ever interpreted by a
+ * shell. Inputs are validated anyway and anything unexpected throws.
+ */
+export function buildBastionUserData(input: BastionUserDataInput): string {
+  validate(input);
+  const document = {
+    // Listing only this user (no `default`) keeps ec2-user from being created at all.
+    users: [
+      {
+        name: input.linuxUser,
+        lock_passwd: true,
+        shell: input.access === 'shell' ? '/bin/bash' : '/sbin/nologin',
+        ssh_authorized_keys: [input.authorizedKey],
+      },
+    ],
+    ssh_pwauth: false,
+    disable_root: true,
+    // AL2023 minimal logs to journald only; rsyslog writes /var/log/secure for the agent.
+    packages: ['amazon-cloudwatch-agent', 'rsyslog'],
+    write_files: [
+      {
+        path: SSHD_CONFIG_PATH,
+        owner: 'root:root',
+        permissions: '0600',
+        content: sshdConfig(input),
+      },
+      {
+        path: AGENT_CONFIG_PATH,
+        owner: 'root:root',
+        permissions: '0644',
+        content: agentConfig(input),
+      },
+    ],
+    runcmd: [
+      // First, so the self-destruct is armed before anything below can fail.
+      ['shutdown', '-h', `+${input.selfDestructMinutes}`],
+      ['systemctl', 'enable', '--now', 'rsyslog'],
+      ['systemctl', 'restart', 'sshd'],
+      [AGENT_CTL, '-a', 'fetch-config', '-m', 'ec2', '-s', '-c', `file:${AGENT_CONFIG_PATH}`],
+    ],
+  };
+  return `#cloud-config\n${stringify(document, { lineWidth: 0 })}`;
+}

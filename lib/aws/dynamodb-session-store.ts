@@ -1,0 +1,637 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  type QueryCommandOutput,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { type AuditEvent, GENESIS_HASH, sealEvent } from '../domain/audit.ts';
+import {
+  ConflictError,
+  DrawbridgeError,
+  IdempotencyConflictError,
+  QuotaExceededError,
+  StaleSessionError,
+  ValidationError,
+} from '../domain/errors.ts';
+import {
+  EndReason,
+  isLive,
+  isTerminal,
+  MODES,
+  type Session,
+  SessionStatus,
+} from '../domain/session.ts';
+import type { Clock } from '../ports/clock.ts';
+import type {
+  AuditDraft,
+  CreateSessionOptions,
+  CreateSessionResult,
+  IdempotencyClaim,
+  ListAllOptions,
+  ListOptions,
+  Page,
+  SessionStore,
+  TransitionResult,
+} from '../ports/session-store.ts';
+import { DUE_SHARD, INDEX, itemKey, SESSION_KIND, TTL_ATTRIBUTE } from './table-definition.ts';
+
+export interface DynamoDbSessionStoreOptions {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+  /** how long ENDED and FAILED sessions stay before TTL purges them */
+  retentionDays: number;
+  clock: Clock;
+}
+
+/** The document client this store expects: undefined fields are dropped, never rejected. */
+export function documentClientFor(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}
+
+const DAY_SECONDS = 86_400;
+const IDEMPOTENCY_SECONDS = DAY_SECONDS;
+/** Real DynamoDB cancels a transaction that overlaps another one on the same item. */
+const CONFLICT_ATTEMPTS = 5;
+
+/** Reading an item we did not write the way we write it: a bug or tampering, never a 4xx. */
+export class CorruptItemError extends DrawbridgeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CorruptItemError';
+  }
+}
+
+/** DynamoDB failed in a way the caller cannot fix (throttled, unreachable, misconfigured). */
+export class SessionStoreError extends DrawbridgeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SessionStoreError';
+  }
+}
+
+const ResourcesSchema = z.object({
+  instanceId: z.string().optional(),
+  securityGroupId: z.string().optional(),
+  subnetId: z.string().optional(),
+  instanceType: z.string().optional(),
+  scheduleName: z.string().optional(),
+  pid: z.number().int().optional(),
+});
+
+const ConnectionSchema = z.object({
+  bastionHost: z.string(),
+  bastionPort: z.number().int(),
+  linuxUser: z.string(),
+  hostKeyFingerprint: z.string().optional(),
+});
+
+const SessionSchema: z.ZodType<Session> = z.object({
+  id: z.string().min(1),
+  owner: z.string().min(1),
+  ownerGroups: z.array(z.string()),
+  sourceIp: z.string(),
+  sourceCidr: z.string(),
+  target: z.string(),
+  mode: z.enum(MODES),
+  reason: z.string(),
+  publicKey: z.string(),
+  durationMinutes: z.number(),
+  linuxUser: z.string(),
+  status: z.enum(SessionStatus),
+  version: z.number().int(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  provisioningDeadline: z.number(),
+  credentialExpiresAt: z.number(),
+  readyAt: z.number().optional(),
+  expiresAt: z.number().optional(),
+  endedAt: z.number().optional(),
+  endReason: z.enum(EndReason).optional(),
+  failureReason: z.string().optional(),
+  resources: ResourcesSchema,
+  connection: ConnectionSchema.optional(),
+  auditSeq: z.number().int().nonnegative(),
+  auditHead: z.string(),
+});
+
+const AuditEventSchema: z.ZodType<AuditEvent> = z.object({
+  sessionId: z.string(),
+  seq: z.number().int().positive(),
+  at: z.number(),
+  type: z.string(),
+  actor: z.string(),
+  status: z.string(),
+  detail: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+
+const IdempotencyRecordSchema = z.object({
+  subject: z.string(),
+  bodyHash: z.string(),
+  sessionId: z.string(),
+});
+
+/** The quota counter as DynamoDB returns it in a cancellation reason (not unmarshalled). */
+const RawQuotaSchema = z.object({ active: z.object({ N: z.string() }) });
+
+type Item = Record<string, unknown>;
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+function parseItem<T>(schema: z.ZodType<T>, item: unknown, what: string): T {
+  const parsed = schema.safeParse(item);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.length ? issue.path.join('.') : '(item)';
+  throw new CorruptItemError(`stored ${what} is malformed at ${where}: ${issue?.message}`, {
+    cause: parsed.error,
+  });
+}
+
+/** Drops undefined at every depth, so the item never depends on the client's marshall options. */
+function defined<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(defined) as T;
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) {
+      if (inner !== undefined) out[key] = defined(inner);
+    }
+    return out as T;
+  }
+  return value;
+}
+
+/**
+ * When the reaper should look at a live session: the provisioning deadline until READY,
+ * then the end of the window. ENDING keeps the deadline it had (expiresAt if it was ever
+ * READY), so an end that was interrupted is retried; terminal sessions have none and so
+ * drop out of the sparse byDue index.
+ */
+export function dueAtFor(session: Session): number | undefined {
+  switch (session.status) {
+    case SessionStatus.REQUESTED:
+    case SessionStatus.PROVISIONING:
+      return session.provisioningDeadline;
+    case SessionStatus.READY:
+    case SessionStatus.ENDING:
+      return session.expiresAt ?? session.provisioningDeadline;
+    default:
+      return undefined;
+  }
+}
+
+type Cursor = Record<string, string | number>;
+const CURSOR_PATTERN = /^[A-Za-z0-9_-]{1,2048}$/;
+const SessionKeyPart = {
+  pk: z.string().startsWith('SESSION#'),
+  sk: z.literal('SESSION'),
+  createdAt: z.number(),
+};
+const OwnerCursorSchema = z.strictObject({ ...SessionKeyPart, owner: z.string() });
+const CreatedCursorSchema = z.strictObject({ ...SessionKeyPart, kind: z.literal(SESSION_KIND) });
+
+const encodeCursor = (key: Record<string, unknown> | undefined): string | undefined =>
+  key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
+
+export class DynamoDbSessionStore implements SessionStore {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly retentionDays: number;
+  private readonly clock: Clock;
+
+  constructor(options: DynamoDbSessionStoreOptions) {
+    this.client = options.client;
+    this.tableName = options.tableName;
+    this.retentionDays = options.retentionDays;
+    this.clock = options.clock;
+  }
+
+  async create(session: Session, options: CreateSessionOptions): Promise<CreateSessionResult> {
+    const now = this.clock.now();
+    const event = this.seal(session, 1, GENESIS_HASH, session.status, options.event, now);
+    const stored: Session = { ...session, auditSeq: event.seq, auditHead: event.hash };
+    const claim = options.idempotency;
+
+    const items: TransactItem[] = [
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: this.sessionItem(stored, now),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+      {
+        // The counter is created on first use; the condition is what enforces the quota,
+        // atomically with the session write, however many requests race.
+        Update: {
+          TableName: this.tableName,
+          Key: itemKey.quota(session.owner),
+          UpdateExpression: 'SET #subject = :subject ADD #active :one',
+          ConditionExpression: 'attribute_not_exists(#active) OR #active < :quota',
+          ExpressionAttributeNames: { '#subject': 'subject', '#active': 'active' },
+          ExpressionAttributeValues: {
+            ':subject': session.owner,
+            ':one': 1,
+            ':quota': options.quota,
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+      this.eventPut(event),
+    ];
+    if (claim) {
+      items.push({
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            ...itemKey.idempotency(session.owner, claim.key),
+            subject: session.owner,
+            bodyHash: claim.bodyHash,
+            sessionId: session.id,
+            [TTL_ATTRIBUTE]: Math.floor(now / 1000) + IDEMPOTENCY_SECONDS,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      });
+    }
+
+    const failed = await this.transact(items);
+    if (!failed) return { session: stored, event, replayed: false };
+
+    // Indexes follow `items`: 0 session, 1 quota, 2 event, 3 idempotency record.
+    if (claim && failed[3]) return this.replay(session, claim);
+    if (failed[1]) throw new QuotaExceededError(quotaMessage(options.quota, failed[1].Item));
+    throw new SessionStoreError(`session ${session.id} or its first audit event already exists`);
+  }
+
+  async get(id: string): Promise<Session | undefined> {
+    const { Item } = await this.guard(
+      this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: itemKey.session(id),
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return Item ? parseItem(SessionSchema, Item, `session ${id}`) : undefined;
+  }
+
+  async transition(current: Session, next: Session, draft: AuditDraft): Promise<TransitionResult> {
+    if (next.id !== current.id || next.owner !== current.owner) {
+      throw new DrawbridgeError('a transition cannot change the session id or owner');
+    }
+    const now = this.clock.now();
+    const event = this.seal(
+      current,
+      current.auditSeq + 1,
+      current.auditHead,
+      next.status,
+      draft,
+      now,
+    );
+    const stored: Session = { ...next, auditSeq: event.seq, auditHead: event.hash };
+    const items: TransactItem[] = [
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: this.sessionItem(stored, now),
+          ConditionExpression: '#status = :expectedStatus AND #version = :expectedVersion',
+          ExpressionAttributeNames: { '#status': 'status', '#version': 'version' },
+          ExpressionAttributeValues: {
+            ':expectedStatus': current.status,
+            ':expectedVersion': current.version,
+          },
+        },
+      },
+      this.eventPut(event),
+    ];
+    const releasesQuota = isLive(current.status) && isTerminal(next.status);
+    const quotaRelease: TransactItem = {
+      // DynamoDB cannot clamp at zero; a counter already at zero (lost in some earlier
+      // incident) must not block the session from ending, so that case retries without it.
+      Update: {
+        TableName: this.tableName,
+        Key: itemKey.quota(current.owner),
+        UpdateExpression: 'ADD #active :minusOne',
+        ConditionExpression: '#active >= :one',
+        ExpressionAttributeNames: { '#active': 'active' },
+        ExpressionAttributeValues: { ':minusOne': -1, ':one': 1 },
+      },
+    };
+
+    let failed = await this.transact(releasesQuota ? [...items, quotaRelease] : items);
+    if (failed && !failed[0] && !failed[1] && failed[2]) failed = await this.transact(items);
+    if (failed) throw new StaleSessionError();
+    return { session: stored, event };
+  }
+
+  async listByOwner(owner: string, options: ListOptions): Promise<Page<Session>> {
+    return this.queryPage(
+      {
+        IndexName: INDEX.byOwner,
+        KeyConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':owner': owner },
+      },
+      options,
+      (cursor) => OwnerCursorSchema.safeParse(cursor).data?.owner === owner,
+    );
+  }
+
+  async listAll(options: ListAllOptions): Promise<Page<Session>> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const filters: string[] = [];
+    if (options.target !== undefined) {
+      names['#target'] = 'target';
+      values[':target'] = options.target;
+      filters.push('#target = :target');
+    }
+    if (options.status !== undefined) {
+      names['#status'] = 'status';
+      values[':status'] = options.status;
+      filters.push('#status = :status');
+    }
+    const filter = filters.length ? { FilterExpression: filters.join(' AND ') } : {};
+    const owner = options.owner;
+    if (owner !== undefined) {
+      return this.queryPage(
+        {
+          IndexName: INDEX.byOwner,
+          KeyConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { ...names, '#owner': 'owner' },
+          ExpressionAttributeValues: { ...values, ':owner': owner },
+          ...filter,
+        },
+        options,
+        (cursor) => OwnerCursorSchema.safeParse(cursor).data?.owner === owner,
+      );
+    }
+    return this.queryPage(
+      {
+        IndexName: INDEX.byCreated,
+        KeyConditionExpression: '#kind = :kind',
+        ExpressionAttributeNames: { ...names, '#kind': 'kind' },
+        ExpressionAttributeValues: { ...values, ':kind': SESSION_KIND },
+        ...filter,
+      },
+      options,
+      (cursor) => CreatedCursorSchema.safeParse(cursor).success,
+    );
+  }
+
+  async listDue(now: number, limit: number): Promise<Session[]> {
+    const due: Session[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.guard(
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: INDEX.byDue,
+            KeyConditionExpression: '#dueShard = :due AND #dueAt <= :now',
+            ExpressionAttributeNames: { '#dueShard': 'dueShard', '#dueAt': 'dueAt' },
+            ExpressionAttributeValues: { ':due': DUE_SHARD, ':now': now },
+            Limit: limit - due.length,
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        const session = parseItem(SessionSchema, item, 'session');
+        // The index is eventually consistent; never hand the reaper a session already over.
+        if (isLive(session.status)) due.push(session);
+      }
+      start = page.LastEvaluatedKey;
+    } while (start && due.length < limit);
+    return due;
+  }
+
+  async findByInstanceId(instanceId: string): Promise<Session | undefined> {
+    const page = await this.guard(
+      this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: INDEX.byInstance,
+          KeyConditionExpression: '#instanceId = :instanceId',
+          ExpressionAttributeNames: { '#instanceId': 'instanceId' },
+          ExpressionAttributeValues: { ':instanceId': instanceId },
+        }),
+      ),
+    );
+    // The index lags; confirm each hit with a consistent read of the session itself.
+    for (const item of page.Items ?? []) {
+      const id = parseItem(SessionSchema, item, 'session').id;
+      const session = await this.get(id);
+      if (session?.resources.instanceId === instanceId) return session;
+    }
+    return undefined;
+  }
+
+  async listEvents(sessionId: string): Promise<AuditEvent[]> {
+    const events: AuditEvent[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.guard(
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :event)',
+            ExpressionAttributeValues: { ':pk': itemKey.session(sessionId).pk, ':event': 'EVENT#' },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        events.push(parseItem(AuditEventSchema, item, `audit event of ${sessionId}`));
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return events;
+  }
+
+  private seal(
+    session: Session,
+    seq: number,
+    prevHash: string,
+    status: string,
+    draft: AuditDraft,
+    now: number,
+  ): AuditEvent {
+    return sealEvent({
+      sessionId: session.id,
+      seq,
+      at: now,
+      type: draft.type,
+      actor: draft.actor,
+      status,
+      ...(draft.detail ? { detail: draft.detail } : {}),
+      prevHash,
+    });
+  }
+
+  private sessionItem(session: Session, now: number): Item {
+    const item: Item = { ...defined(session), ...itemKey.session(session.id), kind: SESSION_KIND };
+    const dueAt = dueAtFor(session);
+    if (dueAt !== undefined) {
+      item.dueShard = DUE_SHARD;
+      item.dueAt = dueAt;
+    }
+    if (session.resources.instanceId) item.instanceId = session.resources.instanceId;
+    if (isTerminal(session.status)) {
+      const endedAt = session.endedAt ?? now;
+      item[TTL_ATTRIBUTE] = Math.floor(endedAt / 1000) + this.retentionDays * DAY_SECONDS;
+    }
+    return item;
+  }
+
+  private eventPut(event: AuditEvent): TransactItem {
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: { ...defined(event), ...itemKey.event(event.sessionId, event.seq) },
+        // The chain is append-only: a second writer of the same seq loses.
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+  }
+
+  /**
+   * Runs one transaction. Returns undefined on success, or, when DynamoDB cancelled it on
+   * conditions, which items' conditions failed (index → the reason). Conflicts with another
+   * transaction in flight are retried; every other failure becomes a SessionStoreError.
+   */
+  private async transact(
+    items: TransactItem[],
+  ): Promise<Array<{ Item?: Record<string, unknown> } | undefined> | undefined> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+        return undefined;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw this.translate(error);
+        const reasons = error.CancellationReasons ?? [];
+        const failed = items.map((_, index) =>
+          reasons[index]?.Code === 'ConditionalCheckFailed'
+            ? { ...(reasons[index]?.Item ? { Item: reasons[index]?.Item } : {}) }
+            : undefined,
+        );
+        if (failed.some(Boolean)) return failed;
+        const conflict = reasons.some((reason) => reason.Code === 'TransactionConflict');
+        if (!conflict) throw this.translate(error);
+        if (attempt >= CONFLICT_ATTEMPTS) {
+          throw new ConflictError('too many changes to this session at once; retry', {
+            cause: error,
+          });
+        }
+        // Full jitter, so racing writers do not collide again in lockstep.
+        await sleep(Math.random() * 20 * 2 ** attempt);
+      }
+    }
+  }
+
+  private async replay(session: Session, claim: IdempotencyClaim): Promise<CreateSessionResult> {
+    const { Item } = await this.guard(
+      this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: itemKey.idempotency(session.owner, claim.key),
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    if (!Item) {
+      // It expired between the cancelled write and this read: the caller may simply retry.
+      throw new ConflictError('the Idempotency-Key record changed while in use; retry');
+    }
+    const record = parseItem(IdempotencyRecordSchema, Item, 'idempotency record');
+    if (record.subject !== session.owner || record.bodyHash !== claim.bodyHash) {
+      throw new IdempotencyConflictError();
+    }
+    const existing = await this.get(record.sessionId);
+    if (!existing || existing.owner !== session.owner) {
+      throw new CorruptItemError(
+        `idempotency record points at missing session ${record.sessionId}`,
+      );
+    }
+    return { session: existing, replayed: true };
+  }
+
+  private async queryPage(
+    query: Omit<QueryCommandInput, 'TableName'>,
+    options: ListOptions,
+    cursorFits: (cursor: Cursor) => boolean,
+  ): Promise<Page<Session>> {
+    if (!Number.isInteger(options.limit) || options.limit < 1) {
+      throw new ValidationError('limit must be a positive integer');
+    }
+    const start = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+    if (start && !cursorFits(start)) throw new ValidationError('invalid cursor');
+    let page: QueryCommandOutput;
+    try {
+      page = await this.client.send(
+        new QueryCommand({
+          ...query,
+          TableName: this.tableName,
+          ScanIndexForward: false,
+          Limit: options.limit,
+          ExclusiveStartKey: start,
+        }),
+      );
+    } catch (error) {
+      // A well-formed cursor can still name a key DynamoDB refuses to start from.
+      if (start && error instanceof Error && error.name === 'ValidationException') {
+        throw new ValidationError('invalid cursor');
+      }
+      throw this.translate(error);
+    }
+    const items = (page.Items ?? []).map((item) => parseItem(SessionSchema, item, 'session'));
+    const cursor = encodeCursor(page.LastEvaluatedKey);
+    return cursor ? { items, cursor } : { items };
+  }
+
+  private async guard<T>(operation: Promise<T>): Promise<T> {
+    try {
+      return await operation;
+    } catch (error) {
+      throw this.translate(error);
+    }
+  }
+
+  private translate(error: unknown): DrawbridgeError {
+    if (error instanceof DrawbridgeError) return error;
+    const name = error instanceof Error ? error.name : 'unknown error';
+    return new SessionStoreError(`DynamoDB request failed (${name})`, { cause: error });
+  }
+}
+
+function decodeCursor(cursor: string): Cursor {
+  if (!CURSOR_PATTERN.test(cursor)) throw new ValidationError('invalid cursor');
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new ValidationError('invalid cursor');
+  }
+  const parsed = z.record(z.string(), z.union([z.string(), z.number()])).safeParse(value);
+  if (!parsed.success) throw new ValidationError('invalid cursor');
+  return parsed.data;
+}
+
+function quotaMessage(quota: number, counter: Record<string, unknown> | undefined): string {
+  if (quota <= 0) return 'this policy allows you no live sessions';
+  const raw = RawQuotaSchema.safeParse(counter);
+  const active = raw.success ? Number(raw.data.active.N) : quota;
+  const count = Number.isFinite(active) ? Math.max(active, quota) : quota;
+  return `you already have ${count} live session${count === 1 ? '' : 's'}, the most this policy allows; end one first`;
+}

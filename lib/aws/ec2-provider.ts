@@ -1,0 +1,593 @@
+import {
+  type _InstanceType,
+  AuthorizeSecurityGroupEgressCommand,
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  DeleteSecurityGroupCommand,
+  DescribeInstancesCommand,
+  type DescribeInstancesCommandOutput,
+  DescribeSecurityGroupsCommand,
+  type DescribeSecurityGroupsCommandOutput,
+  type EC2Client,
+  type Filter,
+  type Instance,
+  type IpPermission,
+  type ResourceType,
+  RevokeSecurityGroupEgressCommand,
+  RunInstancesCommand,
+  type Tag,
+  type TagSpecification,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { ConfigError, ProvisioningError } from '../domain/errors.ts';
+import { hostCidr, parseCidr } from '../domain/network.ts';
+import type { Session } from '../domain/session.ts';
+import type {
+  BastionState,
+  DestroyOutcome,
+  LaunchPlan,
+  LaunchResult,
+  OwnedResource,
+  Provider,
+} from '../ports/provider.ts';
+import {
+  errorName,
+  isCapacity,
+  isDependencyViolation,
+  isNotFound,
+  isThrottling,
+} from './aws-errors.ts';
+import { buildBastionUserData } from './cloud-config.ts';
+
+export interface Ec2ProviderOptions {
+  ec2: EC2Client;
+  stage: string;
+  launchTemplateId: string;
+  logGroupName: string;
+  /** injected so tests do not wait through the backoff */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  /** retries after the first attempt of any one call that EC2 throttles */
+  maxThrottleRetries?: number;
+}
+
+export const TAG_SESSION = 'drawbridge:session';
+export const TAG_OWNER = 'drawbridge:owner';
+export const TAG_EXPIRES_AT = 'drawbridge:expires-at';
+export const TAG_STAGE = 'drawbridge:stage';
+
+const BACKOFF_BASE_MS = 200;
+const BACKOFF_CAP_MS = 5_000;
+const SSH_PORT = 22;
+const LIVE_INSTANCE_STATES = ['pending', 'running', 'stopping', 'stopped'];
+
+const defaultSleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Tag values are safest within letters, digits, spaces and `+ - = . _ : / @` (the set every
+ * AWS service accepts) and at most 256 characters. Owners come from OIDC subjects, which may
+ * hold anything: the tag is for people and cost reports, so a lossy value is acceptable; the
+ * exact owner stays in the session table.
+ */
+export function tagValue(value: string): string {
+  return value.replace(/[^A-Za-z0-9 +\-=._:/@]/g, '_').slice(0, 256);
+}
+
+/** IpRanges for IPv4, Ipv6Ranges for IPv6: EC2 keeps the two families in separate fields. */
+function addressRange(
+  cidr: string,
+  description: string,
+): Pick<IpPermission, 'IpRanges' | 'Ipv6Ranges'> {
+  return parseCidr(cidr).version === 4
+    ? { IpRanges: [{ CidrIp: cidr, Description: description }] }
+    : { Ipv6Ranges: [{ CidrIpv6: cidr, Description: description }] };
+}
+
+const tagOf = (tags: Tag[] | undefined, key: string): string | undefined =>
+  tags?.find((tag) => tag.Key === key)?.Value;
+
+type Step =
+  | 'creating the security group'
+  | 'restricting the security group'
+  | 'launching the instance';
+
+/**
+ * One fresh bastion instance per session, behind a security group of its own. See DESIGN.md
+ * (ec2 mode) for what the launch template guarantees; the per-session parts are built here.
+ */
+export class Ec2Provider implements Provider {
+  readonly mode = 'ec2' as const;
+  readonly #ec2: EC2Client;
+  readonly #stage: string;
+  readonly #launchTemplateId: string;
+  readonly #logGroupName: string;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #random: () => number;
+  readonly #maxThrottleRetries: number;
+
+  constructor(options: Ec2ProviderOptions) {
+    // The stage becomes part of security group names and tag filters.
+    if (!/^[A-Za-z0-9-]{1,40}$/.test(options.stage)) {
+      throw new ConfigError('stage must be 1-40 letters, digits or dashes');
+    }
+    this.#ec2 = options.ec2;
+    this.#stage = options.stage;
+    this.#launchTemplateId = options.launchTemplateId;
+    this.#logGroupName = options.logGroupName;
+    this.#sleep = options.sleep ?? defaultSleep;
+    this.#random = options.random ?? Math.random;
+    this.#maxThrottleRetries = options.maxThrottleRetries ?? 3;
+  }
+
+  async launch(plan: LaunchPlan): Promise<LaunchResult> {
+    const { session, target } = plan;
+    const network = target.network;
+    if (!network) throw new ProvisioningError(`target '${target.name}' has no network for ec2`);
+    const callerCidr = this.#callerCidr(session);
+    let targetCidr: string;
+    try {
+      targetCidr = hostCidr(target.host);
+    } catch {
+      throw new ProvisioningError(`target '${target.name}' host must be an IP address for ec2`);
+    }
+    let userData: string;
+    try {
+      userData = buildBastionUserData({
+        sessionId: session.id,
+        linuxUser: session.linuxUser,
+        authorizedKey: plan.authorizedKey,
+        access: target.access,
+        targetHost: target.host,
+        targetPort: target.port,
+        selfDestructMinutes: plan.selfDestructMinutes,
+        logGroupName: this.#logGroupName,
+      });
+    } catch (error) {
+      // Our own validation message: it names the field and carries no SDK text.
+      throw new ProvisioningError(`bastion user data refused: ${(error as Error).message}`);
+    }
+
+    const tags = this.#tags(session);
+    let step: Step = 'creating the security group';
+    let groupId: string | undefined;
+    try {
+      groupId = await this.#createSecurityGroup(session, network.vpcId, tags);
+      step = 'restricting the security group';
+      await this.#restrictSecurityGroup(
+        groupId,
+        session,
+        callerCidr,
+        targetCidr,
+        target.port,
+        tags,
+      );
+      step = 'launching the instance';
+      // IPv6 callers connect over IPv6, and an IPv6 target is reached over IPv6.
+      const needsIpv6 = parseCidr(callerCidr).version === 6 || parseCidr(targetCidr).version === 6;
+      const placed = await this.#runInstance(
+        session,
+        groupId,
+        network.subnetIds,
+        target.instanceTypes,
+        Buffer.from(userData, 'utf8').toString('base64'),
+        needsIpv6,
+        tags,
+      );
+      return { resources: { ...placed, securityGroupId: groupId } };
+    } catch (error) {
+      if (groupId) await this.#deleteGroupQuietly(groupId);
+      throw this.#failure(error, step);
+    }
+  }
+
+  async inspect(session: Session): Promise<BastionState> {
+    const instanceId = session.resources.instanceId;
+    if (!instanceId) return { state: 'gone' };
+    let instance: Instance | undefined;
+    try {
+      const output = await this.#send(() =>
+        this.#ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })),
+      );
+      instance = output.Reservations?.[0]?.Instances?.[0];
+    } catch (error) {
+      if (!isNotFound(error)) throw this.#failure(error, 'describing the instance');
+    }
+    if (!instance) {
+      // EC2 is eventually consistent: an instance RunInstances just returned can be unknown to
+      // DescribeInstances for a few seconds. While provisioning, the deadline bounds the wait.
+      return session.status === 'PROVISIONING' ? { state: 'pending' } : { state: 'gone' };
+    }
+    const state = instance.State?.Name;
+    if (state === 'pending') return { state: 'pending' };
+    if (state !== 'running') return { state: 'gone' };
+    const callerIsIpv6 = session.sourceCidr.includes(':');
+    const bastionHost = callerIsIpv6
+      ? (instance.Ipv6Address ?? instance.PublicIpAddress ?? instance.PrivateIpAddress)
+      : (instance.PublicIpAddress ?? instance.Ipv6Address ?? instance.PrivateIpAddress);
+    if (!bastionHost) return { state: 'pending' };
+    return {
+      state: 'running',
+      connection: { bastionHost, bastionPort: SSH_PORT, linuxUser: session.linuxUser },
+    };
+  }
+
+  async release(session: Session): Promise<void> {
+    try {
+      // No instance id recorded covers RunInstances succeeding while the store write failed.
+      const instanceIds = session.resources.instanceId
+        ? [session.resources.instanceId]
+        : await this.#findSessionInstances(session.id);
+      if (instanceIds.length > 0) await this.#terminate(instanceIds);
+      const groupIds = session.resources.securityGroupId
+        ? [session.resources.securityGroupId]
+        : await this.#findSessionGroups(session.id);
+      for (const groupId of groupIds) await this.#deleteGroupQuietly(groupId);
+    } catch (error) {
+      throw this.#failure(error, 'releasing the bastion', true);
+    }
+  }
+
+  async listOwned(): Promise<OwnedResource[]> {
+    const stageFilter: Filter = { Name: `tag:${TAG_STAGE}`, Values: [this.#stage] };
+    const owned: OwnedResource[] = [];
+    try {
+      let token: string | undefined;
+      do {
+        const page: DescribeInstancesCommandOutput = await this.#send(() =>
+          this.#ec2.send(
+            new DescribeInstancesCommand({
+              Filters: [stageFilter, { Name: 'instance-state-name', Values: LIVE_INSTANCE_STATES }],
+              MaxResults: 1000,
+              NextToken: token,
+            }),
+          ),
+        );
+        for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+          if (!instance.InstanceId) continue;
+          owned.push({
+            kind: 'instance',
+            id: instance.InstanceId,
+            sessionId: tagOf(instance.Tags, TAG_SESSION),
+          });
+        }
+        token = page.NextToken;
+      } while (token);
+      do {
+        const page: DescribeSecurityGroupsCommandOutput = await this.#send(() =>
+          this.#ec2.send(
+            new DescribeSecurityGroupsCommand({
+              Filters: [stageFilter],
+              MaxResults: 1000,
+              NextToken: token,
+            }),
+          ),
+        );
+        for (const group of page.SecurityGroups ?? []) {
+          if (!group.GroupId) continue;
+          owned.push({
+            kind: 'security-group',
+            id: group.GroupId,
+            sessionId: tagOf(group.Tags, TAG_SESSION),
+          });
+        }
+        token = page.NextToken;
+      } while (token);
+    } catch (error) {
+      throw this.#failure(error, 'listing owned resources', true);
+    }
+    return owned;
+  }
+
+  async destroy(resource: OwnedResource): Promise<DestroyOutcome> {
+    if (resource.kind === 'process') {
+      throw new ProvisioningError('the ec2 provider does not own processes');
+    }
+    try {
+      if (resource.kind === 'instance') {
+        await this.#send(() =>
+          this.#ec2.send(new TerminateInstancesCommand({ InstanceIds: [resource.id] })),
+        );
+      } else {
+        await this.#send(() =>
+          this.#ec2.send(new DeleteSecurityGroupCommand({ GroupId: resource.id })),
+        );
+      }
+      return 'destroyed';
+    } catch (error) {
+      if (isNotFound(error)) return 'destroyed';
+      // The ENI of a terminating instance holds the group for a minute or two.
+      if (isDependencyViolation(error) || isThrottling(error)) return 'retry-later';
+      throw this.#failure(error, `destroying ${resource.kind} ${resource.id}`, true);
+    }
+  }
+
+  /** Retries throttled calls with full jitter; the caller's input (and so its ClientToken) is reused. */
+  async #send<T>(call: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (!isThrottling(error) || attempt >= this.#maxThrottleRetries) throw error;
+        await this.#sleep(
+          this.#random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt),
+        );
+      }
+    }
+  }
+
+  #callerCidr(session: Session): string {
+    try {
+      const cidr = parseCidr(session.sourceCidr);
+      if (cidr.prefix === (cidr.version === 4 ? 32 : 128)) return session.sourceCidr;
+    } catch {
+      // reported below
+    }
+    throw new ProvisioningError('the caller address must be a single address (/32 or /128)');
+  }
+
+  #tags(session: Session): Tag[] {
+    return [
+      { Key: 'Name', Value: this.#groupName(session.id) },
+      { Key: TAG_SESSION, Value: session.id },
+      { Key: TAG_OWNER, Value: tagValue(session.owner) },
+      { Key: TAG_EXPIRES_AT, Value: new Date(session.credentialExpiresAt).toISOString() },
+      { Key: TAG_STAGE, Value: this.#stage },
+    ];
+  }
+
+  #groupName(sessionId: string): string {
+    return `drawbridge-${this.#stage}-${sessionId}`;
+  }
+
+  async #createSecurityGroup(session: Session, vpcId: string, tags: Tag[]): Promise<string> {
+    const groupName = this.#groupName(session.id);
+    try {
+      const output = await this.#send(() =>
+        this.#ec2.send(
+          new CreateSecurityGroupCommand({
+            GroupName: groupName,
+            Description: `Drawbridge bastion for session ${session.id}`,
+            VpcId: vpcId,
+            TagSpecifications: [{ ResourceType: 'security-group', Tags: tags }],
+          }),
+        ),
+      );
+      if (!output.GroupId) throw new ProvisioningError('EC2 created no security group id');
+      return output.GroupId;
+    } catch (error) {
+      // A redelivered launch for the same session finds its group already there: reuse it.
+      if (errorName(error) !== 'InvalidGroup.Duplicate') throw error;
+      const output = await this.#send(() =>
+        this.#ec2.send(
+          new DescribeSecurityGroupsCommand({
+            Filters: [
+              { Name: 'group-name', Values: [groupName] },
+              { Name: 'vpc-id', Values: [vpcId] },
+            ],
+          }),
+        ),
+      );
+      const existing = output.SecurityGroups?.[0]?.GroupId;
+      if (!existing) throw error;
+      return existing;
+    }
+  }
+
+  async #restrictSecurityGroup(
+    groupId: string,
+    session: Session,
+    callerCidr: string,
+    targetCidr: string,
+    targetPort: number,
+    tags: Tag[],
+  ): Promise<void> {
+    const ruleTags: TagSpecification[] = [{ ResourceType: 'security-group-rule', Tags: tags }];
+    // A new VPC security group allows all IPv4 egress (and no IPv6 egress); take it away.
+    await this.#ignoring('InvalidPermission.NotFound', () =>
+      this.#send(() =>
+        this.#ec2.send(
+          new RevokeSecurityGroupEgressCommand({
+            GroupId: groupId,
+            IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+          }),
+        ),
+      ),
+    );
+    await this.#ignoring('InvalidPermission.Duplicate', () =>
+      this.#send(() =>
+        this.#ec2.send(
+          new AuthorizeSecurityGroupIngressCommand({
+            GroupId: groupId,
+            IpPermissions: [
+              {
+                IpProtocol: 'tcp',
+                FromPort: SSH_PORT,
+                ToPort: SSH_PORT,
+                ...addressRange(callerCidr, `drawbridge ${session.id}`),
+              },
+            ],
+            TagSpecifications: ruleTags,
+          }),
+        ),
+      ),
+    );
+    await this.#ignoring('InvalidPermission.Duplicate', () =>
+      this.#send(() =>
+        this.#ec2.send(
+          new AuthorizeSecurityGroupEgressCommand({
+            GroupId: groupId,
+            IpPermissions: [
+              {
+                IpProtocol: 'tcp',
+                FromPort: targetPort,
+                ToPort: targetPort,
+                ...addressRange(targetCidr, `drawbridge ${session.id} target`),
+              },
+              // HTTPS anywhere lets the agent ship logs and dnf reach the package repositories
+              // without VPC endpoints. It does not widen what the user can reach: sshd's
+              // PermitOpen and the key's permitopen allow forwards to the target only.
+              {
+                IpProtocol: 'tcp',
+                FromPort: 443,
+                ToPort: 443,
+                IpRanges: [
+                  {
+                    CidrIp: '0.0.0.0/0',
+                    Description: `drawbridge ${session.id} logs and packages`,
+                  },
+                ],
+              },
+            ],
+            TagSpecifications: ruleTags,
+          }),
+        ),
+      ),
+    );
+  }
+
+  /**
+   * Tries each instance type in preference order across every subnet before the next type,
+   * so a capacity shortage in one zone does not change what the bastion costs. RunInstances is
+   * idempotent per ClientToken, and EC2 rejects a token reused with other parameters: each
+   * (subnet, type) combination therefore gets its own token, the first one the bare session id.
+   */
+  async #runInstance(
+    session: Session,
+    groupId: string,
+    subnetIds: readonly string[],
+    instanceTypes: readonly string[],
+    userData: string,
+    needsIpv6: boolean,
+    tags: Tag[],
+  ): Promise<{ instanceId: string; subnetId: string; instanceType: string }> {
+    const combinations = instanceTypes.flatMap((instanceType) =>
+      subnetIds.map((subnetId) => ({ subnetId, instanceType })),
+    );
+    const tagged = (resourceType: ResourceType): TagSpecification => ({
+      ResourceType: resourceType,
+      Tags: tags,
+    });
+    for (const [index, { subnetId, instanceType }] of combinations.entries()) {
+      try {
+        const output = await this.#send(() =>
+          this.#ec2.send(
+            new RunInstancesCommand({
+              LaunchTemplate: { LaunchTemplateId: this.#launchTemplateId, Version: '$Default' },
+              // policy validates the shape; EC2 itself says whether the type exists
+              InstanceType: instanceType as _InstanceType,
+              MinCount: 1,
+              MaxCount: 1,
+              NetworkInterfaces: [
+                {
+                  DeviceIndex: 0,
+                  SubnetId: subnetId,
+                  Groups: [groupId],
+                  AssociatePublicIpAddress: true,
+                  DeleteOnTermination: true,
+                  ...(needsIpv6 ? { Ipv6AddressCount: 1 } : {}),
+                },
+              ],
+              UserData: userData,
+              // Also set in the launch template; repeated so a drifted template cannot weaken it.
+              MetadataOptions: {
+                HttpTokens: 'required',
+                HttpPutResponseHopLimit: 1,
+                HttpEndpoint: 'enabled',
+                InstanceMetadataTags: 'disabled',
+              },
+              InstanceInitiatedShutdownBehavior: 'terminate',
+              TagSpecifications: [
+                tagged('instance'),
+                tagged('volume'),
+                tagged('network-interface'),
+              ],
+              ClientToken: index === 0 ? session.id : `${session.id}-${index}`,
+            }),
+          ),
+        );
+        const instanceId = output.Instances?.[0]?.InstanceId;
+        if (!instanceId)
+          throw new ProvisioningError('EC2 accepted the launch but named no instance');
+        return { instanceId, subnetId, instanceType };
+      } catch (error) {
+        if (!isCapacity(error)) throw error;
+      }
+    }
+    throw new ProvisioningError(
+      `no capacity for ${instanceTypes.join(', ')} in ${subnetIds.join(', ')}`,
+      { retryable: true },
+    );
+  }
+
+  async #findSessionInstances(sessionId: string): Promise<string[]> {
+    const output = await this.#send(() =>
+      this.#ec2.send(
+        new DescribeInstancesCommand({
+          Filters: [
+            { Name: `tag:${TAG_SESSION}`, Values: [sessionId] },
+            { Name: `tag:${TAG_STAGE}`, Values: [this.#stage] },
+            { Name: 'instance-state-name', Values: LIVE_INSTANCE_STATES },
+          ],
+        }),
+      ),
+    );
+    return (output.Reservations ?? [])
+      .flatMap((reservation) => reservation.Instances ?? [])
+      .flatMap((instance) => (instance.InstanceId ? [instance.InstanceId] : []));
+  }
+
+  async #findSessionGroups(sessionId: string): Promise<string[]> {
+    const output = await this.#send(() =>
+      this.#ec2.send(
+        new DescribeSecurityGroupsCommand({
+          Filters: [
+            { Name: `tag:${TAG_SESSION}`, Values: [sessionId] },
+            { Name: `tag:${TAG_STAGE}`, Values: [this.#stage] },
+          ],
+        }),
+      ),
+    );
+    return (output.SecurityGroups ?? []).flatMap((group) => (group.GroupId ? [group.GroupId] : []));
+  }
+
+  async #terminate(instanceIds: string[]): Promise<void> {
+    try {
+      await this.#send(() =>
+        this.#ec2.send(new TerminateInstancesCommand({ InstanceIds: instanceIds })),
+      );
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  /** The reaper reconciles what is left: a group held by a terminating ENI, or already gone. */
+  async #deleteGroupQuietly(groupId: string): Promise<void> {
+    try {
+      await this.#send(() => this.#ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId })));
+    } catch {
+      // best effort by design
+    }
+  }
+
+  async #ignoring(code: string, call: () => Promise<unknown>): Promise<void> {
+    try {
+      await call();
+    } catch (error) {
+      if (errorName(error) !== code) throw error;
+    }
+  }
+
+  /** Only the AWS error code reaches the reason: SDK messages can quote request details. */
+  #failure(error: unknown, step: string, retryable = false): ProvisioningError {
+    if (error instanceof ProvisioningError) return error;
+    const code = errorName(error);
+    if (isThrottling(error)) {
+      return new ProvisioningError(
+        `EC2 throttled ${step} ${this.#maxThrottleRetries + 1} times (${code})`,
+        { cause: error, retryable: true },
+      );
+    }
+    return new ProvisioningError(`${step} failed: ${code}`, { cause: error, retryable });
+  }
+}

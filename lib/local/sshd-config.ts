@@ -1,0 +1,148 @@
+import { isIP } from 'node:net';
+import type { Access } from '../domain/policy.ts';
+import { SESSION_ID_PATTERN } from '../domain/session.ts';
+
+export interface SshdConfigInput {
+  sessionId: string;
+  /** an IP address: sshd binds exactly this address */
+  listenHost: string;
+  port: number;
+  /** absolute paths, all inside the session directory */
+  hostKeyPath: string;
+  authorizedKeysPath: string;
+  pidFilePath: string;
+  /** the only account sshd lets in (locally: the OS user running Drawbridge) */
+  allowUser: string;
+  /** true when that account is root: then a key, and only a key, may log in as root */
+  rootLogin: boolean;
+  /** false only where sshd's own check would wrongly refuse a safe path (see sshd-provider) */
+  strictModes: boolean;
+  targetHost: string;
+  targetPort: number;
+  access: Access;
+}
+
+// sshd_config has no quoting we could rely on to neutralise a value, and `%` starts a token
+// in AuthorizedKeysFile: so every value is held to a plain allowlist, and anything else stops
+// the launch instead of being escaped.
+const PATH = /^\/[A-Za-z0-9._/+-]{1,1000}$/;
+// No `@`, `*`, `?`, `!` or `,`: in AllowUsers they would turn a name into a pattern.
+const USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
+const DNS_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+// The same strong-only algorithm lists as the ec2 bastion (lib/aws/cloud-config.ts), limited to
+// names OpenSSH 8.7 knows, because an unknown name stops sshd from starting.
+const CIPHERS = [
+  'chacha20-poly1305@openssh.com',
+  'aes256-gcm@openssh.com',
+  'aes128-gcm@openssh.com',
+  'aes256-ctr',
+  'aes192-ctr',
+  'aes128-ctr',
+];
+const MACS = [
+  'hmac-sha2-512-etm@openssh.com',
+  'hmac-sha2-256-etm@openssh.com',
+  'umac-128-etm@openssh.com',
+];
+const KEX = [
+  'curve25519-sha256',
+  'curve25519-sha256@libssh.org',
+  'diffie-hellman-group16-sha512',
+  'diffie-hellman-group18-sha512',
+  'diffie-hellman-group-exchange-sha256',
+];
+
+function unsafe(field: string): never {
+  // The value itself stays out of the message: it may hold the very newline we refused.
+  throw new Error(`unsafe ${field} for sshd_config`);
+}
+
+const isPort = (port: number): boolean => Number.isInteger(port) && port >= 1 && port <= 65535;
+
+/** `host:port` as ListenAddress and PermitOpen want it; IPv6 addresses go in brackets. */
+export function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+function validate(input: SshdConfigInput): void {
+  if (!SESSION_ID_PATTERN.test(input.sessionId)) unsafe('sessionId');
+  if (isIP(input.listenHost) === 0) unsafe('listenHost');
+  if (!isPort(input.port)) unsafe('port');
+  for (const field of ['hostKeyPath', 'authorizedKeysPath', 'pidFilePath'] as const) {
+    const path = input[field];
+    if (!PATH.test(path) || path.split('/').includes('..')) unsafe(field);
+  }
+  if (!USER.test(input.allowUser)) unsafe('allowUser');
+  if (typeof input.rootLogin !== 'boolean') unsafe('rootLogin');
+  if (typeof input.strictModes !== 'boolean') unsafe('strictModes');
+  if (isIP(input.targetHost) === 0 && !DNS_NAME.test(input.targetHost)) unsafe('targetHost');
+  if (!isPort(input.targetPort)) unsafe('targetPort');
+  if (input.access !== 'jump-only' && input.access !== 'shell') unsafe('access');
+}
+
+/**
+ * The complete sshd_config of one local session's sshd: nothing is read from
+ * /etc/ssh/sshd_config (sshd gets this file with -f), so every default that matters is spelled
+ * out. Hardened like the ec2 bastion: key-only, one user, one permitted forward.
+ */
+export function buildSshdConfig(input: SshdConfigInput): string {
+  validate(input);
+  const jumpOnly = input.access === 'jump-only';
+  const settings: [string, string][] = [
+    ['ListenAddress', hostPort(input.listenHost, input.port)],
+    ['HostKey', input.hostKeyPath],
+    ['PidFile', input.pidFilePath],
+    ['AuthorizedKeysFile', input.authorizedKeysPath],
+    ['StrictModes', input.strictModes ? 'yes' : 'no'],
+    ['AllowUsers', input.allowUser],
+    // Locally the session cannot have a Linux user of its own, so it logs in as whoever runs
+    // Drawbridge; in CI that is root. A key-only root login is then the only way in, and the
+    // key's own options (restrict, permitopen, from, expiry-time) still bound what it can do.
+    ['PermitRootLogin', input.rootLogin ? 'prohibit-password' : 'no'],
+    ['PasswordAuthentication', 'no'],
+    ['KbdInteractiveAuthentication', 'no'],
+    ['PermitEmptyPasswords', 'no'],
+    ['HostbasedAuthentication', 'no'],
+    ['IgnoreRhosts', 'yes'],
+    ['PubkeyAuthentication', 'yes'],
+    ['AuthenticationMethods', 'publickey'],
+    ['AllowTcpForwarding', 'local'],
+    ['PermitOpen', hostPort(input.targetHost, input.targetPort)],
+    ['PermitListen', 'none'],
+    ['AllowAgentForwarding', 'no'],
+    ['AllowStreamLocalForwarding', 'no'],
+    ['X11Forwarding', 'no'],
+    ['PermitTunnel', 'no'],
+    ['GatewayPorts', 'no'],
+    ['PermitUserEnvironment', 'no'],
+    ['PermitUserRC', 'no'],
+    ['PermitTTY', jumpOnly ? 'no' : 'yes'],
+    // `ssh -J` and `-W` ride direct-tcpip channels and never start a session, so a forced
+    // command that does nothing refuses a shell without getting in the way of the jump.
+    ...(jumpOnly ? ([['ForceCommand', '/bin/false']] as [string, string][]) : []),
+    ['MaxAuthTries', '3'],
+    ['MaxSessions', '2'],
+    ['MaxStartups', '10:30:60'],
+    ['LoginGraceTime', '30'],
+    ['ClientAliveInterval', '15'],
+    ['ClientAliveCountMax', '2'],
+    ['LogLevel', 'VERBOSE'],
+    // No PAM: the key is the whole of authentication, and PAM's session modules would touch
+    // the machine (lastlog, motd, limits) for what is only a forward.
+    ['UsePAM', 'no'],
+    ['PrintMotd', 'no'],
+    ['PrintLastLog', 'no'],
+    ['Banner', 'none'],
+    ['Ciphers', CIPHERS.join(',')],
+    ['MACs', MACS.join(',')],
+    ['KexAlgorithms', KEX.join(',')],
+    // No Subsystem line at all: sshd has none built in, so sftp and friends do not exist here.
+  ];
+  return [
+    `# Drawbridge local session ${input.sessionId}: generated, not to be edited.`,
+    ...settings.map(([key, value]) => `${key} ${value}`),
+    '',
+  ].join('\n');
+}

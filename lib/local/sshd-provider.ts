@@ -1,0 +1,676 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, type FSWatcher, watch } from 'node:fs';
+import {
+  chmod,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
+import { homedir, userInfo } from 'node:os';
+import { delimiter, dirname, isAbsolute, join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { promisify } from 'node:util';
+import { ConfigError, ProvisioningError } from '../domain/errors.ts';
+import { type Connection, isSessionId, type Session } from '../domain/session.ts';
+import type {
+  BastionState,
+  DestroyOutcome,
+  LaunchPlan,
+  LaunchResult,
+  OwnedResource,
+  Provider,
+} from '../ports/provider.ts';
+import { freePort } from './free-port.ts';
+import { buildSshdConfig } from './sshd-config.ts';
+
+const execFileAsync = promisify(execFile);
+
+export interface SshdProviderOptions {
+  /** absolute; each session lives in <dataDir>/sessions/<sessionId>/ */
+  dataDir: string;
+  /** absolute: sshd re-executes itself for every connection and refuses a relative path */
+  sshdPath?: string;
+  sshKeygenPath?: string;
+  /** the address sshd binds, and the bastion host handed to the caller */
+  listenHost?: string;
+  /** every line sshd logs, as it is written to <sessionDir>/sshd.log */
+  onLog?: (sessionId: string, line: string) => void;
+  /** how long sshd may take to start listening */
+  startTimeoutMs?: number;
+}
+
+/** What <sessionDir>/pid holds: enough to find the process again after Drawbridge restarts. */
+interface PidRecord {
+  pid: number;
+  sessionId: string;
+  startedAt: number;
+  /** the kernel's start time of the process (Linux), so a reused pid is never taken for ours */
+  procStart?: string;
+  /** present once sshd listens */
+  connection?: Connection;
+}
+
+interface SessionPaths {
+  dir: string;
+  config: string;
+  hostKey: string;
+  authorizedKeys: string;
+  sshdPid: string;
+  pidRecord: string;
+  log: string;
+}
+
+const SSHD_CANDIDATES = [
+  '/usr/sbin/sshd',
+  '/usr/local/sbin/sshd',
+  '/opt/homebrew/sbin/sshd',
+  '/usr/bin/sshd',
+];
+const START_ATTEMPTS = 3;
+const TERM_GRACE_MS = 1000;
+const POLL_MS = 20;
+const RECENT_LINES = 20;
+const HAS_PROC = existsSync('/proc/self/stat');
+
+const isExecutable = (path: string): boolean => {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Where OpenSSH's server is, if it is installed: the usual places, then `searchPath` (a PATH
+ * value the caller read from its environment). `npm start` uses this to say what to install.
+ */
+export function findSshd(searchPath?: string): string | undefined {
+  const fromPath = (searchPath ?? '')
+    .split(delimiter)
+    .filter((dir) => isAbsolute(dir))
+    .map((dir) => join(dir, 'sshd'));
+  return [...SSHD_CANDIDATES, ...fromPath].find(isExecutable);
+}
+
+export const SSHD_MISSING_MESSAGE =
+  'sshd (OpenSSH server) is not installed: run `sudo apt-get install openssh-server`';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(POLL_MS);
+  }
+}
+
+const errnoCode = (error: unknown): string | undefined =>
+  (error as NodeJS.ErrnoException | undefined)?.code;
+
+/** SHA256:… exactly as `ssh-keygen -l` prints it: base64 of the blob's digest, unpadded. */
+export function sshFingerprint(publicKeyLine: string): string {
+  const blob = publicKeyLine.trim().split(/\s+/)[1];
+  if (!blob) throw new Error('not an OpenSSH public key');
+  const digest = createHash('sha256').update(Buffer.from(blob, 'base64')).digest('base64');
+  return `SHA256:${digest.replace(/=+$/, '')}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes. /proc where there is one (Linux); `ps` elsewhere.
+
+interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  /** R, S, T (stopped), Z (zombie), … */
+  state: string;
+  start?: string;
+}
+
+async function processInfo(pid: number): Promise<ProcessInfo | undefined> {
+  try {
+    if (HAS_PROC) {
+      const text = await readFile(`/proc/${pid}/stat`, 'utf8');
+      // The command name sits in parentheses and may itself hold spaces and parentheses.
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      return { pid, state: fields[0] ?? '?', ppid: Number(fields[1]), start: fields[19] };
+    }
+    const { stdout } = await execFileAsync('ps', ['-o', 'ppid=,stat=', '-p', String(pid)]);
+    const [ppid, state] = stdout.trim().split(/\s+/);
+    if (!ppid || !state) return undefined;
+    return { pid, ppid: Number(ppid), state: state.slice(0, 1) };
+  } catch {
+    return undefined;
+  }
+}
+
+async function allProcesses(): Promise<ProcessInfo[]> {
+  if (HAS_PROC) {
+    const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(Number);
+    const infos = await Promise.all(pids.map(processInfo));
+    return infos.filter((info): info is ProcessInfo => info !== undefined);
+  }
+  const { stdout } = await execFileAsync('ps', ['-A', '-o', 'pid=,ppid=,stat=']);
+  return stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((parts) => parts.length === 3)
+    .map(([pid, ppid, state]) => ({
+      pid: Number(pid),
+      ppid: Number(ppid),
+      state: (state ?? '?').slice(0, 1),
+    }));
+}
+
+async function commandLine(pid: number): Promise<string> {
+  try {
+    if (HAS_PROC) return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' ');
+    const { stdout } = await execFileAsync('ps', ['-o', 'args=', '-p', String(pid)]);
+    return stdout;
+  } catch {
+    return '';
+  }
+}
+
+/** Alive means it can still do something: a zombie (nobody reaped it yet) is not alive. */
+async function isAlive(pid: number): Promise<boolean> {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    if (errnoCode(error) !== 'EPERM') return false;
+  }
+  const info = await processInfo(pid);
+  return info !== undefined && info.state !== 'Z';
+}
+
+/** Every process below `pid`: sshd forks one child per connection, and each calls setsid(). */
+async function descendants(pid: number): Promise<number[]> {
+  const children = new Map<number, number[]>();
+  for (const info of await allProcesses()) {
+    const list = children.get(info.ppid) ?? [];
+    list.push(info.pid);
+    children.set(info.ppid, list);
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    for (const child of children.get(next) ?? []) {
+      if (child !== pid && !found.includes(child)) {
+        found.push(child);
+        queue.push(child);
+      }
+    }
+  }
+  return found;
+}
+
+function signal(target: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(target, name);
+  } catch {
+    // Already gone, which is what we want.
+  }
+}
+
+async function noneAlive(pids: readonly number[]): Promise<boolean> {
+  const alive = await Promise.all(pids.map(isAlive));
+  return !alive.includes(true);
+}
+
+/**
+ * Ends a session's sshd and every connection it serves. Killing the process group alone is not
+ * enough: each connection's sshd calls setsid() and so leaves the group, and a live forward
+ * would survive. So the listener is frozen first (it cannot fork while stopped), its tree is
+ * collected, and the whole tree is signalled: SIGTERM, then SIGKILL after a short grace.
+ */
+async function terminateTree(pid: number): Promise<boolean> {
+  signal(pid, 'SIGSTOP');
+  await waitUntil(async () => {
+    const info = await processInfo(pid);
+    return info === undefined || info.state === 'T' || info.state === 'Z';
+  }, 500);
+  const tree = await descendants(pid);
+  for (const child of tree) signal(child, 'SIGTERM');
+  signal(-pid, 'SIGTERM');
+  signal(-pid, 'SIGCONT');
+  const everyone = [pid, ...tree];
+  if (await waitUntil(() => noneAlive(everyone), TERM_GRACE_MS)) return true;
+  // A connection accepted between the freeze and SIGTERM cannot authenticate any more (the
+  // key is removed before this runs) but is collected here all the same.
+  const late = (await isAlive(pid)) ? await descendants(pid) : [];
+  for (const straggler of [...everyone, ...late]) signal(straggler, 'SIGKILL');
+  signal(-pid, 'SIGKILL');
+  return waitUntil(() => noneAlive([...everyone, ...late]), TERM_GRACE_MS);
+}
+
+// ---------------------------------------------------------------------------------------------
+// sshd's log: sshd writes it straight into <sessionDir>/sshd.log (its stderr is that file, so
+// it neither blocks on a full pipe nor dies of SIGPIPE if Drawbridge restarts); we follow the
+// file to hand each line to onLog and to see when sshd is listening.
+
+class LogTail {
+  private offset: number;
+  private readonly path: string;
+  private readonly onLine: (line: string) => void;
+  private readonly decoder = new StringDecoder('utf8');
+  private partial = '';
+  private reading: Promise<void> = Promise.resolve();
+  private watcher: FSWatcher | undefined;
+  readonly recent: string[] = [];
+
+  constructor(path: string, offset: number, onLine: (line: string) => void) {
+    this.path = path;
+    this.offset = offset;
+    this.onLine = onLine;
+  }
+
+  start(): void {
+    try {
+      this.watcher = watch(this.path, { persistent: false }, () => void this.read());
+      this.watcher.on('error', () => this.watcher?.close());
+    } catch {
+      // Without a watcher, lines still arrive whenever read() is called (start-up, release).
+    }
+  }
+
+  read(): Promise<void> {
+    this.reading = this.reading.then(
+      () => this.readNew(),
+      () => this.readNew(),
+    );
+    return this.reading;
+  }
+
+  async stop(): Promise<void> {
+    this.watcher?.close();
+    this.watcher = undefined;
+    await this.read();
+    if (this.partial) this.emit(this.partial);
+    this.partial = '';
+  }
+
+  private async readNew(): Promise<void> {
+    const handle = await open(this.path, 'r').catch(() => undefined);
+    if (!handle) return;
+    try {
+      const buffer = Buffer.alloc(64 * 1024);
+      for (;;) {
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, this.offset);
+        if (bytesRead === 0) break;
+        this.offset += bytesRead;
+        const lines = (this.partial + this.decoder.write(buffer.subarray(0, bytesRead))).split(
+          '\n',
+        );
+        this.partial = lines.pop() ?? '';
+        for (const line of lines) this.emit(line.replace(/\r$/, ''));
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private emit(line: string): void {
+    this.recent.push(line);
+    if (this.recent.length > RECENT_LINES) this.recent.shift();
+    try {
+      this.onLine(line);
+    } catch {
+      // A failing log sink must not take the bastion's bookkeeping down with it.
+    }
+  }
+}
+
+/** The last few lines that say why sshd stopped, for the session's failure reason. */
+function gist(lines: readonly string[]): string {
+  const text = lines
+    .filter((line) => line.trim() !== '')
+    .slice(-3)
+    .join(' / ');
+  return text ? `: ${text}`.slice(0, 240) : '';
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Local mode: each session is a real OpenSSH sshd, started by Drawbridge on a free port with an
+ * ephemeral host key, the hardened config of lib/local/sshd-config.ts and the session's one
+ * authorized key. Linux users cannot be created here, so the session logs in as the OS user
+ * that runs Drawbridge (the session's own linuxUser exists only on ec2 bastions).
+ */
+export class SshdProvider implements Provider {
+  readonly mode = 'local' as const;
+  private readonly sessionsDir: string;
+  private readonly sshdPath: string;
+  private readonly sshKeygenPath: string;
+  private readonly listenHost: string;
+  private readonly onLog: ((sessionId: string, line: string) => void) | undefined;
+  private readonly startTimeoutMs: number;
+  private readonly tails = new Map<string, LogTail>();
+
+  constructor(options: SshdProviderOptions) {
+    if (!isAbsolute(options.dataDir)) {
+      throw new ConfigError('the local data directory must be an absolute path');
+    }
+    const sshdPath = options.sshdPath ?? '/usr/sbin/sshd';
+    if (!isAbsolute(sshdPath)) {
+      throw new ConfigError('sshdPath must be absolute: sshd refuses to re-execute otherwise');
+    }
+    this.sessionsDir = join(options.dataDir, 'sessions');
+    this.sshdPath = sshdPath;
+    this.sshKeygenPath = options.sshKeygenPath ?? 'ssh-keygen';
+    this.listenHost = options.listenHost ?? '127.0.0.1';
+    this.onLog = options.onLog;
+    this.startTimeoutMs = options.startTimeoutMs ?? 5000;
+  }
+
+  private paths(sessionId: string): SessionPaths {
+    const dir = join(this.sessionsDir, sessionId);
+    return {
+      dir,
+      config: join(dir, 'sshd_config'),
+      hostKey: join(dir, 'ssh_host_ed25519_key'),
+      authorizedKeys: join(dir, 'authorized_keys'),
+      sshdPid: join(dir, 'sshd.pid'),
+      pidRecord: join(dir, 'pid'),
+      log: join(dir, 'sshd.log'),
+    };
+  }
+
+  async launch(plan: LaunchPlan): Promise<LaunchResult> {
+    const { session, target } = plan;
+    if (!isSessionId(session.id)) throw new ProvisioningError('the session id is not valid');
+    if (!/^[\x20-\x7e]+$/.test(plan.authorizedKey)) {
+      throw new ProvisioningError('the authorized key must be a single printable line');
+    }
+    // A retried launch of a session whose sshd already runs gets that sshd back.
+    const running = await this.ownedRecord(session.id);
+    if (running?.connection) {
+      return { resources: { pid: running.pid }, connection: running.connection };
+    }
+    if (running) await this.releaseById(session.id);
+
+    const paths = this.paths(session.id);
+    try {
+      await this.prepare(paths, plan.authorizedKey);
+      const user = userInfo();
+      const strictModes = await this.strictModesFor(paths.authorizedKeys, user.uid);
+      const hostKeyFingerprint = sshFingerprint(await readFile(`${paths.hostKey}.pub`, 'utf8'));
+
+      for (let attempt = 1; ; attempt += 1) {
+        const port = await freePort(this.listenHost);
+        const config = buildSshdConfig({
+          sessionId: session.id,
+          listenHost: this.listenHost,
+          port,
+          hostKeyPath: paths.hostKey,
+          authorizedKeysPath: paths.authorizedKeys,
+          pidFilePath: paths.sshdPid,
+          allowUser: user.username,
+          rootLogin: user.uid === 0,
+          strictModes,
+          targetHost: target.host,
+          targetPort: target.port,
+          access: target.access,
+        });
+        await writeFile(paths.config, config, { mode: 0o600 });
+        const started = await this.start(session.id, paths);
+        if (started.ok) {
+          const connection: Connection = {
+            bastionHost: this.listenHost,
+            bastionPort: port,
+            linuxUser: user.username,
+            hostKeyFingerprint,
+          };
+          await this.writeRecord(paths, { ...started.record, connection });
+          return { resources: { pid: started.record.pid }, connection };
+        }
+        const portTaken = started.lines.some((line) => line.includes('Address already in use'));
+        if (!portTaken || attempt >= START_ATTEMPTS) {
+          throw new ProvisioningError(`sshd did not start${started.reason}`, {
+            retryable: portTaken,
+          });
+        }
+      }
+    } catch (error) {
+      await this.releaseById(session.id).catch(() => undefined);
+      if (error instanceof ProvisioningError) throw error;
+      const reason =
+        errnoCode(error) === 'ENOENT' && (error as { path?: string }).path === this.sshKeygenPath
+          ? 'ssh-keygen (OpenSSH) is not installed'
+          : `could not start the local bastion: ${(error as Error).message}`.slice(0, 240);
+      throw new ProvisioningError(reason, { cause: error });
+    }
+  }
+
+  /** Session directory, ephemeral host key and the one authorized key, all private to us. */
+  private async prepare(paths: SessionPaths, authorizedKey: string): Promise<void> {
+    await mkdir(this.sessionsDir, { recursive: true, mode: 0o700 });
+    await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+    await chmod(paths.dir, 0o700);
+    if (process.getuid?.() === 0 && existsSync('/run') && !existsSync('/run/sshd')) {
+      // sshd started as root chroots its pre-auth child into its privilege-separation
+      // directory, and refuses to start without it; Debian's init script creates it normally.
+      await mkdir('/run/sshd', { mode: 0o755 }).catch((error: unknown) => {
+        if (errnoCode(error) !== 'EEXIST') throw error;
+      });
+    }
+    await rm(paths.hostKey, { force: true });
+    await rm(`${paths.hostKey}.pub`, { force: true });
+    await execFileAsync(
+      this.sshKeygenPath,
+      ['-q', '-t', 'ed25519', '-N', '', '-C', 'drawbridge-local', '-f', paths.hostKey],
+      { timeout: 10_000 },
+    );
+    await rm(paths.authorizedKeys, { force: true });
+    await writeFile(paths.authorizedKeys, `${authorizedKey}\n`, { mode: 0o600, flag: 'wx' });
+  }
+
+  /**
+   * sshd's StrictModes refuses a key file if any directory above it is writable by others, and
+   * a data dir under /tmp always has one (/tmp itself). We keep StrictModes on whenever the path
+   * passes sshd's own test, and otherwise make sure ourselves that only the sticky bit stands
+   * in the way (a sticky directory lets nobody else rename or replace what we own in it);
+   * anything weaker stops the launch rather than run a bastion that trusts a writable path.
+   */
+  private async strictModesFor(keyFile: string, uid: number): Promise<boolean> {
+    const path = await realpath(keyFile);
+    const home = await realpath(homedir()).catch(() => undefined);
+    const trusted = (owner: number): boolean => owner === 0 || owner === uid;
+    const file = await stat(path);
+    if (!trusted(file.uid) || (file.mode & 0o022) !== 0) {
+      throw new ProvisioningError(`${path} is not private to the user running Drawbridge`);
+    }
+    let strict = true;
+    for (let dir = dirname(path); ; dir = dirname(dir)) {
+      const info = await stat(dir);
+      const othersMayWrite = (info.mode & 0o022) !== 0;
+      if (!trusted(info.uid) || (othersMayWrite && (info.mode & 0o1000) === 0)) {
+        throw new ProvisioningError(
+          `the data directory is unsafe for sshd: ${dir} is writable by other users or owned by someone else`,
+        );
+      }
+      if (othersMayWrite) strict = false;
+      if (dir === home || dir === dirname(dir)) break;
+    }
+    return strict;
+  }
+
+  private async start(
+    sessionId: string,
+    paths: SessionPaths,
+  ): Promise<
+    | { ok: true; record: PidRecord }
+    | { ok: false; reason: string; lines: readonly string[] }
+  > {
+    await this.tails.get(sessionId)?.stop();
+    const log = await open(paths.log, 'a', 0o600);
+    const offset = (await log.stat()).size;
+    const tail = new LogTail(paths.log, offset, (line) => this.onLog?.(sessionId, line));
+    this.tails.set(sessionId, tail);
+    let child: ChildProcess;
+    try {
+      child = spawn(this.sshdPath, ['-D', '-e', '-f', paths.config], {
+        // Its own process group, so it outlives nothing of ours and we can signal it whole.
+        detached: true,
+        stdio: ['ignore', 'ignore', log.fd],
+        // sshd rewrites its process title over argv and environ; this harmless variable leaves
+        // room for the title to keep the config path, which is how we recognise our sshd.
+        env: { DRAWBRIDGE_SESSION: sessionId },
+      });
+    } finally {
+      await log.close();
+    }
+    let exited: string | undefined;
+    child.once('error', (error) => {
+      exited =
+        errnoCode(error) === 'ENOENT' ? `: ${this.sshdPath} does not exist` : `: ${error.message}`;
+    });
+    child.once('exit', (code, signalName) => {
+      exited ??= code !== null ? ` (exit status ${code})` : ` (killed by ${signalName})`;
+    });
+    child.unref();
+    const pid = child.pid;
+    if (pid === undefined) {
+      await sleep(0);
+      return { ok: false, reason: exited ?? '', lines: [] };
+    }
+    const info = await processInfo(pid);
+    const record: PidRecord = {
+      pid,
+      sessionId,
+      startedAt: Date.now(),
+      ...(info?.start ? { procStart: info.start } : {}),
+    };
+    // Written before sshd listens, so that a crash of ours during start-up still leaves the
+    // process findable by listOwned.
+    await this.writeRecord(paths, record);
+
+    const listening = await waitUntil(async () => {
+      await tail.read();
+      return exited !== undefined || tail.recent.some((line) => /^Server listening on /.test(line));
+    }, this.startTimeoutMs);
+    if (listening && exited === undefined) {
+      tail.start();
+      return { ok: true, record };
+    }
+    await terminateTree(pid);
+    await tail.stop();
+    await rm(paths.pidRecord, { force: true });
+    const reason = exited
+      ? `${exited}${gist(tail.recent)}`
+      : ` within ${this.startTimeoutMs} ms${gist(tail.recent)}`;
+    return { ok: false, reason, lines: [...tail.recent] };
+  }
+
+  private async writeRecord(paths: SessionPaths, record: PidRecord): Promise<void> {
+    const staging = `${paths.pidRecord}.tmp`;
+    await writeFile(staging, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+    await rename(staging, paths.pidRecord);
+  }
+
+  private async readRecord(sessionId: string): Promise<PidRecord | undefined> {
+    try {
+      const value = JSON.parse(await readFile(this.paths(sessionId).pidRecord, 'utf8')) as unknown;
+      if (typeof value !== 'object' || value === null) return undefined;
+      const record = value as Partial<PidRecord>;
+      if (!Number.isInteger(record.pid) || (record.pid ?? 0) <= 1) return undefined;
+      if (record.sessionId !== sessionId) return undefined;
+      return record as PidRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Pids get reused: the process must be alive, run our session's config, and (on Linux) be
+   * the very process we started. */
+  private async isOurs(record: PidRecord): Promise<boolean> {
+    if (!(await isAlive(record.pid))) return false;
+    const config = this.paths(record.sessionId).config;
+    const args = await commandLine(record.pid);
+    if (!args.includes(`-f ${config} `) && !args.trimEnd().endsWith(`-f ${config}`)) return false;
+    if (record.procStart !== undefined) {
+      const info = await processInfo(record.pid);
+      if (info?.start !== record.procStart) return false;
+    }
+    return true;
+  }
+
+  private async ownedRecord(sessionId: string): Promise<PidRecord | undefined> {
+    const record = await this.readRecord(sessionId);
+    return record && (await this.isOurs(record)) ? record : undefined;
+  }
+
+  async inspect(session: Session): Promise<BastionState> {
+    if (!isSessionId(session.id)) return { state: 'gone' };
+    const record = await this.ownedRecord(session.id);
+    if (!record) return { state: 'gone' };
+    return record.connection
+      ? { state: 'running', connection: record.connection }
+      : { state: 'pending' };
+  }
+
+  async release(session: Session): Promise<void> {
+    await this.releaseById(session.id);
+  }
+
+  /** True when nothing of the session's sshd is left running. */
+  private async releaseById(sessionId: string): Promise<boolean> {
+    if (!isSessionId(sessionId)) return true;
+    const paths = this.paths(sessionId);
+    // First, so that even an sshd that survives what follows can no longer accept the key.
+    await rm(paths.authorizedKeys, { force: true });
+    const record = await this.ownedRecord(sessionId);
+    if (record && !(await terminateTree(record.pid))) return false;
+    const tail = this.tails.get(sessionId);
+    this.tails.delete(sessionId);
+    await tail?.stop();
+    // sshd.log and sshd_config stay behind: they are the record of what the session did.
+    await Promise.all(
+      [paths.pidRecord, paths.sshdPid, paths.hostKey, `${paths.hostKey}.pub`].map((path) =>
+        rm(path, { force: true }),
+      ),
+    );
+    return true;
+  }
+
+  async listOwned(): Promise<OwnedResource[]> {
+    let entries: string[];
+    try {
+      entries = await readdir(this.sessionsDir);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return [];
+      throw error;
+    }
+    const owned: OwnedResource[] = [];
+    for (const sessionId of entries.filter(isSessionId)) {
+      const record = await this.ownedRecord(sessionId);
+      if (record) owned.push({ kind: 'process', id: String(record.pid), sessionId });
+    }
+    return owned;
+  }
+
+  async destroy(resource: OwnedResource): Promise<DestroyOutcome> {
+    if (resource.kind !== 'process') return 'destroyed';
+    if (resource.sessionId !== undefined && isSessionId(resource.sessionId)) {
+      return (await this.releaseById(resource.sessionId)) ? 'destroyed' : 'retry-later';
+    }
+    // Without a session id, only a process that runs a config from our sessions dir is ours.
+    const pid = Number(resource.id);
+    if (!Number.isInteger(pid) || pid <= 1 || !(await isAlive(pid))) return 'destroyed';
+    const args = await commandLine(pid);
+    if (!args.includes(` -f ${this.sessionsDir}/`) || !args.includes('/sshd_config')) {
+      return 'destroyed';
+    }
+    return (await terminateTree(pid)) ? 'destroyed' : 'retry-later';
+  }
+}

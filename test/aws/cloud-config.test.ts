@@ -1,0 +1,308 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import {
+  AGENT_CONFIG_PATH,
+  AGENT_CTL,
+  type BastionUserDataInput,
+  buildBastionUserData,
+  SSHD_CONFIG_PATH,
+} from '../../lib/aws/cloud-config.ts';
+import { authorizedKeyLine } from '../../lib/domain/authorized-key.ts';
+import { linuxUserFor } from '../../lib/domain/session.ts';
+
+const SESSION_ID = 's-0123456789abcdefghjk';
+const PUBLIC_KEY =
+  'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
+
+function keyLine(overrides: Partial<Parameters<typeof authorizedKeyLine>[0]> = {}): string {
+  return authorizedKeyLine({
+    publicKey: PUBLIC_KEY,
+    targetHost: '10.0.1.20',
+    targetPort: 5432,
+    sourceCidr: '203.0.113.7/32',
+    expiresAt: Date.UTC(2026, 10, 24, 6, 49, 1),
+    access: 'jump-only',
+    sessionId: SESSION_ID,
+    ...overrides,
+  });
+}
+
+function input(overrides: Partial<BastionUserDataInput> = {}): BastionUserDataInput {
+  return {
+    sessionId: SESSION_ID,
+    linuxUser: linuxUserFor(SESSION_ID),
+    authorizedKey: keyLine(),
+    access: 'jump-only',
+    targetHost: '10.0.1.20',
+    targetPort: 5432,
+    selfDestructMinutes: 65,
+    logGroupName: '/drawbridge/dev/sessions',
+    ...overrides,
+  };
+}
+
+interface WrittenFile {
+  path: string;
+  owner: string;
+  permissions: string;
+  content: string;
+}
+
+interface CloudConfig {
+  users: unknown[];
+  ssh_pwauth: boolean;
+  disable_root: boolean;
+  packages: string[];
+  write_files: WrittenFile[];
+  runcmd: string[][];
+}
+
+function render(value: BastionUserDataInput): CloudConfig {
+  const text = buildBastionUserData(value);
+  expect(text.startsWith('#cloud-config\n')).toBe(true);
+  return parse(text) as CloudConfig;
+}
+
+function file(config: CloudConfig, path: string): WrittenFile {
+  const found = config.write_files.find((entry) => entry.path === path);
+  if (!found) throw new Error(`${path} was not written`);
+  return found;
+}
+
+function sshdSettings(config: CloudConfig): Map<string, string[]> {
+  const settings = new Map<string, string[]>();
+  for (const line of file(config, SSHD_CONFIG_PATH).content.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const [key = '', ...rest] = line.split(' ');
+    settings.set(key, [...(settings.get(key) ?? []), rest.join(' ')]);
+  }
+  return settings;
+}
+
+const TOP_LEVEL_KEYS = ['users', 'ssh_pwauth', 'disable_root', 'packages', 'write_files', 'runcmd'];
+
+function expectedRuncmd(minutes: number): string[][] {
+  return [
+    ['shutdown', '-h', `+${minutes}`],
+    ['systemctl', 'enable', '--now', 'rsyslog'],
+    ['systemctl', 'restart', 'sshd'],
+    [AGENT_CTL, '-a', 'fetch-config', '-m', 'ec2', '-s', '-c', `file:${AGENT_CONFIG_PATH}`],
+  ];
+}
+
+describe('buildBastionUserData', () => {
+  it('creates only the session user, locked, without sudo, and no default user', () => {
+    const config = render(input());
+    expect(Object.keys(config)).toEqual(TOP_LEVEL_KEYS);
+    expect(config.users).toEqual([
+      {
+        name: 'db-0123456789ab',
+        lock_passwd: true,
+        shell: '/sbin/nologin',
+        ssh_authorized_keys: [keyLine()],
+      },
+    ]);
+    expect(config.ssh_pwauth).toBe(false);
+    expect(config.disable_root).toBe(true);
+  });
+
+  it('gives a shell only when the target grants shell access', () => {
+    const config = render(input({ access: 'shell', authorizedKey: keyLine({ access: 'shell' }) }));
+    expect(config.users).toEqual([expect.objectContaining({ shell: '/bin/bash' })]);
+    expect(sshdSettings(config).has('PermitTTY')).toBe(false);
+    expect(sshdSettings(render(input())).get('PermitTTY')).toEqual(['no']);
+  });
+
+  it('delivers the authorized key byte for byte', () => {
+    const key = keyLine({ targetHost: '2001:db8::5', sourceCidr: '2001:db8::7/128' });
+    const config = render(input({ authorizedKey: key, targetHost: '2001:db8::5' }));
+    expect(config.users).toEqual([expect.objectContaining({ ssh_authorized_keys: [key] })]);
+  });
+
+  it('arms the self-destruct before any other command, all in argument form', () => {
+    const config = render(input({ selfDestructMinutes: 95 }));
+    expect(config.runcmd).toEqual(expectedRuncmd(95));
+    expect(config.runcmd[0]).toEqual(['shutdown', '-h', '+95']);
+  });
+
+  it('installs the CloudWatch agent and rsyslog', () => {
+    expect(render(input()).packages).toEqual(['amazon-cloudwatch-agent', 'rsyslog']);
+  });
+
+  it('writes a hardened sshd drop-in that allows one user and one forward', () => {
+    const config = render(input());
+    const written = file(config, SSHD_CONFIG_PATH);
+    expect(written.permissions).toBe('0600');
+    const settings = sshdSettings(config);
+    const single = (key: string) => settings.get(key);
+    expect(single('PermitRootLogin')).toEqual(['no']);
+    expect(single('PasswordAuthentication')).toEqual(['no']);
+    expect(single('KbdInteractiveAuthentication')).toEqual(['no']);
+    expect(single('AuthenticationMethods')).toEqual(['publickey']);
+    expect(single('AllowUsers')).toEqual(['db-0123456789ab']);
+    expect(single('AllowTcpForwarding')).toEqual(['local']);
+    expect(single('PermitOpen')).toEqual(['10.0.1.20:5432']);
+    expect(single('AllowAgentForwarding')).toEqual(['no']);
+    expect(single('AllowStreamLocalForwarding')).toEqual(['no']);
+    expect(single('X11Forwarding')).toEqual(['no']);
+    expect(single('PermitTunnel')).toEqual(['no']);
+    expect(single('GatewayPorts')).toEqual(['no']);
+    expect(single('PermitUserEnvironment')).toEqual(['no']);
+    expect(single('MaxAuthTries')).toEqual(['3']);
+    expect(single('MaxSessions')).toEqual(['2']);
+    expect(single('LoginGraceTime')).toEqual(['30']);
+    expect(single('ClientAliveInterval')).toEqual(['30']);
+    expect(single('ClientAliveCountMax')).toEqual(['3']);
+    expect(single('LogLevel')).toEqual(['VERBOSE']);
+    expect(single('Banner')).toEqual(['none']);
+    for (const key of ['Ciphers', 'MACs', 'KexAlgorithms']) {
+      const list = single(key)?.[0]?.split(',') ?? [];
+      expect(list.length).toBeGreaterThan(0);
+      expect(list.some((name) => /cbc|md5|sha1$|group1-|group14-sha1/.test(name))).toBe(false);
+    }
+  });
+
+  it('brackets an IPv6 target in PermitOpen', () => {
+    const config = render(
+      input({
+        targetHost: '2001:db8::5',
+        authorizedKey: keyLine({ targetHost: '2001:db8::5' }),
+      }),
+    );
+    expect(sshdSettings(config).get('PermitOpen')).toEqual(['[2001:db8::5]:5432']);
+  });
+
+  it('ships /var/log/secure to the log group under the session id', () => {
+    const agent = JSON.parse(file(render(input()), AGENT_CONFIG_PATH).content);
+    expect(agent.logs.logs_collected.files.collect_list).toEqual([
+      {
+        file_path: '/var/log/secure',
+        log_group_name: '/drawbridge/dev/sessions',
+        log_stream_name: SESSION_ID,
+        timezone: 'UTC',
+      },
+    ]);
+    expect(agent.agent.region).toBeUndefined();
+    const withRegion = JSON.parse(
+      file(render(input({ region: 'eu-west-1' })), AGENT_CONFIG_PATH).content,
+    );
+    expect(withRegion.agent.region).toBe('eu-west-1');
+  });
+
+  it.each([
+    ['sessionId', { sessionId: 's-short' }],
+    ['linuxUser', { linuxUser: 'root; reboot' }],
+    ['linuxUser', { linuxUser: 'Admin' }],
+    ['authorizedKey', { authorizedKey: `${keyLine()}\nssh-ed25519 AAAA attacker` }],
+    ['authorizedKey', { authorizedKey: '' }],
+    ['targetHost', { targetHost: '10.0.0.1 extra' }],
+    ['targetHost', { targetHost: 'db\nPermitOpen any' }],
+    ['targetPort', { targetPort: 0 }],
+    ['targetPort', { targetPort: 70000 }],
+    ['targetPort', { targetPort: 22.5 }],
+    ['selfDestructMinutes', { selfDestructMinutes: 0 }],
+    ['selfDestructMinutes', { selfDestructMinutes: 24 * 60 + 61 }],
+    ['selfDestructMinutes', { selfDestructMinutes: 1.5 }],
+    ['logGroupName', { logGroupName: '/drawbridge/"dev"' }],
+    ['region', { region: 'eu-west-1; rm -rf /' }],
+  ] as [string, Partial<BastionUserDataInput>][])('refuses an unsafe %s', (field, overrides) => {
+    expect(() => buildBastionUserData(input(overrides))).toThrow(field);
+  });
+
+  const base32 = fc
+    .array(fc.constantFrom(...'0123456789abcdefghjkmnpqrstvwxyz'), {
+      minLength: 20,
+      maxLength: 20,
+    })
+    .map((chars) => `s-${chars.join('')}`);
+  const host = fc.oneof(fc.ipV4(), fc.ipV6(), fc.domain());
+  const sourceCidr = fc.oneof(
+    fc.ipV4().map((ip) => `${ip}/32`),
+    fc.ipV6().map((ip) => `${ip}/128`),
+  );
+  const publicKey = fc
+    .uint8Array({ minLength: 32, maxLength: 600 })
+    .map((bytes) => `ssh-ed25519 ${Buffer.from(bytes).toString('base64')}`);
+
+  it('always yields exactly the expected users and commands (property)', () => {
+    fc.assert(
+      fc.property(
+        base32,
+        fc.stringMatching(/^[a-z_][a-z0-9_-]{0,31}$/),
+        fc.constantFrom('jump-only' as const, 'shell' as const),
+        host,
+        fc.integer({ min: 1, max: 65535 }),
+        fc.integer({ min: 1, max: 24 * 60 + 60 }),
+        sourceCidr,
+        publicKey,
+        (sessionId, linuxUser, access, targetHost, targetPort, minutes, cidr, key) => {
+          const authorizedKey = authorizedKeyLine({
+            publicKey: key,
+            targetHost,
+            targetPort,
+            sourceCidr: cidr,
+            expiresAt: Date.UTC(2030, 0, 1),
+            access,
+            sessionId,
+          });
+          const config = render({
+            sessionId,
+            linuxUser,
+            authorizedKey,
+            access,
+            targetHost,
+            targetPort,
+            selfDestructMinutes: minutes,
+            logGroupName: '/drawbridge/prod/sessions',
+          });
+          expect(Object.keys(config)).toEqual(TOP_LEVEL_KEYS);
+          expect(config.users).toEqual([
+            {
+              name: linuxUser,
+              lock_passwd: true,
+              shell: access === 'shell' ? '/bin/bash' : '/sbin/nologin',
+              ssh_authorized_keys: [authorizedKey],
+            },
+          ]);
+          expect(config.runcmd).toEqual(expectedRuncmd(minutes));
+          expect(config.write_files.map((entry) => entry.path)).toEqual([
+            SSHD_CONFIG_PATH,
+            AGENT_CONFIG_PATH,
+          ]);
+          const settings = sshdSettings(config);
+          expect(settings.get('AllowUsers')).toEqual([linuxUser]);
+          expect(settings.get('PermitOpen')).toHaveLength(1);
+        },
+      ),
+    );
+  });
+
+  it('never lets hostile values add users, commands or sshd lines (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 40 }),
+        fc.string({ maxLength: 80 }),
+        fc.string({ maxLength: 40 }),
+        (linuxUser, authorizedKey, targetHost) => {
+          const value = input({ linuxUser, authorizedKey, targetHost });
+          let config: CloudConfig;
+          try {
+            config = render(value);
+          } catch {
+            return; // refused: nothing was produced
+          }
+          expect(Object.keys(config)).toEqual(TOP_LEVEL_KEYS);
+          expect(config.users).toHaveLength(1);
+          expect(config.users).toEqual([
+            expect.objectContaining({ name: linuxUser, ssh_authorized_keys: [authorizedKey] }),
+          ]);
+          expect(config.runcmd).toEqual(expectedRuncmd(65));
+          const settings = sshdSettings(config);
+          expect(settings.get('AllowUsers')).toEqual([linuxUser]);
+          expect(settings.get('PermitOpen')).toHaveLength(1);
+        },
+      ),
+    );
+  });
+});

@@ -1,0 +1,346 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { ForbiddenError, PolicyError, ValidationError } from '../../lib/domain/errors.ts';
+import {
+  decideAccess,
+  findTarget,
+  isAdmin,
+  type Policy,
+  parsePolicy,
+  validatePolicy,
+} from '../../lib/domain/policy.ts';
+
+const POLICY_YAML = `
+version: 1
+adminGroup: platform-admins
+quota:
+  activeSessionsPerUser: 2
+targets:
+  - name: prod-db
+    description: Production Postgres
+    mode: ec2
+    host: 10.0.1.5
+    port: 5432
+    allowedGroups: [dba, sre]
+    allowedSourceCidrs: [203.0.113.0/24, "2001:db8::/32"]
+    defaultDurationMinutes: 30
+    maxDurationMinutes: 60
+    network:
+      vpcId: vpc-0123456789abcdef0
+      subnetIds: [subnet-0123456789abcdef0]
+  - name: staging-app
+    mode: ssm
+    host: app.staging.internal
+    port: 22
+    allowedGroups: [developers]
+    defaultDurationMinutes: 60
+    maxDurationMinutes: 240
+    access: shell
+    instanceTypes: [t4g.micro, t3.micro]
+  - name: dev-box
+    mode: local
+    host: 127.0.0.1
+    port: 22
+    allowedGroups: [developers]
+    defaultDurationMinutes: 15
+    maxDurationMinutes: 15
+`;
+
+/** A plain object version of the policy, to break one field at a time. */
+type Doc = Record<string, unknown> & { targets: Record<string, unknown>[] };
+const doc = (): Doc => {
+  const policy = parsePolicy(POLICY_YAML);
+  return JSON.parse(JSON.stringify(policy)) as Doc;
+};
+const firstTarget = (d: Doc): Record<string, unknown> => {
+  const target = d.targets[0];
+  if (!target) throw new Error('fixture has no target');
+  return target;
+};
+
+const policyErrorOf = (yamlText: string): string => {
+  try {
+    parsePolicy(yamlText, 'policy/drawbridge.yaml');
+  } catch (error) {
+    expect(error).toBeInstanceOf(PolicyError);
+    return (error as Error).message;
+  }
+  throw new Error('policy was accepted');
+};
+
+describe('parsePolicy: a valid policy', () => {
+  it('parses, with defaults applied', () => {
+    const policy = parsePolicy(POLICY_YAML);
+    expect(policy.provisioningDeadlineMinutes).toBe(10);
+    expect(policy.selfDestructGraceMinutes).toBe(5);
+    expect(policy.retentionDays).toBe(90);
+    expect(policy.quota.activeSessionsPerUser).toBe(2);
+    const [prod, staging, dev] = policy.targets;
+    expect(prod?.access).toBe('jump-only');
+    expect(prod?.instanceTypes).toEqual(['t4g.nano']);
+    expect(prod?.allowedSourceCidrs).toEqual(['203.0.113.0/24', '2001:db8::/32']);
+    expect(staging?.access).toBe('shell');
+    expect(staging?.instanceTypes).toEqual(['t4g.micro', 't3.micro']);
+    expect(dev?.allowedSourceCidrs).toBeUndefined();
+  });
+
+  it('keeps explicit values over defaults', () => {
+    const text = `${POLICY_YAML}provisioningDeadlineMinutes: 3\nselfDestructGraceMinutes: 1\nretentionDays: 7\n`;
+    const policy = parsePolicy(text);
+    expect([policy.provisioningDeadlineMinutes, policy.selfDestructGraceMinutes, policy.retentionDays]).toEqual([
+      3, 1, 7,
+    ]);
+  });
+
+  it('accepts the same document already parsed (validatePolicy) and round-trips through YAML', () => {
+    const policy = parsePolicy(POLICY_YAML);
+    expect(validatePolicy(JSON.parse(JSON.stringify(policy)))).toEqual(policy);
+    expect(parsePolicy(stringify(policy))).toEqual(policy);
+  });
+
+  it('findTarget and isAdmin', () => {
+    const policy = parsePolicy(POLICY_YAML);
+    expect(findTarget(policy, 'staging-app')?.mode).toBe('ssm');
+    expect(findTarget(policy, 'nope')).toBeUndefined();
+    expect(isAdmin(policy, { subject: 'a', groups: ['sre', 'platform-admins'] })).toBe(true);
+    expect(isAdmin(policy, { subject: 'a', groups: ['sre'] })).toBe(false);
+  });
+});
+
+describe('parsePolicy: every bad field is named', () => {
+  const cases: [string, (d: Doc) => void, RegExp][] = [
+    ['version 2', (d) => void (d.version = 2), /^.*version:/],
+    ['missing adminGroup', (d) => void delete d.adminGroup, /adminGroup:/],
+    ['adminGroup with a space', (d) => void (d.adminGroup = 'platform admins'), /adminGroup: a group name/],
+    ['quota 0', (d) => void (d.quota = { activeSessionsPerUser: 0 }), /quota\.activeSessionsPerUser:/],
+    ['quota 101', (d) => void (d.quota = { activeSessionsPerUser: 101 }), /quota\.activeSessionsPerUser:/],
+    ['deadline 31', (d) => void (d.provisioningDeadlineMinutes = 31), /provisioningDeadlineMinutes:/],
+    ['grace 0', (d) => void (d.selfDestructGraceMinutes = 0), /selfDestructGraceMinutes:/],
+    ['retention 1.5', (d) => void (d.retentionDays = 1.5), /retentionDays:/],
+    ['no targets', (d) => void (d.targets = []), /targets:/],
+    ['port 70000', (d) => void (firstTarget(d).port = 70000), /targets\[0\]\.port:/],
+    ['port 0', (d) => void (firstTarget(d).port = 0), /targets\[0\]\.port:/],
+    ['port "22"', (d) => void (firstTarget(d).port = '22'), /targets\[0\]\.port:/],
+    ['upper-case name', (d) => void (firstTarget(d).name = 'Prod'), /targets\[0\]\.name: lower-case/],
+    ['mode k8s', (d) => void (firstTarget(d).mode = 'k8s'), /targets\[0\]\.mode:/],
+    ['host with a space', (d) => void (firstTarget(d).host = '10.0.1.5 x'), /targets\[0\]\.host:/],
+    ['host with a zone id', (d) => void (firstTarget(d).host = 'fe80::1%eth0'), /targets\[0\]\.host:/],
+    ['host with a quote', (d) => void (firstTarget(d).host = 'db".internal'), /targets\[0\]\.host:/],
+    ['no allowed groups', (d) => void (firstTarget(d).allowedGroups = []), /targets\[0\]\.allowedGroups:/],
+    [
+      'bad group',
+      (d) => void (firstTarget(d).allowedGroups = ['dba', 'a"b']),
+      /targets\[0\]\.allowedGroups\[1\]: a group name/,
+    ],
+    [
+      'bad source cidr',
+      (d) => void (firstTarget(d).allowedSourceCidrs = ['203.0.113.0/24', '203.0.113.0/33']),
+      /targets\[0\]\.allowedSourceCidrs\[1\]: a CIDR block/,
+    ],
+    ['duration 0', (d) => void (firstTarget(d).defaultDurationMinutes = 0), /targets\[0\]\.defaultDurationMinutes:/],
+    ['max over a day', (d) => void (firstTarget(d).maxDurationMinutes = 1441), /targets\[0\]\.maxDurationMinutes:/],
+    [
+      'default > max',
+      (d) => void (firstTarget(d).defaultDurationMinutes = 90),
+      /targets\[0\]\.defaultDurationMinutes: must not exceed maxDurationMinutes/,
+    ],
+    ['access root', (d) => void (firstTarget(d).access = 'root'), /targets\[0\]\.access:/],
+    [
+      'ec2 without network',
+      (d) => void delete firstTarget(d).network,
+      /targets\[0\]\.network: is required for mode ec2/,
+    ],
+    [
+      'ec2 with a DNS host',
+      (d) => void (firstTarget(d).host = 'db.internal'),
+      /targets\[0\]\.host: must be an IP address for mode ec2/,
+    ],
+    [
+      'bad vpc id',
+      (d) => void (firstTarget(d).network = { vpcId: 'vpc-XYZ', subnetIds: ['subnet-0123456789abcdef0'] }),
+      /targets\[0\]\.network\.vpcId:/,
+    ],
+    [
+      'bad subnet id',
+      (d) => void (firstTarget(d).network = { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-1'] }),
+      /targets\[0\]\.network\.subnetIds\[0\]:/,
+    ],
+    ['bad instance type', (d) => void (firstTarget(d).instanceTypes = ['huge']), /targets\[0\]\.instanceTypes\[0\]:/],
+    ['unknown top-level key', (d) => void (d.owner = 'x'), /\(root\): Unrecognized key: "owner"/],
+    ['unknown target key', (d) => void (firstTarget(d).sudo = true), /targets\[0\]: Unrecognized key: "sudo"/],
+    [
+      'unknown network key',
+      (d) =>
+        void (firstTarget(d).network = {
+          vpcId: 'vpc-0123456789abcdef0',
+          subnetIds: ['subnet-0123456789abcdef0'],
+          cidr: '0.0.0.0/0',
+        }),
+      /targets\[0\]\.network: Unrecognized key: "cidr"/,
+    ],
+    ['__proto__ key', (d) => void Object.defineProperty(d, '__proto__', { value: { a: 1 }, enumerable: true }), /__proto__/],
+    [
+      'duplicate target names',
+      (d) => void (d.targets = [...d.targets, { ...firstTarget(d) }]),
+      /targets\[3\]\.name: duplicate target 'prod-db'/,
+    ],
+  ];
+
+  it.each(cases)('%s', (_label, mutate, message) => {
+    const d = doc();
+    mutate(d);
+    const text = stringify(d);
+    const reason = policyErrorOf(text);
+    expect(reason).toMatch(/^policy\/drawbridge\.yaml is invalid: /);
+    expect(reason).toMatch(message);
+  });
+
+  it('YAML aliases are refused (no billion laughs)', () => {
+    const text = POLICY_YAML.replace('allowedGroups: [dba, sre]', 'allowedGroups: &groups [dba, sre]').replace(
+      'allowedGroups: [developers]',
+      'allowedGroups: *groups',
+    );
+    expect(policyErrorOf(text)).toMatch(/not valid YAML/);
+    const laughs = 'a: &a ["x","x"]\nb: &b [*a,*a]\nc: &c [*b,*b]\nd: [*c,*c]\n';
+    expect(policyErrorOf(laughs)).toMatch(/not valid YAML/);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['a scalar', 'just text'],
+    ['a list', '- 1\n- 2'],
+    ['two documents', `${POLICY_YAML}---\nversion: 1\n`],
+    ['duplicate keys', `${POLICY_YAML}version: 1\n`],
+    ['broken syntax', 'version: [1\n'],
+  ])('%s is a PolicyError', (_label, text) => {
+    expect(() => parsePolicy(text)).toThrow(PolicyError);
+  });
+});
+
+describe('decideAccess', () => {
+  const policy: Policy = parsePolicy(POLICY_YAML);
+  const dba = { subject: 'alice', groups: ['dba'] };
+  const dev = { subject: 'bob', groups: ['developers', 'everyone'] };
+
+  it('grants the default duration when none is asked for', () => {
+    const decision = decideAccess(policy, dba, { target: 'prod-db', sourceIp: '203.0.113.9' });
+    expect(decision.mode).toBe('ec2');
+    expect(decision.durationMinutes).toBe(30);
+    expect(decision.target.name).toBe('prod-db');
+  });
+
+  it('grants an explicit duration up to the maximum', () => {
+    expect(decideAccess(policy, dba, { target: 'prod-db', sourceIp: '203.0.113.9', durationMinutes: 60 }).durationMinutes).toBe(60);
+    expect(decideAccess(policy, dev, { target: 'staging-app', sourceIp: '198.51.100.1', durationMinutes: 1 }).mode).toBe('ssm');
+  });
+
+  it('an allowed IPv6 source inside allowedSourceCidrs', () => {
+    expect(decideAccess(policy, dba, { target: 'prod-db', sourceIp: '2001:db8:1::9' }).durationMinutes).toBe(30);
+  });
+
+  it('an unknown target is a ValidationError naming it', () => {
+    expect(() => decideAccess(policy, dba, { target: 'prod-dbx', sourceIp: '203.0.113.9' })).toThrow(
+      new ValidationError("unknown target 'prod-dbx'"),
+    );
+  });
+
+  it('a group not allowed is a ForbiddenError', () => {
+    expect(() => decideAccess(policy, dev, { target: 'prod-db', sourceIp: '203.0.113.9' })).toThrow(ForbiddenError);
+    expect(() =>
+      decideAccess(policy, { subject: 'eve', groups: [] }, { target: 'dev-box', sourceIp: '127.0.0.1' }),
+    ).toThrow(ForbiddenError);
+  });
+
+  it.each(['203.0.114.9', '198.51.100.1', '2001:db9::1', '::ffff:198.51.100.1', 'not-an-ip', 'fe80::1%eth0'])(
+    'a source %s outside allowedSourceCidrs is a ForbiddenError',
+    (sourceIp) => {
+      expect(() => decideAccess(policy, dba, { target: 'prod-db', sourceIp })).toThrow(
+        /may not be opened from/,
+      );
+      expect(() => decideAccess(policy, dba, { target: 'prod-db', sourceIp })).toThrow(ForbiddenError);
+    },
+  );
+
+  it('a target without allowedSourceCidrs takes any source', () => {
+    expect(decideAccess(policy, dev, { target: 'dev-box', sourceIp: '2001:db8::42' }).durationMinutes).toBe(15);
+  });
+
+  it('a duration over the maximum is a ValidationError naming the limit', () => {
+    expect(() =>
+      decideAccess(policy, dba, { target: 'prod-db', sourceIp: '203.0.113.9', durationMinutes: 61 }),
+    ).toThrow(new ValidationError("durationMinutes 61 exceeds the maximum of 60 for target 'prod-db'"));
+  });
+
+  it.each([0, -5, 1.5, Number.NaN])('a duration of %d minutes is a ValidationError', (durationMinutes) => {
+    expect(() =>
+      decideAccess(policy, dba, { target: 'prod-db', sourceIp: '203.0.113.9', durationMinutes }),
+    ).toThrow(ValidationError);
+  });
+});
+
+describe('property: parsePolicy only ever throws PolicyError', () => {
+  const yamlish = fc
+    .array(
+      fc.oneof(
+        fc.constantFrom(
+          'version: 1',
+          'targets:',
+          '  - name: x',
+          '    port: 22',
+          'quota: {activeSessionsPerUser: 1}',
+          '&a',
+          '*a',
+          '<<: *a',
+          '!!binary aGk=',
+          '!!js/function x',
+          '---',
+          '? [a]',
+          ': b',
+          '__proto__: {polluted: 1}',
+          'constructor: {prototype: {x: 1}}',
+          '"\\u0000"',
+        ),
+        fc.string({ maxLength: 20 }),
+      ),
+      { maxLength: 10 },
+    )
+    .map((lines) => lines.join('\n'));
+
+  it('on random strings, YAML-ish fragments and broken copies of a real policy', () => {
+    const broken = fc
+      .tuple(fc.nat(), fc.nat({ max: 50 }), fc.string({ maxLength: 5 }))
+      .map(([at, cut, insert]) => {
+        const i = at % POLICY_YAML.length;
+        return `${POLICY_YAML.slice(0, i)}${insert}${POLICY_YAML.slice(i + cut)}`;
+      });
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), yamlish, broken), (text) => {
+        try {
+          parsePolicy(text);
+        } catch (error) {
+          expect(error).toBeInstanceOf(PolicyError);
+        }
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('parsePolicy: YAML tags', () => {
+  it.each([
+    ['a CloudFormation tag', 'host: !Ref DbHost'],
+    ['a js tag', 'host: !!js/function f'],
+    ['a local tag', 'host: !custom 127.0.0.1'],
+  ])('%s is refused rather than read as a string', (_label, line) => {
+    const text = POLICY_YAML.replace('host: 127.0.0.1', line);
+    expect(text).not.toBe(POLICY_YAML);
+    expect(policyErrorOf(text)).toMatch(/not valid YAML: .*tag/i);
+  });
+
+  it('the standard !!str tag still works (and the schema judges the value)', () => {
+    const text = POLICY_YAML.replace('port: 5432', 'port: !!str 5432');
+    expect(policyErrorOf(text)).toMatch(/targets\[0\]\.port:/);
+  });
+});
