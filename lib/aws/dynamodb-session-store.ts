@@ -235,7 +235,12 @@ export class DynamoDbSessionStore implements SessionStore {
           TableName: this.tableName,
           Key: itemKey.quota(session.owner),
           UpdateExpression: 'SET #subject = :subject ADD #active :one',
-          ConditionExpression: 'attribute_not_exists(#active) OR #active < :quota',
+          // With quota 0 even a user's first session is refused: a missing counter only
+          // counts as zero when zero is below the quota.
+          ConditionExpression:
+            options.quota > 0
+              ? 'attribute_not_exists(#active) OR #active < :quota'
+              : '#active < :quota',
           ExpressionAttributeNames: { '#subject': 'subject', '#active': 'active' },
           ExpressionAttributeValues: {
             ':subject': session.owner,
@@ -391,6 +396,7 @@ export class DynamoDbSessionStore implements SessionStore {
 
   async listDue(now: number, limit: number): Promise<Session[]> {
     const due: Session[] = [];
+    if (!(limit >= 1)) return due;
     let start: Record<string, unknown> | undefined;
     do {
       const page = await this.guard(

@@ -17,6 +17,7 @@ import {
 import { identityFromClaims } from '../domain/identity.ts';
 import { describeIssues } from '../domain/policy.ts';
 import type { Identity } from '../domain/session.ts';
+import type { Logger } from '../ports/logger.ts';
 import { MAX_BODY_BYTES } from './schemas.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
@@ -46,7 +47,7 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
 }
 
 /** 4xx errors say what was wrong; anything else is a 500 that says nothing internal. */
-export function errorResponse(error: unknown, logger: Pick<PowertoolsLogger, 'error' | 'warn'>): HttpResult {
+export function errorResponse(error: unknown, logger: Logger): HttpResult {
   if (error instanceof DrawbridgeError && error.expose) {
     if (error.status >= 500) logger.error('request failed', { error });
     return json(error.status, { error: { code: error.code, message: error.message } });

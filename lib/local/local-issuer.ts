@@ -102,7 +102,12 @@ async function loadKeyPair(path: string): Promise<KeyPair> {
   const privateKey = (await importJWK(jwk, ALGORITHM)) as CryptoKey;
   const publicKey = (await importJWK(publicJwk, ALGORITHM)) as CryptoKey;
   const kid = await calculateJwkThumbprint(publicJwk);
-  return { privateKey, publicKey, publicJwk: { ...publicJwk, alg: ALGORITHM, use: 'sig', kid }, kid };
+  return {
+    privateKey,
+    publicKey,
+    publicJwk: { ...publicJwk, alg: ALGORITHM, use: 'sig', kid },
+    kid,
+  };
 }
 
 function describe(error: unknown): string {

@@ -119,11 +119,13 @@ export function buildSshdConfig(input: SshdConfigInput): string {
     ['PermitUserEnvironment', 'no'],
     ['PermitUserRC', 'no'],
     ['PermitTTY', jumpOnly ? 'no' : 'yes'],
-    // `ssh -J` and `-W` ride direct-tcpip channels and never start a session, so a forced
-    // command that does nothing refuses a shell without getting in the way of the jump.
+    // `ssh -J`, `-W` and `-L` ride direct-tcpip channels and never open a session, so a
+    // jump-only bastion allows no session at all (MaxSessions 0: sshd then starts no shell,
+    // not even for a forced command), and the forced command that does nothing stays as a
+    // second lock should a session ever get through.
     ...(jumpOnly ? ([['ForceCommand', '/bin/false']] as [string, string][]) : []),
     ['MaxAuthTries', '3'],
-    ['MaxSessions', '2'],
+    ['MaxSessions', jumpOnly ? '0' : '2'],
     ['MaxStartups', '10:30:60'],
     ['LoginGraceTime', '30'],
     ['ClientAliveInterval', '15'],

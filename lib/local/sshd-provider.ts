@@ -509,8 +509,7 @@ export class SshdProvider implements Provider {
     sessionId: string,
     paths: SessionPaths,
   ): Promise<
-    | { ok: true; record: PidRecord }
-    | { ok: false; reason: string; lines: readonly string[] }
+    { ok: true; record: PidRecord } | { ok: false; reason: string; lines: readonly string[] }
   > {
     await this.tails.get(sessionId)?.stop();
     const log = await open(paths.log, 'a', 0o600);
@@ -518,26 +517,29 @@ export class SshdProvider implements Provider {
     const tail = new LogTail(paths.log, offset, (line) => this.onLog?.(sessionId, line));
     this.tails.set(sessionId, tail);
     let child: ChildProcess;
+    let exited: string | undefined;
     try {
       child = spawn(this.sshdPath, ['-D', '-e', '-f', paths.config], {
-        // Its own process group, so it outlives nothing of ours and we can signal it whole.
+        // Its own session and process group: a Ctrl-C meant for Drawbridge does not reach it,
+        // and release can signal the group as a whole.
         detached: true,
         stdio: ['ignore', 'ignore', log.fd],
         // sshd rewrites its process title over argv and environ; this harmless variable leaves
         // room for the title to keep the config path, which is how we recognise our sshd.
         env: { DRAWBRIDGE_SESSION: sessionId },
       });
+      child.once('error', (error) => {
+        exited =
+          errnoCode(error) === 'ENOENT'
+            ? `: ${this.sshdPath} does not exist`
+            : `: ${error.message}`;
+      });
+      child.once('exit', (code, signalName) => {
+        exited ??= code !== null ? ` (exit status ${code})` : ` (killed by ${signalName})`;
+      });
     } finally {
       await log.close();
     }
-    let exited: string | undefined;
-    child.once('error', (error) => {
-      exited =
-        errnoCode(error) === 'ENOENT' ? `: ${this.sshdPath} does not exist` : `: ${error.message}`;
-    });
-    child.once('exit', (code, signalName) => {
-      exited ??= code !== null ? ` (exit status ${code})` : ` (killed by ${signalName})`;
-    });
     child.unref();
     const pid = child.pid;
     if (pid === undefined) {

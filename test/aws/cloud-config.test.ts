@@ -278,31 +278,94 @@ describe('buildBastionUserData', () => {
     );
   });
 
-  it('never lets hostile values add users, commands or sshd lines (property)', () => {
-    fc.assert(
-      fc.property(
-        fc.string({ maxLength: 40 }),
-        fc.string({ maxLength: 80 }),
-        fc.string({ maxLength: 40 }),
-        (linuxUser, authorizedKey, targetHost) => {
-          const value = input({ linuxUser, authorizedKey, targetHost });
-          let config: CloudConfig;
-          try {
-            config = render(value);
-          } catch {
-            return; // refused: nothing was produced
-          }
-          expect(Object.keys(config)).toEqual(TOP_LEVEL_KEYS);
-          expect(config.users).toHaveLength(1);
-          expect(config.users).toEqual([
-            expect.objectContaining({ name: linuxUser, ssh_authorized_keys: [authorizedKey] }),
-          ]);
-          expect(config.runcmd).toEqual(expectedRuncmd(65));
-          const settings = sshdSettings(config);
-          expect(settings.get('AllowUsers')).toEqual([linuxUser]);
-          expect(settings.get('PermitOpen')).toHaveLength(1);
-        },
+  // Characters that matter to YAML, sshd_config, authorized_keys or a shell, plus harmless ones.
+  const hostile = (maxLength: number) =>
+    fc.string({
+      unit: fc.constantFrom(...'ab_z09-.:/\n\r\t #"\'\\$`;|&{}[],*!%@'),
+      maxLength,
+    });
+
+  const SSHD_KEYWORDS = new Set([
+    'PermitRootLogin',
+    'PasswordAuthentication',
+    'KbdInteractiveAuthentication',
+    'PermitEmptyPasswords',
+    'HostbasedAuthentication',
+    'IgnoreRhosts',
+    'PubkeyAuthentication',
+    'AuthenticationMethods',
+    'AllowUsers',
+    'AllowTcpForwarding',
+    'PermitOpen',
+    'AllowAgentForwarding',
+    'AllowStreamLocalForwarding',
+    'X11Forwarding',
+    'PermitTunnel',
+    'GatewayPorts',
+    'PermitUserEnvironment',
+    'PermitTTY',
+    'MaxAuthTries',
+    'MaxSessions',
+    'MaxStartups',
+    'LoginGraceTime',
+    'ClientAliveInterval',
+    'ClientAliveCountMax',
+    'LogLevel',
+    'Ciphers',
+    'MACs',
+    'KexAlgorithms',
+    'Banner',
+  ]);
+
+  it('never lets a hostile value add a user, key, command or sshd line (property)', () => {
+    const field = fc.constantFrom(
+      'sessionId',
+      'linuxUser',
+      'authorizedKey',
+      'targetHost',
+      'logGroupName',
+      'region',
+    );
+    const value = fc.oneof(
+      hostile(60),
+      fc.constantFrom(
+        `${keyLine()}\nssh-ed25519 AAAA attacker`,
+        'db-x\nPermitOpen any',
+        'db-x *',
+        '10.0.0.1:22 PermitOpen',
       ),
+    );
+    fc.assert(
+      fc.property(field, value, (name, hostileValue) => {
+        const overrides: Partial<BastionUserDataInput> = { [name]: hostileValue };
+        let text: string;
+        try {
+          text = buildBastionUserData(input(overrides));
+        } catch {
+          return; // refused: nothing was produced
+        }
+        const config = parse(text) as CloudConfig;
+        expect(Object.keys(config)).toEqual(TOP_LEVEL_KEYS);
+        expect(config.runcmd).toEqual(expectedRuncmd(65));
+        const [user] = config.users as { name: string; ssh_authorized_keys: string[] }[];
+        expect(config.users).toHaveLength(1);
+        expect(user?.name).toMatch(/^[a-z_][a-z0-9_-]*$/);
+        expect(user?.ssh_authorized_keys).toHaveLength(1);
+        expect(user?.ssh_authorized_keys[0]).not.toMatch(/[\r\n]/);
+        const lines = file(config, SSHD_CONFIG_PATH)
+          .content.split('\n')
+          .filter((line) => line !== '' && !line.startsWith('#'));
+        for (const line of lines) {
+          expect(SSHD_KEYWORDS.has(line.split(' ')[0] ?? '')).toBe(true);
+          expect(line.split(' ')).toHaveLength(2);
+        }
+        const settings = sshdSettings(config);
+        expect(settings.get('AllowUsers')).toEqual([user?.name]);
+        expect(settings.get('PermitOpen')).toHaveLength(1);
+        const agent = JSON.parse(file(config, AGENT_CONFIG_PATH).content);
+        expect(agent.logs.logs_collected.files.collect_list).toHaveLength(1);
+      }),
+      { numRuns: 500 },
     );
   });
 });

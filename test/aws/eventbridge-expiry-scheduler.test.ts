@@ -111,15 +111,13 @@ describe('EventBridgeExpiryScheduler', () => {
   });
 
   it('fails with a clear message that carries no SDK text', async () => {
-    schedulerMock
-      .on(CreateScheduleCommand)
-      .rejects(
-        new ValidationException({
-          message: 'secret detail',
-          Message: 'secret detail',
-          $metadata: {},
-        }),
-      );
+    schedulerMock.on(CreateScheduleCommand).rejects(
+      new ValidationException({
+        message: 'secret detail',
+        Message: 'secret detail',
+        $metadata: {},
+      }),
+    );
     const error = await scheduler()
       .schedule(session())
       .catch((e: unknown) => e);

@@ -6,8 +6,7 @@ import { parsePublicKey } from '../../lib/domain/public-key.ts';
 import { newSessionId } from '../../lib/domain/session.ts';
 
 // A real ed25519 public key (ssh-keygen output), normalized the way the API stores it.
-const ED25519 =
-  'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIORhDFAkYnEJMg2DVhoaKS/5ThZxSz09KQrpuVrKu8m7';
+const ED25519 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIORhDFAkYnEJMg2DVhoaKS/5ThZxSz09KQrpuVrKu8m7';
 const ECDSA =
   'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBLFpZWL/8nUpmPS+8T1a94Ie42XEkHUvL0xZ1/KaC2TlMijUaeWPpES4Kz4EWT6sCR+UlDp2xhlR3OwM2qqN09A=';
 
@@ -118,7 +117,10 @@ describe('authorizedKeyLine', () => {
 describe('property: always exactly one line with exactly one key', () => {
   const ipv4 = fc.ipV4();
   const ipv6 = fc.ipV6();
-  const anyText = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }));
+  const anyText = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.string({ unit: 'binary', maxLength: 40 }),
+  );
   const hostArb = fc.oneof(ipv4, ipv6, fc.domain(), anyText);
   const cidrArb = fc.oneof(
     ipv4.map((ip) => hostCidr(ip)),
@@ -127,7 +129,10 @@ describe('property: always exactly one line with exactly one key', () => {
   );
   const keyArb = fc.oneof(fc.constantFrom(ED25519, ECDSA), anyText);
   const portArb = fc.oneof(fc.integer({ min: 1, max: 65535 }), fc.double());
-  const sessionArb = fc.oneof(fc.constant(null).map(() => newSessionId()), anyText);
+  const sessionArb = fc.oneof(
+    fc.constant(null).map(() => newSessionId()),
+    anyText,
+  );
 
   it('either refuses or yields one sshd-parsable line: options, type, blob, session comment', () => {
     let produced = 0;
@@ -159,7 +164,10 @@ describe('property: always exactly one line with exactly one key', () => {
           expect(options.filter((option) => option.startsWith('from='))).toEqual([
             `from="${candidate.sourceCidr}"`,
           ]);
-          expect(rest).toEqual([...candidate.publicKey.split(' '), `drawbridge-${candidate.sessionId}`]);
+          expect(rest).toEqual([
+            ...candidate.publicKey.split(' '),
+            `drawbridge-${candidate.sessionId}`,
+          ]);
           expect(rest).toHaveLength(3);
           expect(line.split(' ')).toHaveLength(4);
         },

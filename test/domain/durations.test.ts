@@ -116,8 +116,16 @@ describe('sshExpiryTime (authorized_keys expiry-time, UTC)', () => {
         (epochMs) => {
           const text = sshExpiryTime(epochMs);
           expect(text).toMatch(/^\d{14}Z$/);
-          const [, y, mo, d, h, mi, s] = /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z$/.exec(text) ?? [];
-          const back = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+          const [, y, mo, d, h, mi, s] =
+            /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z$/.exec(text) ?? [];
+          const back = Date.UTC(
+            Number(y),
+            Number(mo) - 1,
+            Number(d),
+            Number(h),
+            Number(mi),
+            Number(s),
+          );
           expect(back).toBe(Math.floor(epochMs / 1000) * 1000);
         },
       ),

@@ -20,7 +20,11 @@ import {
 const MINUTE = 60_000;
 const T0 = Date.UTC(2026, 0, 15, 9, 0, 0);
 
-const connection: Connection = { bastionHost: '198.51.100.7', bastionPort: 22, linuxUser: 'db-abc' };
+const connection: Connection = {
+  bastionHost: '198.51.100.7',
+  bastionPort: 22,
+  linuxUser: 'db-abc',
+};
 
 function makeSession(overrides: Partial<Session> = {}): Session {
   return {
@@ -57,7 +61,7 @@ const EVENTS: Record<LifecycleEventType, LifecycleEvent> = {
   fail: { type: 'fail', reason: 'no capacity' },
 };
 
-const { REQUESTED, PROVISIONING, READY, ENDING, ENDED, FAILED } = SessionStatus;
+const { PROVISIONING, READY, ENDING, ENDED, FAILED } = SessionStatus;
 
 /** The whole table, written out independently of TRANSITIONS: the status each legal pair leads to. */
 const EXPECTED: Record<SessionStatus, Partial<Record<LifecycleEventType, SessionStatus>>> = {
@@ -98,23 +102,27 @@ describe('transition table: every status × event pair', () => {
     expect(next.owner).toBe(session.owner);
   });
 
-  it.each(illegal)('$status × $type is refused and leaves the session untouched', ({
-    status,
-    type,
-  }) => {
-    const session = makeSession({ status, version: 7 });
-    const before = structuredClone(session);
-    expect(() => transition(session, EVENTS[type], T0 + MINUTE)).toThrow(IllegalTransitionError);
-    expect(() => transition(session, EVENTS[type], T0 + MINUTE)).toThrow(
-      new RegExp(`${status}.*'${type}'`),
-    );
-    expect(session).toEqual(before);
-  });
+  it.each(illegal)(
+    '$status × $type is refused and leaves the session untouched',
+    ({ status, type }) => {
+      const session = makeSession({ status, version: 7 });
+      const before = structuredClone(session);
+      expect(() => transition(session, EVENTS[type], T0 + MINUTE)).toThrow(IllegalTransitionError);
+      expect(() => transition(session, EVENTS[type], T0 + MINUTE)).toThrow(
+        new RegExp(`${status}.*'${type}'`),
+      );
+      expect(session).toEqual(before);
+    },
+  );
 
   it('a legal transition does not mutate its input either', () => {
     const session = makeSession({ status: PROVISIONING, resources: { instanceId: 'i-1' } });
     const before = structuredClone(session);
-    const next = transition(session, { type: 'ready', connection, resources: { subnetId: 'subnet-1' } }, T0 + MINUTE);
+    const next = transition(
+      session,
+      { type: 'ready', connection, resources: { subnetId: 'subnet-1' } },
+      T0 + MINUTE,
+    );
     expect(session).toEqual(before);
     expect(next).not.toBe(session);
     expect(next.resources).not.toBe(session.resources);
@@ -240,7 +248,10 @@ const eventArb: fc.Arbitrary<LifecycleEvent> = fc.oneof(
   fc.constant<LifecycleEvent>({ type: 'attach', resources: { instanceId: 'i-1' } }),
   fc.constant<LifecycleEvent>({ type: 'ready', connection }),
   fc
-    .record({ reason: fc.constantFrom(...Object.values(EndReason)), detail: fc.option(fc.string(), { nil: undefined }) })
+    .record({
+      reason: fc.constantFrom(...Object.values(EndReason)),
+      detail: fc.option(fc.string(), { nil: undefined }),
+    })
     .map((e): LifecycleEvent => ({ type: 'end', ...e })),
   fc.constant<LifecycleEvent>({ type: 'ended' }),
   fc.string({ maxLength: 500 }).map((reason): LifecycleEvent => ({ type: 'fail', reason })),

@@ -174,19 +174,23 @@ describe('properties', () => {
       )
       .map(([address, prefix, suffix]) => `${address}${suffix}/${prefix}`);
     fc.assert(
-      fc.property(fc.oneof(fc.string(), cidrish), fc.oneof(ipv4Arb, ipv6Arb, fc.string()), (text, ip) => {
-        let cidr: ReturnType<typeof parseCidr> | undefined;
-        try {
-          cidr = parseCidr(text);
-        } catch (error) {
-          expect(error).toBeInstanceOf(ValidationError);
-        }
-        if (cidr) {
-          expect(typeof cidrContains(cidr, ip)).toBe('boolean');
-          expect(cidr.network >= 0n).toBe(true);
-          expect(cidr.network < 1n << (cidr.version === 4 ? 32n : 128n)).toBe(true);
-        }
-      }),
+      fc.property(
+        fc.oneof(fc.string(), cidrish),
+        fc.oneof(ipv4Arb, ipv6Arb, fc.string()),
+        (text, ip) => {
+          let cidr: ReturnType<typeof parseCidr> | undefined;
+          try {
+            cidr = parseCidr(text);
+          } catch (error) {
+            expect(error).toBeInstanceOf(ValidationError);
+          }
+          if (cidr) {
+            expect(typeof cidrContains(cidr, ip)).toBe('boolean');
+            expect(cidr.network >= 0n).toBe(true);
+            expect(cidr.network < 1n << (cidr.version === 4 ? 32n : 128n)).toBe(true);
+          }
+        },
+      ),
       { numRuns: 3000 },
     );
   });

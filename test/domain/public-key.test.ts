@@ -40,7 +40,16 @@ beforeAll(() => {
   lines.ed25519b = keygen('ed25519b', ['-t', 'ed25519']);
   // a real OpenSSH user certificate, signed by a throwaway CA
   keygen('ca', ['-t', 'ed25519']);
-  execFileSync('ssh-keygen', ['-q', '-s', join(dir, 'ca'), '-I', 'alice', '-n', 'alice', join(dir, 'ed25519.pub')]);
+  execFileSync('ssh-keygen', [
+    '-q',
+    '-s',
+    join(dir, 'ca'),
+    '-I',
+    'alice',
+    '-n',
+    'alice',
+    join(dir, 'ed25519.pub'),
+  ]);
   lines.cert = readFileSync(join(dir, 'ed25519-cert.pub'), 'utf8').trimEnd();
 });
 
@@ -126,7 +135,9 @@ describe('rejected keys', () => {
     ['ecdsa384', 'ecdsa-sha2-nistp521'],
     ['ecdsa521', 'ssh-ed25519'],
   ] as const)('a %s blob labelled %s is refused as a type mismatch', (name, label) => {
-    expect(reasonOf(`${label} ${base64Of(lines[name])}`)).toMatch(/says '.*' but the key inside is/);
+    expect(reasonOf(`${label} ${base64Of(lines[name])}`)).toMatch(
+      /says '.*' but the key inside is/,
+    );
   });
 
   it('an ecdsa blob naming the wrong curve inside is refused', () => {
@@ -154,7 +165,9 @@ describe('rejected keys', () => {
     ['environment="LD_PRELOAD=/tmp/x" ', 'environment'],
     ['cert-authority ', 'cert-authority'],
   ])('an options prefix %j is refused', (prefix, word) => {
-    expect(reasonOf(`${prefix}${lines.ed25519}`)).toMatch(new RegExp(`'${word}.*options are not allowed`));
+    expect(reasonOf(`${prefix}${lines.ed25519}`)).toMatch(
+      new RegExp(`'${word}.*options are not allowed`),
+    );
   });
 
   it.each([
@@ -178,12 +191,12 @@ describe('rejected keys', () => {
   it('two keys on one line are refused', () => {
     expect(reasonOf(`${lines.ed25519} ${lines.ed25519b}`)).toMatch(/exactly one key/);
     // an RSA key in the comment also overruns the comment limit; refused either way
-    expect(reasonOf(`${typeOf(lines.ed25519)} ${base64Of(lines.ed25519)} ${lines.rsa3072}`)).toMatch(
-      /exactly one key|comment is too long/,
-    );
-    expect(reasonOf(`${lines.ecdsa256} ${typeOf(lines.ed25519)} ${base64Of(lines.ed25519)}`)).toMatch(
-      /exactly one key/,
-    );
+    expect(
+      reasonOf(`${typeOf(lines.ed25519)} ${base64Of(lines.ed25519)} ${lines.rsa3072}`),
+    ).toMatch(/exactly one key|comment is too long/);
+    expect(
+      reasonOf(`${lines.ecdsa256} ${typeOf(lines.ed25519)} ${base64Of(lines.ed25519)}`),
+    ).toMatch(/exactly one key/);
   });
 
   it('a truncated blob is refused', () => {
@@ -235,8 +248,14 @@ describe('rejected keys', () => {
   });
 
   it.each([
-    ['ssh-dss', () => wire('ssh-dss', randomBytes(129), randomBytes(21), randomBytes(128), randomBytes(128))],
-    ['sk-ssh-ed25519@openssh.com', () => wire('sk-ssh-ed25519@openssh.com', randomBytes(32), 'ssh:')],
+    [
+      'ssh-dss',
+      () => wire('ssh-dss', randomBytes(129), randomBytes(21), randomBytes(128), randomBytes(128)),
+    ],
+    [
+      'sk-ssh-ed25519@openssh.com',
+      () => wire('sk-ssh-ed25519@openssh.com', randomBytes(32), 'ssh:'),
+    ],
     [
       'sk-ecdsa-sha2-nistp256@openssh.com',
       () => wire('sk-ecdsa-sha2-nistp256@openssh.com', 'nistp256', randomBytes(65), 'ssh:'),
@@ -252,9 +271,12 @@ describe('rejected keys', () => {
     expect(reasonOf(lines.cert)).toMatch(/is not accepted/);
   });
 
-  it.each(['', ' ', 'ssh-ed25519', 'ssh-ed25519 ', 'AAAAC3NzaC1lZDI1NTE5'])('%j is refused', (text) => {
-    expect(() => parsePublicKey(text)).toThrow(ValidationError);
-  });
+  it.each(['', ' ', 'ssh-ed25519', 'ssh-ed25519 ', 'AAAAC3NzaC1lZDI1NTE5'])(
+    '%j is refused',
+    (text) => {
+      expect(() => parsePublicKey(text)).toThrow(ValidationError);
+    },
+  );
 });
 
 const NORMALIZED = /^[a-z0-9-]+ [A-Za-z0-9+/]+=*$/;
@@ -276,9 +298,12 @@ function expectSafe(input: string): boolean {
 describe('property: parsePublicKey is total over strings', () => {
   it('arbitrary strings: ValidationError or a safely normalized key, nothing else', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 300 })), (text) => {
-        expectSafe(text);
-      }),
+      fc.property(
+        fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 300 })),
+        (text) => {
+          expectSafe(text);
+        },
+      ),
       { numRuns: 3000 },
     );
   });
@@ -291,11 +316,20 @@ describe('property: parsePublicKey is total over strings', () => {
     );
     const blobArb = fc.oneof(
       fc.uint8Array({ maxLength: 400 }).map((bytes) => Buffer.from(bytes)),
-      fc.tuple(typeArb, fc.array(fieldArb, { maxLength: 4 })).map(([inner, fields]) => wire(inner, ...fields)),
       fc
-        .tuple(fc.uint8Array({ minLength: 1, maxLength: 4 }), fc.uint8Array({ minLength: 300, maxLength: 700 }))
-        .map(([e, n]) => wire('ssh-rsa', Buffer.from(e), Buffer.concat([Buffer.from([0]), Buffer.from(n)]))),
-      fc.uint8Array({ minLength: 32, maxLength: 32 }).map((key) => wire('ssh-ed25519', Buffer.from(key))),
+        .tuple(typeArb, fc.array(fieldArb, { maxLength: 4 }))
+        .map(([inner, fields]) => wire(inner, ...fields)),
+      fc
+        .tuple(
+          fc.uint8Array({ minLength: 1, maxLength: 4 }),
+          fc.uint8Array({ minLength: 300, maxLength: 700 }),
+        )
+        .map(([e, n]) =>
+          wire('ssh-rsa', Buffer.from(e), Buffer.concat([Buffer.from([0]), Buffer.from(n)])),
+        ),
+      fc
+        .uint8Array({ minLength: 32, maxLength: 32 })
+        .map((key) => wire('ssh-ed25519', Buffer.from(key))),
     );
     let accepted = 0;
     fc.assert(
@@ -315,11 +349,16 @@ describe('property: a valid line, tampered with, is never accepted', () => {
 
   it('a newline, CR or NUL inserted at any position', () => {
     fc.assert(
-      fc.property(nameArb, fc.nat(), fc.constantFrom('\n', '\r', '\0', '\r\n'), (name, position, bad) => {
-        const line = lines[name];
-        const at = position % (line.length + 1);
-        expect(expectSafe(`${line.slice(0, at)}${bad}${line.slice(at)}`)).toBe(false);
-      }),
+      fc.property(
+        nameArb,
+        fc.nat(),
+        fc.constantFrom('\n', '\r', '\0', '\r\n'),
+        (name, position, bad) => {
+          const line = lines[name];
+          const at = position % (line.length + 1);
+          expect(expectSafe(`${line.slice(0, at)}${bad}${line.slice(at)}`)).toBe(false);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -339,10 +378,21 @@ describe('property: a valid line, tampered with, is never accepted', () => {
         'pty',
         'port-forwarding',
       ),
-      fc.tuple(
-        fc.constantFrom('command', 'from', 'environment', 'permitopen', 'permitlisten', 'principals', 'expiry-time', 'tunnel'),
-        quoted,
-      ).map(([key, value]) => `${key}=${value}`),
+      fc
+        .tuple(
+          fc.constantFrom(
+            'command',
+            'from',
+            'environment',
+            'permitopen',
+            'permitlisten',
+            'principals',
+            'expiry-time',
+            'tunnel',
+          ),
+          quoted,
+        )
+        .map(([key, value]) => `${key}=${value}`),
       word,
       fc.tuple(word, quoted).map(([key, value]) => `${key}=${value}`),
     );
@@ -366,8 +416,12 @@ describe('property: a valid line, tampered with, is never accepted', () => {
         fc.boolean(),
         fc.constantFrom(' ', '   '),
         (first, second, keepComment, secondComment, gap) => {
-          const head = keepComment ? lines[first] : `${typeOf(lines[first])} ${base64Of(lines[first])}`;
-          const tail = secondComment ? lines[second] : `${typeOf(lines[second])} ${base64Of(lines[second])}`;
+          const head = keepComment
+            ? lines[first]
+            : `${typeOf(lines[first])} ${base64Of(lines[first])}`;
+          const tail = secondComment
+            ? lines[second]
+            : `${typeOf(lines[second])} ${base64Of(lines[second])}`;
           expect(expectSafe(`${head}${gap}${tail}`)).toBe(false);
         },
       ),

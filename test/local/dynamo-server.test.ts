@@ -54,10 +54,29 @@ describe('TransactWriteItems', () => {
     const table = dynamo.tableName;
 
     await transactWrite([
-      { Put: { TableName: table, Item: { ...key('new'), v: 'x' }, ConditionExpression: 'attribute_not_exists(pk)' } },
-      { Update: { TableName: table, Key: key('existing'), UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': 1 } } },
+      {
+        Put: {
+          TableName: table,
+          Item: { ...key('new'), v: 'x' },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+      {
+        Update: {
+          TableName: table,
+          Key: key('existing'),
+          UpdateExpression: 'ADD n :one',
+          ExpressionAttributeValues: { ':one': 1 },
+        },
+      },
       { Delete: { TableName: table, Key: key('doomed') } },
-      { ConditionCheck: { TableName: table, Key: key('absent'), ConditionExpression: 'attribute_not_exists(pk)' } },
+      {
+        ConditionCheck: {
+          TableName: table,
+          Key: key('absent'),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
     ]);
 
     expect(await read('new')).toMatchObject({ v: 'x' });
@@ -76,7 +95,14 @@ describe('TransactWriteItems', () => {
     const error = await cancellation(
       transactWrite([
         { Put: { TableName: table, Item: { ...key('fresh'), v: 1 } } },
-        { Update: { TableName: table, Key: key('counter'), UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': 1 } } },
+        {
+          Update: {
+            TableName: table,
+            Key: key('counter'),
+            UpdateExpression: 'ADD n :one',
+            ExpressionAttributeValues: { ':one': 1 },
+          },
+        },
         {
           Put: {
             TableName: table,
@@ -116,8 +142,22 @@ describe('TransactWriteItems', () => {
 
     const error = await cancellation(
       transactWrite([
-        { ConditionCheck: { TableName: table, Key: key('a'), ConditionExpression: 'n > :two', ExpressionAttributeValues: { ':two': 2 } } },
-        { Update: { TableName: table, Key: key('c'), UpdateExpression: 'SET v = :v', ExpressionAttributeValues: { ':v': 'x' } } },
+        {
+          ConditionCheck: {
+            TableName: table,
+            Key: key('a'),
+            ConditionExpression: 'n > :two',
+            ExpressionAttributeValues: { ':two': 2 },
+          },
+        },
+        {
+          Update: {
+            TableName: table,
+            Key: key('c'),
+            UpdateExpression: 'SET v = :v',
+            ExpressionAttributeValues: { ':v': 'x' },
+          },
+        },
         {
           Update: {
             TableName: table,
@@ -150,7 +190,14 @@ describe('TransactWriteItems', () => {
     const table = dynamo.tableName;
     const error = await transactWrite([
       { Put: { TableName: table, Item: { ...key('twice'), v: 1 } } },
-      { Update: { TableName: table, Key: key('twice'), UpdateExpression: 'SET v = :v', ExpressionAttributeValues: { ':v': 2 } } },
+      {
+        Update: {
+          TableName: table,
+          Key: key('twice'),
+          UpdateExpression: 'SET v = :v',
+          ExpressionAttributeValues: { ':v': 2 },
+        },
+      },
     ]).catch((failure: unknown) => failure);
 
     expect(error).toMatchObject({
@@ -202,7 +249,8 @@ describe('TransactWriteItems', () => {
     const granted = results.filter((result) => result.status === 'fulfilled');
     const refused = results.filter((result) => result.status === 'rejected');
     expect(granted).toHaveLength(limit);
-    for (const result of refused) expect(result.reason).toBeInstanceOf(TransactionCanceledException);
+    for (const result of refused)
+      expect(result.reason).toBeInstanceOf(TransactionCanceledException);
     expect(await read('quota')).toMatchObject({ n: limit });
     const { Count } = await dynamo.documentClient.send(
       new QueryCommand({

@@ -1,0 +1,202 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { handler as endSessionHandler } from '../../functions/end-session.ts';
+import { handler as getSessionHandler } from '../../functions/get-session.ts';
+import { handler as listSessionsHandler } from '../../functions/list-sessions.ts';
+import { handler as requestSessionHandler } from '../../functions/request-session.ts';
+import { handler as sessionEventsHandler } from '../../functions/session-events.ts';
+import type { AppDeps } from '../app/deps.ts';
+import { expireSession } from '../app/expire-session.ts';
+import { observeBastion } from '../app/observe-bastion.ts';
+import { provisionSession } from '../app/provision-session.ts';
+import { type ReapReport, reap } from '../app/reap.ts';
+import { DynamoDbSessionStore, documentClientFor } from '../aws/dynamodb-session-store.ts';
+import { ensureTable } from '../aws/table-definition.ts';
+import { useAppDeps } from '../composition.ts';
+import { type Policy, parsePolicy } from '../domain/policy.ts';
+import { SessionStatus } from '../domain/session.ts';
+import { systemClock } from '../ports/clock.ts';
+import type { Logger } from '../ports/logger.ts';
+import { type DynamoServer, startDynamo } from './dynamo-server.ts';
+import { FileAuditLog } from './file-audit-log.ts';
+import { InProcessQueue } from './in-process-queue.ts';
+import type { Route } from './local-api.ts';
+import { startLocalApi } from './local-api.ts';
+import { LocalExpiryScheduler } from './local-expiry-scheduler.ts';
+import { LocalIssuer } from './local-issuer.ts';
+import { SshdProvider } from './sshd-provider.ts';
+
+export const LOCAL_TABLE = 'drawbridge-local';
+
+export interface LocalOptions {
+  /** everything local mode keeps: table, issuer key, sshd sessions, logs */
+  dataDir: string;
+  policyFile: string;
+  apiPort?: number;
+  apiHost?: string;
+  /** the reaper's period; a minute in AWS */
+  reapIntervalMs?: number;
+  /** how often live local bastions are checked for an sshd that died */
+  watchIntervalMs?: number;
+  logger: Logger;
+  /** echo of audit events (npm start prints them) */
+  onAudit?: (line: string) => void;
+}
+
+export interface LocalOrchestrator {
+  url: string;
+  issuer: LocalIssuer;
+  deps: AppDeps;
+  policy: Policy;
+  reapNow(): Promise<ReapReport>;
+  stop(): Promise<void>;
+}
+
+export const ROUTES: Route[] = [
+  { method: 'POST', path: '/sessions', handler: requestSessionHandler },
+  { method: 'GET', path: '/sessions', handler: listSessionsHandler },
+  { method: 'GET', path: '/sessions/{id}', handler: getSessionHandler },
+  { method: 'DELETE', path: '/sessions/{id}', handler: endSessionHandler },
+  { method: 'GET', path: '/sessions/{id}/events', handler: sessionEventsHandler },
+];
+
+/**
+ * The whole orchestrator on one machine: dynalite as the table, real sshd bastions, the
+ * same handlers and use cases as Lambda, a timer per session for layer 2 and the reaper on
+ * its period for layer 3. Survives restarts: sshd processes are detached and re-adopted,
+ * timers are re-armed from the table, anything overdue or orphaned is reaped at start.
+ */
+export async function startLocalOrchestrator(options: LocalOptions): Promise<LocalOrchestrator> {
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const policy = parsePolicy(readFileSync(options.policyFile, 'utf8'), options.policyFile);
+  const logger = options.logger;
+
+  const dynamo: DynamoServer = await startDynamo({ path: join(dataDir, 'dynamo') });
+  const client = new DynamoDBClient({
+    endpoint: dynamo.endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  await ensureTable(client, LOCAL_TABLE);
+  const issuer = await LocalIssuer.open(dataDir);
+
+  let deps: AppDeps;
+  const scheduler = new LocalExpiryScheduler((id) =>
+    expireSession(deps, id).catch((error: unknown) =>
+      logger.error('expire failed', { sessionId: id, error }),
+    ),
+  );
+  const queue = new InProcessQueue((id) =>
+    provisionSession(deps, id).catch((error: unknown) =>
+      logger.error('provision failed', { sessionId: id, error }),
+    ),
+  );
+  const provider = new SshdProvider({
+    dataDir,
+    ...(options.apiHost ? {} : {}),
+    onLog: (sessionId, line) => logger.info('sshd', { correlation_id: sessionId, sshd: line }),
+  });
+  deps = {
+    policy,
+    store: new DynamoDbSessionStore({
+      client: documentClientFor(client),
+      tableName: LOCAL_TABLE,
+      retentionDays: policy.retentionDays,
+      clock: systemClock,
+    }),
+    providers: { local: provider },
+    scheduler,
+    queue,
+    auditLog: new FileAuditLog(join(dataDir, 'logs', 'audit.jsonl'), options.onAudit),
+    clock: systemClock,
+    logger,
+  };
+  useAppDeps(deps, 'groups');
+
+  await recover(deps, scheduler);
+  const reapNow = async () => {
+    const report = await reap(deps);
+    if (
+      report.expired + report.failed + report.resumed + report.orphansDestroyed + report.errors >
+      0
+    )
+      logger.info('reaper sweep', { report });
+    return report;
+  };
+  await reapNow();
+
+  const api = await startLocalApi({
+    routes: ROUTES,
+    verify: async (token) => ({ ...(await issuer.verify(token)) }),
+    host: options.apiHost ?? '127.0.0.1',
+    port: options.apiPort ?? 0,
+    logger,
+  });
+
+  let watching = false;
+  const watchTimer = setInterval(async () => {
+    if (watching) return;
+    watching = true;
+    try {
+      await watchBastions(deps);
+    } catch (error) {
+      logger.error('bastion watch failed', { error });
+    } finally {
+      watching = false;
+    }
+  }, options.watchIntervalMs ?? 1_000);
+  const reapTimer = setInterval(
+    () => void reapNow().catch((error: unknown) => logger.error('reaper failed', { error })),
+    options.reapIntervalMs ?? 60_000,
+  );
+
+  return {
+    url: api.url,
+    issuer,
+    deps,
+    policy,
+    reapNow,
+    async stop() {
+      clearInterval(watchTimer);
+      clearInterval(reapTimer);
+      scheduler.stop();
+      await queue.drain();
+      await closeServer(api.server);
+      client.destroy();
+      await dynamo.close();
+    },
+  };
+}
+
+/** Every live session, from the sparse index (local mode is small: this is the whole fleet). */
+const liveSessions = (deps: AppDeps) => deps.store.listDue(Number.MAX_SAFE_INTEGER, 10_000);
+
+/** After a restart: re-arm layer 2 for every READY session; the first reap handles the rest. */
+async function recover(deps: AppDeps, scheduler: LocalExpiryScheduler): Promise<void> {
+  for (const session of await liveSessions(deps)) {
+    if (session.status === SessionStatus.READY) await scheduler.schedule(session);
+    if (session.status === SessionStatus.REQUESTED) await deps.queue.enqueue(session.id);
+  }
+  await watchBastions(deps);
+}
+
+/** The local twin of EC2's "terminated" event: an sshd that died from outside ends its session. */
+async function watchBastions(deps: AppDeps): Promise<void> {
+  const provider = deps.providers.local;
+  if (!provider) return;
+  for (const session of await liveSessions(deps)) {
+    if (session.status !== SessionStatus.READY) continue;
+    const state = await provider.inspect(session);
+    if (state.state === 'gone') await observeBastion(deps, session, 'gone');
+  }
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolveClose) => {
+    server.closeAllConnections();
+    server.close(() => resolveClose());
+  });
+}
