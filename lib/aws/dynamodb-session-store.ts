@@ -171,9 +171,8 @@ function defined<T>(value: T): T {
 
 /**
  * When the reaper should look at a live session: the provisioning deadline until READY,
- * then the end of the window. ENDING keeps the deadline it had (expiresAt if it was ever
- * READY), so an end that was interrupted is retried; terminal sessions have none and so
- * drop out of the sparse byDue index.
+ * then the end of the window; ENDING is due from the moment it began. Terminal sessions
+ * have none and so drop out of the sparse byDue index.
  */
 export function dueAtFor(session: Session): number | undefined {
   switch (session.status) {
@@ -181,8 +180,11 @@ export function dueAtFor(session: Session): number | undefined {
     case SessionStatus.PROVISIONING:
       return session.provisioningDeadline;
     case SessionStatus.READY:
-    case SessionStatus.ENDING:
       return session.expiresAt ?? session.provisioningDeadline;
+    case SessionStatus.ENDING:
+      // An end that was interrupted (release failed, crash) is due at once, not at expiresAt:
+      // a revoked session must not wait for its window to run out before the reaper retries.
+      return session.updatedAt;
     default:
       return undefined;
   }

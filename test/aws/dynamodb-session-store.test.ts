@@ -419,15 +419,18 @@ describe('reaper index', () => {
     expect(await due()).not.toContain(readyLong.id);
   });
 
-  it('keeps an ENDING session due at its old deadline so an interrupted end is retried', async () => {
+  it('makes an ENDING session due at once, so an interrupted revoke is retried long before expiresAt', async () => {
     const ready = await step(await step(await create(), { type: 'provision' }), {
       type: 'ready',
       connection,
     });
-    const ending = await step(ready, { type: 'end', reason: 'expired' });
+    dynamo.clock.advance(MINUTE);
+    const ending = await step(ready, { type: 'end', reason: 'revoked' });
 
-    const due = await dynamo.store.listDue(ready.expiresAt ?? 0, 10);
+    expect(await dynamo.store.listDue(dynamo.clock.now() - 1, 10)).toEqual([]);
+    const due = await dynamo.store.listDue(dynamo.clock.now(), 10);
     expect(due.map((session) => [session.id, session.status])).toEqual([[ending.id, 'ENDING']]);
+    expect(ending.updatedAt).toBeLessThan(ready.expiresAt ?? 0);
   });
 
   it('honours the limit across pages', async () => {

@@ -1,0 +1,197 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import { SESSION_ID_PATTERN } from '../lib/domain/session.ts';
+import { ApiError, CliError, ExitCode, NetworkError } from './errors.ts';
+import { clean } from './format.ts';
+
+// The CLI reads what it needs and lets the rest through: a newer API may add fields (or
+// statuses) without breaking older clients. The id is checked strictly because it becomes
+// part of a file path (the session's key directory) and of URLs.
+const Connection = z.looseObject({
+  bastion: z.looseObject({ host: z.string(), port: z.number().int(), user: z.string() }),
+  hostKeyFingerprint: z.string().optional(),
+  target: z.looseObject({ host: z.string(), port: z.number().int() }),
+  sshJump: z.string(),
+  sshForward: z.string(),
+  sshConfig: z.string(),
+});
+export type Connection = z.infer<typeof Connection>;
+
+export const SessionView = z.looseObject({
+  id: z.string().regex(SESSION_ID_PATTERN, 'is not a session id'),
+  status: z.string(),
+  target: z.string(),
+  mode: z.string(),
+  owner: z.string(),
+  sourceCidr: z.string(),
+  reason: z.string(),
+  durationMinutes: z.number(),
+  createdAt: z.string(),
+  provisioningDeadline: z.string().optional(),
+  readyAt: z.string().optional(),
+  expiresAt: z.string().optional(),
+  endedAt: z.string().optional(),
+  endReason: z.string().optional(),
+  failureReason: z.string().optional(),
+  connection: Connection.optional(),
+});
+export type SessionView = z.infer<typeof SessionView>;
+
+export const SessionPage = z.looseObject({
+  items: z.array(SessionView),
+  cursor: z.string().optional(),
+});
+export type SessionPage = z.infer<typeof SessionPage>;
+
+export const EventView = z.looseObject({
+  seq: z.number(),
+  at: z.string(),
+  type: z.string(),
+  actor: z.string(),
+  status: z.string(),
+  detail: z.record(z.string(), z.unknown()).optional(),
+  prevHash: z.string().optional(),
+  hash: z.string().optional(),
+});
+export type EventView = z.infer<typeof EventView>;
+export const EventPage = z.looseObject({ items: z.array(EventView) });
+
+const ErrorBody = z.looseObject({
+  error: z.looseObject({ code: z.string(), message: z.string() }),
+});
+
+export const SessionStatus = {
+  REQUESTED: 'REQUESTED',
+  PROVISIONING: 'PROVISIONING',
+  READY: 'READY',
+  ENDING: 'ENDING',
+  ENDED: 'ENDED',
+  FAILED: 'FAILED',
+} as const;
+
+const REQUEST_TIMEOUT_MS = 30_000;
+/** Statuses API Gateway and load balancers answer when the request may never have arrived. */
+const RETRYABLE_STATUSES = new Set([502, 503, 504]);
+
+export interface RequestOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** extra attempts after a network failure or a 502/503/504 (only for idempotent requests) */
+  retries?: number;
+}
+
+export interface ApiClientOptions {
+  url: string;
+  token: string;
+  fetch: typeof fetch;
+  /** pause between retries; tests pass 0 */
+  retryDelayMs?: number;
+}
+
+export class ApiClient {
+  readonly url: string;
+  private readonly token: string;
+  private readonly fetchFn: typeof fetch;
+  private readonly retryDelayMs: number;
+
+  constructor(options: ApiClientOptions) {
+    this.url = options.url;
+    this.token = options.token;
+    this.fetchFn = options.fetch;
+    this.retryDelayMs = options.retryDelayMs ?? 500;
+  }
+
+  async request<S extends z.ZodType>(
+    method: string,
+    path: string,
+    schema: S,
+    options: RequestOptions = {},
+  ): Promise<{ status: number; data: z.infer<S> }> {
+    const retries = options.retries ?? 0;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.once(method, path, schema, options);
+      } catch (error) {
+        const transient =
+          error instanceof NetworkError ||
+          (error instanceof ApiError && RETRYABLE_STATUSES.has(error.status));
+        if (!transient || attempt >= retries) throw error;
+        await sleep(this.retryDelayMs * (attempt + 1));
+      }
+    }
+  }
+
+  private async once<S extends z.ZodType>(
+    method: string,
+    path: string,
+    schema: S,
+    options: RequestOptions,
+  ): Promise<{ status: number; data: z.infer<S> }> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.token}`,
+      accept: 'application/json',
+      ...options.headers,
+    };
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.fetchFn(`${this.url}${path}`, {
+        method,
+        headers,
+        ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      text = await response.text();
+    } catch (error) {
+      throw new NetworkError(describeNetworkError(this.url, error));
+    }
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (!response.ok) {
+      const parsed = ErrorBody.safeParse(json);
+      if (parsed.success) {
+        const { code, message } = parsed.data.error;
+        throw new ApiError(response.status, clean(code, 64), clean(message, 500));
+      }
+      throw new ApiError(
+        response.status,
+        'http_error',
+        `${method} ${path} answered HTTP ${response.status} without an error body`,
+      );
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw new CliError(
+        `${method} ${path} answered something this drawbridge does not understand (HTTP ${response.status}); is ${this.url} a Drawbridge API?`,
+        ExitCode.unexpected,
+        'bad_response',
+      );
+    }
+    return { status: response.status, data: parsed.data };
+  }
+}
+
+function describeNetworkError(url: string, error: unknown): string {
+  if (error instanceof Error && error.name === 'TimeoutError') {
+    return `no answer from ${url} within ${REQUEST_TIMEOUT_MS / 1000}s`;
+  }
+  const cause = error instanceof Error ? (error.cause as NodeJS.ErrnoException | undefined) : undefined;
+  const code = cause?.code ?? (error as NodeJS.ErrnoException | undefined)?.code;
+  const what =
+    code === 'ECONNREFUSED'
+      ? 'connection refused'
+      : code === 'ENOTFOUND'
+        ? 'host not found'
+        : code
+          ? code
+          : error instanceof Error
+            ? clean(error.message, 200)
+            : 'request failed';
+  const local = /^https?:\/\/(127\.|localhost|\[::1\])/.test(url);
+  return `cannot reach ${url}: ${what}${local && code === 'ECONNREFUSED' ? ' (is local mode running? start it with npm start)' : ''}`;
+}

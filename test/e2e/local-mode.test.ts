@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SshdProvider } from '../../lib/local/sshd-provider.ts';
+import { startLocalOrchestrator, type LocalOrchestrator } from '../../lib/local/local-orchestrator.ts';
+import { silentLogger } from '../../lib/ports/logger.ts';
+import { apiClient, type ConnectionInfo, tempDir, writeLocalPolicy } from '../support/local-mode.ts';
+import { type ClientKey, echoThroughBastion, makeClientKey, openForward, startEchoServer, type EchoServer } from '../support/ssh.ts';
+
+/**
+ * Local mode end to end, with real processes: the orchestrator over HTTP, dynalite, a real
+ * sshd per session and the real ssh client, as an engineer would use them.
+ */
+let orchestrator: LocalOrchestrator;
+let target: EchoServer;
+let key: ClientKey;
+let dataDir: string;
+let alice: ReturnType<typeof apiClient>;
+let bob: ReturnType<typeof apiClient>;
+/** opened first so its one-minute window runs out while the other tests run */
+let shortId: string;
+let shortReadyAt = 0;
+
+beforeAll(async () => {
+  dataDir = await tempDir('e2e');
+  target = await startEchoServer();
+  key = await makeClientKey(dataDir);
+  orchestrator = await startLocalOrchestrator({
+    dataDir,
+    policyFile: await writeLocalPolicy(dataDir, target.port),
+    logger: silentLogger,
+    reapIntervalMs: 60_000,
+    watchIntervalMs: 250,
+  });
+  alice = apiClient(orchestrator.url, await orchestrator.issuer.mint({ subject: 'alice', groups: ['dev'] }));
+  bob = apiClient(orchestrator.url, await orchestrator.issuer.mint({ subject: 'bob', groups: ['dev'] }));
+  const short = await alice.open(key.publicKey, 1);
+  shortId = String(short.body.id);
+  const ready = await alice.settle(shortId);
+  shortReadyAt = Date.parse(String(ready.body.readyAt));
+});
+
+afterAll(async () => {
+  await orchestrator?.stop();
+  await target?.close();
+  // Nothing this data directory started may outlive the test.
+  const provider = new SshdProvider({ dataDir });
+  for (const resource of await provider.listOwned()) await provider.destroy(resource);
+});
+
+const forwardTo = (connection: ConnectionInfo, overrides: Partial<Parameters<typeof openForward>[0]> = {}) => ({
+  bastionHost: connection.bastion.host,
+  bastionPort: connection.bastion.port,
+  user: connection.bastion.user,
+  privateKeyPath: key.privateKeyPath,
+  targetHost: '127.0.0.1',
+  targetPort: target.port,
+  ...overrides,
+});
+
+async function openReady(client = alice, minutes = 10): Promise<{ id: string; connection: ConnectionInfo }> {
+  const created = await client.open(key.publicKey, minutes);
+  expect(created.status).toBe(202);
+  const ready = await client.settle(String(created.body.id));
+  expect(ready.body.status).toBe('READY');
+  return { id: String(ready.body.id), connection: ready.body.connection as ConnectionInfo };
+}
+
+describe('local mode, end to end', () => {
+  it('gives alice a bastion that carries data to the target, and nothing else', async () => {
+    const { connection } = await openReady();
+    const through = await echoThroughBastion(forwardTo(connection), 'hello through drawbridge\n');
+    expect(through).toEqual({ ok: true, echoed: expect.stringContaining('hello through drawbridge') });
+
+    const elsewhere = await echoThroughBastion(forwardTo(connection, { targetPort: orchestratorPort() }));
+    expect(elsewhere.ok).toBe(false);
+  });
+
+  it('refuses the same key from another source address (127.0.0.2)', async () => {
+    const { connection } = await openReady();
+    const outcome = await echoThroughBastion(forwardTo(connection, { bindAddress: '127.0.0.2' }));
+    expect(outcome.ok).toBe(false);
+  });
+
+  it("answers 404 when bob reads or ends alice's session, and leaves it alone", async () => {
+    const { id, connection } = await openReady();
+    expect((await bob.get(id)).status).toBe(404);
+    expect((await bob.end(id)).status).toBe(404);
+    expect((await bob.events(id)).status).toBe(404);
+    expect((await echoThroughBastion(forwardTo(connection))).ok).toBe(true);
+  });
+
+  it('cuts an open connection when the session is ended, and refuses new ones', async () => {
+    const { id, connection } = await openReady();
+    const forward = openForward(forwardTo(connection));
+    await expect(forward.roundTrip('still here\n')).resolves.toContain('still here');
+    const ended = await alice.end(id);
+    expect(ended.body).toMatchObject({ status: 'ENDED', endReason: 'revoked' });
+    expect(await forward.exited).not.toBe(0);
+    expect((await echoThroughBastion(forwardTo(connection))).ok).toBe(false);
+    const events = await alice.events(id);
+    expect((events.body.items as { type: string }[]).map((event) => event.type)).toEqual([
+      'requested',
+      'provision',
+      'ready',
+      'end',
+      'ended',
+    ]);
+  });
+
+  it('notices an sshd killed from outside and marks the session ENDED', async () => {
+    const { id } = await openReady();
+    const [resource] = (await new SshdProvider({ dataDir }).listOwned()).filter((owned) => owned.sessionId === id);
+    expect(resource).toBeDefined();
+    process.kill(-Number(resource?.id), 'SIGKILL');
+    const ended = await alice.waitFor(id, ['ENDED'], 10_000);
+    expect(ended.body).toMatchObject({ endReason: 'failed', failureReason: 'the bastion ended outside Drawbridge' });
+  });
+
+  it('ends the session on time: after the window the sshd is gone and connections are refused', async () => {
+    const view = await alice.get(shortId);
+    const connection = view.body.connection as ConnectionInfo | undefined;
+    expect(Date.parse(String(view.body.expiresAt)) - shortReadyAt).toBe(60_000);
+    const ended = await alice.waitFor(shortId, ['ENDED'], 90_000);
+    expect(ended.body.endReason).toBe('expired');
+    // Layer 2 (the local timer) ended it, well before the reaper's minute would have.
+    expect(Date.parse(String(ended.body.endedAt)) - Date.parse(String(view.body.expiresAt))).toBeLessThan(5_000);
+    if (connection) expect((await echoThroughBastion(forwardTo(connection))).ok).toBe(false);
+    const owned = await new SshdProvider({ dataDir }).listOwned();
+    expect(owned.map((resource) => resource.sessionId)).not.toContain(shortId);
+  }, 120_000);
+});
+
+function orchestratorPort(): number {
+  return Number(new URL(orchestrator.url).port);
+}
