@@ -38,10 +38,18 @@ export function relativeTime(iso: string | undefined, now: number): string {
 
 const SAFE_SHELL_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
-/** Renders an argument vector as a line a POSIX shell reads back as the same vector. */
+/**
+ * Renders an argument vector as a line a POSIX shell reads back as the same vector. Double
+ * quotes when nothing in the word is special inside them (it reads better around a
+ * ProxyCommand that has single quotes of its own), single quotes otherwise.
+ */
 export function shellLine(argv: readonly string[]): string {
   return argv
-    .map((arg) => (SAFE_SHELL_WORD.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`))
+    .map((arg) => {
+      if (SAFE_SHELL_WORD.test(arg)) return arg;
+      if (!/["$`\\!]/.test(arg)) return `"${arg}"`;
+      return `'${arg.replaceAll("'", `'\\''`)}'`;
+    })
     .join(' ');
 }
 

@@ -1,5 +1,5 @@
-import { getSession } from '../lib/app/sessions-query.ts';
 import { sessionView } from '../lib/app/session-view.ts';
+import { getSession } from '../lib/app/sessions-query.ts';
 import { appDeps, httpOptions } from '../lib/composition.ts';
 import { httpHandler, json } from '../lib/http/http-handler.ts';
 

@@ -1,5 +1,5 @@
-import { listSessions } from '../lib/app/sessions-query.ts';
 import { sessionView } from '../lib/app/session-view.ts';
+import { listSessions } from '../lib/app/sessions-query.ts';
 import { appDeps, httpOptions } from '../lib/composition.ts';
 import { httpHandler, json, parseWith } from '../lib/http/http-handler.ts';
 import { ListSessionsQuery } from '../lib/http/schemas.ts';

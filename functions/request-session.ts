@@ -10,8 +10,16 @@ export const handler = httpHandler(httpOptions, async ({ event, identity, source
   const deps = appDeps();
   const request = parseJsonBody(event, CreateSessionBody);
   const key = event.headers['idempotency-key'];
-  const idempotency = key === undefined ? undefined : { key: parseWith(IdempotencyKey, key, 'header'), bodyHash: bodyHash(request) };
-  const { session, replayed } = await requestSession(deps, { identity, sourceIp, request, ...(idempotency ? { idempotency } : {}) });
+  const idempotency =
+    key === undefined
+      ? undefined
+      : { key: parseWith(IdempotencyKey, key, 'header'), bodyHash: bodyHash(request) };
+  const { session, replayed } = await requestSession(deps, {
+    identity,
+    sourceIp,
+    request,
+    ...(idempotency ? { idempotency } : {}),
+  });
   return json(202, sessionView(session, deps.policy), {
     location: `/sessions/${session.id}`,
     ...(replayed ? { 'idempotent-replayed': 'true' } : {}),

@@ -1,5 +1,5 @@
-import { listSessionEvents } from '../lib/app/sessions-query.ts';
 import { eventView } from '../lib/app/session-view.ts';
+import { listSessionEvents } from '../lib/app/sessions-query.ts';
 import { appDeps, httpOptions } from '../lib/composition.ts';
 import { httpHandler, json } from '../lib/http/http-handler.ts';
 

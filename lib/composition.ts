@@ -7,11 +7,11 @@ import { EventBridgeExpiryScheduler } from './aws/eventbridge-expiry-scheduler.t
 import { LoggerAuditLog, logger } from './aws/logger.ts';
 import { SqsProvisionQueue } from './aws/sqs-provision-queue.ts';
 import { type Config, loadConfig, setting } from './config.ts';
-import { parsePolicy, type Policy } from './domain/policy.ts';
+import { type Policy, parsePolicy } from './domain/policy.ts';
 import type { HttpHandlerOptions } from './http/http-handler.ts';
+import { systemClock } from './ports/clock.ts';
 import type { ExpiryScheduler } from './ports/expiry-scheduler.ts';
 import type { ProvisionQueue } from './ports/provision-queue.ts';
-import { systemClock } from './ports/clock.ts';
 
 /**
  * The one composition root for the Lambda functions: config and policy read once per cold
@@ -47,7 +47,10 @@ function awsDeps(): AppDeps {
         roleArn: setting(cfg, 'SCHEDULER_ROLE_ARN'),
         deadLetterArn: setting(cfg, 'SCHEDULER_DLQ_ARN'),
       })
-    : { schedule: unconfigured('the expiry scheduler'), cancel: unconfigured('the expiry scheduler') };
+    : {
+        schedule: unconfigured('the expiry scheduler'),
+        cancel: unconfigured('the expiry scheduler'),
+      };
   const queue: ProvisionQueue = has('PROVISION_QUEUE_URL')
     ? new SqsProvisionQueue({ sqs: clients.sqs(), queueUrl: setting(cfg, 'PROVISION_QUEUE_URL') })
     : { enqueue: unconfigured('the provision queue') };

@@ -6,7 +6,10 @@ const optional = z.string().min(1).optional();
 const EnvSchema = z.object({
   STAGE: z.string().regex(/^[a-z0-9-]{1,20}$/, 'lower-case letters, digits and dashes'),
   TABLE_NAME: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table name'),
-  GROUPS_CLAIM: z.string().regex(/^[A-Za-z0-9_:/.-]{1,128}$/).default('groups'),
+  GROUPS_CLAIM: z
+    .string()
+    .regex(/^[A-Za-z0-9_:/.-]{1,128}$/)
+    .default('groups'),
   POLICY_FILE: z.string().min(1).default('policy/drawbridge.policy.yaml'),
   LAMBDA_TASK_ROOT: optional,
   PROVISION_QUEUE_URL: optional,
@@ -34,14 +37,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (!result.success) {
     const issue = result.error.issues[0];
     const name = String(issue?.path[0] ?? 'environment');
-    throw new ConfigError(`environment variable ${name} is ${env[name] === undefined ? 'missing' : `invalid: ${issue?.message}`}`);
+    throw new ConfigError(
+      `environment variable ${name} is ${env[name] === undefined ? 'missing' : `invalid: ${issue?.message}`}`,
+    );
   }
   const { STAGE, TABLE_NAME, GROUPS_CLAIM, POLICY_FILE, LAMBDA_TASK_ROOT, ...rest } = result.data;
   return {
     stage: STAGE,
     tableName: TABLE_NAME,
     groupsClaim: GROUPS_CLAIM,
-    policyFile: LAMBDA_TASK_ROOT && !POLICY_FILE.startsWith('/') ? `${LAMBDA_TASK_ROOT}/${POLICY_FILE}` : POLICY_FILE,
+    policyFile:
+      LAMBDA_TASK_ROOT && !POLICY_FILE.startsWith('/')
+        ? `${LAMBDA_TASK_ROOT}/${POLICY_FILE}`
+        : POLICY_FILE,
     optional: rest,
   };
 }

@@ -16,20 +16,40 @@ if (!findSshd()) {
   process.exit(1);
 }
 
-const line = (level: string) => (message: string, ...attributes: Record<string, unknown>[]) =>
-  console.log(JSON.stringify({ level, time: new Date().toISOString(), message, ...Object.assign({}, ...attributes) }, errorReplacer));
+const line =
+  (level: string) =>
+  (message: string, ...attributes: Record<string, unknown>[]) =>
+    console.log(
+      JSON.stringify(
+        { level, time: new Date().toISOString(), message, ...Object.assign({}, ...attributes) },
+        errorReplacer,
+      ),
+    );
 function errorReplacer(_key: string, value: unknown): unknown {
   return value instanceof Error ? { name: value.name, message: value.message } : value;
 }
 const logger = { info: line('INFO'), warn: line('WARN'), error: line('ERROR') };
 
-const orchestrator = await startLocalOrchestrator({ dataDir, policyFile, apiPort, logger, onAudit: (entry) => console.log(entry) });
+const orchestrator = await startLocalOrchestrator({
+  dataDir,
+  policyFile,
+  apiPort,
+  logger,
+  onAudit: (entry) => console.log(entry),
+});
 const demos = await Promise.all(
   orchestrator.policy.targets
-    .filter((target) => target.mode === 'local' && (target.host === '127.0.0.1' || target.host === 'localhost'))
+    .filter(
+      (target) =>
+        target.mode === 'local' && (target.host === '127.0.0.1' || target.host === 'localhost'),
+    )
     .map((target) => startDemoTarget(target.host, target.port).catch(() => undefined)),
 );
-writeFileSync(join(dataDir, 'local.json'), `${JSON.stringify({ url: orchestrator.url }, null, 2)}\n`, { mode: 0o600 });
+writeFileSync(
+  join(dataDir, 'local.json'),
+  `${JSON.stringify({ url: orchestrator.url }, null, 2)}\n`,
+  { mode: 0o600 },
+);
 
 console.log(`
 Drawbridge local mode is up.

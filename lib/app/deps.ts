@@ -1,4 +1,5 @@
 import type { Policy } from '../domain/policy.ts';
+import type { Mode } from '../domain/session.ts';
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { ExpiryScheduler } from '../ports/expiry-scheduler.ts';
@@ -6,7 +7,6 @@ import type { Logger } from '../ports/logger.ts';
 import type { Provider, Providers } from '../ports/provider.ts';
 import type { ProvisionQueue } from '../ports/provision-queue.ts';
 import type { SessionStore } from '../ports/session-store.ts';
-import type { Mode } from '../domain/session.ts';
 
 /** Everything a use case may need; each use case names the subset it uses. */
 export interface AppDeps {

@@ -43,13 +43,18 @@ async function retryOnStale(
 }
 
 async function endOnce(deps: EndDeps, session: Session, request: EndRequest): Promise<Session> {
-  if (session.status === SessionStatus.ENDED || session.status === SessionStatus.FAILED) return session;
+  if (session.status === SessionStatus.ENDED || session.status === SessionStatus.FAILED)
+    return session;
   let current = session;
   if (current.status !== SessionStatus.ENDING) {
     current = await applyEvent(
       deps,
       current,
-      { type: 'end', reason: request.reason, ...(request.detail ? { detail: request.detail } : {}) },
+      {
+        type: 'end',
+        reason: request.reason,
+        ...(request.detail ? { detail: request.detail } : {}),
+      },
       { actor: request.actor, detail: { reason: request.reason } },
     );
   }
@@ -65,7 +70,12 @@ async function endOnce(deps: EndDeps, session: Session, request: EndRequest): Pr
     // A leftover one-time schedule only invokes expire on an ended session, which is a no-op.
     deps.logger.warn('could not delete the expiry schedule', { sessionId: current.id, error });
   }
-  return applyEvent(deps, current, { type: 'ended' }, { actor: request.actor, detail: { reason: current.endReason ?? request.reason } });
+  return applyEvent(
+    deps,
+    current,
+    { type: 'ended' },
+    { actor: request.actor, detail: { reason: current.endReason ?? request.reason } },
+  );
 }
 
 /**
@@ -73,12 +83,23 @@ async function endOnce(deps: EndDeps, session: Session, request: EndRequest): Pr
  * a reason the owner can read. Resources the provider could not release are left to the
  * reaper's reconciliation, which finds them by tag once the session is no longer live.
  */
-export function failSession(deps: EndDeps, session: Session, reason: string, actor = 'drawbridge'): Promise<Session> {
+export function failSession(
+  deps: EndDeps,
+  session: Session,
+  reason: string,
+  actor = 'drawbridge',
+): Promise<Session> {
   return retryOnStale(deps, session, (current) => failOnce(deps, current, reason, actor));
 }
 
-async function failOnce(deps: EndDeps, session: Session, reason: string, actor: string): Promise<Session> {
-  if (session.status === SessionStatus.ENDED || session.status === SessionStatus.FAILED) return session;
+async function failOnce(
+  deps: EndDeps,
+  session: Session,
+  reason: string,
+  actor: string,
+): Promise<Session> {
+  if (session.status === SessionStatus.ENDED || session.status === SessionStatus.FAILED)
+    return session;
   try {
     await providerFor(deps.providers, session.mode).release(session);
   } catch (error) {

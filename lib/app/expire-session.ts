@@ -9,14 +9,24 @@ export const SCHEDULE_TOLERANCE_MS = 2_000;
  * Layer 2: invoked by the session's one-time schedule. A schedule that fires for a session
  * that was extended (its expiresAt moved on) or already ended does nothing.
  */
-export async function expireSession(deps: AppDeps, sessionId: string): Promise<Session | undefined> {
+export async function expireSession(
+  deps: AppDeps,
+  sessionId: string,
+): Promise<Session | undefined> {
   const session = await deps.store.get(sessionId);
   if (!session) return undefined;
   if (session.status === SessionStatus.ENDING) {
-    return endSession(deps, session, { reason: session.endReason ?? 'expired', actor: 'scheduler' });
+    return endSession(deps, session, {
+      reason: session.endReason ?? 'expired',
+      actor: 'scheduler',
+    });
   }
   const now = deps.clock.now();
-  if (session.status === SessionStatus.READY && session.expiresAt !== undefined && session.expiresAt <= now + SCHEDULE_TOLERANCE_MS) {
+  if (
+    session.status === SessionStatus.READY &&
+    session.expiresAt !== undefined &&
+    session.expiresAt <= now + SCHEDULE_TOLERANCE_MS
+  ) {
     return endSession(deps, session, { reason: 'expired', actor: 'scheduler' });
   }
   return session;

@@ -10,12 +10,17 @@ export type BastionSignal = 'running' | 'gone';
  * sshd exiting). Running completes provisioning; gone from outside ends a live session so
  * nobody holds a session for a bastion that no longer exists.
  */
-export async function observeBastion(deps: AppDeps, session: Session, signal: BastionSignal): Promise<Session> {
+export async function observeBastion(
+  deps: AppDeps,
+  session: Session,
+  signal: BastionSignal,
+): Promise<Session> {
   if (signal === 'running') {
     if (session.status !== SessionStatus.PROVISIONING) return session;
     const state = await providerFor(deps.providers, session.mode).inspect(session);
     if (state.state === 'running') return markReady(deps, session, state.connection);
-    if (state.state === 'gone') return failSession(deps, session, 'the bastion stopped before it was ready');
+    if (state.state === 'gone')
+      return failSession(deps, session, 'the bastion stopped before it was ready');
     return session;
   }
   switch (session.status) {
@@ -29,7 +34,10 @@ export async function observeBastion(deps: AppDeps, session: Session, signal: Ba
         detail: 'the bastion ended outside Drawbridge',
       });
     case SessionStatus.ENDING:
-      return endSession(deps, session, { reason: session.endReason ?? 'failed', actor: 'drawbridge' });
+      return endSession(deps, session, {
+        reason: session.endReason ?? 'failed',
+        actor: 'drawbridge',
+      });
     default:
       return session;
   }
@@ -46,7 +54,11 @@ export class UnknownInstanceError extends Error {
 }
 
 /** EC2 state-change notification → the session that owns the instance. */
-export async function onInstanceState(deps: AppDeps, instanceId: string, state: string): Promise<Session | undefined> {
+export async function onInstanceState(
+  deps: AppDeps,
+  instanceId: string,
+  state: string,
+): Promise<Session | undefined> {
   const session = await deps.store.findByInstanceId(instanceId);
   if (!session) {
     // 'running' can beat the write that records the instance id: throwing makes EventBridge
@@ -55,6 +67,7 @@ export async function onInstanceState(deps: AppDeps, instanceId: string, state: 
     return undefined;
   }
   if (state === 'running') return observeBastion(deps, session, 'running');
-  if ((GONE_INSTANCE_STATES as readonly string[]).includes(state)) return observeBastion(deps, session, 'gone');
+  if ((GONE_INSTANCE_STATES as readonly string[]).includes(state))
+    return observeBastion(deps, session, 'gone');
   return session;
 }

@@ -7,7 +7,10 @@ import { type AppDeps, providerFor } from './deps.ts';
 import { failSession } from './end-session.ts';
 import { applyEvent } from './record.ts';
 
-type ProvisionDeps = Pick<AppDeps, 'policy' | 'store' | 'providers' | 'scheduler' | 'auditLog' | 'clock' | 'logger'>;
+type ProvisionDeps = Pick<
+  AppDeps,
+  'policy' | 'store' | 'providers' | 'scheduler' | 'auditLog' | 'clock' | 'logger'
+>;
 
 const ACTOR = 'drawbridge';
 
@@ -17,19 +20,30 @@ const ACTOR = 'drawbridge';
  * READY when EC2 reports the instance running (markReady). Any failure ends in FAILED with
  * everything released, never in a session stuck half-way.
  */
-export async function provisionSession(deps: ProvisionDeps, sessionId: string): Promise<Session | undefined> {
+export async function provisionSession(
+  deps: ProvisionDeps,
+  sessionId: string,
+): Promise<Session | undefined> {
   const requested = await deps.store.get(sessionId);
   // Redelivered or already handled: nothing to do.
   if (!requested || requested.status !== SessionStatus.REQUESTED) return requested;
 
   const target = findTarget(deps.policy, requested.target);
-  if (!target) return failSession(deps, requested, `target '${requested.target}' is no longer in the policy`);
+  if (!target)
+    return failSession(deps, requested, `target '${requested.target}' is no longer in the policy`);
 
   const now = deps.clock.now();
-  if (now > requested.provisioningDeadline) return failSession(deps, requested, 'provisioning deadline passed before launch');
+  if (now > requested.provisioningDeadline)
+    return failSession(deps, requested, 'provisioning deadline passed before launch');
 
-  const provisioning = await applyEvent(deps, requested, { type: 'provision' }, { actor: ACTOR, detail: { mode: requested.mode } });
-  const selfDestructAt = provisioning.credentialExpiresAt + deps.policy.selfDestructGraceMinutes * 60_000;
+  const provisioning = await applyEvent(
+    deps,
+    requested,
+    { type: 'provision' },
+    { actor: ACTOR, detail: { mode: requested.mode } },
+  );
+  const selfDestructAt =
+    provisioning.credentialExpiresAt + deps.policy.selfDestructGraceMinutes * 60_000;
   let launched: Awaited<ReturnType<ReturnType<typeof providerFor>['launch']>>;
   try {
     launched = await providerFor(deps.providers, provisioning.mode).launch({
@@ -49,24 +63,35 @@ export async function provisionSession(deps: ProvisionDeps, sessionId: string): 
       selfDestructMinutes: Math.ceil((selfDestructAt - now) / 60_000),
     });
   } catch (error) {
-    const reason = error instanceof ProvisioningError ? error.reason : 'internal error while launching the bastion';
+    const reason =
+      error instanceof ProvisioningError
+        ? error.reason
+        : 'internal error while launching the bastion';
     deps.logger.error('launch failed', { sessionId, error });
     return failSession(deps, provisioning, reason);
   }
 
-  if (launched.connection) return markReady(deps, provisioning, launched.connection, launched.resources);
+  if (launched.connection)
+    return markReady(deps, provisioning, launched.connection, launched.resources);
   try {
-    return await applyEvent(deps, provisioning, { type: 'attach', resources: launched.resources }, {
-      actor: ACTOR,
-      detail: { ...stringValues(launched.resources) },
-    });
+    return await applyEvent(
+      deps,
+      provisioning,
+      { type: 'attach', resources: launched.resources },
+      {
+        actor: ACTOR,
+        detail: { ...stringValues(launched.resources) },
+      },
+    );
   } catch (error) {
     // The bastion exists but the table does not know it: take it down now rather than leave
     // it to the reaper. If this fails too, reconciliation finds it by its tags.
     deps.logger.error('could not record the launched bastion; releasing it', { sessionId, error });
     await providerFor(deps.providers, provisioning.mode)
       .release({ ...provisioning, resources: { ...provisioning.resources, ...launched.resources } })
-      .catch((releaseError: unknown) => deps.logger.error('release after a failed write failed', { sessionId, releaseError }));
+      .catch((releaseError: unknown) =>
+        deps.logger.error('release after a failed write failed', { sessionId, releaseError }),
+      );
     throw error;
   }
 }
@@ -83,13 +108,26 @@ export async function markReady(
 ): Promise<Session> {
   let ready: Session;
   try {
-    ready = await applyEvent(deps, session, { type: 'ready', connection, resources }, {
-      actor: ACTOR,
-      detail: { bastionHost: connection.bastionHost, bastionPort: connection.bastionPort, ...stringValues(resources) },
-    });
+    ready = await applyEvent(
+      deps,
+      session,
+      { type: 'ready', connection, resources },
+      {
+        actor: ACTOR,
+        detail: {
+          bastionHost: connection.bastionHost,
+          bastionPort: connection.bastionPort,
+          ...stringValues(resources),
+        },
+      },
+    );
   } catch (error) {
     if (error instanceof IllegalTransitionError && session.status === SessionStatus.PROVISIONING) {
-      return failSession(deps, { ...session, resources: { ...session.resources, ...resources } }, error.message);
+      return failSession(
+        deps,
+        { ...session, resources: { ...session.resources, ...resources } },
+        error.message,
+      );
     }
     throw error;
   }

@@ -28,7 +28,14 @@ export interface ReapOptions {
  * stage that no live session accounts for is destroyed.
  */
 export async function reap(deps: AppDeps, options: ReapOptions = {}): Promise<ReapReport> {
-  const report: ReapReport = { expired: 0, failed: 0, resumed: 0, orphansDestroyed: 0, orphansPending: 0, errors: 0 };
+  const report: ReapReport = {
+    expired: 0,
+    failed: 0,
+    resumed: 0,
+    orphansDestroyed: 0,
+    orphansPending: 0,
+    errors: 0,
+  };
   const concurrency = options.concurrency ?? 8;
   const due = await deps.store.listDue(deps.clock.now(), options.limit ?? 1000);
 
@@ -84,7 +91,12 @@ async function settleDue(deps: AppDeps, session: Session, report: ReapReport): P
     case SessionStatus.REQUESTED:
     case SessionStatus.PROVISIONING:
       if (session.provisioningDeadline <= now) {
-        await failSession(deps, session, 'the bastion was not ready before the provisioning deadline', 'reaper');
+        await failSession(
+          deps,
+          session,
+          'the bastion was not ready before the provisioning deadline',
+          'reaper',
+        );
         report.failed += 1;
       }
       return;
@@ -98,7 +110,9 @@ async function sessionLiveness(
   owned: readonly OwnedResource[],
   concurrency: number,
 ): Promise<Map<string, boolean>> {
-  const ids = [...new Set(owned.flatMap((resource) => (resource.sessionId ? [resource.sessionId] : [])))];
+  const ids = [
+    ...new Set(owned.flatMap((resource) => (resource.sessionId ? [resource.sessionId] : []))),
+  ];
   const liveness = new Map<string, boolean>();
   await forEachLimited(ids, concurrency, async (id) => {
     try {
@@ -113,7 +127,11 @@ async function sessionLiveness(
   return liveness;
 }
 
-export async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+export async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {

@@ -15,7 +15,10 @@ export async function applyEvent(
   audit: Omit<AuditDraft, 'type'> & { type?: string },
 ): Promise<Session> {
   const next = transition(session, event, deps.clock.now());
-  const result = await deps.store.transition(session, next, { ...audit, type: audit.type ?? event.type });
+  const result = await deps.store.transition(session, next, {
+    ...audit,
+    type: audit.type ?? event.type,
+  });
   deps.auditLog.record(result.event);
   return result.session;
 }

@@ -1,9 +1,15 @@
-import { DrawbridgeError } from '../domain/errors.ts';
-import { decideAccess, type Policy } from '../domain/policy.ts';
-import { hostCidr } from '../domain/network.ts';
-import { parsePublicKey } from '../domain/public-key.ts';
 import { GENESIS_HASH } from '../domain/audit.ts';
-import { type Identity, linuxUserFor, newSessionId, type Session, SessionStatus } from '../domain/session.ts';
+import { DrawbridgeError } from '../domain/errors.ts';
+import { hostCidr } from '../domain/network.ts';
+import { decideAccess, type Policy } from '../domain/policy.ts';
+import { parsePublicKey } from '../domain/public-key.ts';
+import {
+  type Identity,
+  linuxUserFor,
+  newSessionId,
+  type Session,
+  SessionStatus,
+} from '../domain/session.ts';
 import type { IdempotencyClaim } from '../ports/session-store.ts';
 import type { AppDeps } from './deps.ts';
 import { failSession } from './end-session.ts';
@@ -80,7 +86,10 @@ export function newSession(policy: Policy, input: RequestSessionInput, now: numb
  * claim in one transaction, and hand it to the provisioner. Answers before the bastion exists.
  */
 export async function requestSession(
-  deps: Pick<AppDeps, 'policy' | 'store' | 'queue' | 'auditLog' | 'clock' | 'logger' | 'providers' | 'scheduler'>,
+  deps: Pick<
+    AppDeps,
+    'policy' | 'store' | 'queue' | 'auditLog' | 'clock' | 'logger' | 'providers' | 'scheduler'
+  >,
   input: RequestSessionInput,
 ): Promise<RequestSessionResult> {
   const session = newSession(deps.policy, input, deps.clock.now());
@@ -106,7 +115,10 @@ export async function requestSession(
   } catch (error) {
     // No half-made request: without a provisioner the session could only wait for its
     // deadline, so fail it now (which gives the quota back) and tell the caller to retry.
-    deps.logger.error('enqueue failed; failing the session', { sessionId: created.session.id, error });
+    deps.logger.error('enqueue failed; failing the session', {
+      sessionId: created.session.id,
+      error,
+    });
     await failSession(deps, created.session, 'could not start provisioning; please retry');
     throw new ProvisioningUnavailableError({ cause: error });
   }

@@ -29,7 +29,11 @@ export function connectionView(session: Session, policy: Policy): ConnectionView
   const alias = `drawbridge-${session.target}`;
   const localPort = target.port < 1024 ? 10_000 + target.port : target.port;
   return {
-    bastion: { host: connection.bastionHost, port: connection.bastionPort, user: connection.linuxUser },
+    bastion: {
+      host: connection.bastionHost,
+      port: connection.bastionPort,
+      user: connection.linuxUser,
+    },
     ...(connection.hostKeyFingerprint ? { hostKeyFingerprint: connection.hostKeyFingerprint } : {}),
     target: { host: target.host, port: target.port },
     sshJump: `ssh -J ${jump}${target.port === 22 ? '' : ` -p ${target.port}`} ${hostForSsh(target.host)}`,

@@ -11,7 +11,11 @@ type QueryDeps = Pick<AppDeps, 'policy' | 'store'>;
  * The session if the caller owns it or is an admin. Someone else's id answers exactly like an
  * id that does not exist, so ids cannot be probed.
  */
-export async function loadVisibleSession(deps: QueryDeps, identity: Identity, id: string): Promise<Session> {
+export async function loadVisibleSession(
+  deps: QueryDeps,
+  identity: Identity,
+  id: string,
+): Promise<Session> {
   if (!isSessionId(id)) throw new NotFoundError();
   const session = await deps.store.get(id);
   if (!session || (session.owner !== identity.subject && !isAdmin(deps.policy, identity))) {
@@ -22,7 +26,11 @@ export async function loadVisibleSession(deps: QueryDeps, identity: Identity, id
 
 export const getSession = loadVisibleSession;
 
-export async function listSessionEvents(deps: QueryDeps, identity: Identity, id: string): Promise<AuditEvent[]> {
+export async function listSessionEvents(
+  deps: QueryDeps,
+  identity: Identity,
+  id: string,
+): Promise<AuditEvent[]> {
   const session = await loadVisibleSession(deps, identity, id);
   return deps.store.listEvents(session.id);
 }
@@ -37,9 +45,14 @@ export interface ListSessionsInput {
   status?: SessionStatus | undefined;
 }
 
-export async function listSessions(deps: QueryDeps, identity: Identity, input: ListSessionsInput): Promise<Page<Session>> {
+export async function listSessions(
+  deps: QueryDeps,
+  identity: Identity,
+  input: ListSessionsInput,
+): Promise<Page<Session>> {
   const page = { limit: input.limit, ...(input.cursor ? { cursor: input.cursor } : {}) };
-  const wantsOthers = input.all === true || (input.owner !== undefined && input.owner !== identity.subject);
+  const wantsOthers =
+    input.all === true || (input.owner !== undefined && input.owner !== identity.subject);
   if (wantsOthers && !isAdmin(deps.policy, identity)) {
     throw new ForbiddenError("only members of the admin group may list other people's sessions");
   }

@@ -42,7 +42,11 @@ const HEADERS = {
   'x-content-type-options': 'nosniff',
 } as const;
 
-export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+export function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): HttpResult {
   return { statusCode, headers: { ...HEADERS, ...headers }, body: JSON.stringify(body) };
 }
 
@@ -58,7 +62,9 @@ export function errorResponse(error: unknown, logger: Logger): HttpResult {
 
 function rawBody(event: HttpEvent): string | undefined {
   if (event.body === undefined || event.body === null || event.body === '') return undefined;
-  const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+  const bytes = event.isBase64Encoded
+    ? Buffer.from(event.body, 'base64')
+    : Buffer.from(event.body, 'utf8');
   if (bytes.length > MAX_BODY_BYTES) {
     throw new PayloadTooLargeError(`the body is larger than ${MAX_BODY_BYTES} bytes`);
   }
@@ -80,7 +86,11 @@ export function parseJsonBody<S extends z.ZodType>(event: HttpEvent, schema: S):
   return parseWith(schema, parsed, 'body');
 }
 
-export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
+export function parseWith<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  what: string,
+): z.infer<S> {
   const result = schema.safeParse(value);
   if (!result.success) throw new ValidationError(`${what}: ${describeIssues(result.error)}`);
   return result.data;
@@ -90,7 +100,10 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: 
  * The shared middy stack for every HTTP route: a dozen lines per handler, with identity and
  * source address read in one place and every error mapped the same way.
  */
-export function httpHandler(options: HttpHandlerOptions, route: (request: HttpRequest) => Promise<HttpResult>) {
+export function httpHandler(
+  options: HttpHandlerOptions,
+  route: (request: HttpRequest) => Promise<HttpResult>,
+) {
   const { logger, groupsClaim } = options;
   return middy<HttpEvent, HttpResult, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -99,7 +112,10 @@ export function httpHandler(options: HttpHandlerOptions, route: (request: HttpRe
       try {
         // Checked before anything else looks at the body.
         rawBody(event);
-        const identity = identityFromClaims(event.requestContext.authorizer?.jwt?.claims, groupsClaim());
+        const identity = identityFromClaims(
+          event.requestContext.authorizer?.jwt?.claims,
+          groupsClaim(),
+        );
         const sourceIp = event.requestContext.http.sourceIp;
         logger.appendKeys({ caller: identity.subject, sourceIp });
         return await route({ event, identity, sourceIp });

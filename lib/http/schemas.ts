@@ -20,7 +20,10 @@ export const CreateSessionBody = z.strictObject({
     .trim()
     .min(3, 'must say why you need access (3 characters or more)')
     .max(500, 'must be at most 500 characters')
-    .refine((value) => !CONTROL_CHARACTERS.test(value), 'must not contain control characters or line breaks'),
+    .refine(
+      (value) => !CONTROL_CHARACTERS.test(value),
+      'must not contain control characters or line breaks',
+    ),
   publicKey: z.string().min(1, 'is required').max(4096, 'is too long'),
 });
 export type CreateSessionBody = z.infer<typeof CreateSessionBody>;
@@ -34,9 +37,15 @@ export const SessionIdParam = z.string().regex(SESSION_ID_PATTERN);
 export const ListSessionsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(25),
   cursor: z.string().max(2048).optional(),
-  all: z.enum(['true', 'false']).transform((value) => value === 'true').optional(),
+  all: z
+    .enum(['true', 'false'])
+    .transform((value) => value === 'true')
+    .optional(),
   owner: z.string().min(1).max(256).optional(),
-  target: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).optional(),
+  target: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
+    .optional(),
   status: z.enum(Object.values(SessionStatus) as [SessionStatus, ...SessionStatus[]]).optional(),
 });
 export type ListSessionsQuery = z.infer<typeof ListSessionsQuery>;

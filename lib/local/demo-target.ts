@@ -7,7 +7,9 @@ import { createServer, type Server } from 'node:net';
 export async function startDemoTarget(host: string, port: number): Promise<Server> {
   const server = createServer((socket) => {
     socket.on('error', () => socket.destroy());
-    socket.write(`drawbridge demo target on ${host}:${port}: you came through your bastion. Type a line and it comes back.\n`);
+    socket.write(
+      `drawbridge demo target on ${host}:${port}: you came through your bastion. Type a line and it comes back.\n`,
+    );
     socket.pipe(socket);
   });
   await new Promise<void>((resolve, reject) => {

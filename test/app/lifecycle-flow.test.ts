@@ -6,9 +6,15 @@ import { reap } from '../../lib/app/reap.ts';
 import { ProvisioningUnavailableError, requestSession } from '../../lib/app/request-session.ts';
 import { revokeSession } from '../../lib/app/revoke-session.ts';
 import { verifyChain } from '../../lib/domain/audit.ts';
-import { ForbiddenError, NotFoundError, ProvisioningError, QuotaExceededError, ValidationError } from '../../lib/domain/errors.ts';
+import {
+  ForbiddenError,
+  NotFoundError,
+  ProvisioningError,
+  QuotaExceededError,
+  ValidationError,
+} from '../../lib/domain/errors.ts';
 import type { Identity, Session } from '../../lib/domain/session.ts';
-import { testWorld, type TestWorld } from '../support/fakes.ts';
+import { type TestWorld, testWorld } from '../support/fakes.ts';
 import { ed25519PublicKey } from '../support/keys.ts';
 
 const alice: Identity = { subject: 'alice', groups: ['dba', 'dev'] };
@@ -21,11 +27,21 @@ beforeEach(() => {
   world = testWorld();
 });
 
-async function request(identity = alice, target = 'prod-db', durationMinutes = 30, sourceIp = '203.0.113.9'): Promise<Session> {
+async function request(
+  identity = alice,
+  target = 'prod-db',
+  durationMinutes = 30,
+  sourceIp = '203.0.113.9',
+): Promise<Session> {
   const { session } = await requestSession(world.deps, {
     identity,
     sourceIp,
-    request: { target, durationMinutes, reason: 'investigating INC-42', publicKey: ed25519PublicKey() },
+    request: {
+      target,
+      durationMinutes,
+      reason: 'investigating INC-42',
+      publicKey: ed25519PublicKey(),
+    },
   });
   return session;
 }
@@ -45,7 +61,12 @@ async function readySession(identity = alice, durationMinutes = 30): Promise<Ses
 describe('requesting a session', () => {
   it('records a REQUESTED session bound to the caller address and hands it to the provisioner', async () => {
     const session = await request();
-    expect(session).toMatchObject({ status: 'REQUESTED', owner: 'alice', sourceCidr: '203.0.113.9/32', target: 'prod-db' });
+    expect(session).toMatchObject({
+      status: 'REQUESTED',
+      owner: 'alice',
+      sourceCidr: '203.0.113.9/32',
+      target: 'prod-db',
+    });
     expect(session.publicKey).not.toContain('alice@laptop');
     expect(world.queue.queued).toEqual([session.id]);
     expect(world.audit.events.map((e) => e.type)).toEqual(['requested']);
@@ -59,8 +80,12 @@ describe('requesting a session', () => {
   });
 
   it('refuses targets the caller may not use, and callers outside the allowed source CIDRs', async () => {
-    await expect(request({ subject: 'carol', groups: ['dev'] })).rejects.toBeInstanceOf(ForbiddenError);
-    await expect(request(alice, 'office-only', 15, '198.51.100.4')).rejects.toThrow(/may not be opened from 198\.51\.100\.4/);
+    await expect(request({ subject: 'carol', groups: ['dev'] })).rejects.toBeInstanceOf(
+      ForbiddenError,
+    );
+    await expect(request(alice, 'office-only', 15, '198.51.100.4')).rejects.toThrow(
+      /may not be opened from 198\.51\.100\.4/,
+    );
     expect((await request(alice, 'office-only', 15, '203.0.113.200')).target).toBe('office-only');
     world.store.sessions.clear();
     await expect(request(alice, 'prod-db', 121)).rejects.toBeInstanceOf(ValidationError);
@@ -83,7 +108,9 @@ describe('provisioning', () => {
     expect(provisioning?.status).toBe('PROVISIONING');
     expect(provisioning?.resources.instanceId).toMatch(/^i-/);
     const plan = world.ec2.launched[0];
-    expect(plan?.authorizedKey).toMatch(/^restrict,port-forwarding,permitopen="10\.0\.1\.20:5432",from="203\.0\.113\.9\/32",expiry-time="\d{14}Z" ssh-ed25519 /);
+    expect(plan?.authorizedKey).toMatch(
+      /^restrict,port-forwarding,permitopen="10\.0\.1\.20:5432",from="203\.0\.113\.9\/32",expiry-time="\d{14}Z" ssh-ed25519 /,
+    );
     // self-destruct: window bound plus grace, in minutes from now (10 deadline + 30 duration + 5 grace)
     expect(plan?.selfDestructMinutes).toBe(45);
   });
@@ -96,10 +123,15 @@ describe('provisioning', () => {
   });
 
   it('records FAILED with the provider reason and releases what was created', async () => {
-    world.ec2.failLaunch = new ProvisioningError('no capacity for t4g.nano in subnet-0123456789abcdef0');
+    world.ec2.failLaunch = new ProvisioningError(
+      'no capacity for t4g.nano in subnet-0123456789abcdef0',
+    );
     const requested = await request();
     const failed = await provisionSession(world.deps, requested.id);
-    expect(failed).toMatchObject({ status: 'FAILED', failureReason: 'no capacity for t4g.nano in subnet-0123456789abcdef0' });
+    expect(failed).toMatchObject({
+      status: 'FAILED',
+      failureReason: 'no capacity for t4g.nano in subnet-0123456789abcdef0',
+    });
     expect(world.ec2.released).toEqual([requested.id]);
     expect(world.store.active.get('alice')).toBe(0);
   });
@@ -134,7 +166,9 @@ describe('provisioning', () => {
   });
 
   it('asks EventBridge to retry when the running event beats the write that records the instance', async () => {
-    await expect(onInstanceState(world.deps, 'i-0000000000000dead', 'running')).rejects.toBeInstanceOf(UnknownInstanceError);
+    await expect(
+      onInstanceState(world.deps, 'i-0000000000000dead', 'running'),
+    ).rejects.toBeInstanceOf(UnknownInstanceError);
   });
 
   it('releases the bastion when the write that records it fails', async () => {
@@ -147,7 +181,9 @@ describe('provisioning', () => {
       if (calls === 2) throw new Error('dynamodb unavailable');
       return original(current, next, draft);
     };
-    await expect(provisionSession(world.deps, requested.id)).rejects.toThrow('dynamodb unavailable');
+    await expect(provisionSession(world.deps, requested.id)).rejects.toThrow(
+      'dynamodb unavailable',
+    );
     expect(world.ec2.running.size).toBe(0);
   });
 });
@@ -194,7 +230,11 @@ describe('ending', () => {
     const ready = await readySession();
     world.ec2.running.clear();
     const ended = await onInstanceState(world.deps, ready.resources.instanceId ?? '', 'terminated');
-    expect(ended).toMatchObject({ status: 'ENDED', endReason: 'failed', failureReason: 'the bastion ended outside Drawbridge' });
+    expect(ended).toMatchObject({
+      status: 'ENDED',
+      endReason: 'failed',
+      failureReason: 'the bastion ended outside Drawbridge',
+    });
   });
 
   it('keeps one consistent history when the scheduler and the reaper race', async () => {

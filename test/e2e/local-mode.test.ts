@@ -1,9 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type LocalOrchestrator,
+  startLocalOrchestrator,
+} from '../../lib/local/local-orchestrator.ts';
 import { SshdProvider } from '../../lib/local/sshd-provider.ts';
-import { startLocalOrchestrator, type LocalOrchestrator } from '../../lib/local/local-orchestrator.ts';
 import { silentLogger } from '../../lib/ports/logger.ts';
-import { apiClient, type ConnectionInfo, tempDir, writeLocalPolicy } from '../support/local-mode.ts';
-import { type ClientKey, echoThroughBastion, makeClientKey, openForward, startEchoServer, type EchoServer } from '../support/ssh.ts';
+import {
+  apiClient,
+  type ConnectionInfo,
+  tempDir,
+  writeLocalPolicy,
+} from '../support/local-mode.ts';
+import {
+  type ClientKey,
+  type EchoServer,
+  echoThroughBastion,
+  makeClientKey,
+  openForward,
+  startEchoServer,
+} from '../support/ssh.ts';
 
 /**
  * Local mode end to end, with real processes: the orchestrator over HTTP, dynalite, a real
@@ -30,8 +45,14 @@ beforeAll(async () => {
     reapIntervalMs: 60_000,
     watchIntervalMs: 250,
   });
-  alice = apiClient(orchestrator.url, await orchestrator.issuer.mint({ subject: 'alice', groups: ['dev'] }));
-  bob = apiClient(orchestrator.url, await orchestrator.issuer.mint({ subject: 'bob', groups: ['dev'] }));
+  alice = apiClient(
+    orchestrator.url,
+    await orchestrator.issuer.mint({ subject: 'alice', groups: ['dev'] }),
+  );
+  bob = apiClient(
+    orchestrator.url,
+    await orchestrator.issuer.mint({ subject: 'bob', groups: ['dev'] }),
+  );
   const short = await alice.open(key.publicKey, 1);
   shortId = String(short.body.id);
   const ready = await alice.settle(shortId);
@@ -46,7 +67,10 @@ afterAll(async () => {
   for (const resource of await provider.listOwned()) await provider.destroy(resource);
 });
 
-const forwardTo = (connection: ConnectionInfo, overrides: Partial<Parameters<typeof openForward>[0]> = {}) => ({
+const forwardTo = (
+  connection: ConnectionInfo,
+  overrides: Partial<Parameters<typeof openForward>[0]> = {},
+) => ({
   bastionHost: connection.bastion.host,
   bastionPort: connection.bastion.port,
   user: connection.bastion.user,
@@ -56,7 +80,10 @@ const forwardTo = (connection: ConnectionInfo, overrides: Partial<Parameters<typ
   ...overrides,
 });
 
-async function openReady(client = alice, minutes = 10): Promise<{ id: string; connection: ConnectionInfo }> {
+async function openReady(
+  client = alice,
+  minutes = 10,
+): Promise<{ id: string; connection: ConnectionInfo }> {
   const created = await client.open(key.publicKey, minutes);
   expect(created.status).toBe(202);
   const ready = await client.settle(String(created.body.id));
@@ -68,9 +95,14 @@ describe('local mode, end to end', () => {
   it('gives alice a bastion that carries data to the target, and nothing else', async () => {
     const { connection } = await openReady();
     const through = await echoThroughBastion(forwardTo(connection), 'hello through drawbridge\n');
-    expect(through).toEqual({ ok: true, echoed: expect.stringContaining('hello through drawbridge') });
+    expect(through).toEqual({
+      ok: true,
+      echoed: expect.stringContaining('hello through drawbridge'),
+    });
 
-    const elsewhere = await echoThroughBastion(forwardTo(connection, { targetPort: orchestratorPort() }));
+    const elsewhere = await echoThroughBastion(
+      forwardTo(connection, { targetPort: orchestratorPort() }),
+    );
     expect(elsewhere.ok).toBe(false);
   });
 
@@ -108,11 +140,16 @@ describe('local mode, end to end', () => {
 
   it('notices an sshd killed from outside and marks the session ENDED', async () => {
     const { id } = await openReady();
-    const [resource] = (await new SshdProvider({ dataDir }).listOwned()).filter((owned) => owned.sessionId === id);
+    const [resource] = (await new SshdProvider({ dataDir }).listOwned()).filter(
+      (owned) => owned.sessionId === id,
+    );
     expect(resource).toBeDefined();
     process.kill(-Number(resource?.id), 'SIGKILL');
     const ended = await alice.waitFor(id, ['ENDED'], 10_000);
-    expect(ended.body).toMatchObject({ endReason: 'failed', failureReason: 'the bastion ended outside Drawbridge' });
+    expect(ended.body).toMatchObject({
+      endReason: 'failed',
+      failureReason: 'the bastion ended outside Drawbridge',
+    });
   });
 
   it('ends the session on time: after the window the sshd is gone and connections are refused', async () => {
@@ -122,7 +159,9 @@ describe('local mode, end to end', () => {
     const ended = await alice.waitFor(shortId, ['ENDED'], 90_000);
     expect(ended.body.endReason).toBe('expired');
     // Layer 2 (the local timer) ended it, well before the reaper's minute would have.
-    expect(Date.parse(String(ended.body.endedAt)) - Date.parse(String(view.body.expiresAt))).toBeLessThan(5_000);
+    expect(
+      Date.parse(String(ended.body.endedAt)) - Date.parse(String(view.body.expiresAt)),
+    ).toBeLessThan(5_000);
     if (connection) expect((await echoThroughBastion(forwardTo(connection))).ok).toBe(false);
     const owned = await new SshdProvider({ dataDir }).listOwned();
     expect(owned.map((resource) => resource.sessionId)).not.toContain(shortId);

@@ -7,8 +7,8 @@ import { handler as sessionEvents } from '../../functions/session-events.ts';
 import { provisionSession } from '../../lib/app/provision-session.ts';
 import { useAppDeps } from '../../lib/composition.ts';
 import type { HttpEvent, HttpResult } from '../../lib/http/http-handler.ts';
-import { testWorld, type TestWorld } from '../support/fakes.ts';
 import { httpEvent, lambdaContext } from '../support/events.ts';
+import { type TestWorld, testWorld } from '../support/fakes.ts';
 import { ed25519PublicKey } from '../support/keys.ts';
 
 let world: TestWorld;
@@ -18,7 +18,10 @@ beforeEach(() => {
 });
 
 type Handler = (event: HttpEvent, context: typeof lambdaContext) => Promise<HttpResult>;
-async function call(handler: Handler, event: HttpEvent): Promise<{ status: number; body: Record<string, unknown>; headers: Record<string, unknown> }> {
+async function call(
+  handler: Handler,
+  event: HttpEvent,
+): Promise<{ status: number; body: Record<string, unknown>; headers: Record<string, unknown> }> {
   const result = await handler(event, lambdaContext);
   return {
     status: result.statusCode ?? 0,
@@ -38,21 +41,37 @@ const withId = (id: string) => (event: HttpEvent) => {
   event.pathParameters = { id };
 };
 const createBody = (overrides: Record<string, unknown> = {}) =>
-  JSON.stringify({ target: 'prod-db', durationMinutes: 30, reason: 'investigating INC-42', publicKey: ed25519PublicKey(), ...overrides });
+  JSON.stringify({
+    target: 'prod-db',
+    durationMinutes: 30,
+    reason: 'investigating INC-42',
+    publicKey: ed25519PublicKey(),
+    ...overrides,
+  });
 
 async function create(patch: (event: HttpEvent) => void = () => {}) {
-  return call(requestSession, httpEvent('create-session', (event) => {
-    delete event.headers['idempotency-key'];
-    patch(event);
-  }));
+  return call(
+    requestSession,
+    httpEvent('create-session', (event) => {
+      delete event.headers['idempotency-key'];
+      patch(event);
+    }),
+  );
 }
 
 describe('POST /sessions', () => {
   it('answers 202 with the id, status and links, bound to requestContext.http.sourceIp (not X-Forwarded-For)', async () => {
     const response = await call(requestSession, httpEvent('create-session'));
     expect(response.status).toBe(202);
-    expect(response.body).toMatchObject({ status: 'REQUESTED', target: 'prod-db', sourceCidr: '203.0.113.9/32' });
-    expect(response.body.links).toEqual({ self: `/sessions/${response.body.id}`, events: `/sessions/${response.body.id}/events` });
+    expect(response.body).toMatchObject({
+      status: 'REQUESTED',
+      target: 'prod-db',
+      sourceCidr: '203.0.113.9/32',
+    });
+    expect(response.body.links).toEqual({
+      self: `/sessions/${response.body.id}`,
+      events: `/sessions/${response.body.id}/events`,
+    });
     expect(response.headers['content-type']).toMatch(/^application\/json/);
     expect(world.queue.queued).toEqual([response.body.id]);
   });
@@ -64,18 +83,40 @@ describe('POST /sessions', () => {
     expect(again.headers['idempotent-replayed']).toBe('true');
     const other = await call(requestSession, httpEvent('create-session', withBody(createBody())));
     expect(other.status).toBe(409);
-    expect(other.body).toEqual({ error: { code: 'idempotency_conflict', message: expect.stringContaining('Idempotency-Key') } });
+    expect(other.body).toEqual({
+      error: { code: 'idempotency_conflict', message: expect.stringContaining('Idempotency-Key') },
+    });
     expect(world.store.sessions.size).toBe(1);
   });
 
   it.each([
     ['malformed JSON', '{"target": "prod-db",', 400, /not valid JSON/],
-    ['an unknown field', createBody({ sourceIp: '1.2.3.4' }), 400, /unrecognized key.*sourceIp|sourceIp/i],
+    [
+      'an unknown field',
+      createBody({ sourceIp: '1.2.3.4' }),
+      400,
+      /unrecognized key.*sourceIp|sourceIp/i,
+    ],
     ['a bad duration', createBody({ durationMinutes: 0 }), 400, /durationMinutes/],
     ['a fractional duration', createBody({ durationMinutes: 2.5 }), 400, /durationMinutes/],
-    ['a duration over the target maximum', createBody({ durationMinutes: 121 }), 400, /maximum of 120/],
-    ['a key with options', createBody({ publicKey: `command="sh" ${ed25519PublicKey()}` }), 400, /publicKey/],
-    ['a reason with a line break', createBody({ reason: 'ok\nPermitRootLogin yes' }), 400, /reason/],
+    [
+      'a duration over the target maximum',
+      createBody({ durationMinutes: 121 }),
+      400,
+      /maximum of 120/,
+    ],
+    [
+      'a key with options',
+      createBody({ publicKey: `command="sh" ${ed25519PublicKey()}` }),
+      400,
+      /publicKey/,
+    ],
+    [
+      'a reason with a line break',
+      createBody({ reason: 'ok\nPermitRootLogin yes' }),
+      400,
+      /reason/,
+    ],
     ['an unknown target', createBody({ target: 'nope' }), 400, /unknown target 'nope'/],
     ['an array body', '[]', 400, /body/],
   ])('rejects %s with a JSON 4xx that says what is wrong', async (_name, body, status, message) => {
@@ -108,9 +149,12 @@ describe('POST /sessions', () => {
   });
 
   it('rejects a malformed Idempotency-Key', async () => {
-    const response = await call(requestSession, httpEvent('create-session', (event) => {
-      event.headers['idempotency-key'] = 'bad key!';
-    }));
+    const response = await call(
+      requestSession,
+      httpEvent('create-session', (event) => {
+        event.headers['idempotency-key'] = 'bad key!';
+      }),
+    );
     expect(response.status).toBe(400);
   });
 
@@ -122,7 +166,9 @@ describe('POST /sessions', () => {
   });
 
   it('reveals nothing when something inside breaks (500)', async () => {
-    world.store.failNextWrite = new Error('ProvisionedThroughputExceededException arn:aws:dynamodb:eu-west-1:123456789012:table/secret');
+    world.store.failNextWrite = new Error(
+      'ProvisionedThroughputExceededException arn:aws:dynamodb:eu-west-1:123456789012:table/secret',
+    );
     const response = await create();
     expect(response).toEqual({
       status: 500,
@@ -153,15 +199,27 @@ describe('GET, DELETE /sessions/{id} and the events', () => {
     const connection = response.body.connection as Record<string, string>;
     const user = (await world.store.get(id))?.linuxUser;
     expect(connection.sshJump).toBe(`ssh -J ${user}@198.51.100.7 -p 5432 10.0.1.20`);
-    expect(connection.sshForward).toBe(`ssh -N -L 127.0.0.1:5432:10.0.1.20:5432 -p 22 ${user}@198.51.100.7`);
+    expect(connection.sshForward).toBe(
+      `ssh -N -L 127.0.0.1:5432:10.0.1.20:5432 -p 22 ${user}@198.51.100.7`,
+    );
     expect(connection.sshConfig).toContain('LocalForward 127.0.0.1:5432 10.0.1.20:5432');
   });
 
   it('answers 404 for someone else\u2019s session on every route, exactly as for a missing one', async () => {
     const id = await readyForAlice();
     const bob = asUser('bob', '[dba]');
-    for (const [handler, name] of [[getSession, 'get-session'], [endSession, 'delete-session'], [sessionEvents, 'session-events']] as const) {
-      const foreign = await call(handler, httpEvent(name, (event) => { withId(id)(event); bob(event); }));
+    for (const [handler, name] of [
+      [getSession, 'get-session'],
+      [endSession, 'delete-session'],
+      [sessionEvents, 'session-events'],
+    ] as const) {
+      const foreign = await call(
+        handler,
+        httpEvent(name, (event) => {
+          withId(id)(event);
+          bob(event);
+        }),
+      );
       const missing = await call(handler, httpEvent(name, bob));
       expect(foreign).toEqual(missing);
       expect(foreign.status).toBe(404);
@@ -175,8 +233,17 @@ describe('GET, DELETE /sessions/{id} and the events', () => {
     expect(ended.body).toMatchObject({ status: 'ENDED', endReason: 'revoked' });
     const events = await call(sessionEvents, httpEvent('session-events', withId(id)));
     const items = events.body.items as { type: string; prevHash: string; hash: string }[];
-    expect(items.map((e) => e.type)).toEqual(['requested', 'provision', 'attach', 'ready', 'end', 'ended']);
-    items.slice(1).forEach((event, index) => expect(event.prevHash).toBe(items[index]?.hash));
+    expect(items.map((e) => e.type)).toEqual([
+      'requested',
+      'provision',
+      'attach',
+      'ready',
+      'end',
+      'ended',
+    ]);
+    for (const [index, event] of items.slice(1).entries()) {
+      expect(event.prevHash).toBe(items[index]?.hash);
+    }
   });
 });
 
@@ -185,28 +252,54 @@ describe('GET /sessions', () => {
     await create();
     await create();
     await create(asUser('bob', '[dba]'));
-    const page1 = await call(listSessions, httpEvent('list-sessions', (event) => { event.queryStringParameters = { limit: '1' }; }));
+    const page1 = await call(
+      listSessions,
+      httpEvent('list-sessions', (event) => {
+        event.queryStringParameters = { limit: '1' };
+      }),
+    );
     expect((page1.body.items as unknown[]).length).toBe(1);
     expect(page1.body.cursor).toBeDefined();
-    const page2 = await call(listSessions, httpEvent('list-sessions', (event) => { event.queryStringParameters = { limit: '1', cursor: String(page1.body.cursor) }; }));
-    const owners = [...(page1.body.items as { owner: string }[]), ...(page2.body.items as { owner: string }[])].map((s) => s.owner);
+    const page2 = await call(
+      listSessions,
+      httpEvent('list-sessions', (event) => {
+        event.queryStringParameters = { limit: '1', cursor: String(page1.body.cursor) };
+      }),
+    );
+    const owners = [
+      ...(page1.body.items as { owner: string }[]),
+      ...(page2.body.items as { owner: string }[]),
+    ].map((s) => s.owner);
     expect(owners).toEqual(['alice', 'alice']);
   });
 
   it('lets admins list everyone\u2019s with filters, and refuses others with 403', async () => {
     await create();
     await create(asUser('bob', '[dba]'));
-    const denied = await call(listSessions, httpEvent('list-sessions', (event) => { event.queryStringParameters = { all: 'true' }; }));
+    const denied = await call(
+      listSessions,
+      httpEvent('list-sessions', (event) => {
+        event.queryStringParameters = { all: 'true' };
+      }),
+    );
     expect(denied.status).toBe(403);
-    const admin = await call(listSessions, httpEvent('list-sessions', (event) => {
-      asUser('root', '[drawbridge-admins]')(event);
-      event.queryStringParameters = { all: 'true', owner: 'bob' };
-    }));
+    const admin = await call(
+      listSessions,
+      httpEvent('list-sessions', (event) => {
+        asUser('root', '[drawbridge-admins]')(event);
+        event.queryStringParameters = { all: 'true', owner: 'bob' };
+      }),
+    );
     expect((admin.body.items as { owner: string }[]).map((s) => s.owner)).toEqual(['bob']);
   });
 
   it('rejects unknown query parameters', async () => {
-    const response = await call(listSessions, httpEvent('list-sessions', (event) => { event.queryStringParameters = { sort: 'asc' }; }));
+    const response = await call(
+      listSessions,
+      httpEvent('list-sessions', (event) => {
+        event.queryStringParameters = { sort: 'asc' };
+      }),
+    );
     expect(response.status).toBe(400);
   });
 });

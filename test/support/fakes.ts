@@ -1,13 +1,19 @@
-import { ProvisioningError } from '../../lib/domain/errors.ts';
-import { parsePolicy, type Policy } from '../../lib/domain/policy.ts';
-import type { Session } from '../../lib/domain/session.ts';
-import type { AuditEvent } from '../../lib/domain/audit.ts';
 import type { AppDeps } from '../../lib/app/deps.ts';
+import type { AuditEvent } from '../../lib/domain/audit.ts';
+import type { ProvisioningError } from '../../lib/domain/errors.ts';
+import { type Policy, parsePolicy } from '../../lib/domain/policy.ts';
+import type { Session } from '../../lib/domain/session.ts';
 import type { AuditLog } from '../../lib/ports/audit-log.ts';
 import type { Clock } from '../../lib/ports/clock.ts';
 import type { ExpiryScheduler } from '../../lib/ports/expiry-scheduler.ts';
 import { silentLogger } from '../../lib/ports/logger.ts';
-import type { BastionState, LaunchPlan, LaunchResult, OwnedResource, Provider } from '../../lib/ports/provider.ts';
+import type {
+  BastionState,
+  LaunchPlan,
+  LaunchResult,
+  OwnedResource,
+  Provider,
+} from '../../lib/ports/provider.ts';
 import type { ProvisionQueue } from '../../lib/ports/provision-queue.ts';
 import { InMemorySessionStore } from './in-memory-session-store.ts';
 
@@ -45,7 +51,10 @@ export class FakeProvider implements Provider {
     const instanceId = `i-${String(this.counter).padStart(17, '0')}`;
     if (this.mode === 'local') {
       this.running.set(instanceId, { sessionId: plan.session.id, state: 'running' });
-      return { resources: { pid: 1000 + this.counter }, connection: this.connectionFor(plan.session) };
+      return {
+        resources: { pid: 1000 + this.counter },
+        connection: this.connectionFor(plan.session),
+      };
     }
     this.running.set(instanceId, { sessionId: plan.session.id, state: 'pending' });
     return { resources: { instanceId, securityGroupId: `sg-${this.counter}` } };
@@ -55,7 +64,9 @@ export class FakeProvider implements Provider {
     const id = this.resourceId(session);
     const bastion = id ? this.running.get(id) : undefined;
     if (!bastion) return { state: 'gone' };
-    return bastion.state === 'running' ? { state: 'running', connection: this.connectionFor(session) } : { state: 'pending' };
+    return bastion.state === 'running'
+      ? { state: 'running', connection: this.connectionFor(session) }
+      : { state: 'pending' };
   }
 
   async release(session: Session): Promise<void> {
@@ -67,7 +78,11 @@ export class FakeProvider implements Provider {
   }
 
   async listOwned(): Promise<OwnedResource[]> {
-    return [...this.running].map(([id, bastion]) => ({ kind: 'instance' as const, id, sessionId: bastion.sessionId }));
+    return [...this.running].map(([id, bastion]) => ({
+      kind: 'instance' as const,
+      id,
+      sessionId: bastion.sessionId,
+    }));
   }
 
   async destroy(resource: OwnedResource): Promise<'destroyed'> {

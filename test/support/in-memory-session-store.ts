@@ -1,5 +1,9 @@
 import { type AuditEvent, sealEvent } from '../../lib/domain/audit.ts';
-import { IdempotencyConflictError, QuotaExceededError, StaleSessionError } from '../../lib/domain/errors.ts';
+import {
+  IdempotencyConflictError,
+  QuotaExceededError,
+  StaleSessionError,
+} from '../../lib/domain/errors.ts';
 import { isLive, type Session, SessionStatus } from '../../lib/domain/session.ts';
 import type { Clock } from '../../lib/ports/clock.ts';
 import type {
@@ -36,7 +40,8 @@ export class InMemorySessionStore implements SessionStore {
     if (idemKey && options.idempotency) {
       const existing = this.idempotency.get(idemKey);
       if (existing) {
-        if (existing.bodyHash !== options.idempotency.bodyHash) throw new IdempotencyConflictError();
+        if (existing.bodyHash !== options.idempotency.bodyHash)
+          throw new IdempotencyConflictError();
         const stored = this.sessions.get(existing.sessionId);
         if (stored) return { session: structuredClone(stored), replayed: true };
       }
@@ -49,7 +54,10 @@ export class InMemorySessionStore implements SessionStore {
     this.events.set(session.id, [event]);
     this.active.set(session.owner, active + 1);
     if (idemKey && options.idempotency) {
-      this.idempotency.set(idemKey, { bodyHash: options.idempotency.bodyHash, sessionId: session.id });
+      this.idempotency.set(idemKey, {
+        bodyHash: options.idempotency.bodyHash,
+        sessionId: session.id,
+      });
     }
     return { session: structuredClone(stored), replayed: false, event };
   }
@@ -65,7 +73,10 @@ export class InMemorySessionStore implements SessionStore {
     if (!stored || stored.status !== current.status || stored.version !== current.version) {
       throw new StaleSessionError();
     }
-    const event = this.seal({ ...next, auditSeq: stored.auditSeq, auditHead: stored.auditHead }, draft);
+    const event = this.seal(
+      { ...next, auditSeq: stored.auditSeq, auditHead: stored.auditHead },
+      draft,
+    );
     const written = { ...next, auditSeq: event.seq, auditHead: event.hash };
     this.sessions.set(next.id, structuredClone(written));
     this.events.get(next.id)?.push(event);
@@ -76,7 +87,10 @@ export class InMemorySessionStore implements SessionStore {
   }
 
   async listByOwner(owner: string, options: ListOptions): Promise<Page<Session>> {
-    return this.page([...this.sessions.values()].filter((s) => s.owner === owner), options);
+    return this.page(
+      [...this.sessions.values()].filter((s) => s.owner === owner),
+      options,
+    );
   }
 
   async listAll(options: ListAllOptions): Promise<Page<Session>> {
@@ -139,6 +153,7 @@ export class InMemorySessionStore implements SessionStore {
 /** Same rule as the DynamoDB store's byDue index: an interrupted end is due at once. */
 function dueAt(session: Session): number {
   if (session.status === SessionStatus.ENDING) return session.updatedAt;
-  if (session.status === SessionStatus.READY) return session.expiresAt ?? session.provisioningDeadline;
+  if (session.status === SessionStatus.READY)
+    return session.expiresAt ?? session.provisioningDeadline;
   return session.provisioningDeadline;
 }

@@ -7,7 +7,11 @@ export async function tempDir(prefix: string): Promise<string> {
 }
 
 /** A local-mode policy whose demo target is the given port; dev may open it, admins see all. */
-export async function writeLocalPolicy(dir: string, targetPort: number, quota = 5): Promise<string> {
+export async function writeLocalPolicy(
+  dir: string,
+  targetPort: number,
+  quota = 5,
+): Promise<string> {
   const file = join(dir, 'policy.yaml');
   await writeFile(
     file,
@@ -51,7 +55,12 @@ export function apiClient(url: string, token: string) {
   return {
     call,
     open: (publicKey: string, durationMinutes = 10) =>
-      call('POST', '/sessions', { target: 'demo', durationMinutes, reason: 'end-to-end test', publicKey }),
+      call('POST', '/sessions', {
+        target: 'demo',
+        durationMinutes,
+        reason: 'end-to-end test',
+        publicKey,
+      }),
     get: (id: string) => call('GET', `/sessions/${id}`),
     end: (id: string) => call('DELETE', `/sessions/${id}`),
     events: (id: string) => call('GET', `/sessions/${id}/events`),
@@ -70,7 +79,8 @@ export function apiClient(url: string, token: string) {
       for (;;) {
         const response = await call('GET', `/sessions/${id}`);
         if (statuses.includes(String(response.body.status))) return response;
-        if (Date.now() > deadline) throw new Error(`session ${id} stayed ${String(response.body.status)}`);
+        if (Date.now() > deadline)
+          throw new Error(`session ${id} stayed ${String(response.body.status)}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     },

@@ -1,0 +1,245 @@
+import { execFile } from 'node:child_process';
+import { access, chmod, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Connection } from './api-client.ts';
+import { CliError, ExitCode, UsageError } from './errors.ts';
+
+const execFileAsync = promisify(execFile);
+
+const KEY_NAME = 'id_ed25519';
+
+/** The key pair a session is opened with, and where its bastion's host key is remembered. */
+export interface SessionKey {
+  /** the private key, when it is on this machine (always, for a key drawbridge made) */
+  identityFile?: string;
+  /** one line, `ssh-ed25519 AAAA… comment`: the only part that is ever sent */
+  publicKey: string;
+  /** drawbridge's own directory for this key; absent for a key given with --key */
+  dir?: string;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function privateDir(path: string): Promise<void> {
+  await mkdir(path, { recursive: true, mode: 0o700 });
+  // mkdir's mode is filtered by the umask and ignored for a directory that already exists.
+  await chmod(path, 0o700);
+}
+
+/**
+ * A fresh ed25519 pair in a private directory under keys/: the private key is made here and
+ * stays here, only the .pub goes to the API. ssh-keygen gets an argument vector, never a
+ * shell, and no passphrase because the key dies with the session.
+ */
+export async function generateSessionKey(keysDir: string, comment: string): Promise<SessionKey> {
+  await privateDir(keysDir);
+  const dir = await mkdtemp(join(keysDir, 'pending-'));
+  await chmod(dir, 0o700);
+  const identityFile = join(dir, KEY_NAME);
+  try {
+    await execFileAsync(
+      'ssh-keygen',
+      ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', identityFile],
+      { timeout: 30_000 },
+    );
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new CliError(
+      missing
+        ? 'ssh-keygen not found: install the OpenSSH client, or pass --key with your own public key'
+        : `ssh-keygen could not make a key: ${String((error as { stderr?: unknown }).stderr ?? '').trim() || (error as Error).message}`,
+      ExitCode.unexpected,
+      'ssh_keygen',
+    );
+  }
+  await chmod(identityFile, 0o600);
+  const publicKey = (await readFile(`${identityFile}.pub`, 'utf8')).trim();
+  return { identityFile, publicKey, dir };
+}
+
+/** Once the API has named the session, its key directory takes the session's id. */
+export async function adoptSessionKey(
+  key: SessionKey,
+  keysDir: string,
+  sessionId: string,
+): Promise<SessionKey> {
+  if (!key.dir) return key;
+  const dir = join(keysDir, sessionId);
+  try {
+    await rename(key.dir, dir);
+  } catch {
+    // An idempotent replay already adopted a key for this id; keep ours where it is.
+    return key;
+  }
+  return { ...key, dir, identityFile: join(dir, KEY_NAME) };
+}
+
+/** The key drawbridge made for a session earlier, if this machine has it. */
+export async function findSessionKey(keysDir: string, sessionId: string): Promise<string | undefined> {
+  const identityFile = join(keysDir, sessionId, KEY_NAME);
+  return (await exists(identityFile)) ? identityFile : undefined;
+}
+
+export async function discardKey(dir: string | undefined): Promise<void> {
+  if (dir) await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * --key: the engineer's own key. Given `x` or `x.pub`, the .pub is read and sent; the private
+ * half, if it sits next to it, is only used locally for `-i`.
+ */
+export async function userKey(path: string): Promise<SessionKey> {
+  const publicPath = path.endsWith('.pub') ? path : `${path}.pub`;
+  const privatePath = path.endsWith('.pub') ? path.slice(0, -4) : path;
+  let text: string;
+  try {
+    text = await readFile(publicPath, 'utf8');
+  } catch {
+    if (!path.endsWith('.pub') && (await exists(path))) {
+      // Refuse before reading: whatever this file is, it must not be sent.
+      throw new UsageError(`--key: ${publicPath} not found; pass the public key (.pub)`);
+    }
+    throw new UsageError(`--key: cannot read ${publicPath}`);
+  }
+  const line = text.trim().split('\n')[0]?.trim() ?? '';
+  if (line.includes('PRIVATE KEY')) {
+    throw new UsageError(`--key: ${publicPath} is a private key; pass the public key (.pub)`);
+  }
+  if (!/^(ssh-|ecdsa-|sk-)[A-Za-z0-9@.-]+ [A-Za-z0-9+/]+=*( .*)?$/.test(line)) {
+    throw new UsageError(`--key: ${publicPath} is not an OpenSSH public key`);
+  }
+  return {
+    publicKey: line,
+    ...((await exists(privatePath)) && privatePath !== publicPath
+      ? { identityFile: privatePath }
+      : {}),
+  };
+}
+
+const bracketed = (host: string): string => (host.includes(':') ? `[${host}]` : host);
+
+/** ssh reads a quoted option value as one word; a path with a space would otherwise split. */
+const optionPath = (path: string): string => (/\s/.test(path) ? `"${path}"` : path);
+
+export interface BastionAuth {
+  identityFile?: string | undefined;
+  /** per-session known_hosts: bastions are fresh, and a reused address must not look like an attack */
+  knownHostsFile?: string | undefined;
+}
+
+function bastionOptions(auth: BastionAuth): string[] {
+  return [
+    ...(auth.identityFile ? ['-i', auth.identityFile, '-o', 'IdentitiesOnly=yes'] : []),
+    '-o',
+    'StrictHostKeyChecking=accept-new',
+    ...(auth.knownHostsFile ? ['-o', `UserKnownHostsFile=${optionPath(auth.knownHostsFile)}`] : []),
+  ];
+}
+
+/** `ssh … -N -L 127.0.0.1:<local>:<target>:<port> -p <bastion port> user@bastion` */
+export function forwardArgs(connection: Connection, localPort: number, auth: BastionAuth): string[] {
+  const { bastion, target } = connection;
+  return [
+    ...bastionOptions(auth),
+    '-N',
+    '-L',
+    `127.0.0.1:${localPort}:${bracketed(target.host)}:${target.port}`,
+    '-p',
+    String(bastion.port),
+    `${bastion.user}@${bastion.host}`,
+  ];
+}
+
+const POSIX_SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+const posixQuote = (arg: string): string =>
+  POSIX_SAFE.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * ssh through the bastion to an SSH target. Not `-J`: the ssh that -J starts for the first hop
+ * receives neither -i nor -o options, so it would never offer the session key. A ProxyCommand
+ * carries them. ssh runs a ProxyCommand with the user's shell and expands % in it, so each
+ * word is quoted for the shell and a literal % is doubled.
+ */
+export function jumpArgs(connection: Connection, auth: BastionAuth): string[] {
+  const { bastion, target } = connection;
+  const firstHop = [
+    'ssh',
+    ...bastionOptions(auth),
+    '-p',
+    String(bastion.port),
+    '-W',
+    '[%h]:%p',
+    `${bastion.user}@${bastion.host}`,
+  ]
+    .map((word) => posixQuote(word === '[%h]:%p' ? word : word.replaceAll('%', '%%')))
+    .join(' ');
+  return [
+    '-o',
+    `ProxyCommand=${firstHop}`,
+    ...(target.port === 22 ? [] : ['-p', String(target.port)]),
+    target.host,
+  ];
+}
+
+/** The port the API suggested for the local end of the forward (the one in its sshConfig). */
+export function suggestedLocalPort(connection: Connection): number {
+  const match = /-L\s+127\.0\.0\.1:(\d{1,5}):/.exec(connection.sshForward);
+  const port = Number(match?.[1]);
+  if (Number.isInteger(port) && port > 0 && port < 65536) return port;
+  return connection.target.port < 1024 ? 10_000 + connection.target.port : connection.target.port;
+}
+
+function listenOn(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => {
+      const address = server.address();
+      const bound = typeof address === 'object' && address ? address.port : undefined;
+      server.close(() => resolve(bound));
+    });
+  });
+}
+
+/**
+ * The suggested local port if nothing listens on it here, else any free one: in local mode
+ * the target itself often listens on this machine at exactly the suggested port.
+ */
+export async function chooseLocalPort(suggested: number): Promise<number> {
+  return (await listenOn(suggested)) ?? (await listenOn(0)) ?? suggested;
+}
+
+/** The ~/.ssh/config snippet from the API, with our key and local port put in. */
+export function sshConfigSnippet(
+  connection: Connection,
+  localPort: number,
+  auth: BastionAuth,
+): string {
+  const suggested = suggestedLocalPort(connection);
+  const lines = connection.sshConfig.replace(/\n+$/, '').split('\n');
+  const out: string[] = [];
+  for (const [index, line] of lines.entries()) {
+    out.push(
+      line.replace(
+        new RegExp(`^(\\s*LocalForward\\s+127\\.0\\.0\\.1:)${suggested}(\\s)`),
+        `$1${localPort}$2`,
+      ),
+    );
+    if (index === 0) {
+      if (auth.identityFile) out.push(`  IdentityFile ${optionPath(auth.identityFile)}`);
+      out.push('  StrictHostKeyChecking accept-new');
+      if (auth.knownHostsFile) out.push(`  UserKnownHostsFile ${optionPath(auth.knownHostsFile)}`);
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
