@@ -166,6 +166,38 @@ describe('verifyChain', () => {
     }
   });
 
+  it('refuses a chain whose seq does not count 1, 2, 3… even if every hash links', () => {
+    const first = sealEvent({
+      sessionId: 's-1',
+      seq: 1,
+      at: T0,
+      type: 'a',
+      actor: 'x',
+      status: 'READY',
+      prevHash: GENESIS_HASH,
+    });
+    const skipped = sealEvent({
+      sessionId: 's-1',
+      seq: 3,
+      at: T0,
+      type: 'b',
+      actor: 'x',
+      status: 'READY',
+      prevHash: first.hash,
+    });
+    expect(verifyChain([first, skipped])).toEqual({ intact: false, brokenAt: 2 });
+    const late = sealEvent({
+      sessionId: 's-1',
+      seq: 2,
+      at: T0,
+      type: 'a',
+      actor: 'x',
+      status: 'READY',
+      prevHash: GENESIS_HASH,
+    });
+    expect(verifyChain([late])).toEqual({ intact: false, brokenAt: 1 });
+  });
+
   it('detects an event spliced in from another chain', () => {
     const events = sample();
     const foreign = chain([{ at: T0, type: 'requested', actor: 'eve', status: 'REQUESTED' }])[0];

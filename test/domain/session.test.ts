@@ -64,6 +64,10 @@ describe('linuxUserFor', () => {
     );
   });
 
+  it('is taken from the random part of the id, not its prefix', () => {
+    expect(linuxUserFor('s-0123456789abcdefghjk')).toBe('db-0123456789ab');
+  });
+
   it('differs between sessions', () => {
     expect(linuxUserFor('s-aaaaaaaaaaaaaaaaaaaa')).not.toBe(linuxUserFor('s-baaaaaaaaaaaaaaaaaaa'));
   });

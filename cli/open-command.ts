@@ -1,0 +1,318 @@
+import { randomUUID } from 'node:crypto';
+import { constants, homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseDuration } from '../lib/domain/durations.ts';
+import { type ApiClient, SessionStatus, SessionView } from './api-client.ts';
+import { renderReady, sshCommands } from './connection-output.ts';
+import type { Context } from './context.ts';
+import { CliError, ExitCode, UsageError } from './errors.ts';
+import { clean, json } from './format.ts';
+import {
+  adoptSessionKey,
+  chooseLocalPort,
+  discardKey,
+  generateSessionKey,
+  type SessionKey,
+  suggestedLocalPort,
+  userKey,
+} from './ssh.ts';
+
+const POLL_MS = 500;
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+const STOPS_WAITING = new Set<string>([
+  SessionStatus.READY,
+  SessionStatus.FAILED,
+  SessionStatus.ENDED,
+]);
+
+export function durationFlag(name: string, text: string): number {
+  try {
+    const minutes = parseDuration(text);
+    if (minutes < 1) throw new Error('must be at least 1m');
+    return minutes;
+  } catch (error) {
+    throw new UsageError(`${name}: ${(error as Error).message}`);
+  }
+}
+
+function portFlag(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const port = Number(text);
+  if (!/^\d{1,5}$/.test(text) || port < 1 || port > 65535) {
+    throw new UsageError('--local-port must be a port number from 1 to 65535');
+  }
+  return port;
+}
+
+const expandHome = (path: string, home: string): string =>
+  path === '~' ? home : path.startsWith('~/') ? join(home, path.slice(2)) : path;
+
+/** Ctrl-C as a promise-friendly flag: waits can be cut short, and the state can be checked. */
+class Interrupt {
+  interrupted = false;
+  private wake: (() => void) | undefined;
+
+  fire(): void {
+    this.interrupted = true;
+    this.wake?.();
+  }
+
+  /** Sleeps `ms`, or less if Ctrl-C comes first. */
+  pause(ms: number): Promise<void> {
+    if (this.interrupted) return Promise.resolve();
+    return new Promise((resolveWait) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        self.wake = undefined;
+        resolveWait();
+      }
+      this.wake = done;
+    });
+  }
+}
+
+/**
+ * What the engineer sees while the bridge comes down: on a terminal one line redrawn with a
+ * spinner; in a log one line per status change. Always stderr, so stdout stays the result.
+ */
+class Progress {
+  private readonly context: Context;
+  private readonly startedAt = Date.now();
+  private timer: NodeJS.Timeout | undefined;
+  private frame = 0;
+  private text = '';
+  private lastStatus = '';
+
+  constructor(context: Context) {
+    this.context = context;
+    if (this.live) {
+      this.timer = setInterval(() => this.draw(), 100);
+      this.timer.unref();
+    }
+  }
+
+  private get quiet(): boolean {
+    return this.context.json;
+  }
+
+  private get live(): boolean {
+    return !this.quiet && this.context.io.isTTY;
+  }
+
+  update(view: SessionView): void {
+    if (this.quiet) return;
+    this.text = `${view.id} ${clean(view.target, 64)}: ${clean(view.status, 32)}`;
+    if (this.live) this.draw();
+    else if (view.status !== this.lastStatus) this.context.err(`${this.text}\n`);
+    this.lastStatus = view.status;
+  }
+
+  private draw(): void {
+    const seconds = Math.floor((Date.now() - this.startedAt) / 1000);
+    this.frame = (this.frame + 1) % SPINNER.length;
+    this.context.err(`\r\x1b[2K${SPINNER[this.frame]} ${this.text} (${seconds}s)`);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.live) this.context.err('\r\x1b[2K');
+  }
+}
+
+async function revoke(context: Context, client: ApiClient, id: string, why: string): Promise<boolean> {
+  if (!context.json) context.err(`${why}: revoking ${id}\n`);
+  try {
+    const { data } = await client.request(
+      'DELETE',
+      `/sessions/${encodeURIComponent(id)}`,
+      SessionView,
+      { retries: 2 },
+    );
+    if (!context.json) context.err(`${id} ${clean(data.status, 32)}\n`);
+    return data.status === SessionStatus.ENDED || data.status === SessionStatus.FAILED;
+  } catch (error) {
+    context.err(
+      `drawbridge: could not revoke ${id} (${(error as Error).message}); run drawbridge end ${id}\n`,
+    );
+    return false;
+  }
+}
+
+type WaitOutcome =
+  | { kind: 'done'; view: SessionView }
+  | { kind: 'interrupted'; view: SessionView }
+  | { kind: 'timeout'; view: SessionView };
+
+async function waitForSession(
+  context: Context,
+  client: ApiClient,
+  first: SessionView,
+  deadline: number,
+  interrupt: Interrupt,
+): Promise<WaitOutcome> {
+  const progress = new Progress(context);
+  let view = first;
+  try {
+    progress.update(view);
+    while (!STOPS_WAITING.has(view.status)) {
+      if (interrupt.interrupted) return { kind: 'interrupted', view };
+      if (Date.now() >= deadline) return { kind: 'timeout', view };
+      await interrupt.pause(POLL_MS);
+      if (interrupt.interrupted) return { kind: 'interrupted', view };
+      ({ data: view } = await client.request(
+        'GET',
+        `/sessions/${encodeURIComponent(view.id)}`,
+        SessionView,
+        { retries: 2 },
+      ));
+      progress.update(view);
+    }
+    return { kind: 'done', view };
+  } finally {
+    progress.stop();
+  }
+}
+
+/** `drawbridge open <target>`: request, wait for READY, hand over the ssh lines (or run ssh). */
+export async function open(context: Context): Promise<number> {
+  const { io, paths } = context;
+  const target = context.positionals[0] ?? '';
+  const reason = context.string('reason');
+  if (!reason) throw new UsageError('--reason is required: say why you need access');
+  const forText = context.string('for');
+  const durationMinutes = forText === undefined ? undefined : durationFlag('--for', forText);
+  const waitMs = durationFlag('--wait-timeout', context.string('wait-timeout') ?? '10m') * 60_000;
+  const localPortFlag = portFlag(context.string('local-port'));
+  const keyFlag = context.string('key');
+  const home = io.env.HOME || homedir();
+
+  // Signed in before any key is made: no point generating one for a request that cannot go.
+  const client = await context.client();
+  let key: SessionKey = keyFlag
+    ? await userKey(resolve(io.cwd, expandHome(keyFlag, home)))
+    : await generateSessionKey(paths.keysDir, `drawbridge-${target.replace(/[^a-z0-9-]/g, '').slice(0, 63)}`);
+
+  const interrupt = new Interrupt();
+  const unsubscribe = io.onInterrupt?.(() => interrupt.fire());
+  try {
+    let view: SessionView;
+    try {
+      // One key per request, reused by the retries: a POST whose answer was lost and that is
+      // sent again must find the first session, not open a second.
+      ({ data: view } = await client.request('POST', '/sessions', SessionView, {
+        body: {
+          target,
+          reason,
+          publicKey: key.publicKey,
+          ...(durationMinutes !== undefined ? { durationMinutes } : {}),
+        },
+        headers: { 'idempotency-key': randomUUID() },
+        retries: 2,
+      }));
+    } catch (error) {
+      await discardKey(key.dir);
+      throw error;
+    }
+    key = await adoptSessionKey(key, paths.keysDir, view.id);
+
+    const outcome = await waitForSession(context, client, view, Date.now() + waitMs, interrupt);
+    view = outcome.view;
+    if (outcome.kind === 'interrupted') {
+      if (await revoke(context, client, view.id, 'interrupted')) await discardKey(key.dir);
+      if (context.json) context.out(json({ error: { code: 'interrupted', message: `revoked ${view.id}` } }));
+      return ExitCode.interrupted;
+    }
+    if (outcome.kind === 'timeout') {
+      const minutes = Math.round(waitMs / 60_000);
+      if (await revoke(context, client, view.id, `not READY after ${minutes}m`)) {
+        await discardKey(key.dir);
+      }
+      throw new CliError(
+        `${view.id} was still ${clean(view.status, 32)} after ${minutes}m; it has been revoked`,
+        ExitCode.unexpected,
+        'timeout',
+      );
+    }
+
+    if (view.status !== SessionStatus.READY || !view.connection) {
+      await discardKey(key.dir);
+      if (context.json) context.out(json(view));
+      const why =
+        view.status === SessionStatus.FAILED
+          ? `${view.id} FAILED: ${clean(view.failureReason ?? 'no reason given', 500)}`
+          : `${view.id} ${clean(view.status, 32)} before it was ready${view.endReason ? ` (${clean(view.endReason, 32)})` : ''}`;
+      context.err(`drawbridge: ${why}\n`);
+      return ExitCode.sessionFailed;
+    }
+
+    const connection = view.connection;
+    const auth = {
+      identityFile: key.identityFile,
+      knownHostsFile: key.dir ? join(key.dir, 'known_hosts') : undefined,
+    };
+    const localPort = localPortFlag ?? (await chooseLocalPort(suggestedLocalPort(connection)));
+    const commands = sshCommands(connection, localPort, auth);
+    if (context.json) {
+      context.out(
+        json({
+          ...view,
+          ...(key.identityFile ? { identityFile: key.identityFile } : {}),
+          ssh: commands,
+        }),
+      );
+    } else {
+      context.out(renderReady(view, connection, commands, key.identityFile, Date.now()));
+    }
+    if (!context.flag('connect')) return ExitCode.ok;
+    return await connect(context, view, commands, interrupt);
+  } finally {
+    unsubscribe?.();
+  }
+}
+
+/** --connect: run ssh in the foreground; Ctrl-C goes to ssh, which ends, and so do we. */
+async function connect(
+  context: Context,
+  view: SessionView,
+  commands: ReturnType<typeof sshCommands>,
+  interrupt: Interrupt,
+): Promise<number> {
+  const connection = view.connection;
+  if (!connection) return ExitCode.ok;
+  const spawn = context.io.spawn;
+  if (!spawn) throw new CliError('cannot start ssh here', ExitCode.unexpected, 'no_spawn');
+  const viaJump = connection.target.port === 22;
+  const argv = viaJump ? commands.jump : commands.forward;
+  const fingerprint = connection.hostKeyFingerprint
+    ? ` (bastion host key ${clean(connection.hostKeyFingerprint, 100)})`
+    : '';
+  context.err(
+    viaJump
+      ? `connecting to ${clean(connection.target.host, 253)} through the bastion${fingerprint}\n`
+      : `forwarding 127.0.0.1:${commands.localPort} to ${clean(connection.target.host, 253)}:${connection.target.port}${fingerprint}\nuse 127.0.0.1:${commands.localPort}; Ctrl-C stops the forward\n`,
+  );
+  const [command = 'ssh', ...args] = argv;
+  const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+    (resolveExit, reject) => {
+      const child = spawn(command, args, { stdio: 'inherit' });
+      child.once('error', reject);
+      child.once('exit', (code, signal) => resolveExit({ code, signal }));
+    },
+  ).catch((error: NodeJS.ErrnoException) => {
+    throw new CliError(
+      error.code === 'ENOENT' ? 'ssh not found: install the OpenSSH client' : `could not run ssh: ${error.message}`,
+      ExitCode.unexpected,
+      'ssh',
+    );
+  });
+  context.err(
+    `${view.id} stays open until ${view.expiresAt ?? '?'}; end it now with: drawbridge end ${view.id}\n`,
+  );
+  if (interrupt.interrupted || result.signal === 'SIGINT') return ExitCode.interrupted;
+  if (result.signal) return 128 + (constants.signals[result.signal] ?? 0);
+  return result.code ?? ExitCode.unexpected;
+}
+
