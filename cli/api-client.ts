@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { SESSION_ID_PATTERN } from '../lib/domain/session.ts';
 import { ApiError, CliError, ExitCode, NetworkError } from './errors.ts';
 import { clean } from './format.ts';
@@ -8,9 +8,9 @@ import { clean } from './format.ts';
 // statuses) without breaking older clients. The id is checked strictly because it becomes
 // part of a file path (the session's key directory) and of URLs.
 const Connection = z.looseObject({
-  bastion: z.looseObject({ host: z.string(), port: z.number().int(), user: z.string() }),
-  hostKeyFingerprint: z.string().optional(),
-  target: z.looseObject({ host: z.string(), port: z.number().int() }),
+  bastion: z.looseObject({ host: z.string(), port: z.int(), user: z.string() }),
+  hostKeyFingerprint: z.optional(z.string()),
+  target: z.looseObject({ host: z.string(), port: z.int() }),
   sshJump: z.string(),
   sshForward: z.string(),
   sshConfig: z.string(),
@@ -18,7 +18,7 @@ const Connection = z.looseObject({
 export type Connection = z.infer<typeof Connection>;
 
 export const SessionView = z.looseObject({
-  id: z.string().regex(SESSION_ID_PATTERN, 'is not a session id'),
+  id: z.string().check(z.regex(SESSION_ID_PATTERN, 'is not a session id')),
   status: z.string(),
   target: z.string(),
   mode: z.string(),
@@ -27,19 +27,19 @@ export const SessionView = z.looseObject({
   reason: z.string(),
   durationMinutes: z.number(),
   createdAt: z.string(),
-  provisioningDeadline: z.string().optional(),
-  readyAt: z.string().optional(),
-  expiresAt: z.string().optional(),
-  endedAt: z.string().optional(),
-  endReason: z.string().optional(),
-  failureReason: z.string().optional(),
-  connection: Connection.optional(),
+  provisioningDeadline: z.optional(z.string()),
+  readyAt: z.optional(z.string()),
+  expiresAt: z.optional(z.string()),
+  endedAt: z.optional(z.string()),
+  endReason: z.optional(z.string()),
+  failureReason: z.optional(z.string()),
+  connection: z.optional(Connection),
 });
 export type SessionView = z.infer<typeof SessionView>;
 
 export const SessionPage = z.looseObject({
   items: z.array(SessionView),
-  cursor: z.string().optional(),
+  cursor: z.optional(z.string()),
 });
 export type SessionPage = z.infer<typeof SessionPage>;
 
@@ -49,9 +49,9 @@ export const EventView = z.looseObject({
   type: z.string(),
   actor: z.string(),
   status: z.string(),
-  detail: z.record(z.string(), z.unknown()).optional(),
-  prevHash: z.string().optional(),
-  hash: z.string().optional(),
+  detail: z.optional(z.record(z.string(), z.unknown())),
+  prevHash: z.optional(z.string()),
+  hash: z.optional(z.string()),
 });
 export type EventView = z.infer<typeof EventView>;
 export const EventPage = z.looseObject({ items: z.array(EventView) });
@@ -101,7 +101,7 @@ export class ApiClient {
     this.retryDelayMs = options.retryDelayMs ?? 500;
   }
 
-  async request<S extends z.ZodType>(
+  async request<S extends z.ZodMiniType>(
     method: string,
     path: string,
     schema: S,
@@ -121,7 +121,7 @@ export class ApiClient {
     }
   }
 
-  private async once<S extends z.ZodType>(
+  private async once<S extends z.ZodMiniType>(
     method: string,
     path: string,
     schema: S,
@@ -180,7 +180,8 @@ function describeNetworkError(url: string, error: unknown): string {
   if (error instanceof Error && error.name === 'TimeoutError') {
     return `no answer from ${url} within ${REQUEST_TIMEOUT_MS / 1000}s`;
   }
-  const cause = error instanceof Error ? (error.cause as NodeJS.ErrnoException | undefined) : undefined;
+  const cause =
+    error instanceof Error ? (error.cause as NodeJS.ErrnoException | undefined) : undefined;
   const code = cause?.code ?? (error as NodeJS.ErrnoException | undefined)?.code;
   const what =
     code === 'ECONNREFUSED'

@@ -3,14 +3,14 @@ import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { CliError, ExitCode, NotSignedInError, UsageError } from './errors.ts';
 import type { Io } from './io.ts';
 
 /** What `drawbridge login` saves. The token is a bearer credential, hence mode 0600. */
 export const SavedConfig = z.looseObject({
-  apiUrl: z.string().optional(),
-  token: z.string().optional(),
+  apiUrl: z.optional(z.string()),
+  token: z.optional(z.string()),
 });
 export type SavedConfig = z.infer<typeof SavedConfig>;
 
@@ -57,7 +57,11 @@ export async function readConfig(file: string): Promise<SavedConfig> {
     text = await readFile(file, 'utf8');
   } catch (error) {
     if (isMissing(error)) return {};
-    throw new CliError(`cannot read ${file}: ${(error as Error).message}`, ExitCode.unexpected, 'config');
+    throw new CliError(
+      `cannot read ${file}: ${(error as Error).message}`,
+      ExitCode.unexpected,
+      'config',
+    );
   }
   let parsed: unknown;
   try {

@@ -63,7 +63,8 @@ export function renderReady(
       ? `  key       ${identityFile}`
       : '  key       the private half of the public key you sent (not on this machine)',
     '',
-    ...(target.port === 22 ? [...jump, '', ...forward] : [...forward, '', ...jump]),
+    // ssh -W to a port that does not speak SSH is no use: the jump line is for SSH targets.
+    ...(target.port === 22 ? [...jump, '', ...forward] : forward),
     '',
     'For ~/.ssh/config:',
     indent(

@@ -70,3 +70,10 @@ export function exitCodeForStatus(status: number): number {
   if (status === 400 || status === 409 || status === 429) return ExitCode.refused;
   return ExitCode.unexpected;
 }
+
+export class NotFoundError extends CliError {
+  constructor(message: string) {
+    super(message, ExitCode.notFound, 'not_found');
+    this.name = 'NotFoundError';
+  }
+}

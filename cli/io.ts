@@ -2,7 +2,10 @@ import { spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
 
 /** What a spawned process must offer; a real ChildProcess does, and so does a test's fake. */
 export interface ChildLike {
-  once(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
+  once(
+    event: 'exit',
+    listener: (code: number | null, signal: NodeJS.Signals | null) => void,
+  ): unknown;
   once(event: 'error', listener: (error: Error) => void): unknown;
 }
 

@@ -25,7 +25,11 @@ function summarize(token: string): TokenSummary {
     return {
       ...(typeof sub === 'string' ? { subject: clean(sub, 256) } : {}),
       ...(Array.isArray(groups)
-        ? { groups: groups.filter((g): g is string => typeof g === 'string').map((g) => clean(g, 128)) }
+        ? {
+            groups: groups
+              .filter((g): g is string => typeof g === 'string')
+              .map((g) => clean(g, 128)),
+          }
         : {}),
       ...(typeof exp === 'number' ? { expiresAt: new Date(exp * 1000).toISOString() } : {}),
     };

@@ -61,13 +61,12 @@ class Interrupt {
   pause(ms: number): Promise<void> {
     if (this.interrupted) return Promise.resolve();
     return new Promise((resolveWait) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done(): void {
+      const done = (): void => {
         clearTimeout(timer);
-        self.wake = undefined;
+        this.wake = undefined;
         resolveWait();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wake = done;
     });
   }
@@ -122,7 +121,12 @@ class Progress {
   }
 }
 
-async function revoke(context: Context, client: ApiClient, id: string, why: string): Promise<boolean> {
+async function revoke(
+  context: Context,
+  client: ApiClient,
+  id: string,
+  why: string,
+): Promise<boolean> {
   if (!context.json) context.err(`${why}: revoking ${id}\n`);
   try {
     const { data } = await client.request(
@@ -191,13 +195,20 @@ export async function open(context: Context): Promise<number> {
 
   // Signed in before any key is made: no point generating one for a request that cannot go.
   const client = await context.client();
-  let key: SessionKey = keyFlag
-    ? await userKey(resolve(io.cwd, expandHome(keyFlag, home)))
-    : await generateSessionKey(paths.keysDir, `drawbridge-${target.replace(/[^a-z0-9-]/g, '').slice(0, 63)}`);
-
+  // Listening from here on, so that Ctrl-C at any point leaves neither a key nor a session.
   const interrupt = new Interrupt();
   const unsubscribe = io.onInterrupt?.(() => interrupt.fire());
   try {
+    let key: SessionKey = keyFlag
+      ? await userKey(resolve(io.cwd, expandHome(keyFlag, home)))
+      : await generateSessionKey(
+          paths.keysDir,
+          `drawbridge-${target.replace(/[^a-z0-9-]/g, '').slice(0, 63)}`,
+        );
+    if (interrupt.interrupted) {
+      await discardKey(key.dir);
+      return interrupted(context, 'nothing was requested', true);
+    }
     let view: SessionView;
     try {
       // One key per request, reused by the retries: a POST whose answer was lost and that is
@@ -221,17 +232,21 @@ export async function open(context: Context): Promise<number> {
     const outcome = await waitForSession(context, client, view, Date.now() + waitMs, interrupt);
     view = outcome.view;
     if (outcome.kind === 'interrupted') {
-      if (await revoke(context, client, view.id, 'interrupted')) await discardKey(key.dir);
-      if (context.json) context.out(json({ error: { code: 'interrupted', message: `revoked ${view.id}` } }));
-      return ExitCode.interrupted;
+      const revoked = await revoke(context, client, view.id, 'interrupted');
+      if (revoked) await discardKey(key.dir);
+      // revoke() has told the story on stderr already.
+      return interrupted(
+        context,
+        revoked ? `revoked ${view.id}` : `${view.id} may still be live`,
+        false,
+      );
     }
     if (outcome.kind === 'timeout') {
       const minutes = Math.round(waitMs / 60_000);
-      if (await revoke(context, client, view.id, `not READY after ${minutes}m`)) {
-        await discardKey(key.dir);
-      }
+      const revoked = await revoke(context, client, view.id, `not READY after ${minutes}m`);
+      if (revoked) await discardKey(key.dir);
       throw new CliError(
-        `${view.id} was still ${clean(view.status, 32)} after ${minutes}m; it has been revoked`,
+        `${view.id} was still ${clean(view.status, 32)} after ${minutes}m${revoked ? '; it has been revoked' : ''}`,
         ExitCode.unexpected,
         'timeout',
       );
@@ -273,6 +288,12 @@ export async function open(context: Context): Promise<number> {
   }
 }
 
+function interrupted(context: Context, message: string, tell: boolean): number {
+  if (context.json) context.out(json({ error: { code: 'interrupted', message } }));
+  else if (tell) context.err(`drawbridge: interrupted; ${message}\n`);
+  return ExitCode.interrupted;
+}
+
 /** --connect: run ssh in the foreground; Ctrl-C goes to ssh, which ends, and so do we. */
 async function connect(
   context: Context,
@@ -303,7 +324,9 @@ async function connect(
     },
   ).catch((error: NodeJS.ErrnoException) => {
     throw new CliError(
-      error.code === 'ENOENT' ? 'ssh not found: install the OpenSSH client' : `could not run ssh: ${error.message}`,
+      error.code === 'ENOENT'
+        ? 'ssh not found: install the OpenSSH client'
+        : `could not run ssh: ${error.message}`,
       ExitCode.unexpected,
       'ssh',
     );
@@ -315,4 +338,3 @@ async function connect(
   if (result.signal) return 128 + (constants.signals[result.signal] ?? 0);
   return result.code ?? ExitCode.unexpected;
 }
-

@@ -114,13 +114,19 @@ export async function show(context: Context): Promise<number> {
     : undefined;
   if (context.json) {
     context.out(
-      json({ ...view, ...(identityFile ? { identityFile } : {}), ...(commands ? { ssh: commands } : {}) }),
+      json({
+        ...view,
+        ...(identityFile ? { identityFile } : {}),
+        ...(commands ? { ssh: commands } : {}),
+      }),
     );
     return ExitCode.ok;
   }
   const rows = FIELDS.flatMap(([field, label]) => {
     const value = view[field];
-    return value === undefined || value === '' ? [] : [`  ${label.padEnd(11)}${clean(String(value), 500)}`];
+    return value === undefined || value === ''
+      ? []
+      : [`  ${label.padEnd(11)}${clean(String(value), 500)}`];
   });
   context.out(`${view.id}\n${rows.join('\n')}\n`);
   if (connection && commands) {
@@ -210,7 +216,10 @@ export function checkChain(sessionId: string, items: readonly EventView[]): Chai
 const describeDetail = (detail: EventView['detail']): string =>
   detail
     ? Object.entries(detail)
-        .map(([key, value]) => `${key}=${typeof value === 'object' ? JSON.stringify(value) : String(value)}`)
+        .map(
+          ([key, value]) =>
+            `${key}=${typeof value === 'object' ? JSON.stringify(value) : String(value)}`,
+        )
         .join(' ')
     : '';
 

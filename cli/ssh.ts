@@ -85,7 +85,10 @@ export async function adoptSessionKey(
 }
 
 /** The key drawbridge made for a session earlier, if this machine has it. */
-export async function findSessionKey(keysDir: string, sessionId: string): Promise<string | undefined> {
+export async function findSessionKey(
+  keysDir: string,
+  sessionId: string,
+): Promise<string | undefined> {
   const identityFile = join(keysDir, sessionId, KEY_NAME);
   return (await exists(identityFile)) ? identityFile : undefined;
 }
@@ -147,7 +150,11 @@ function bastionOptions(auth: BastionAuth): string[] {
 }
 
 /** `ssh … -N -L 127.0.0.1:<local>:<target>:<port> -p <bastion port> user@bastion` */
-export function forwardArgs(connection: Connection, localPort: number, auth: BastionAuth): string[] {
+export function forwardArgs(
+  connection: Connection,
+  localPort: number,
+  auth: BastionAuth,
+): string[] {
   const { bastion, target } = connection;
   return [
     ...bastionOptions(auth),
@@ -226,20 +233,20 @@ export function sshConfigSnippet(
   auth: BastionAuth,
 ): string {
   const suggested = suggestedLocalPort(connection);
-  const lines = connection.sshConfig.replace(/\n+$/, '').split('\n');
-  const out: string[] = [];
-  for (const [index, line] of lines.entries()) {
-    out.push(
+  const lines = connection.sshConfig
+    .replace(/\n+$/, '')
+    .split('\n')
+    .map((line) =>
       line.replace(
         new RegExp(`^(\\s*LocalForward\\s+127\\.0\\.0\\.1:)${suggested}(\\s)`),
         `$1${localPort}$2`,
       ),
     );
-    if (index === 0) {
-      if (auth.identityFile) out.push(`  IdentityFile ${optionPath(auth.identityFile)}`);
-      out.push('  StrictHostKeyChecking accept-new');
-      if (auth.knownHostsFile) out.push(`  UserKnownHostsFile ${optionPath(auth.knownHostsFile)}`);
-    }
-  }
+  const out = [
+    ...lines,
+    ...(auth.identityFile ? [`  IdentityFile ${optionPath(auth.identityFile)}`] : []),
+    '  StrictHostKeyChecking accept-new',
+    ...(auth.knownHostsFile ? [`  UserKnownHostsFile ${optionPath(auth.knownHostsFile)}`] : []),
+  ];
   return `${out.join('\n')}\n`;
 }

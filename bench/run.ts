@@ -1,0 +1,18 @@
+// npm run bench: every figure the README reports, printed as tables.
+import { spawnSync } from 'node:child_process';
+
+const node = process.execPath;
+const steps: [string, string[]][] = [
+  ['bench/request-latency.ts', ['500']],
+  ['bench/bundle.ts', []],
+  ['bench/local-mode.ts', ['50', '10']],
+];
+let failed = false;
+for (const [script, args] of steps) {
+  const result = spawnSync(node, [script, ...args], { stdio: 'inherit' });
+  if (result.status !== 0) {
+    console.error(`${script} failed with exit code ${result.status}`);
+    failed = true;
+  }
+}
+process.exit(failed ? 1 : 0);
