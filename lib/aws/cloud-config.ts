@@ -155,6 +155,9 @@ function agentConfig(input: BastionUserDataInput): string {
 export function buildBastionUserData(input: BastionUserDataInput): string {
   validate(input);
   const document = {
+    // bootcmd runs at boot before users, keys or packages exist: the self-destruct is armed
+    // before any access is possible and is not delayed by the package install (minutes).
+    bootcmd: [['shutdown', '-h', `+${input.selfDestructMinutes}`]],
     // Listing only this user (no `default`) keeps ec2-user from being created at all.
     users: [
       {
@@ -183,8 +186,6 @@ export function buildBastionUserData(input: BastionUserDataInput): string {
       },
     ],
     runcmd: [
-      // First, so the self-destruct is armed before anything below can fail.
-      ['shutdown', '-h', `+${input.selfDestructMinutes}`],
       ['systemctl', 'enable', '--now', 'rsyslog'],
       ['systemctl', 'restart', 'sshd'],
       [AGENT_CTL, '-a', 'fetch-config', '-m', 'ec2', '-s', '-c', `file:${AGENT_CONFIG_PATH}`],

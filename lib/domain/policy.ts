@@ -56,7 +56,13 @@ export const TargetSchema = z
       })
       .optional(),
     instanceTypes: z
-      .array(z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'an instance type like t4g.nano'))
+      .array(
+        z
+          .string()
+          .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'an instance type like t4g.nano')
+          // The launch template's AMI is AL2023 arm64: an x86 type would fail at RunInstances.
+          .regex(/^[a-z]+\d+[a-z]*g[a-z-]*\./, 'a Graviton (arm64) instance type like t4g.nano or m7g.medium'),
+      )
       .min(1)
       .default(['t4g.nano']),
   })

@@ -50,6 +50,7 @@ interface WrittenFile {
 }
 
 interface CloudConfig {
+  bootcmd: string[][];
   users: unknown[];
   ssh_pwauth: boolean;
   disable_root: boolean;
@@ -80,11 +81,22 @@ function sshdSettings(config: CloudConfig): Map<string, string[]> {
   return settings;
 }
 
-const TOP_LEVEL_KEYS = ['users', 'ssh_pwauth', 'disable_root', 'packages', 'write_files', 'runcmd'];
+const TOP_LEVEL_KEYS = [
+  'bootcmd',
+  'users',
+  'ssh_pwauth',
+  'disable_root',
+  'packages',
+  'write_files',
+  'runcmd',
+];
 
-function expectedRuncmd(minutes: number): string[][] {
+function expectedBootcmd(minutes: number): string[][] {
+  return [['shutdown', '-h', `+${minutes}`]];
+}
+
+function expectedRuncmd(_minutes: number): string[][] {
   return [
-    ['shutdown', '-h', `+${minutes}`],
     ['systemctl', 'enable', '--now', 'rsyslog'],
     ['systemctl', 'restart', 'sshd'],
     [AGENT_CTL, '-a', 'fetch-config', '-m', 'ec2', '-s', '-c', `file:${AGENT_CONFIG_PATH}`],
@@ -120,10 +132,12 @@ describe('buildBastionUserData', () => {
     expect(config.users).toEqual([expect.objectContaining({ ssh_authorized_keys: [key] })]);
   });
 
-  it('arms the self-destruct before any other command, all in argument form', () => {
+  it('arms the self-destruct at boot, before users, keys or packages exist, in argument form', () => {
     const config = render(input({ selfDestructMinutes: 95 }));
+    expect(config.bootcmd).toEqual(expectedBootcmd(95));
+    expect(Object.keys(config)[0]).toBe('bootcmd');
     expect(config.runcmd).toEqual(expectedRuncmd(95));
-    expect(config.runcmd[0]).toEqual(['shutdown', '-h', '+95']);
+    expect(config.runcmd.flat()).not.toContain('shutdown');
   });
 
   it('installs the CloudWatch agent and rsyslog', () => {
@@ -266,6 +280,7 @@ describe('buildBastionUserData', () => {
             },
           ]);
           expect(config.runcmd).toEqual(expectedRuncmd(minutes));
+          expect(config.bootcmd).toEqual(expectedBootcmd(minutes));
           expect(config.write_files.map((entry) => entry.path)).toEqual([
             SSHD_CONFIG_PATH,
             AGENT_CONFIG_PATH,
@@ -347,6 +362,7 @@ describe('buildBastionUserData', () => {
         const config = parse(text) as CloudConfig;
         expect(Object.keys(config)).toEqual(TOP_LEVEL_KEYS);
         expect(config.runcmd).toEqual(expectedRuncmd(65));
+        expect(config.bootcmd).toEqual(expectedBootcmd(65));
         const [user] = config.users as { name: string; ssh_authorized_keys: string[] }[];
         expect(config.users).toHaveLength(1);
         expect(user?.name).toMatch(/^[a-z_][a-z0-9_-]*$/);

@@ -271,12 +271,13 @@ describe('Ec2Provider.launch', () => {
     const config = parse(text) as {
       users: { ssh_authorized_keys: string[] }[];
       runcmd: string[][];
+      bootcmd: string[][];
     };
     expect(config.users[0]?.ssh_authorized_keys).toEqual([launchPlan.authorizedKey]);
     expect(text.split(launchPlan.authorizedKey)).toHaveLength(2);
     expect(text).not.toContain('INC-42');
     expect(text).not.toContain('alice');
-    expect(config.runcmd[0]).toEqual(['shutdown', '-h', '+65']);
+    expect(config.bootcmd).toEqual([['shutdown', '-h', '+65']]);
   });
 
   it('retries a throttled launch with backoff and the same ClientToken', async () => {

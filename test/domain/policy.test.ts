@@ -37,7 +37,7 @@ targets:
     defaultDurationMinutes: 60
     maxDurationMinutes: 240
     access: shell
-    instanceTypes: [t4g.micro, t3.micro]
+    instanceTypes: [t4g.micro, m7g.medium]
   - name: dev-box
     mode: local
     host: 127.0.0.1
@@ -76,7 +76,7 @@ describe('parsePolicy: a valid policy', () => {
     expect(prod?.instanceTypes).toEqual(['t4g.nano']);
     expect(prod?.allowedSourceCidrs).toEqual(['203.0.113.0/24', '2001:db8::/32']);
     expect(staging?.access).toBe('shell');
-    expect(staging?.instanceTypes).toEqual(['t4g.micro', 't3.micro']);
+    expect(staging?.instanceTypes).toEqual(['t4g.micro', 'm7g.medium']);
     expect(dev?.allowedSourceCidrs).toBeUndefined();
   });
 
@@ -184,6 +184,12 @@ describe('parsePolicy: every bad field is named', () => {
       ['targets', 1, 'instanceTypes'],
       ['huge'],
       /targets\[1\]\.instanceTypes\[0\]: /,
+    ],
+    [
+      'x86 instance type with the arm64 launch template',
+      ['targets', 1, 'instanceTypes'],
+      ['t4g.nano', 't3.nano'],
+      /targets\[1\]\.instanceTypes\[1\]: a Graviton \(arm64\) instance type/,
     ],
     ['unknown top-level key', ['owner'], 'x', /\(root\): Unrecognized key: "owner"/],
     ['unknown target key', ['targets', 0, 'sudo'], true, /targets\[0\]: Unrecognized key: "sudo"/],
