@@ -328,11 +328,11 @@ describe('Ec2Provider.launch', () => {
   it('fails naming every type and subnet tried when capacity is exhausted, and leaves nothing', async () => {
     ec2Mock.on(RunInstancesCommand).rejects(awsError('InsufficientInstanceCapacity'));
     const error = await provider()
-      .launch(plan({}, { instanceTypes: ['t4g.nano', 't3.nano'] }))
+      .launch(plan({}, { instanceTypes: ['t4g.nano', 't4g.micro'] }))
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProvisioningError);
     expect((error as ProvisioningError).reason).toBe(
-      `no capacity for t4g.nano, t3.nano in ${SUBNET_A}, ${SUBNET_B}`,
+      `no capacity for t4g.nano, t4g.micro in ${SUBNET_A}, ${SUBNET_B}`,
     );
     expect(
       runInputs().map((input) => [
@@ -343,8 +343,8 @@ describe('Ec2Provider.launch', () => {
     ).toEqual([
       ['t4g.nano', SUBNET_A, SESSION_ID],
       ['t4g.nano', SUBNET_B, `${SESSION_ID}-1`],
-      ['t3.nano', SUBNET_A, `${SESSION_ID}-2`],
-      ['t3.nano', SUBNET_B, `${SESSION_ID}-3`],
+      ['t4g.micro', SUBNET_A, `${SESSION_ID}-2`],
+      ['t4g.micro', SUBNET_B, `${SESSION_ID}-3`],
     ]);
     expect(ec2Mock).toHaveReceivedCommandExactlyOnceWith(DeleteSecurityGroupCommand, {
       GroupId: SG,
