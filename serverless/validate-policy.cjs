@@ -36,7 +36,8 @@ class ValidatePolicy {
       );
     }
     if (result.status !== 0) {
-      const reason = (result.stderr || result.stdout || '').trim() || `exit status ${result.status}`;
+      const reason =
+        (result.stderr || result.stdout || '').trim() || `exit status ${result.status}`;
       throw new this.serverless.classes.Error(
         `Drawbridge policy rejected: ${reason}`,
         'DRAWBRIDGE_POLICY_INVALID',

@@ -1,0 +1,787 @@
+// The deployable service, checked where it matters: the CloudFormation template that
+// `osls package` produces (no AWS account needed) and the artifacts it zips. These tests are
+// the guard rails for IAM: a wildcard action, a destructive EC2 call that is not fenced by
+// the stage tag, or a launch outside the hardened template fails CI before anyone deploys.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INDEX, TABLE_DEFINITION, TTL_ATTRIBUTE } from '../../lib/aws/table-definition.ts';
+import {
+  type CfnResource,
+  type CfnTemplate,
+  type IamStatement,
+  listZip,
+  type PackagedService,
+  type PolicyDocument,
+  packageOnce,
+  REPO_ROOT,
+  readZipEntry,
+} from './package-once.ts';
+
+const STAGE = 'test';
+const STAGE_TAG = 'aws:ResourceTag/drawbridge:stage';
+const FUNCTIONS = [
+  'requestSession',
+  'getSession',
+  'listSessions',
+  'sessionEvents',
+  'endSession',
+  'provision',
+  'onInstanceState',
+  'expire',
+  'reap',
+] as const;
+const logicalId = (name: string) => `${name[0]?.toUpperCase()}${name.slice(1)}LambdaFunction`;
+
+let service: PackagedService;
+let template: CfnTemplate;
+
+beforeAll(async () => {
+  service = await packageOnce(STAGE);
+  template = service.template;
+}, 180_000);
+
+// ---------------------------------------------------------------- helpers
+
+interface RoleStatement extends IamStatement {
+  role: string;
+}
+
+const asArray = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+/** CloudFormation values (strings, Fn::Sub, Fn::GetAtt) as comparable text. */
+const text = (value: unknown): string =>
+  typeof value === 'string' ? value : JSON.stringify(value);
+
+function resourcesOfType(type: string): [string, CfnResource][] {
+  return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+}
+
+function resource(id: string): CfnResource {
+  const found = template.Resources[id];
+  if (!found) throw new Error(`template has no resource ${id}`);
+  return found;
+}
+
+function property<T>(resourceId: string, name: string): T {
+  return resource(resourceId).Properties?.[name] as T;
+}
+
+interface RoleProperties {
+  AssumeRolePolicyDocument: PolicyDocument;
+  Policies?: { PolicyName: string; PolicyDocument: PolicyDocument }[];
+  ManagedPolicyArns?: unknown[];
+}
+
+/** Every permission statement of every role and standalone policy in the template. */
+function permissionStatements(): RoleStatement[] {
+  const statements: RoleStatement[] = [];
+  for (const [id, role] of resourcesOfType('AWS::IAM::Role')) {
+    const properties = role.Properties as unknown as RoleProperties;
+    for (const policy of properties.Policies ?? []) {
+      for (const statement of policy.PolicyDocument.Statement)
+        statements.push({ ...statement, role: id });
+    }
+  }
+  for (const type of ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy']) {
+    for (const [id, policy] of resourcesOfType(type)) {
+      const document = policy.Properties?.PolicyDocument as PolicyDocument;
+      for (const statement of document.Statement) statements.push({ ...statement, role: id });
+    }
+  }
+  return statements;
+}
+
+function roleStatements(role: string): RoleStatement[] {
+  return permissionStatements().filter((statement) => statement.role === role);
+}
+
+const actionsOf = (statement: IamStatement): string[] => asArray(statement.Action);
+const resourcesOf = (statement: IamStatement): string[] =>
+  asArray(statement.Resource as unknown).map(text);
+
+function conditionValue(statement: IamStatement, operator: string, key: string): unknown {
+  return statement.Condition?.[operator]?.[key];
+}
+
+function allowedActions(role: string): Set<string> {
+  return new Set(
+    roleStatements(role)
+      .filter((statement) => statement.Effect === 'Allow')
+      .flatMap(actionsOf),
+  );
+}
+
+function roleOf(functionName: string): string {
+  const role = property<unknown>(logicalId(functionName), 'Role');
+  const match = /^\{"Fn::GetAtt":\["([A-Za-z0-9]+)","Arn"\]\}$/.exec(text(role));
+  if (!match?.[1])
+    throw new Error(`${functionName} does not name a role of this stack: ${text(role)}`);
+  return match[1];
+}
+
+// ---------------------------------------------------------------- IAM
+
+describe('IAM', () => {
+  it('grants no wildcard action and uses no NotAction or Deny-by-omission tricks', () => {
+    const statements = permissionStatements();
+    expect(statements.length).toBeGreaterThan(20);
+    for (const statement of statements) {
+      expect(statement.NotAction, `${statement.role} ${statement.Sid}`).toBeUndefined();
+      expect(statement.NotResource, `${statement.role} ${statement.Sid}`).toBeUndefined();
+      for (const action of actionsOf(statement)) {
+        expect(action, `${statement.role} ${statement.Sid}`).not.toBe('*');
+        expect(action, `${statement.role} ${statement.Sid}`).not.toMatch(/:\*$/);
+        expect(action, `${statement.role} ${statement.Sid}`).not.toContain('*');
+      }
+    }
+  });
+
+  it('allows Resource "*" only for EC2 Describe calls, which cannot be scoped', () => {
+    for (const statement of permissionStatements()) {
+      if (!resourcesOf(statement).includes('*')) continue;
+      for (const action of actionsOf(statement)) {
+        expect(action, `${statement.role} ${statement.Sid}`).toMatch(/^ec2:Describe[A-Za-z]+$/);
+      }
+    }
+  });
+
+  it('fences every destructive or widening EC2 call with the stage tag', () => {
+    const fenced = [
+      'ec2:TerminateInstances',
+      'ec2:DeleteSecurityGroup',
+      'ec2:AuthorizeSecurityGroupIngress',
+      'ec2:AuthorizeSecurityGroupEgress',
+      'ec2:RevokeSecurityGroupEgress',
+    ];
+    let checked = 0;
+    for (const statement of permissionStatements()) {
+      if (!actionsOf(statement).some((action) => fenced.includes(action))) continue;
+      checked++;
+      const where = `${statement.role} ${statement.Sid}`;
+      const resources = resourcesOf(statement);
+      if (resources.every((arn) => arn.includes(':security-group-rule/'))) {
+        // A rule being authorised does not exist yet: it must carry the tag in the request.
+        expect(
+          conditionValue(statement, 'StringEquals', 'aws:RequestTag/drawbridge:stage'),
+          where,
+        ).toBe(STAGE);
+        expect(
+          actionsOf(statement).every((action) => action.startsWith('ec2:Authorize')),
+          where,
+        ).toBe(true);
+      } else {
+        expect(conditionValue(statement, 'StringEquals', STAGE_TAG), where).toBe(STAGE);
+        expect(
+          resources.some((arn) => arn.includes(':security-group-rule/')),
+          where,
+        ).toBe(false);
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(5);
+  });
+
+  it('creates security groups only with the stage tag, and tags only while creating', () => {
+    const creates = permissionStatements().filter((statement) =>
+      actionsOf(statement).includes('ec2:CreateSecurityGroup'),
+    );
+    expect(creates.length).toBeGreaterThan(0);
+    for (const statement of creates) {
+      const resources = resourcesOf(statement);
+      if (resources.some((arn) => arn.includes(':security-group/'))) {
+        expect(conditionValue(statement, 'StringEquals', 'aws:RequestTag/drawbridge:stage')).toBe(
+          STAGE,
+        );
+      } else {
+        expect(resources.every((arn) => arn.includes(':vpc/'))).toBe(true);
+      }
+    }
+    const tagging = permissionStatements().filter((statement) =>
+      actionsOf(statement).includes('ec2:CreateTags'),
+    );
+    expect(tagging.length).toBeGreaterThan(0);
+    for (const statement of tagging) {
+      const allowed = asArray(
+        conditionValue(statement, 'StringEquals', 'ec2:CreateAction') as string[],
+      );
+      expect(allowed.length, `${statement.role} ${statement.Sid}`).toBeGreaterThan(0);
+      expect(
+        allowed.every((action) =>
+          [
+            'CreateSecurityGroup',
+            'RunInstances',
+            'AuthorizeSecurityGroupIngress',
+            'AuthorizeSecurityGroupEgress',
+          ].includes(action),
+        ),
+      ).toBe(true);
+    }
+  });
+
+  it('launches instances, volumes and interfaces only from the hardened launch template', () => {
+    const launchTemplateArn = /launch-template\/\$\{BastionLaunchTemplate\}/;
+    const runs = permissionStatements().filter((statement) =>
+      actionsOf(statement).includes('ec2:RunInstances'),
+    );
+    expect(runs.length).toBeGreaterThan(0);
+    for (const statement of runs) {
+      expect(statement.role).toBe('ProvisionRole');
+      expect(actionsOf(statement)).toEqual(['ec2:RunInstances']);
+      const resources = resourcesOf(statement);
+      const creates = resources.filter((arn) =>
+        /:(instance|volume|network-interface)\/\*/.test(arn),
+      );
+      if (creates.length > 0) {
+        const template = conditionValue(statement, 'ArnEquals', 'ec2:LaunchTemplate');
+        expect(text(template), statement.Sid).toMatch(launchTemplateArn);
+        // nothing else may ride along unconditioned in the same statement
+        expect(creates).toEqual(resources);
+      }
+      if (resources.some((arn) => arn.includes(':instance/'))) {
+        expect(conditionValue(statement, 'StringEquals', 'aws:RequestTag/drawbridge:stage')).toBe(
+          STAGE,
+        );
+      }
+      if (resources.some((arn) => arn.includes(':security-group/'))) {
+        expect(conditionValue(statement, 'StringEquals', STAGE_TAG)).toBe(STAGE);
+      }
+      if (resources.some((arn) => arn.includes(':launch-template/'))) {
+        expect(
+          resources
+            .filter((arn) => arn.includes(':launch-template/'))
+            .every((arn) => launchTemplateArn.test(arn)),
+        ).toBe(true);
+      }
+    }
+    const covered = runs.flatMap(resourcesOf).join(' ');
+    for (const kind of [
+      'instance',
+      'volume',
+      'network-interface',
+      'security-group',
+      'subnet',
+      'image',
+    ]) {
+      expect(covered, kind).toContain(`:${kind}/`);
+    }
+  });
+
+  it('passes only the bastion role to EC2 and the scheduler role to EventBridge Scheduler', () => {
+    const expected: Record<string, string> = {
+      BastionRole: 'ec2.amazonaws.com',
+      SchedulerRole: 'scheduler.amazonaws.com',
+    };
+    const passes = permissionStatements().filter((statement) =>
+      actionsOf(statement).includes('iam:PassRole'),
+    );
+    expect(new Set(passes.map((statement) => statement.role))).toEqual(
+      new Set(['ProvisionRole', 'OnInstanceStateRole']),
+    );
+    for (const statement of passes) {
+      expect(actionsOf(statement)).toEqual(['iam:PassRole']);
+      const resources = asArray(statement.Resource as unknown);
+      expect(resources).toHaveLength(1);
+      const match = /^\{"Fn::GetAtt":\["(\w+)","Arn"\]\}$/.exec(text(resources[0]));
+      const passed = match?.[1] ?? '';
+      expect(Object.keys(expected)).toContain(passed);
+      expect(conditionValue(statement, 'StringEquals', 'iam:PassedToService')).toBe(
+        expected[passed],
+      );
+    }
+  });
+
+  it('gives every function its own role and no shared execution role', () => {
+    const roles = FUNCTIONS.map(roleOf);
+    expect(new Set(roles).size).toBe(FUNCTIONS.length);
+    expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
+    const lambdas = resourcesOfType('AWS::Lambda::Function').map(([id]) => id);
+    expect(lambdas.sort()).toEqual(FUNCTIONS.map(logicalId).sort());
+    for (const role of roles) {
+      const properties = resource(role).Properties as unknown as RoleProperties;
+      expect(properties.ManagedPolicyArns, role).toBeUndefined();
+      const trust = properties.AssumeRolePolicyDocument.Statement;
+      expect(trust).toHaveLength(1);
+      expect(trust[0]?.Principal).toEqual({ Service: 'lambda.amazonaws.com' });
+    }
+  });
+
+  it('lets each function write logs to its own log group only', () => {
+    for (const name of FUNCTIONS) {
+      const logs = roleStatements(roleOf(name)).filter((statement) =>
+        actionsOf(statement).some((action) => action.startsWith('logs:')),
+      );
+      expect(logs, name).toHaveLength(1);
+      expect(new Set(actionsOf(logs[0] as IamStatement))).toEqual(
+        new Set(['logs:CreateLogStream', 'logs:PutLogEvents']),
+      );
+      expect(resourcesOf(logs[0] as IamStatement)).toEqual([
+        expect.stringContaining(`:log-group:/aws/lambda/drawbridge-${STAGE}-${name}:*`),
+      ]);
+    }
+  });
+
+  it('grants each function the calls its use case makes, and nothing destructive to the read-only ones', () => {
+    const table = [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:ConditionCheckItem',
+    ];
+    const want: Record<(typeof FUNCTIONS)[number], string[]> = {
+      requestSession: [...table, 'sqs:SendMessage'],
+      getSession: ['dynamodb:GetItem'],
+      listSessions: ['dynamodb:Query'],
+      sessionEvents: ['dynamodb:GetItem', 'dynamodb:Query'],
+      endSession: [
+        ...table,
+        'ec2:TerminateInstances',
+        'ec2:DeleteSecurityGroup',
+        'scheduler:DeleteSchedule',
+      ],
+      provision: [
+        ...table,
+        'ec2:RunInstances',
+        'ec2:CreateSecurityGroup',
+        'iam:PassRole',
+        'sqs:ReceiveMessage',
+        'sqs:DeleteMessage',
+      ],
+      onInstanceState: [
+        ...table,
+        'dynamodb:Query',
+        'scheduler:CreateSchedule',
+        'scheduler:UpdateSchedule',
+        'scheduler:DeleteSchedule',
+        'iam:PassRole',
+      ],
+      expire: [...table, 'ec2:TerminateInstances', 'scheduler:DeleteSchedule'],
+      reap: [
+        ...table,
+        'dynamodb:Query',
+        'ec2:DescribeSecurityGroups',
+        'ec2:TerminateInstances',
+        'scheduler:DeleteSchedule',
+      ],
+    };
+    for (const name of FUNCTIONS) {
+      const actions = allowedActions(roleOf(name));
+      for (const action of want[name])
+        expect([...actions], `${name} needs ${action}`).toContain(action);
+    }
+    for (const name of ['getSession', 'listSessions', 'sessionEvents'] as const) {
+      const writes = [...allowedActions(roleOf(name))].filter(
+        (action) =>
+          !/^(dynamodb:(GetItem|Query)|logs:(CreateLogStream|PutLogEvents))$/.test(action),
+      );
+      expect(writes, name).toEqual([]);
+    }
+    const queries = (name: string) =>
+      roleStatements(roleOf(name))
+        .filter((statement) => actionsOf(statement).includes('dynamodb:Query'))
+        .flatMap(resourcesOf)
+        .join(' ');
+    expect(queries('listSessions')).toContain('/index/byOwner');
+    expect(queries('listSessions')).toContain('/index/byCreated');
+    expect(queries('reap')).toContain('/index/byDue');
+    expect(queries('onInstanceState')).toContain('/index/byInstance');
+  });
+
+  it("limits schedule calls to this stage's schedule group", () => {
+    for (const statement of permissionStatements()) {
+      if (!actionsOf(statement).some((action) => action.startsWith('scheduler:'))) continue;
+      for (const arn of resourcesOf(statement)) {
+        expect(arn, `${statement.role} ${statement.Sid}`).toContain(
+          `:schedule/drawbridge-${STAGE}/*`,
+        );
+      }
+    }
+  });
+
+  it('lets EventBridge Scheduler invoke only the expire function and dead-letter to its queue', () => {
+    const role = resource('SchedulerRole').Properties as unknown as RoleProperties;
+    const trust = role.AssumeRolePolicyDocument.Statement;
+    expect(trust).toHaveLength(1);
+    expect(trust[0]?.Principal).toEqual({ Service: 'scheduler.amazonaws.com' });
+    expect(conditionValue(trust[0] as IamStatement, 'StringEquals', 'aws:SourceAccount')).toEqual({
+      Ref: 'AWS::AccountId',
+    });
+    const statements = roleStatements('SchedulerRole');
+    expect(statements.flatMap(actionsOf).sort()).toEqual([
+      'lambda:InvokeFunction',
+      'sqs:SendMessage',
+    ]);
+    const invoke = statements.find((statement) =>
+      actionsOf(statement).includes('lambda:InvokeFunction'),
+    );
+    expect(resourcesOf(invoke as IamStatement)).toEqual([
+      expect.stringMatching(new RegExp(`:function:drawbridge-${STAGE}-expire"`)),
+    ]);
+    const deadLetter = statements.find((statement) =>
+      actionsOf(statement).includes('sqs:SendMessage'),
+    );
+    expect(resourcesOf(deadLetter as IamStatement)).toEqual([
+      text({ 'Fn::GetAtt': ['ExpiryDLQ', 'Arn'] }),
+    ]);
+  });
+
+  it('lets the bastion only append to its session log group', () => {
+    const statements = roleStatements('BastionRole');
+    expect(new Set(statements.flatMap(actionsOf))).toEqual(
+      new Set(['logs:CreateLogStream', 'logs:PutLogEvents']),
+    );
+    for (const arn of statements.flatMap(resourcesOf)) {
+      expect(arn).toContain(`:log-group:/drawbridge/${STAGE}/sessions:`);
+    }
+    const trust = (resource('BastionRole').Properties as unknown as RoleProperties)
+      .AssumeRolePolicyDocument.Statement;
+    expect(trust[0]?.Principal).toEqual({ Service: 'ec2.amazonaws.com' });
+  });
+});
+
+// ---------------------------------------------------------------- functions and events
+
+describe('functions', () => {
+  interface FunctionProperties {
+    Runtime: string;
+    Architectures: string[];
+    Handler: string;
+    MemorySize: number;
+    Timeout: number;
+    Environment: { Variables: Record<string, unknown> };
+  }
+  const fn = (name: string) =>
+    resource(logicalId(name)).Properties as unknown as FunctionProperties;
+
+  it('runs every function on nodejs24.x, arm64, with the common environment', () => {
+    for (const name of FUNCTIONS) {
+      const properties = fn(name);
+      expect(properties.Runtime, name).toBe('nodejs24.x');
+      expect(properties.Architectures, name).toEqual(['arm64']);
+      expect(properties.Environment.Variables).toMatchObject({
+        STAGE,
+        TABLE_NAME: `drawbridge-${STAGE}`,
+        GROUPS_CLAIM: 'groups',
+        POLICY_FILE: 'policy/drawbridge.policy.yaml',
+        POWERTOOLS_SERVICE_NAME: 'drawbridge',
+        POWERTOOLS_METRICS_NAMESPACE: 'Drawbridge',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+    }
+  });
+
+  it('gives API functions 10 s and the background workers 60 s', () => {
+    for (const name of [
+      'requestSession',
+      'getSession',
+      'listSessions',
+      'sessionEvents',
+      'endSession',
+    ]) {
+      expect(fn(name).Timeout, name).toBe(10);
+      expect(fn(name).MemorySize, name).toBe(256);
+    }
+    for (const name of ['provision', 'reap', 'expire']) expect(fn(name).Timeout, name).toBe(60);
+    expect(fn('provision').MemorySize).toBe(512);
+  });
+
+  it('routes the HTTP API through the JWT authorizer', () => {
+    const routes = resourcesOfType('AWS::ApiGatewayV2::Route').map(
+      ([, route]) =>
+        route.Properties as { RouteKey: string; AuthorizationType: string; AuthorizerId: unknown },
+    );
+    expect(routes.map((route) => route.RouteKey).sort()).toEqual([
+      'DELETE /sessions/{id}',
+      'GET /sessions',
+      'GET /sessions/{id}',
+      'GET /sessions/{id}/events',
+      'POST /sessions',
+    ]);
+    for (const route of routes) {
+      expect(route.AuthorizationType, route.RouteKey).toBe('JWT');
+      expect(route.AuthorizerId).toEqual({ Ref: 'HttpApiAuthorizerJwt' });
+    }
+    const authorizer = resource('HttpApiAuthorizerJwt').Properties ?? {};
+    expect(authorizer).toMatchObject({
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Issuer: 'https://issuer.example.com/', Audience: ['drawbridge'] },
+    });
+  });
+
+  it('feeds provision one message at a time from a dead-lettered queue that outlasts it', () => {
+    const [, mapping] = resourcesOfType('AWS::Lambda::EventSourceMapping')[0] ?? [];
+    expect(mapping?.Properties).toMatchObject({
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      EventSourceArn: { 'Fn::GetAtt': ['ProvisionQueue', 'Arn'] },
+    });
+    const queue = resource('ProvisionQueue').Properties ?? {};
+    expect(queue.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['ProvisionDLQ', 'Arn'] },
+      maxReceiveCount: 3,
+    });
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * fn('provision').Timeout);
+    for (const id of ['ProvisionQueue', 'ProvisionDLQ', 'ExpiryDLQ']) {
+      expect(property(id, 'SqsManagedSseEnabled'), id).toBe(true);
+    }
+  });
+
+  it('hears EC2 state changes and sweeps every minute; expire has no trigger of its own', () => {
+    const rules = resourcesOfType('AWS::Events::Rule').map(([, rule]) => rule.Properties ?? {});
+    const stateRule = rules.find((rule) => rule.EventPattern !== undefined);
+    expect(stateRule?.EventPattern).toEqual({
+      source: ['aws.ec2'],
+      'detail-type': ['EC2 Instance State-change Notification'],
+      detail: { state: ['running', 'shutting-down', 'terminated', 'stopping', 'stopped'] },
+    });
+    expect(rules.map((rule) => rule.ScheduleExpression).filter(Boolean)).toEqual([
+      'rate(1 minute)',
+    ]);
+    const permissions = resourcesOfType('AWS::Lambda::Permission').map(([, permission]) =>
+      text(permission.Properties?.FunctionName),
+    );
+    expect(permissions.some((name) => name.includes('ExpireLambdaFunction'))).toBe(false);
+  });
+});
+
+// ---------------------------------------------------------------- state and bastion
+
+describe('resources', () => {
+  it('declares the sessions table exactly as lib/aws/table-definition.ts does', () => {
+    const table = resource('SessionsTable');
+    expect(table.DeletionPolicy).toBe('Retain');
+    const properties = table.Properties ?? {};
+    expect(properties).toMatchObject({
+      TableName: `drawbridge-${STAGE}`,
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+    expect(TTL_ATTRIBUTE).toBe('purgeAfter');
+    expect(properties.KeySchema).toEqual(TABLE_DEFINITION.KeySchema);
+    const byName = <T extends { AttributeName?: string; IndexName?: string }>(items: T[]) =>
+      [...items].sort((a, b) =>
+        String(a.IndexName ?? a.AttributeName).localeCompare(
+          String(b.IndexName ?? b.AttributeName),
+        ),
+      );
+    expect(byName(properties.AttributeDefinitions as { AttributeName: string }[])).toEqual(
+      byName(TABLE_DEFINITION.AttributeDefinitions),
+    );
+    expect(byName(properties.GlobalSecondaryIndexes as { IndexName: string }[])).toEqual(
+      byName(TABLE_DEFINITION.GlobalSecondaryIndexes),
+    );
+    expect(Object.values(INDEX).sort()).toEqual(['byCreated', 'byDue', 'byInstance', 'byOwner']);
+  });
+
+  it('hardens the bastion launch template', () => {
+    const data = property<Record<string, unknown>>('BastionLaunchTemplate', 'LaunchTemplateData');
+    expect(property('BastionLaunchTemplate', 'LaunchTemplateName')).toBe(
+      `drawbridge-${STAGE}-bastion`,
+    );
+    expect(data.MetadataOptions).toEqual({
+      HttpEndpoint: 'enabled',
+      HttpTokens: 'required',
+      HttpPutResponseHopLimit: 1,
+    });
+    expect(data.BlockDeviceMappings).toEqual([
+      {
+        DeviceName: '/dev/xvda',
+        Ebs: { VolumeType: 'gp3', VolumeSize: 8, Encrypted: true, DeleteOnTermination: true },
+      },
+    ]);
+    expect(data.InstanceInitiatedShutdownBehavior).toBe('terminate');
+    expect(data).not.toHaveProperty('KeyName');
+    expect(data.Monitoring).toEqual({ Enabled: false });
+    expect(data.ImageId).toBe(
+      '{{resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-minimal-kernel-default-arm64}}',
+    );
+    expect(data.IamInstanceProfile).toEqual({
+      Arn: { 'Fn::GetAtt': ['BastionInstanceProfile', 'Arn'] },
+    });
+    expect(property('BastionInstanceProfile', 'Roles')).toEqual([{ Ref: 'BastionRole' }]);
+  });
+
+  it('keeps bastion logs 90 days in the stage log group and names the schedule group', () => {
+    expect(property('BastionLogGroup', 'LogGroupName')).toBe(`/drawbridge/${STAGE}/sessions`);
+    expect(property('BastionLogGroup', 'RetentionInDays')).toBe(90);
+    expect(property('ExpiryScheduleGroup', 'Name')).toBe(`drawbridge-${STAGE}`);
+    for (const [id, group] of resourcesOfType('AWS::Logs::LogGroup')) {
+      expect(group.Properties?.RetentionInDays, id).toBe(90);
+    }
+  });
+
+  it('outputs the API URL, table name and launch template id', () => {
+    expect(Object.keys(template.Outputs ?? {})).toEqual(
+      expect.arrayContaining(['ApiUrl', 'TableName', 'LaunchTemplateId']),
+    );
+  });
+});
+
+// ---------------------------------------------------------------- artifacts
+
+describe('artifacts', () => {
+  it('zips one ESM bundle per function with the policy beside it', () => {
+    expect(Object.keys(service.artifacts).sort()).toEqual([...FUNCTIONS].sort());
+    for (const name of FUNCTIONS) {
+      const handler = String(resource(logicalId(name)).Properties?.Handler);
+      const entries = listZip(service.artifacts[name] ?? '').map((entry) => entry.name);
+      expect(entries, name).toContain('policy/drawbridge.policy.yaml');
+      expect(entries, name).toContain(`${handler.slice(0, handler.lastIndexOf('.'))}.mjs`);
+      // nothing else: no node_modules, no sources, no tests
+      expect(
+        entries.filter((entry) => !/\.mjs(\.map)?$/.test(entry) && !entry.startsWith('policy/')),
+        name,
+      ).toEqual([]);
+    }
+  });
+
+  it('ships the policy file byte for byte', () => {
+    const shipped = readZipEntry(
+      service.artifacts.requestSession ?? '',
+      'policy/drawbridge.policy.yaml',
+    );
+    expect(shipped.toString('utf8')).toBe(
+      readFileSync(join(REPO_ROOT, 'policy', 'drawbridge.policy.yaml'), 'utf8'),
+    );
+  });
+});
+
+// ---------------------------------------------------------------- policy validation at build time
+
+describe('policy validation', () => {
+  const require = createRequire(import.meta.url);
+  interface PluginInstance {
+    hooks: Record<string, () => void>;
+  }
+  type PluginClass = new (
+    serverless: unknown,
+    options: unknown,
+    utils: { log: Record<string, (message: string) => void> },
+  ) => PluginInstance;
+  const ValidatePolicy = require('../../serverless/validate-policy.cjs') as PluginClass;
+  class ServerlessError extends Error {}
+  const quiet = { log: { notice() {}, verbose() {} } };
+  const plugin = (policyFile: string) =>
+    new ValidatePolicy(
+      {
+        serviceDir: REPO_ROOT,
+        service: { custom: { drawbridge: { policyFile } } },
+        classes: { Error: ServerlessError },
+      },
+      {},
+      quiet,
+    );
+
+  let scratch: string;
+  beforeAll(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'drawbridge-policy-'));
+  });
+  afterAll(() => {
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  const brokenPolicy = () => {
+    const good = readFileSync(join(REPO_ROOT, 'policy', 'drawbridge.policy.yaml'), 'utf8');
+    const broken = good.replace('activeSessionsPerUser: 2', 'activeSessionsPerUser: 0');
+    expect(broken).not.toBe(good);
+    const file = join(scratch, 'broken.policy.yaml');
+    writeFileSync(file, broken);
+    return file;
+  };
+
+  const check = (...args: string[]) =>
+    spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'policy-check.ts'), ...args], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
+
+  it('accepts the shipped policy and prints what each group may do', () => {
+    const result = check();
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(
+      /^dba\s+prod-db\s+ec2\s+10\.0\.1\.20:5432\s+jump-only\s+30m\s+120m\s+203\.0\.113\.0\/24\s+-$/m,
+    );
+    expect(result.stdout).toMatch(
+      /^dev\s+demo\s+local\s+127\.0\.0\.1:7777\s+jump-only\s+15m\s+60m\s+any address\s+-$/m,
+    );
+    expect(result.stdout).toContain('admin group:  drawbridge-admins');
+    expect(result.stdout).toContain('quota:        2 live sessions per user');
+  });
+
+  it('shows approval, MFA and break-glass, the conditions a reviewer must not miss', () => {
+    const file = join(scratch, 'guarded.policy.yaml');
+    writeFileSync(
+      file,
+      [
+        'version: 1',
+        'adminGroup: admins',
+        'quota: { activeSessionsPerUser: 1 }',
+        'breakGlass: { groups: [oncall], maxDurationMinutes: 60, quota: 1, targets: [db] }',
+        'targets:',
+        '  - name: db',
+        '    mode: local',
+        '    host: 127.0.0.1',
+        '    port: 5432',
+        '    allowedGroups: [dba, analysts]',
+        '    defaultDurationMinutes: 15',
+        '    maxDurationMinutes: 30',
+        '    approval: { approverGroups: [leads], timeoutMinutes: 20 }',
+        '    requireMfa: { maxAgeMinutes: 10 }',
+        '',
+      ].join('\n'),
+    );
+    const result = check(file);
+    expect(result.stderr).toBe('');
+    for (const group of ['analysts', 'dba']) {
+      expect(result.stdout).toMatch(
+        new RegExp(`^${group}\\s+db\\s.*approval by leads within 20m, MFA within 10m$`, 'm'),
+      );
+    }
+    expect(result.stdout).toContain('break-glass:  groups oncall; targets db; max 60m; quota 1');
+  });
+
+  it('rejects a broken policy with exit status 1 and the field at fault', () => {
+    const file = brokenPolicy();
+    const result = check(file);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(`${file} is invalid: quota.activeSessionsPerUser:`);
+  });
+
+  it('rejects a missing file and malformed YAML', () => {
+    expect(check(join(scratch, 'absent.yaml')).stderr).toContain('absent.yaml: no such file');
+    const file = join(scratch, 'malformed.yaml');
+    writeFileSync(file, 'version: 1\ntargets: [unclosed\n');
+    const result = check(file);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('is not valid YAML');
+  });
+
+  it('makes the osls plugin refuse to package a broken policy, naming the field', () => {
+    const file = brokenPolicy();
+    const hook = plugin(file).hooks['before:package:initialize'];
+    expect(hook).toBeTypeOf('function');
+    expect(() => hook?.()).toThrow(ServerlessError);
+    expect(() => hook?.()).toThrow(/Drawbridge policy rejected: .*quota\.activeSessionsPerUser/);
+  });
+
+  it('lets the osls plugin pass the shipped policy, and also guards offline and single-function deploys', () => {
+    const instance = plugin('policy/drawbridge.policy.yaml');
+    expect(() => instance.hooks['before:package:initialize']?.()).not.toThrow();
+    expect(Object.keys(instance.hooks)).toEqual(
+      expect.arrayContaining(['before:deploy:function:initialize', 'before:offline:start:init']),
+    );
+  });
+
+  it('packaging ran the check (osls log)', () => {
+    expect(service.log).toContain('Drawbridge policy policy/drawbridge.policy.yaml is valid');
+  });
+});
