@@ -1,12 +1,12 @@
 import { sessionView } from '../lib/app/session-view.ts';
 import { listSessions } from '../lib/app/sessions-query.ts';
-import { appDeps, httpOptions } from '../lib/composition.ts';
+import { coreDeps, httpOptions } from '../lib/composition/core.ts';
 import { httpHandler, json, parseWith } from '../lib/http/http-handler.ts';
 import { ListSessionsQuery } from '../lib/http/schemas.ts';
 
 /** GET /sessions → the caller's sessions, newest first; admins may list everyone's with filters. */
 export const handler = httpHandler(httpOptions, async ({ event, identity }) => {
-  const deps = appDeps();
+  const deps = coreDeps();
   const query = parseWith(ListSessionsQuery, event.queryStringParameters ?? {}, 'query');
   const page = await listSessions(deps, identity, query);
   return json(200, {

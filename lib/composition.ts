@@ -1,35 +1,20 @@
-import { readFileSync } from 'node:fs';
 import type { AppDeps } from './app/deps.ts';
 import { clients } from './aws/clients.ts';
-import { DynamoDbSessionStore } from './aws/dynamodb-session-store.ts';
 import { Ec2Provider } from './aws/ec2-provider.ts';
 import { EventBridgeExpiryScheduler } from './aws/eventbridge-expiry-scheduler.ts';
-import { LoggerAuditLog, logger } from './aws/logger.ts';
 import { SqsProvisionQueue } from './aws/sqs-provision-queue.ts';
-import { type Config, loadConfig, setting } from './config.ts';
-import { type Policy, parsePolicy } from './domain/policy.ts';
-import type { HttpHandlerOptions } from './http/http-handler.ts';
-import { systemClock } from './ports/clock.ts';
+import { coreDeps, currentConfig, installedDeps } from './composition/core.ts';
+import { type Config, setting } from './config.ts';
 import type { ExpiryScheduler } from './ports/expiry-scheduler.ts';
 import type { ProvisionQueue } from './ports/provision-queue.ts';
 
 /**
- * The one composition root for the Lambda functions: config and policy read once per cold
- * start, SDK clients built once, adapters built on first use (so a function that never
- * launches never builds an EC2 provider). Local mode and tests install their own
- * dependencies with `useAppDeps` and run the very same handlers.
+ * The composition root for the functions that act on bastions: the core (config, policy,
+ * table, audit log; lib/composition/core.ts) plus the providers, the expiry scheduler and
+ * the provision queue, built once per cold start. Settings a function was not given fail
+ * with the variable's name when first used, not at start.
  */
-let config: Config | undefined;
 let deps: AppDeps | undefined;
-
-function currentConfig(): Config {
-  config ??= loadConfig(process.env);
-  return config;
-}
-
-function loadPolicy(file: string): Policy {
-  return parsePolicy(readFileSync(file, 'utf8'), file);
-}
 
 const unconfigured = (name: string) => () => {
   throw new Error(`${name} is not configured for this function`);
@@ -37,7 +22,6 @@ const unconfigured = (name: string) => () => {
 
 function awsDeps(): AppDeps {
   const cfg = currentConfig();
-  const policy = loadPolicy(cfg.policyFile);
   const has = (name: keyof Config['optional']) => cfg.optional[name] !== undefined;
   const scheduler: ExpiryScheduler = has('SCHEDULE_GROUP')
     ? new EventBridgeExpiryScheduler({
@@ -55,13 +39,7 @@ function awsDeps(): AppDeps {
     ? new SqsProvisionQueue({ sqs: clients.sqs(), queueUrl: setting(cfg, 'PROVISION_QUEUE_URL') })
     : { enqueue: unconfigured('the provision queue') };
   return {
-    policy,
-    store: new DynamoDbSessionStore({
-      client: clients.dynamoDocument(),
-      tableName: cfg.tableName,
-      retentionDays: policy.retentionDays,
-      clock: systemClock,
-    }),
+    ...coreDeps(),
     providers: {
       ec2: new Ec2Provider({
         ec2: clients.ec2(),
@@ -72,31 +50,14 @@ function awsDeps(): AppDeps {
     },
     scheduler,
     queue,
-    auditLog: new LoggerAuditLog(logger),
-    clock: systemClock,
-    logger,
   };
 }
 
 export function appDeps(): AppDeps {
+  const installed = installedDeps();
+  if (installed) return installed;
   deps ??= awsDeps();
   return deps;
 }
 
-let groupsClaim: string | undefined;
-
-/** Local mode and tests: run the same handlers over other adapters. */
-export function useAppDeps(replacement: AppDeps, claim = 'groups'): void {
-  deps = replacement;
-  groupsClaim = claim;
-}
-
-export const httpOptions: HttpHandlerOptions = {
-  groupsClaim: () => {
-    groupsClaim ??= currentConfig().groupsClaim;
-    return groupsClaim;
-  },
-  logger,
-};
-
-export { logger };
+export { httpOptions, logger, useAppDeps } from './composition/core.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from './domain/errors.ts';
 
 const optional = z.string().min(1).optional();

@@ -12,7 +12,7 @@ import {
 } from '../domain/session.ts';
 import type { IdempotencyClaim } from '../ports/session-store.ts';
 import type { AppDeps } from './deps.ts';
-import { failSession } from './end-session.ts';
+import { applyEvent } from './record.ts';
 
 export interface SessionRequest {
   target: string;
@@ -85,11 +85,10 @@ export function newSession(policy: Policy, input: RequestSessionInput, now: numb
  * POST /sessions: check policy and key, record the session with its quota and idempotency
  * claim in one transaction, and hand it to the provisioner. Answers before the bastion exists.
  */
+export type RequestDeps = Pick<AppDeps, 'policy' | 'store' | 'queue' | 'auditLog' | 'clock' | 'logger'>;
+
 export async function requestSession(
-  deps: Pick<
-    AppDeps,
-    'policy' | 'store' | 'queue' | 'auditLog' | 'clock' | 'logger' | 'providers' | 'scheduler'
-  >,
+  deps: RequestDeps,
   input: RequestSessionInput,
 ): Promise<RequestSessionResult> {
   const session = newSession(deps.policy, input, deps.clock.now());
@@ -119,7 +118,9 @@ export async function requestSession(
       sessionId: created.session.id,
       error,
     });
-    await failSession(deps, created.session, 'could not start provisioning; please retry');
+    // Nothing was launched yet, so there is nothing to release: record FAILED directly.
+    const reason = 'could not start provisioning; please retry';
+    await applyEvent(deps, created.session, { type: 'fail', reason }, { actor: 'drawbridge', detail: { reason } });
     throw new ProvisioningUnavailableError({ cause: error });
   }
   return created;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SESSION_ID_PATTERN } from '../domain/session.ts';
 
 /** What the provision queue and the expiry schedule carry: only a session id. */

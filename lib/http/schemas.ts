@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SESSION_ID_PATTERN, SessionStatus } from '../domain/session.ts';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to refuse them
