@@ -1,4 +1,5 @@
 import type { AuditEvent } from '../domain/audit.ts';
+import type { ConnectionRecord } from '../domain/sshd-log.ts';
 import type { Policy } from '../domain/policy.ts';
 import { findTarget } from '../domain/policy.ts';
 import { type Session, SessionStatus } from '../domain/session.ts';
@@ -86,4 +87,8 @@ export function eventView(event: AuditEvent) {
     prevHash: event.prevHash,
     hash: event.hash,
   };
+}
+
+export function connectionRecordView(record: ConnectionRecord) {
+  return { ...record, ...(record.at === undefined ? {} : { at: new Date(record.at).toISOString() }) };
 }

@@ -1,4 +1,7 @@
 import type { AuditEvent } from '../domain/audit.ts';
+import type { ConnectionRecord } from '../domain/sshd-log.ts';
+import type { Logger } from '../ports/logger.ts';
+import type { SessionLog } from '../ports/session-log.ts';
 import { ForbiddenError, NotFoundError } from '../domain/errors.ts';
 import { isAdmin } from '../domain/policy.ts';
 import { type Identity, isSessionId, type Session, type SessionStatus } from '../domain/session.ts';
@@ -26,13 +29,27 @@ export async function loadVisibleSession(
 
 export const getSession = loadVisibleSession;
 
+export interface SessionHistory {
+  events: AuditEvent[];
+  /** from the bastion's own log; undefined when it could not be read right now */
+  connections?: ConnectionRecord[];
+}
+
+/** The audit trail, and who connected from where according to the bastion's sshd log. */
 export async function listSessionEvents(
-  deps: QueryDeps,
+  deps: QueryDeps & { sessionLog?: SessionLog | undefined; logger?: Logger },
   identity: Identity,
   id: string,
-): Promise<AuditEvent[]> {
+): Promise<SessionHistory> {
   const session = await loadVisibleSession(deps, identity, id);
-  return deps.store.listEvents(session.id);
+  const [events, connections] = await Promise.all([
+    deps.store.listEvents(session.id),
+    deps.sessionLog?.connections(session).catch((error: unknown) => {
+      deps.logger?.warn('could not read the session log', { sessionId: session.id, error });
+      return undefined;
+    }),
+  ]);
+  return { events, ...(connections ? { connections } : {}) };
 }
 
 export interface ListSessionsInput {

@@ -21,6 +21,7 @@ import { systemClock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import { type DynamoServer, startDynamo } from './dynamo-server.ts';
 import { FileAuditLog } from './file-audit-log.ts';
+import { FileSessionLog } from './file-session-log.ts';
 import { InProcessQueue } from './in-process-queue.ts';
 import type { Route } from './local-api.ts';
 import { startLocalApi } from './local-api.ts';
@@ -113,6 +114,7 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     auditLog: new FileAuditLog(join(dataDir, 'logs', 'audit.jsonl'), options.onAudit),
     clock: systemClock,
     logger,
+    sessionLog: new FileSessionLog(dataDir),
   };
   useAppDeps(deps, 'groups');
 

@@ -92,8 +92,8 @@ async function openReady(
 }
 
 describe('local mode, end to end', () => {
-  it('gives alice a bastion that carries data to the target, and nothing else', async () => {
-    const { connection } = await openReady();
+  it('gives alice a bastion that carries data to the target, and nothing else, and logs it', async () => {
+    const { id, connection } = await openReady();
     const through = await echoThroughBastion(forwardTo(connection), 'hello through drawbridge\n');
     expect(through).toEqual({
       ok: true,
