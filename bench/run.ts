@@ -4,8 +4,10 @@ import { spawnSync } from 'node:child_process';
 const node = process.execPath;
 const steps: [string, string[]][] = [
   ['bench/request-latency.ts', ['500']],
+  ['bench/ssm-grant.ts', ['300']],
   ['bench/bundle.ts', []],
   ['bench/local-mode.ts', ['50', '10']],
+  ['bench/usage.ts', ['100000', '10000', '100']],
 ];
 let failed = false;
 for (const [script, args] of steps) {

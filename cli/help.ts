@@ -16,6 +16,13 @@ Commands:
   show     one session, and how to connect when it is READY
   end      end a session now
   events   a session's audit trail, with its hash chain checked
+  extend   more time for a READY session, within the policy
+  approve  let a request that waits for approval go ahead (approvers; never your own)
+  deny     refuse a request that waits for approval (approvers)
+  reviews  break-glass sessions to review, open ones first (admins)
+  review   close a break-glass review with a verdict (admins)
+  usage    usage and estimated cost, with bastion-hours per day (admins, finops)
+  audit    audit verify <id>: the API recomputes a session's trail and says if it is intact
 
 Run drawbridge <command> --help for a command's options.
 
@@ -33,13 +40,14 @@ Exit codes:
   4    not found (404): no such session, or not yours
   5    refused by policy or quota (400, 409, 429 from the API)
   6    the session FAILED (or ended before it was ready)
+  7    audit verify: the audit trail is broken
   130  interrupted (Ctrl-C); a pending request is revoked first
   open --connect exits with ssh's exit code.
 `;
 
 export const COMMAND_HELP: Record<string, string> = {
   login: `Usage:
-  drawbridge login --local --user NAME [--groups G1,G2] [--ttl 1h] [--data-dir DIR]
+  drawbridge login --local --user NAME [--groups G1,G2] [--ttl 1h] [--mfa] [--data-dir DIR]
   drawbridge login --token JWT --api URL
 
 --local mints a token with local mode's own issuer key (only on the machine that runs
@@ -52,12 +60,14 @@ Options:
   --user NAME       the identity to act as (local mode)
   --groups LIST     comma-separated groups, e.g. dev,oncall (local mode)
   --ttl DURATION    token lifetime, e.g. 30m, 8h (local mode; default 1h, at most 24h)
+  --mfa             the token shows a second factor used now (local mode), for targets and
+                    break-glass that ask for fresh MFA
 
 ${COMMON}
 `,
   open: `Usage:
   drawbridge open <target> --reason "why" [--for 30m] [--key ~/.ssh/id_ed25519.pub]
-                  [--connect] [--local-port N] [--wait-timeout 10m]
+                  [--connect [--shell]] [--local-port N] [--wait-timeout 10m]
 
 Requests a session, waits until it is READY, then prints the ssh lines (port forward, ssh
 through the bastion, ~/.ssh/config snippet) and when it expires. Unless --key is given a
@@ -69,10 +79,18 @@ Options:
   --for DURATION        how long, e.g. 30m, 1h, 1h30m (default: the target's default)
   --key PATH            send this public key instead of making one
   --connect             run ssh when READY: through the bastion for a target on port 22,
-                        otherwise a local port forward
+                        otherwise a local port forward. For an ssm target: aws ssm
+                        start-session (port forward, or the shell with --shell), with the
+                        session's credentials in its environment only
+  --shell               ssm targets, with --connect: open a shell instead of the forward
   --local-port N        local end of the port forward (default: the API's suggestion, or a
                         free port if that one is taken here)
-  --wait-timeout DUR    give up (and revoke) if not READY by then (default 10m)
+  --wait-timeout DUR    give up (and revoke) if not READY by then (default 10m; while the
+                        request waits for approval, counted from the approval deadline)
+  --break-glass         on-call access with no approval wait, over your normal quota:
+                        alerts the security channel at once and is reviewed afterwards
+                        (members of the policy's break-glass groups only)
+  --incident ID         the incident you respond to, e.g. INC-123 (with --break-glass)
 
 ${COMMON}
 `,
@@ -108,6 +126,79 @@ ${COMMON}
 
 Prints the session's audit trail and recomputes its hash chain: intact, BROKEN at an
 event, or unverifiable (the API returned events in an unexpected shape).
+
+${COMMON}
+`,
+  usage: `Usage:
+  drawbridge usage [--from 2026-11-01] [--to 2026-11-30] [--group-by user|target|team|day]
+                   [--csv | --json]
+
+Sessions, bastion-hours, estimated cost (instances billed per second with a 60 s minimum,
+public IPv4, Lambda and DynamoDB), overstay past the window, orphans the reaper found and
+break-glass, then a bar chart of bastion-hours per day. For admins and the policy's
+finopsGroup. A date as --to includes that whole day; times are UTC.
+
+Options:
+  --from DATE       start (YYYY-MM-DD or ISO 8601 time; default 30 days before --to)
+  --to DATE         end (default now)
+  --group-by G      user (default), target, team or day
+  --csv             the report as CSV, for a spreadsheet
+
+${COMMON}
+`,
+  audit: `Usage:
+  drawbridge audit verify <session-id>
+
+The API reads the session's audit events from the table and recomputes every hash, every
+link to the previous event and the end of the chain against the head the session records:
+a changed, removed or reordered event breaks it. Exits 0 if intact, 7 if broken.
+
+${COMMON}
+`,
+  extend: `Usage:
+  drawbridge extend <session-id> --by 15m --reason "why"
+
+Moves the end of a READY session (yours) and every expiry layer with it: the scheduled end,
+the reaper's deadline, and where the bastion's key can be rewritten (local mode) the key's
+expiry-time. On an ec2 bastion the key was written at launch with the target's headroom
+(extensionHeadroomMinutes), so an extension can go that far and no further; the policy's
+maximum total applies everywhere. Targets that need approval cannot be extended: request a
+new session.
+
+Options:
+  --by DURATION     how much longer, e.g. 15m, 1h
+  --reason TEXT     why (required; recorded in the audit trail)
+
+${COMMON}
+`,
+  approve: `Usage:
+  drawbridge approve <session-id> [--comment "..."]
+
+Lets a request that waits in PENDING_APPROVAL go ahead; its bastion is launched now and its
+window starts when it is READY. Only members of the target's approver groups, and never the
+person who asked. The id comes from the approval notice or the requester.
+
+${COMMON}
+`,
+  deny: `Usage:
+  drawbridge deny <session-id> [--comment "..."]
+
+Refuses a request that waits in PENDING_APPROVAL; it ends as denied, with your comment.
+
+${COMMON}
+`,
+  reviews: `Usage:
+  drawbridge reviews [--status open|reviewed|all] [--limit N] [--cursor C]
+
+Every break-glass session has a review that stays open until an admin closes it. Lists them
+open ones first, newest first (admins only).
+
+${COMMON}
+`,
+  review: `Usage:
+  drawbridge review <session-id> --verdict appropriate|inappropriate --comment "..."
+
+Closes the review of a break-glass session (admins; not your own break-glass).
 
 ${COMMON}
 `,

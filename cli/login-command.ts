@@ -85,7 +85,10 @@ async function mintLocalToken(context: Context): Promise<{ token: string; apiUrl
     throw new CliError((error as Error).message, ExitCode.unexpected, 'local_issuer');
   }
   try {
-    return { token: await issuer.mint({ subject: user, groups, ttlSeconds }), apiUrl };
+    // --mfa: the token says a second factor was used now (amr, auth_time), as an IdP's would
+    // after an MFA sign-in; targets and break-glass that require fresh MFA accept it.
+    const amr = context.flag('mfa') ? { amr: ['pwd', 'mfa'] } : {};
+    return { token: await issuer.mint({ subject: user, groups, ttlSeconds, ...amr }), apiUrl };
   } catch (error) {
     if (error instanceof ValidationError) throw new UsageError(error.message);
     throw error;

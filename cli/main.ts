@@ -1,12 +1,16 @@
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { audit } from './audit-command.ts';
 import { Context, type OptionValue } from './context.ts';
 import { CliError, ExitCode, UsageError } from './errors.ts';
+import { approve, deny, extend } from './extend-command.ts';
 import { clean, json } from './format.ts';
 import { COMMAND_HELP, MAIN_HELP } from './help.ts';
 import type { Io } from './io.ts';
 import { login } from './login-command.ts';
 import { open } from './open-command.ts';
+import { review, reviews } from './review-command.ts';
 import { end, events, list, show } from './session-commands.ts';
+import { usage } from './usage-command.ts';
 
 export type { Io } from './io.ts';
 
@@ -32,6 +36,7 @@ const COMMANDS: Record<string, Command> = {
       user: { type: 'string' },
       groups: { type: 'string' },
       ttl: { type: 'string' },
+      mfa: { type: 'boolean' },
     },
     positionals: [],
     run: login,
@@ -42,6 +47,9 @@ const COMMANDS: Record<string, Command> = {
       reason: { type: 'string' },
       key: { type: 'string' },
       connect: { type: 'boolean' },
+      shell: { type: 'boolean' },
+      'break-glass': { type: 'boolean' },
+      incident: { type: 'string' },
       'local-port': { type: 'string' },
       'wait-timeout': { type: 'string' },
     },
@@ -62,6 +70,34 @@ const COMMANDS: Record<string, Command> = {
   show: { options: {}, positionals: ['session-id'], run: show },
   end: { options: {}, positionals: ['session-id'], run: end },
   events: { options: {}, positionals: ['session-id'], run: events },
+  extend: {
+    options: { by: { type: 'string' }, reason: { type: 'string' } },
+    positionals: ['session-id'],
+    run: extend,
+  },
+  approve: { options: { comment: { type: 'string' } }, positionals: ['session-id'], run: approve },
+  deny: { options: { comment: { type: 'string' } }, positionals: ['session-id'], run: deny },
+  reviews: {
+    options: { status: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' } },
+    positionals: [],
+    run: reviews,
+  },
+  review: {
+    options: { verdict: { type: 'string' }, comment: { type: 'string' } },
+    positionals: ['session-id'],
+    run: review,
+  },
+  usage: {
+    options: {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      'group-by': { type: 'string' },
+      csv: { type: 'boolean' },
+    },
+    positionals: [],
+    run: usage,
+  },
+  audit: { options: {}, positionals: ['action', 'session-id'], run: audit },
 };
 
 function parse(name: string, command: Command, args: string[]) {

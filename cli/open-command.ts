@@ -6,7 +6,9 @@ import { type ApiClient, SessionStatus, SessionView } from './api-client.ts';
 import { renderReady, sshCommands } from './connection-output.ts';
 import type { Context } from './context.ts';
 import { CliError, ExitCode, UsageError } from './errors.ts';
+import { announceRequest, breakGlassFlags, waitDeadline } from './extend-command.ts';
 import { clean, json } from './format.ts';
+import { openSsm } from './ssm.ts';
 import {
   adoptSessionKey,
   chooseLocalPort,
@@ -186,6 +188,7 @@ export async function open(context: Context): Promise<number> {
   const target = context.positionals[0] ?? '';
   const reason = context.string('reason');
   if (!reason) throw new UsageError('--reason is required: say why you need access');
+  const breakGlass = breakGlassFlags(context);
   const forText = context.string('for');
   const durationMinutes = forText === undefined ? undefined : durationFlag('--for', forText);
   const waitMs = durationFlag('--wait-timeout', context.string('wait-timeout') ?? '10m') * 60_000;
@@ -219,6 +222,7 @@ export async function open(context: Context): Promise<number> {
           reason,
           publicKey: key.publicKey,
           ...(durationMinutes !== undefined ? { durationMinutes } : {}),
+          ...breakGlass,
         },
         headers: { 'idempotency-key': randomUUID() },
         retries: 2,
@@ -228,8 +232,15 @@ export async function open(context: Context): Promise<number> {
       throw error;
     }
     key = await adoptSessionKey(key, paths.keysDir, view.id);
+    announceRequest(context, view);
 
-    const outcome = await waitForSession(context, client, view, Date.now() + waitMs, interrupt);
+    const outcome = await waitForSession(
+      context,
+      client,
+      view,
+      waitDeadline(view, Date.now(), waitMs),
+      interrupt,
+    );
     view = outcome.view;
     if (outcome.kind === 'interrupted') {
       const revoked = await revoke(context, client, view.id, 'interrupted');
@@ -252,6 +263,15 @@ export async function open(context: Context): Promise<number> {
       );
     }
 
+    if (view.status === SessionStatus.READY && view.mode === 'ssm') {
+      // Session Manager needs no key: the way in is the credentials (cli/ssm.ts).
+      await discardKey(key.dir);
+      return await openSsm(context, client, view, {
+        localPort: localPortFlag,
+        shell: context.flag('shell'),
+        isInterrupted: () => interrupt.interrupted,
+      });
+    }
     if (view.status !== SessionStatus.READY || !view.connection) {
       await discardKey(key.dir);
       if (context.json) context.out(json(view));

@@ -1,3 +1,4 @@
+import { alertView } from '../lib/app/notify.ts';
 import { requestSession } from '../lib/app/request-session.ts';
 import { sessionView } from '../lib/app/session-view.ts';
 import { httpOptions } from '../lib/composition/core.ts';
@@ -15,14 +16,18 @@ export const handler = httpHandler(httpOptions, async ({ event, identity, source
     key === undefined
       ? undefined
       : { key: parseWith(IdempotencyKey, key, 'header'), bodyHash: bodyHash(request) };
-  const { session, replayed } = await requestSession(deps, {
+  const { session, replayed, alert } = await requestSession(deps, {
     identity,
     sourceIp,
     request,
     ...(idempotency ? { idempotency } : {}),
   });
-  return json(202, sessionView(session, deps.policy), {
-    location: `/sessions/${session.id}`,
-    ...(replayed ? { 'idempotent-replayed': 'true' } : {}),
-  });
+  return json(
+    202,
+    { ...sessionView(session, deps.policy), ...alertView(alert) },
+    {
+      location: `/sessions/${session.id}`,
+      ...(replayed ? { 'idempotent-replayed': 'true' } : {}),
+    },
+  );
 });

@@ -4,6 +4,8 @@ import { Ec2Provider } from './aws/ec2-provider.ts';
 import { EventBridgeExpiryScheduler } from './aws/eventbridge-expiry-scheduler.ts';
 import { SqsProvisionQueue } from './aws/sqs-provision-queue.ts';
 import { coreDeps, currentConfig, installedDeps } from './composition/core.ts';
+import { alertNotifier } from './composition/notifier.ts';
+import { ssmProvider } from './composition/ssm.ts';
 import { type Config, setting } from './config.ts';
 import type { ExpiryScheduler } from './ports/expiry-scheduler.ts';
 import type { ProvisionQueue } from './ports/provision-queue.ts';
@@ -35,21 +37,23 @@ function awsDeps(): AppDeps {
         schedule: unconfigured('the expiry scheduler'),
         cancel: unconfigured('the expiry scheduler'),
       };
+  // Granted / expiring / ended notices and the alerts of the functions that act on sessions.
+  const notifier = alertNotifier();
   const queue: ProvisionQueue = has('PROVISION_QUEUE_URL')
     ? new SqsProvisionQueue({ sqs: clients.sqs(), queueUrl: setting(cfg, 'PROVISION_QUEUE_URL') })
     : { enqueue: unconfigured('the provision queue') };
+  const ec2 = new Ec2Provider({
+    ec2: clients.ec2(),
+    stage: cfg.stage,
+    launchTemplateId: cfg.optional.LAUNCH_TEMPLATE_ID ?? '',
+    logGroupName: cfg.optional.BASTION_LOG_GROUP ?? `/drawbridge/${cfg.stage}/sessions`,
+  });
   return {
     ...coreDeps(),
-    providers: {
-      ec2: new Ec2Provider({
-        ec2: clients.ec2(),
-        stage: cfg.stage,
-        launchTemplateId: cfg.optional.LAUNCH_TEMPLATE_ID ?? '',
-        logGroupName: cfg.optional.BASTION_LOG_GROUP ?? `/drawbridge/${cfg.stage}/sessions`,
-      }),
-    },
+    providers: { ec2, ssm: ssmProvider(cfg, ec2) },
     scheduler,
     queue,
+    ...(notifier ? { notifier } : {}),
   };
 }
 

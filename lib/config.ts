@@ -19,6 +19,15 @@ const EnvSchema = z.object({
   EXPIRE_FUNCTION_ARN: optional,
   SCHEDULER_ROLE_ARN: optional,
   SCHEDULER_DLQ_ARN: optional,
+  /** the SNS topic for break-glass alerts and session notices */
+  ALERT_TOPIC_ARN: optional,
+  /** ssm mode: the role whose sessions are the grants, and the stage's shell Session document */
+  SSM_SESSION_ROLE_ARN: optional,
+  SSM_SHELL_DOCUMENT: optional,
+  /** ssm mode: the instance profile of fresh ssm bastions */
+  SSM_BASTION_INSTANCE_PROFILE_ARN: optional,
+  /** set by Lambda; the region ssm credentials and commands are for */
+  AWS_REGION: optional,
 });
 export type Env = z.infer<typeof EnvSchema>;
 

@@ -6,7 +6,7 @@
 // Exit status 0: valid (report on stdout); 1: invalid or unreadable (reason on stderr).
 // serverless/validate-policy.cjs runs this before `osls package`, so a broken policy never ships.
 import { readFileSync } from 'node:fs';
-import { type Policy, parsePolicy } from '../lib/domain/policy.ts';
+import { type Policy, parsePolicy, type Target } from '../lib/domain/policy.ts';
 
 export const DEFAULT_POLICY_FILE = 'policy/drawbridge.policy.yaml';
 
@@ -19,11 +19,46 @@ export interface GrantRow {
   defaultMinutes: number;
   maxMinutes: number;
   sources: string;
+  /** extra hurdles before access: approval, a fresh second factor */
+  conditions: string;
 }
 
-/** One row per (group, target) pair the policy allows, grouped by group name. */
+const destinationOf = (target: Target): string =>
+  target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+
+/**
+ * One row per (group, target) pair the policy allows, grouped by group name; break-glass
+ * groups get a row for every target break-glass covers, marked as such in the conditions.
+ */
 export function grantsByGroup(policy: Policy): GrantRow[] {
   const rows: GrantRow[] = [];
+  const breakGlass = policy.breakGlass;
+  if (breakGlass) {
+    const covered = policy.targets.filter(
+      (target) => !breakGlass.targets || breakGlass.targets.includes(target.name),
+    );
+    for (const target of covered) {
+      const maxMinutes = Math.min(breakGlass.maxDurationMinutes, target.maxDurationMinutes);
+      for (const group of breakGlass.groups) {
+        rows.push({
+          group,
+          target: target.name,
+          mode: target.mode,
+          destination: destinationOf(target),
+          access: target.ssm ? target.ssm.documents.join('+') : target.access,
+          defaultMinutes: Math.min(target.defaultDurationMinutes, maxMinutes),
+          maxMinutes,
+          sources: target.allowedSourceCidrs?.join(', ') ?? 'any address',
+          conditions: [
+            `BREAK-GLASS: no approval, own quota ${breakGlass.quota}, alert + review`,
+            breakGlass.requireMfa && `MFA within ${breakGlass.requireMfa.maxAgeMinutes}m`,
+          ]
+            .filter(Boolean)
+            .join(', '),
+        });
+      }
+    }
+  }
   for (const target of policy.targets) {
     for (const group of target.allowedGroups) {
       rows.push({
@@ -33,10 +68,19 @@ export function grantsByGroup(policy: Policy): GrantRow[] {
         destination: target.host.includes(':')
           ? `[${target.host}]:${target.port}`
           : `${target.host}:${target.port}`,
-        access: target.access,
+        // ssm: the Session Manager documents the grant allows, in place of ssh access
+        access: target.ssm ? target.ssm.documents.join('+') : target.access,
         defaultMinutes: target.defaultDurationMinutes,
         maxMinutes: target.maxDurationMinutes,
         sources: target.allowedSourceCidrs?.join(', ') ?? 'any address',
+        conditions:
+          [
+            target.approval &&
+              `approval by ${target.approval.approverGroups.join('|')} within ${target.approval.timeoutMinutes}m`,
+            target.requireMfa && `MFA within ${target.requireMfa.maxAgeMinutes}m`,
+          ]
+            .filter(Boolean)
+            .join(', ') || '-',
       });
     }
   }
@@ -57,6 +101,28 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   );
 }
 
+/** How far a session of this target can be extended (lib/domain/extension.ts). */
+function extensionRule(target: Target): string {
+  if (target.approval) return 'none: request again (approval)';
+  if (target.mode === 'local') return `up to ${target.maxDurationMinutes}m in all (key rewritten)`;
+  if (target.extensionHeadroomMinutes === 0) return 'none: the key bound is fixed at launch';
+  return `up to +${target.extensionHeadroomMinutes}m over the request, ${target.maxDurationMinutes}m in all`;
+}
+
+function breakGlassSummary(policy: Policy): string {
+  const breakGlass = policy.breakGlass;
+  if (!breakGlass) return 'not configured';
+  return [
+    `groups ${breakGlass.groups.join(', ')}`,
+    `targets ${breakGlass.targets?.join(', ') ?? 'all'}`,
+    `max ${breakGlass.maxDurationMinutes}m`,
+    `quota ${breakGlass.quota}`,
+    ...(breakGlass.requireMfa ? [`MFA within ${breakGlass.requireMfa.maxAgeMinutes}m`] : []),
+    'no approval',
+    `alert at once, review after${breakGlass.notify.length ? `, notices: ${breakGlass.notify.join(', ')}` : ''}`,
+  ].join('; ');
+}
+
 export function formatPolicyReport(policy: Policy, source: string): string {
   const grants = grantsByGroup(policy).map((row) => [
     row.group,
@@ -67,17 +133,34 @@ export function formatPolicyReport(policy: Policy, source: string): string {
     `${row.defaultMinutes}m`,
     `${row.maxMinutes}m`,
     row.sources,
+    row.conditions,
   ]);
   const ec2Targets = policy.targets.filter((target) => target.network);
   return [
     `${source}: valid (${policy.targets.length} targets)`,
     '',
-    table(['group', 'target', 'mode', 'destination', 'access', 'default', 'max', 'from'], grants),
+    table(
+      ['group', 'target', 'mode', 'destination', 'access', 'default', 'max', 'from', 'conditions'],
+      grants,
+    ),
     '',
     `admin group:  ${policy.adminGroup} (may see and end every session)`,
     `quota:        ${policy.quota.activeSessionsPerUser} live sessions per user`,
     `deadlines:    ready within ${policy.provisioningDeadlineMinutes}m; bastion self-destructs ${policy.selfDestructGraceMinutes}m after its window`,
     `retention:    ended sessions purged after ${policy.retentionDays} days`,
+    `break-glass:  ${breakGlassSummary(policy)}`,
+    '',
+    table(
+      ['target', 'approved by', 'extensions', 'notices'],
+      policy.targets.map((target) => [
+        target.name,
+        target.approval
+          ? `${target.approval.approverGroups.join('|')} within ${target.approval.timeoutMinutes}m (never the requester)`
+          : '-',
+        extensionRule(target),
+        target.notify?.join(', ') ?? '-',
+      ]),
+    ),
     ...(ec2Targets.length > 0
       ? [
           '',

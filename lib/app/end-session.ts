@@ -1,9 +1,14 @@
 import { StaleSessionError } from '../domain/errors.ts';
 import { type EndReason, type Session, SessionStatus } from '../domain/session.ts';
+import { overstaySeconds } from '../domain/usage.ts';
 import { type AppDeps, providerFor } from './deps.ts';
+import { notifySession } from './notify.ts';
 import { applyEvent } from './record.ts';
 
-type EndDeps = Pick<AppDeps, 'store' | 'providers' | 'scheduler' | 'auditLog' | 'clock' | 'logger'>;
+type EndDeps = Pick<
+  AppDeps,
+  'store' | 'providers' | 'scheduler' | 'auditLog' | 'clock' | 'logger' | 'metrics' | 'notifier'
+>;
 
 export interface EndRequest {
   reason: EndReason;
@@ -70,12 +75,17 @@ async function endOnce(deps: EndDeps, session: Session, request: EndRequest): Pr
     // A leftover one-time schedule only invokes expire on an ended session, which is a no-op.
     deps.logger.warn('could not delete the expiry schedule', { sessionId: current.id, error });
   }
-  return applyEvent(
+  const ended = await applyEvent(
     deps,
     current,
     { type: 'ended' },
     { actor: request.actor, detail: { reason: current.endReason ?? request.reason } },
   );
+  const overstay = overstaySeconds(ended, deps.clock.now());
+  if (overstay !== undefined) deps.metrics?.emit('OverstaySeconds', overstay);
+  // Only sessions that were usable: a request revoked before READY granted nothing.
+  if (ended.readyAt !== undefined) await notifySession(deps, ended, 'ended');
+  return ended;
 }
 
 /**
@@ -113,5 +123,15 @@ async function failOnce(
   } catch {
     // nothing scheduled yet in the usual case
   }
-  return applyEvent(deps, session, { type: 'fail', reason }, { actor, detail: { reason } });
+  const failed = await applyEvent(
+    deps,
+    session,
+    { type: 'fail', reason },
+    { actor, detail: { reason } },
+  );
+  const neverReady = [SessionStatus.REQUESTED, SessionStatus.PROVISIONING] as string[];
+  if (neverReady.includes(session.status)) {
+    deps.metrics?.emit('ProvisioningFailures', 1);
+  }
+  return failed;
 }

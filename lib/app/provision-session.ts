@@ -3,16 +3,29 @@ import { IllegalTransitionError, ProvisioningError } from '../domain/errors.ts';
 import { findTarget } from '../domain/policy.ts';
 import type { Connection, Session } from '../domain/session.ts';
 import { SessionStatus } from '../domain/session.ts';
+import { timeToReadySeconds } from '../domain/usage.ts';
 import { type AppDeps, providerFor } from './deps.ts';
 import { failSession } from './end-session.ts';
+import { notifySession } from './notify.ts';
 import { applyEvent } from './record.ts';
 
 type ProvisionDeps = Pick<
   AppDeps,
-  'policy' | 'store' | 'providers' | 'scheduler' | 'auditLog' | 'clock' | 'logger'
+  | 'policy'
+  | 'store'
+  | 'providers'
+  | 'scheduler'
+  | 'auditLog'
+  | 'clock'
+  | 'logger'
+  | 'metrics'
+  | 'notifier'
+  | 'queue'
 >;
 
 const ACTOR = 'drawbridge';
+/** SQS holds a message back at most this long. */
+const MAX_DELAY_SECONDS = 900;
 
 /**
  * Runs from the provision queue (at least once): REQUESTED → PROVISIONING, launch, record the
@@ -25,6 +38,12 @@ export async function provisionSession(
   sessionId: string,
 ): Promise<Session | undefined> {
   const requested = await deps.store.get(sessionId);
+  // A readiness check that came back through the queue (see checkReadiness), once the launch
+  // is on record: without an instance it may still be in flight, and a duplicate delivery of
+  // the first message must not judge it.
+  if (requested?.status === SessionStatus.PROVISIONING) {
+    return requested.resources.instanceId ? checkReadiness(deps, requested) : requested;
+  }
   // Redelivered or already handled: nothing to do.
   if (!requested || requested.status !== SessionStatus.REQUESTED) return requested;
 
@@ -73,8 +92,9 @@ export async function provisionSession(
 
   if (launched.connection)
     return markReady(deps, provisioning, launched.connection, launched.resources);
+  let attached: Session;
   try {
-    return await applyEvent(
+    attached = await applyEvent(
       deps,
       provisioning,
       { type: 'attach', resources: launched.resources },
@@ -93,6 +113,42 @@ export async function provisionSession(
         deps.logger.error('release after a failed write failed', { sessionId, releaseError }),
       );
     throw error;
+  }
+  if (launched.recheckAfterSeconds !== undefined) {
+    await recheckLater(deps, attached, launched.recheckAfterSeconds);
+  }
+  return attached;
+}
+
+/**
+ * For a PROVISIONING session whose readiness no cloud event announces (ssm: the agent coming
+ * Online after EC2 already said running): look now, and if the provider says "not yet, ask
+ * again", put the session back on the provision queue with a delay. The chain stops at READY,
+ * at gone, or at the provisioning deadline, after which the reaper fails the session and
+ * releases the bastion.
+ */
+export async function checkReadiness(deps: ProvisionDeps, session: Session): Promise<Session> {
+  const state = await providerFor(deps.providers, session.mode).inspect(session);
+  if (state.state === 'running') return markReady(deps, session, state.connection);
+  if (state.state === 'gone')
+    return failSession(deps, session, 'the bastion stopped before it was ready');
+  if (state.recheckAfterSeconds !== undefined) {
+    await recheckLater(deps, session, state.recheckAfterSeconds);
+  }
+  return session;
+}
+
+async function recheckLater(deps: ProvisionDeps, session: Session, seconds: number): Promise<void> {
+  const untilDeadline = Math.floor((session.provisioningDeadline - deps.clock.now()) / 1000);
+  const delaySeconds = Math.min(MAX_DELAY_SECONDS, untilDeadline, Math.max(1, Math.ceil(seconds)));
+  if (delaySeconds < 1) return;
+  try {
+    await deps.queue.enqueue(session.id, { delaySeconds });
+  } catch (error) {
+    deps.logger.error('could not queue a readiness check; the deadline will end the session', {
+      sessionId: session.id,
+      error,
+    });
   }
 }
 
@@ -139,6 +195,9 @@ export async function markReady(
       error,
     });
   }
+  deps.metrics?.emit('SessionsReady', 1);
+  deps.metrics?.emit('TimeToReady', timeToReadySeconds(ready) ?? 0);
+  await notifySession(deps, ready, 'granted');
   return ready;
 }
 

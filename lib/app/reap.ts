@@ -1,7 +1,10 @@
 import { isLive, type Session, SessionStatus } from '../domain/session.ts';
+import { isNoteworthySweep, overdueSeconds } from '../domain/usage.ts';
 import type { OwnedResource } from '../ports/provider.ts';
+import { expireApproval } from './approve-session.ts';
 import type { AppDeps } from './deps.ts';
 import { endSession, failSession } from './end-session.ts';
+import { warnExpiring } from './notify.ts';
 
 export interface ReapReport {
   /** READY sessions past expiresAt that were ended (the scheduled end did not happen) */
@@ -14,6 +17,20 @@ export interface ReapReport {
   /** orphans that could not go yet (a security group whose ENI is still attached) */
   orphansPending: number;
   errors: number;
+  /** requests nobody approved in time, refused */
+  approvalsExpired: number;
+  /** "expiring soon" notices sent */
+  expiryNotices: number;
+  /**
+   * Orphans that were bastions (instances, sshd processes), found and destroyed. A security
+   * group outliving its terminated instance for a minute is routine; a bastion is not.
+   */
+  orphanBastionsFound: number;
+  orphanBastionsReaped: number;
+  /** bastions held by live sessions (the ActiveBastions metric) */
+  activeBastions: number;
+  /** the longest a live bastion had outlived its window when the sweep began */
+  oldestOverdueSeconds: number;
 }
 
 export interface ReapOptions {
@@ -35,9 +52,17 @@ export async function reap(deps: AppDeps, options: ReapOptions = {}): Promise<Re
     orphansDestroyed: 0,
     orphansPending: 0,
     errors: 0,
+    approvalsExpired: 0,
+    expiryNotices: 0,
+    orphanBastionsFound: 0,
+    orphanBastionsReaped: 0,
+    activeBastions: 0,
+    oldestOverdueSeconds: 0,
   };
   const concurrency = options.concurrency ?? 8;
-  const due = await deps.store.listDue(deps.clock.now(), options.limit ?? 1000);
+  const startedAt = deps.clock.now();
+  const due = await deps.store.listDue(startedAt, options.limit ?? 1000);
+  report.oldestOverdueSeconds = Math.max(0, ...due.map((s) => overdueSeconds(s, startedAt)));
 
   await forEachLimited(due, concurrency, async (session) => {
     try {
@@ -60,11 +85,17 @@ export async function reap(deps: AppDeps, options: ReapOptions = {}): Promise<Re
     }
     const liveness = await sessionLiveness(deps, owned, concurrency);
     await forEachLimited(owned, concurrency, async (resource) => {
-      if (resource.sessionId && liveness.get(resource.sessionId)) return;
+      const bastion = resource.kind !== 'security-group';
+      if (resource.sessionId && liveness.get(resource.sessionId)) {
+        if (bastion) report.activeBastions += 1;
+        return;
+      }
+      if (bastion) report.orphanBastionsFound += 1;
       try {
         const outcome = await provider.destroy(resource);
         if (outcome === 'destroyed') report.orphansDestroyed += 1;
         else report.orphansPending += 1;
+        if (outcome === 'destroyed' && bastion) report.orphanBastionsReaped += 1;
         deps.logger.warn('orphan reaped', { resource, outcome });
       } catch (error) {
         report.errors += 1;
@@ -72,7 +103,31 @@ export async function reap(deps: AppDeps, options: ReapOptions = {}): Promise<Re
       }
     });
   }
+  await publishSweep(deps, report, startedAt);
   return report;
+}
+
+/**
+ * Metrics on every sweep (so a reaper that stops running is itself noticed: its alarm treats
+ * missing data as breaching), and a day record for the usage report when it found anything.
+ */
+async function publishSweep(deps: AppDeps, report: ReapReport, at: number): Promise<void> {
+  deps.metrics?.emit('OrphansReaped', report.orphanBastionsReaped);
+  deps.metrics?.emit('ActiveBastions', report.activeBastions);
+  deps.metrics?.emit('OldestOverdueSeconds', report.oldestOverdueSeconds);
+  const sweep = {
+    orphansFound: report.orphanBastionsFound,
+    orphansReaped: report.orphanBastionsReaped,
+    expired: report.expired,
+    failed: report.failed,
+  };
+  if (!isNoteworthySweep(sweep)) return;
+  try {
+    await deps.store.recordReaperSweep(at, sweep);
+  } catch (error) {
+    report.errors += 1;
+    deps.logger.error('could not record the sweep for the usage report', { sweep, error });
+  }
 }
 
 async function settleDue(deps: AppDeps, session: Session, report: ReapReport): Promise<void> {
@@ -82,6 +137,16 @@ async function settleDue(deps: AppDeps, session: Session, report: ReapReport): P
       if (session.expiresAt !== undefined && session.expiresAt <= now) {
         await endSession(deps, session, { reason: 'expired', actor: 'reaper' });
         report.expired += 1;
+      } else if (session.expiryWarningAt !== undefined && session.expiryWarningAt <= now) {
+        // Due early for its "expiring soon" notice (dueAtFor); due again at expiresAt after.
+        await warnExpiring(deps, session);
+        report.expiryNotices += 1;
+      }
+      return;
+    case SessionStatus.PENDING_APPROVAL:
+      if (session.approval !== undefined && session.approval.deadline <= now) {
+        await expireApproval(deps, session);
+        report.approvalsExpired += 1;
       }
       return;
     case SessionStatus.ENDING:

@@ -18,6 +18,16 @@ export async function applyEvent(
   const result = await deps.store.transition(session, next, {
     ...audit,
     type: audit.type ?? event.type,
+    // Every event of a break-glass session says so, wherever the trail is read.
+    ...(session.breakGlass
+      ? {
+          detail: {
+            ...audit.detail,
+            breakGlass: true,
+            ...(session.incidentId ? { incidentId: session.incidentId } : {}),
+          },
+        }
+      : {}),
   });
   deps.auditLog.record(result.event);
   return result.session;

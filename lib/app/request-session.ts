@@ -1,7 +1,9 @@
 import { GENESIS_HASH } from '../domain/audit.ts';
+import { openReview } from '../domain/break-glass.ts';
 import { DrawbridgeError } from '../domain/errors.ts';
+import { decideGrant } from '../domain/grant.ts';
 import { hostCidr } from '../domain/network.ts';
-import { decideAccess, type Policy } from '../domain/policy.ts';
+import { findTarget, type Policy } from '../domain/policy.ts';
 import { parsePublicKey } from '../domain/public-key.ts';
 import {
   type Identity,
@@ -10,8 +12,10 @@ import {
   type Session,
   SessionStatus,
 } from '../domain/session.ts';
+import { isBreakGlass } from '../domain/usage.ts';
 import type { IdempotencyClaim } from '../ports/session-store.ts';
 import type { AppDeps } from './deps.ts';
+import { approvalRequest, breakGlassAlert, type NotifyOutcome, notify } from './notify.ts';
 import { applyEvent } from './record.ts';
 
 export interface SessionRequest {
@@ -19,6 +23,9 @@ export interface SessionRequest {
   durationMinutes?: number | undefined;
   reason: string;
   publicKey: string;
+  /** on-call access: no approval, its own quota, an alert at once and a review afterwards */
+  breakGlass?: boolean | undefined;
+  incidentId?: string | undefined;
 }
 
 export interface RequestSessionInput {
@@ -32,6 +39,8 @@ export interface RequestSessionInput {
 export interface RequestSessionResult {
   session: Session;
   replayed: boolean;
+  /** break-glass only: whether the security alert went out (never holds access back) */
+  alert?: NotifyOutcome;
 }
 
 /** 503: the request was valid but could not be started; nothing was left behind. */
@@ -47,11 +56,18 @@ export class ProvisioningUnavailableError extends DrawbridgeError {
 
 /** Builds the REQUESTED session. Pure apart from the id; exported for the benchmarks and tests. */
 export function newSession(policy: Policy, input: RequestSessionInput, now: number): Session {
-  const decision = decideAccess(policy, input.identity, {
-    target: input.request.target,
-    durationMinutes: input.request.durationMinutes,
-    sourceIp: input.sourceIp,
-  });
+  const decision = decideGrant(
+    policy,
+    input.identity,
+    {
+      target: input.request.target,
+      durationMinutes: input.request.durationMinutes,
+      sourceIp: input.sourceIp,
+      breakGlass: input.request.breakGlass,
+      incidentId: input.request.incidentId,
+    },
+    now,
+  );
   const key = parsePublicKey(input.request.publicKey);
   const id = newSessionId();
   const provisioningDeadline = now + policy.provisioningDeadlineMinutes * 60_000;
@@ -67,14 +83,22 @@ export function newSession(policy: Policy, input: RequestSessionInput, now: numb
     publicKey: key.normalized,
     durationMinutes: decision.durationMinutes,
     linuxUser: linuxUserFor(id),
-    status: SessionStatus.REQUESTED,
+    // A target that needs approval: the request is born waiting for it.
+    status: decision.approval ? SessionStatus.PENDING_APPROVAL : SessionStatus.REQUESTED,
     version: 0,
     createdAt: now,
     updatedAt: now,
     provisioningDeadline,
     // The key and the self-destruct are written before READY is known, so they carry the
-    // latest moment the window could end: ready at the deadline plus the full duration.
-    credentialExpiresAt: provisioningDeadline + decision.durationMinutes * 60_000,
+    // latest moment the window could end: ready at the deadline plus the full duration (and
+    // the target's extension headroom, lib/domain/extension.ts). An approval recomputes both.
+    credentialExpiresAt: provisioningDeadline + decision.credentialMinutes * 60_000,
+    quotaKind: decision.quotaKind,
+    ...(decision.breakGlass
+      ? { breakGlass: true, incidentId: decision.breakGlass.incidentId }
+      : {}),
+    ...(decision.approval ? { approval: decision.approval } : {}),
+    ...(decision.notify ? { notify: decision.notify } : {}),
     resources: {},
     auditSeq: 0,
     auditHead: GENESIS_HASH,
@@ -85,16 +109,32 @@ export function newSession(policy: Policy, input: RequestSessionInput, now: numb
  * POST /sessions: check policy and key, record the session with its quota and idempotency
  * claim in one transaction, and hand it to the provisioner. Answers before the bastion exists.
  */
-export type RequestDeps = Pick<AppDeps, 'policy' | 'store' | 'queue' | 'auditLog' | 'clock' | 'logger'>;
+export type RequestDeps = Pick<
+  AppDeps,
+  | 'policy'
+  | 'store'
+  | 'queue'
+  | 'auditLog'
+  | 'clock'
+  | 'logger'
+  | 'metrics'
+  | 'notifier'
+  | 'targetChecks'
+>;
 
 export async function requestSession(
   deps: RequestDeps,
   input: RequestSessionInput,
 ): Promise<RequestSessionResult> {
-  const session = newSession(deps.policy, input, deps.clock.now());
+  const session = await checkTarget(deps, newSession(deps.policy, input, deps.clock.now()));
   const created = await deps.store.create(session, {
-    quota: deps.policy.quota.activeSessionsPerUser,
+    quota:
+      session.quotaKind === 'break-glass'
+        ? (deps.policy.breakGlass?.quota ?? 0)
+        : deps.policy.quota.activeSessionsPerUser,
     ...(input.idempotency ? { idempotency: input.idempotency } : {}),
+    // Every break-glass session is reviewed; the review exists from the same write on.
+    ...(session.breakGlass ? { review: openReview(session) } : {}),
     event: {
       type: 'requested',
       actor: session.owner,
@@ -103,11 +143,30 @@ export async function requestSession(
         durationMinutes: session.durationMinutes,
         sourceIp: session.sourceIp,
         reason: session.reason,
+        ...(session.approval
+          ? { approvalDeadline: new Date(session.approval.deadline).toISOString() }
+          : {}),
+        ...(session.breakGlass ? { breakGlass: true, incidentId: session.incidentId ?? '' } : {}),
       },
     },
   });
   if (created.replayed) return created;
   if (created.event) deps.auditLog.record(created.event);
+  deps.metrics?.emit('SessionsRequested', 1);
+  if (isBreakGlass(created.session)) deps.metrics?.emit('BreakGlassSessions', 1);
+
+  const target = findTarget(deps.policy, created.session.target);
+  let alert: NotifyOutcome | undefined;
+  if (created.session.breakGlass) {
+    // At once, before anything is launched: the security channel hears of it even if the
+    // launch fails. A lost alert is logged and counted, and the answer says so; access goes on.
+    alert = await notify(deps, breakGlassAlert(created.session, target, deps.clock.now()));
+  }
+  if (created.session.status === SessionStatus.PENDING_APPROVAL) {
+    // Provisioning waits for an approver (lib/app/approve-session.ts); tell them.
+    await notify(deps, approvalRequest(created.session, target, deps.clock.now()));
+    return created;
+  }
 
   try {
     await deps.queue.enqueue(created.session.id);
@@ -123,5 +182,23 @@ export async function requestSession(
     await applyEvent(deps, created.session, { type: 'fail', reason }, { actor: 'drawbridge', detail: { reason } });
     throw new ProvisioningUnavailableError({ cause: error });
   }
-  return created;
+  return alert ? { ...created, alert } : created;
+}
+
+/**
+ * Before anything is written: a target the mode can check (ssm: the instance is Online, and
+ * only one matches its tags) refuses with 409 and takes no quota. What the check resolved is
+ * recorded on the session. A check that cannot be made right now is a 503, not a refusal.
+ */
+async function checkTarget(deps: RequestDeps, session: Session): Promise<Session> {
+  const check = deps.targetChecks?.[session.mode];
+  const target = findTarget(deps.policy, session.target);
+  if (!check || !target) return session;
+  try {
+    const resources = await check.checkTarget(target);
+    return { ...session, resources: { ...session.resources, ...resources } };
+  } catch (error) {
+    if (error instanceof DrawbridgeError && error.expose) throw error;
+    throw new ProvisioningUnavailableError({ cause: error });
+  }
 }

@@ -24,7 +24,9 @@ const hostForSsh = (host: string): string => (host.includes(':') ? `[${host}]` :
 export function connectionView(session: Session, policy: Policy): ConnectionView | undefined {
   const connection = session.connection;
   const target = findTarget(policy, session.target);
-  if (session.status !== SessionStatus.READY || !connection || !target) return undefined;
+  // An ssm session has no ssh endpoint: its way in is the credentials (ssmView).
+  if (session.status !== SessionStatus.READY || !connection || !target || session.mode === 'ssm')
+    return undefined;
   const bastion = `${connection.linuxUser}@${hostForSsh(connection.bastionHost)}`;
   const jump = connection.bastionPort === 22 ? bastion : `${bastion}:${connection.bastionPort}`;
   const alias = `drawbridge-${session.target}`;
@@ -52,8 +54,33 @@ export function connectionView(session: Session, policy: Policy): ConnectionView
   };
 }
 
+export interface SsmView {
+  /** the managed instance Session Manager connects to */
+  instanceId: string;
+  /** the kinds the grant allows (shell, ssh, port-forwarding) */
+  documents: string[];
+  target: { host: string; port: number };
+  /** POST here (as the owner, from the requesting address) for temporary credentials */
+  credentials: string;
+}
+
+/** How a READY ssm session is used: ask for its credentials, then `aws ssm start-session`. */
+export function ssmView(session: Session, policy: Policy): SsmView | undefined {
+  const target = findTarget(policy, session.target);
+  const instanceId = session.resources.targetInstanceId ?? session.resources.instanceId;
+  if (session.mode !== 'ssm' || session.status !== SessionStatus.READY || !instanceId)
+    return undefined;
+  return {
+    instanceId,
+    documents: [...(target?.ssm?.documents ?? [])],
+    target: { host: target?.host ?? '', port: target?.port ?? 0 },
+    credentials: `/sessions/${session.id}/credentials`,
+  };
+}
+
 export function sessionView(session: Session, policy: Policy) {
   const connection = connectionView(session, policy);
+  const ssm = ssmView(session, policy);
   return {
     id: session.id,
     status: session.status,
@@ -64,14 +91,36 @@ export function sessionView(session: Session, policy: Policy) {
     reason: session.reason,
     durationMinutes: session.durationMinutes,
     createdAt: iso(session.createdAt),
-    provisioningDeadline: iso(session.provisioningDeadline),
+    // Set anew at approval: while a request waits for one, its deadline is the approval's.
+    provisioningDeadline:
+      session.status === SessionStatus.PENDING_APPROVAL
+        ? undefined
+        : iso(session.provisioningDeadline),
     readyAt: iso(session.readyAt),
     expiresAt: iso(session.expiresAt),
     endedAt: iso(session.endedAt),
     endReason: session.endReason,
     failureReason: session.failureReason,
+    ...(session.breakGlass ? { breakGlass: true, incidentId: session.incidentId } : {}),
+    ...(session.approval
+      ? {
+          approval: {
+            approverGroups: session.approval.approverGroups,
+            deadline: iso(session.approval.deadline),
+            decidedBy: session.approval.decidedBy,
+            decidedAt: iso(session.approval.decidedAt),
+            comment: session.approval.comment,
+          },
+        }
+      : {}),
+    ...(session.extendedMinutes ? { extendedMinutes: session.extendedMinutes } : {}),
     ...(connection ? { connection } : {}),
-    links: { self: `/sessions/${session.id}`, events: `/sessions/${session.id}/events` },
+    ...(ssm ? { ssm } : {}),
+    links: {
+      self: `/sessions/${session.id}`,
+      events: `/sessions/${session.id}/events`,
+      ...(session.mode === 'ssm' ? { credentials: `/sessions/${session.id}/credentials` } : {}),
+    },
   };
 }
 export type SessionView = ReturnType<typeof sessionView>;

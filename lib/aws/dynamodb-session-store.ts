@@ -8,9 +8,11 @@ import {
   type QueryCommandOutput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type AuditEvent, GENESIS_HASH, sealEvent } from '../domain/audit.ts';
+import { REVIEW_VERDICTS, type Review } from '../domain/break-glass.ts';
 import {
   ConflictError,
   DrawbridgeError,
@@ -24,9 +26,12 @@ import {
   isLive,
   isTerminal,
   MODES,
+  NOTIFY_EVENTS,
+  QuotaKind,
   type Session,
   SessionStatus,
 } from '../domain/session.ts';
+import { type ReaperDay, type ReaperSweep, utcDay } from '../domain/usage.ts';
 import type { Clock } from '../ports/clock.ts';
 import type {
   AuditDraft,
@@ -35,11 +40,19 @@ import type {
   IdempotencyClaim,
   ListAllOptions,
   ListOptions,
+  ListReviewsOptions,
   Page,
   SessionStore,
   TransitionResult,
 } from '../ports/session-store.ts';
-import { DUE_SHARD, INDEX, itemKey, SESSION_KIND, TTL_ATTRIBUTE } from './table-definition.ts';
+import {
+  DUE_SHARD,
+  INDEX,
+  itemKey,
+  REVIEW_KIND,
+  SESSION_KIND,
+  TTL_ATTRIBUTE,
+} from './table-definition.ts';
 
 export interface DynamoDbSessionStoreOptions {
   client: DynamoDBDocumentClient;
@@ -84,6 +97,7 @@ const ResourcesSchema = z.object({
   instanceType: z.string().optional(),
   scheduleName: z.string().optional(),
   pid: z.number().int().optional(),
+  targetInstanceId: z.string().optional(),
 });
 
 const ConnectionSchema = z.object({
@@ -118,8 +132,39 @@ const SessionSchema: z.ZodType<Session> = z.object({
   failureReason: z.string().optional(),
   resources: ResourcesSchema,
   connection: ConnectionSchema.optional(),
+  quotaKind: z.enum(QuotaKind).optional(),
+  breakGlass: z.boolean().optional(),
+  incidentId: z.string().optional(),
+  approval: z
+    .object({
+      approverGroups: z.array(z.string()),
+      deadline: z.number(),
+      decidedBy: z.string().optional(),
+      decidedAt: z.number().optional(),
+      comment: z.string().optional(),
+    })
+    .optional(),
+  extendedMinutes: z.number().optional(),
+  notify: z.array(z.enum(NOTIFY_EVENTS)).optional(),
+  expiryWarningAt: z.number().optional(),
   auditSeq: z.number().int().nonnegative(),
   auditHead: z.string(),
+});
+
+const ReviewSchema: z.ZodType<Review> = z.object({
+  sessionId: z.string(),
+  requester: z.string(),
+  target: z.string(),
+  incidentId: z.string(),
+  reason: z.string(),
+  sourceIp: z.string(),
+  durationMinutes: z.number(),
+  requestedAt: z.number(),
+  status: z.enum(['open', 'reviewed']),
+  verdict: z.enum(REVIEW_VERDICTS).optional(),
+  comment: z.string().optional(),
+  reviewedBy: z.string().optional(),
+  reviewedAt: z.number().optional(),
 });
 
 const AuditEventSchema: z.ZodType<AuditEvent> = z.object({
@@ -138,6 +183,15 @@ const IdempotencyRecordSchema = z.object({
   subject: z.string(),
   bodyHash: z.string(),
   sessionId: z.string(),
+});
+
+const ReaperDaySchema: z.ZodType<ReaperDay> = z.object({
+  day: z.string(),
+  sweeps: z.number(),
+  orphansFound: z.number(),
+  orphansReaped: z.number(),
+  expired: z.number(),
+  failed: z.number(),
 });
 
 /** The quota counter as DynamoDB returns it in a cancellation reason (not unmarshalled). */
@@ -179,8 +233,14 @@ export function dueAtFor(session: Session): number | undefined {
     case SessionStatus.REQUESTED:
     case SessionStatus.PROVISIONING:
       return session.provisioningDeadline;
-    case SessionStatus.READY:
-      return session.expiresAt ?? session.provisioningDeadline;
+    // The reaper refuses a request nobody approved in time.
+    case SessionStatus.PENDING_APPROVAL:
+      return session.approval?.deadline ?? session.provisioningDeadline;
+    case SessionStatus.READY: {
+      const end = session.expiresAt ?? session.provisioningDeadline;
+      // An owed "expiring soon" notice makes the session due a little early, once.
+      return session.expiryWarningAt !== undefined ? Math.min(end, session.expiryWarningAt) : end;
+    }
     case SessionStatus.ENDING:
       // An end that was interrupted (release failed, crash) is due at once, not at expiresAt:
       // a revoked session must not wait for its window to run out before the reaper retries.
@@ -235,7 +295,7 @@ export class DynamoDbSessionStore implements SessionStore {
         // atomically with the session write, however many requests race.
         Update: {
           TableName: this.tableName,
-          Key: itemKey.quota(session.owner),
+          Key: itemKey.quota(session.owner, session.quotaKind),
           UpdateExpression: 'SET #subject = :subject ADD #active :one',
           // With quota 0 even a user's first session is refused: a missing counter only
           // counts as zero when zero is below the quota.
@@ -270,12 +330,25 @@ export class DynamoDbSessionStore implements SessionStore {
       });
     }
 
+    if (options.review) {
+      items.push({
+        Put: {
+          TableName: this.tableName,
+          Item: this.reviewItem(options.review, now),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      });
+    }
+
     const failed = await this.transact(items);
     if (!failed) return { session: stored, event, replayed: false };
 
-    // Indexes follow `items`: 0 session, 1 quota, 2 event, 3 idempotency record.
+    // Indexes follow `items`: 0 session, 1 quota, 2 event, 3 idempotency record (if any),
+    // then the review (if any).
     if (claim && failed[3]) return this.replay(session, claim);
-    if (failed[1]) throw new QuotaExceededError(quotaMessage(options.quota, failed[1].Item));
+    if (failed[1]) {
+      throw new QuotaExceededError(quotaMessage(options.quota, failed[1].Item, session.quotaKind));
+    }
     throw new SessionStoreError(`session ${session.id} or its first audit event already exists`);
   }
 
@@ -327,7 +400,8 @@ export class DynamoDbSessionStore implements SessionStore {
       // incident) must not block the session from ending, so that case retries without it.
       Update: {
         TableName: this.tableName,
-        Key: itemKey.quota(current.owner),
+        // The counter the session took its quota from, so break-glass gives back its own.
+        Key: itemKey.quota(current.owner, current.quotaKind),
         UpdateExpression: 'ADD #active :minusOne',
         ConditionExpression: '#active >= :one',
         ExpressionAttributeNames: { '#active': 'active' },
@@ -394,6 +468,84 @@ export class DynamoDbSessionStore implements SessionStore {
       options,
       (cursor) => CreatedCursorSchema.safeParse(cursor).success,
     );
+  }
+
+  async listCreatedBetween(from: number, to: number, options: ListOptions): Promise<Page<Session>> {
+    if (!(to > from)) return { items: [] };
+    return this.queryPage(
+      {
+        IndexName: INDEX.byCreated,
+        KeyConditionExpression: '#kind = :kind AND #createdAt BETWEEN :from AND :last',
+        ExpressionAttributeNames: { '#kind': 'kind', '#createdAt': 'createdAt' },
+        // createdAt is whole milliseconds: [from, to) is BETWEEN from AND to - 1.
+        ExpressionAttributeValues: { ':kind': SESSION_KIND, ':from': from, ':last': to - 1 },
+      },
+      options,
+      (cursor) => {
+        const parsed = CreatedCursorSchema.safeParse(cursor);
+        return parsed.success && parsed.data.createdAt >= from && parsed.data.createdAt < to;
+      },
+    );
+  }
+
+  async recordReaperSweep(at: number, sweep: ReaperSweep): Promise<void> {
+    const day = utcDay(at);
+    await this.guard(
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKey.reaperDay(day),
+          // ADD creates the counters on the day's first sweep; concurrent sweeps cannot lose one.
+          UpdateExpression:
+            'SET #day = :day, #ttl = :ttl ADD #sweeps :one, #found :found, #reaped :reaped, #expired :expired, #failed :failed',
+          ExpressionAttributeNames: {
+            '#day': 'day',
+            '#ttl': TTL_ATTRIBUTE,
+            '#sweeps': 'sweeps',
+            '#found': 'orphansFound',
+            '#reaped': 'orphansReaped',
+            '#expired': 'expired',
+            '#failed': 'failed',
+          },
+          ExpressionAttributeValues: {
+            ':day': day,
+            ':ttl': Math.floor(at / 1000) + this.retentionDays * DAY_SECONDS,
+            ':one': 1,
+            ':found': sweep.orphansFound,
+            ':reaped': sweep.orphansReaped,
+            ':expired': sweep.expired,
+            ':failed': sweep.failed,
+          },
+        }),
+      ),
+    );
+  }
+
+  async listReaperDays(fromDay: string, toDay: string): Promise<ReaperDay[]> {
+    const days: ReaperDay[] = [];
+    if (toDay < fromDay) return days;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.guard(
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :last',
+            ExpressionAttributeValues: {
+              ':pk': itemKey.reaperDay(fromDay).pk,
+              ':first': itemKey.reaperDay(fromDay).sk,
+              ':last': itemKey.reaperDay(toDay).sk,
+            },
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        days.push(parseItem(ReaperDaySchema, item, 'reaper day'));
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return days;
   }
 
   async listDue(now: number, limit: number): Promise<Session[]> {
@@ -466,6 +618,91 @@ export class DynamoDbSessionStore implements SessionStore {
       start = page.LastEvaluatedKey;
     } while (start);
     return events;
+  }
+
+  async getReview(sessionId: string): Promise<Review | undefined> {
+    const { Item } = await this.guard(
+      this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: itemKey.review(sessionId),
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return Item ? parseItem(ReviewSchema, Item, `review ${sessionId}`) : undefined;
+  }
+
+  async listReviews(options: ListReviewsOptions): Promise<Page<Review>> {
+    if (!Number.isInteger(options.limit) || options.limit < 1) {
+      throw new ValidationError('limit must be a positive integer');
+    }
+    const kind = REVIEW_KIND[options.status];
+    const start = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+    if (
+      start &&
+      (start.kind !== kind || typeof start.pk !== 'string' || !start.pk.startsWith('REVIEW#'))
+    ) {
+      throw new ValidationError('invalid cursor');
+    }
+    const before = options.requestedBefore;
+    const page = await this.guard(
+      this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: INDEX.byCreated,
+          KeyConditionExpression:
+            before === undefined ? '#kind = :kind' : '#kind = :kind AND #createdAt < :before',
+          ExpressionAttributeNames: {
+            '#kind': 'kind',
+            ...(before === undefined ? {} : { '#createdAt': 'createdAt' }),
+          },
+          ExpressionAttributeValues: {
+            ':kind': kind,
+            ...(before === undefined ? {} : { ':before': before }),
+          },
+          ScanIndexForward: false,
+          Limit: options.limit,
+          ExclusiveStartKey: start,
+        }),
+      ),
+    );
+    const items = (page.Items ?? []).map((item) => parseItem(ReviewSchema, item, 'review'));
+    const cursor = encodeCursor(page.LastEvaluatedKey);
+    return cursor ? { items, cursor } : { items };
+  }
+
+  async closeReview(review: Review): Promise<Review> {
+    const now = this.clock.now();
+    const failed = await this.transact([
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: this.reviewItem(review, now),
+          // Two admins reviewing at once: the second one is told, not silently overwritten.
+          ConditionExpression: '#status = :open',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':open': 'open' },
+        },
+      },
+    ]);
+    if (failed) throw new ConflictError('this review is already closed (or does not exist)');
+    return review;
+  }
+
+  private reviewItem(review: Review, now: number): Item {
+    const item: Item = {
+      ...defined(review),
+      ...itemKey.review(review.sessionId),
+      kind: REVIEW_KIND[review.status],
+      createdAt: review.requestedAt,
+    };
+    // Open reviews stay until someone reviews them; reviewed ones age out like sessions.
+    if (review.status === 'reviewed') {
+      item[TTL_ATTRIBUTE] =
+        Math.floor((review.reviewedAt ?? now) / 1000) + this.retentionDays * DAY_SECONDS;
+    }
+    return item;
   }
 
   private seal(
@@ -636,7 +873,14 @@ function decodeCursor(cursor: string): Cursor {
   return parsed.data;
 }
 
-function quotaMessage(quota: number, counter: Record<string, unknown> | undefined): string {
+function quotaMessage(
+  quota: number,
+  counter: Record<string, unknown> | undefined,
+  kind: QuotaKind = 'standard',
+): string {
+  if (kind === QuotaKind.breakGlass) {
+    return `you already have ${quota} live break-glass session${quota === 1 ? '' : 's'}, the most this policy allows; end one first`;
+  }
   if (quota <= 0) return 'this policy allows you no live sessions';
   const raw = RawQuotaSchema.safeParse(counter);
   const active = raw.success ? Number(raw.data.active.N) : quota;

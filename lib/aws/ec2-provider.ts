@@ -87,6 +87,19 @@ function addressRange(
 const tagOf = (tags: Tag[] | undefined, key: string): string | undefined =>
   tags?.find((tag) => tag.Key === key)?.Value;
 
+/**
+ * What differs between bastions launched on this path: an ec2 bastion admits ssh from the
+ * caller; a fresh ssm bastion admits nothing at all (Session Manager's agent dials out over 443)
+ * and carries its own user data and instance profile.
+ */
+export interface BastionFlavour {
+  ingress: 'ssh' | 'none';
+  /** cloud-config, as text */
+  userData: string;
+  /** replaces the launch template's instance profile */
+  instanceProfileArn?: string;
+}
+
 type Step =
   | 'creating the security group'
   | 'restricting the security group'
@@ -122,15 +135,6 @@ export class Ec2Provider implements Provider {
 
   async launch(plan: LaunchPlan): Promise<LaunchResult> {
     const { session, target } = plan;
-    const network = target.network;
-    if (!network) throw new ProvisioningError(`target '${target.name}' has no network for ec2`);
-    const callerCidr = this.#callerCidr(session);
-    let targetCidr: string;
-    try {
-      targetCidr = hostCidr(target.host);
-    } catch {
-      throw new ProvisioningError(`target '${target.name}' host must be an IP address for ec2`);
-    }
     let userData: string;
     try {
       userData = buildBastionUserData({
@@ -146,6 +150,24 @@ export class Ec2Provider implements Provider {
     } catch (error) {
       // Our own validation message: it names the field and carries no SDK text.
       throw new ProvisioningError(`bastion user data refused: ${(error as Error).message}`);
+    }
+    return this.launchBastion(plan, { ingress: 'ssh', userData });
+  }
+
+  /** The launch path itself: security group, its rules, the instance. Shared with ssm's fresh bastions. */
+  async launchBastion(plan: LaunchPlan, flavour: BastionFlavour): Promise<LaunchResult> {
+    const { session, target } = plan;
+    const network = target.network;
+    if (!network)
+      throw new ProvisioningError(`target '${target.name}' has no network for a bastion`);
+    const callerCidr = flavour.ingress === 'ssh' ? this.#callerCidr(session) : undefined;
+    let targetCidr: string;
+    try {
+      targetCidr = hostCidr(target.host);
+    } catch {
+      throw new ProvisioningError(
+        `target '${target.name}' host must be an IP address for a bastion`,
+      );
     }
 
     const tags = this.#tags(session);
@@ -164,15 +186,18 @@ export class Ec2Provider implements Provider {
       );
       step = 'launching the instance';
       // IPv6 callers connect over IPv6, and an IPv6 target is reached over IPv6.
-      const needsIpv6 = parseCidr(callerCidr).version === 6 || parseCidr(targetCidr).version === 6;
+      const needsIpv6 =
+        (callerCidr !== undefined && parseCidr(callerCidr).version === 6) ||
+        parseCidr(targetCidr).version === 6;
       const placed = await this.#runInstance(
         session,
         groupId,
         network.subnetIds,
         target.instanceTypes,
-        Buffer.from(userData, 'utf8').toString('base64'),
+        Buffer.from(flavour.userData, 'utf8').toString('base64'),
         needsIpv6,
         tags,
+        flavour.instanceProfileArn,
       );
       return { resources: { ...placed, securityGroupId: groupId } };
     } catch (error) {
@@ -377,7 +402,8 @@ export class Ec2Provider implements Provider {
   async #restrictSecurityGroup(
     groupId: string,
     session: Session,
-    callerCidr: string,
+    /** undefined: no inbound rule at all */
+    callerCidr: string | undefined,
     targetCidr: string,
     targetPort: number,
     tags: Tag[],
@@ -394,24 +420,25 @@ export class Ec2Provider implements Provider {
         ),
       ),
     );
-    await this.#ignoring('InvalidPermission.Duplicate', () =>
-      this.#send(() =>
-        this.#ec2.send(
-          new AuthorizeSecurityGroupIngressCommand({
-            GroupId: groupId,
-            IpPermissions: [
-              {
-                IpProtocol: 'tcp',
-                FromPort: SSH_PORT,
-                ToPort: SSH_PORT,
-                ...addressRange(callerCidr, `drawbridge ${session.id}`),
-              },
-            ],
-            TagSpecifications: ruleTags,
-          }),
+    if (callerCidr !== undefined)
+      await this.#ignoring('InvalidPermission.Duplicate', () =>
+        this.#send(() =>
+          this.#ec2.send(
+            new AuthorizeSecurityGroupIngressCommand({
+              GroupId: groupId,
+              IpPermissions: [
+                {
+                  IpProtocol: 'tcp',
+                  FromPort: SSH_PORT,
+                  ToPort: SSH_PORT,
+                  ...addressRange(callerCidr, `drawbridge ${session.id}`),
+                },
+              ],
+              TagSpecifications: ruleTags,
+            }),
+          ),
         ),
-      ),
-    );
+      );
     await this.#ignoring('InvalidPermission.Duplicate', () =>
       this.#send(() =>
         this.#ec2.send(
@@ -460,6 +487,7 @@ export class Ec2Provider implements Provider {
     userData: string,
     needsIpv6: boolean,
     tags: Tag[],
+    instanceProfileArn?: string,
   ): Promise<{ instanceId: string; subnetId: string; instanceType: string }> {
     const combinations = instanceTypes.flatMap((instanceType) =>
       subnetIds.map((subnetId) => ({ subnetId, instanceType })),
@@ -489,6 +517,7 @@ export class Ec2Provider implements Provider {
                 },
               ],
               UserData: userData,
+              ...(instanceProfileArn ? { IamInstanceProfile: { Arn: instanceProfileArn } } : {}),
               // Also set in the launch template; repeated so a drifted template cannot weaken it.
               MetadataOptions: {
                 HttpTokens: 'required',

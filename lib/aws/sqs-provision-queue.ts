@@ -17,12 +17,13 @@ export class SqsProvisionQueue implements ProvisionQueue {
     this.#queueUrl = options.queueUrl;
   }
 
-  async enqueue(sessionId: string): Promise<void> {
+  async enqueue(sessionId: string, options: { delaySeconds?: number } = {}): Promise<void> {
     try {
       await this.#sqs.send(
         new SendMessageCommand({
           QueueUrl: this.#queueUrl,
           MessageBody: JSON.stringify({ sessionId }),
+          ...(options.delaySeconds ? { DelaySeconds: options.delaySeconds } : {}),
         }),
       );
     } catch (error) {

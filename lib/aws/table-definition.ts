@@ -9,6 +9,7 @@ import {
   UpdateContinuousBackupsCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
+import type { QuotaKind } from '../domain/session.ts';
 
 /**
  * The one table a stage keeps, as a CreateTable input. serverless.yml declares the same
@@ -20,7 +21,16 @@ import {
  *                      purgeAfter once ENDED or FAILED
  * - audit event        SESSION#<id> / EVENT#<seq, 6 digits> — the AuditEvent fields
  * - quota counter      QUOTA#<owner> / QUOTA — active (N), subject; never `owner`, so it
- *                      stays out of byOwner
+ *                      stays out of byOwner. Break-glass sessions count on their own
+ *                      counter, QUOTA#<owner> / QUOTA#break-glass (the kind goes in the sort
+ *                      key: in the partition key, an owner named "x#break-glass" would share
+ *                      x's break-glass counter)
+ * - review             REVIEW#<sessionId> / REVIEW — a break-glass session's review (the
+ *                      Review fields; `requester`, never `owner`), kind='review-open' or
+ *                      'review-reviewed' and createdAt=requestedAt, so byCreated lists open
+ *                      ones without a scan
+ * - reaper day        REAPER / DAY#<YYYY-MM-DD> — what the reaper's sweeps found that UTC
+ *                      day (counters, ADDed per sweep that found anything), purgeAfter
  * - idempotency record IDEMPOTENCY#<owner>#<key> / IDEMPOTENCY — subject, bodyHash,
  *                      sessionId, purgeAfter (owner and key URI-encoded, so a '#' in
  *                      either cannot make two users' records collide)
@@ -42,6 +52,8 @@ export const TTL_ATTRIBUTE = 'purgeAfter';
 /** The single byDue partition; one shard is plenty for the number of live sessions. */
 export const DUE_SHARD = 'due';
 export const SESSION_KIND = 'session';
+/** byCreated partitions for reviews: closing one moves it from the first to the second. */
+export const REVIEW_KIND = { open: 'review-open', reviewed: 'review-reviewed' } as const;
 
 const S = (name: string): AttributeDefinition => ({ AttributeName: name, AttributeType: 'S' });
 const N = (name: string): AttributeDefinition => ({ AttributeName: name, AttributeType: 'N' });
@@ -108,7 +120,13 @@ export const itemKey = {
     pk: `SESSION#${id}`,
     sk: `EVENT#${String(seq).padStart(6, '0')}`,
   }),
-  quota: (owner: string) => ({ pk: `QUOTA#${owner}`, sk: 'QUOTA' }),
+  quota: (owner: string, kind: QuotaKind = 'standard') => ({
+    pk: `QUOTA#${owner}`,
+    sk: kind === 'standard' ? 'QUOTA' : `QUOTA#${kind}`,
+  }),
+  review: (sessionId: string) => ({ pk: `REVIEW#${sessionId}`, sk: 'REVIEW' }),
+  /** one partition for every day: the usage report reads a range of days with one Query */
+  reaperDay: (day: string) => ({ pk: 'REAPER', sk: `DAY#${day}` }),
   idempotency: (owner: string, key: string) => ({
     pk: `IDEMPOTENCY#${encode(owner)}#${encode(key)}`,
     sk: 'IDEMPOTENCY',

@@ -3,6 +3,7 @@ import type { AppDeps } from '../app/deps.ts';
 import { dynamoDocumentClient } from '../aws/dynamodb-clients.ts';
 import { DynamoDbSessionStore } from '../aws/dynamodb-session-store.ts';
 import { LoggerAuditLog, logger } from '../aws/logger.ts';
+import { PowertoolsMetrics } from '../aws/powertools-metrics.ts';
 import { type Config, loadConfig } from '../config.ts';
 import { type Policy, parsePolicy } from '../domain/policy.ts';
 import type { HttpHandlerOptions } from '../http/http-handler.ts';
@@ -14,7 +15,10 @@ import { systemClock } from '../ports/clock.ts';
  * Scheduler or SQS clients; lib/composition.ts adds those for the functions that act.
  * Local mode and tests install their own dependencies with `useAppDeps`.
  */
-export type CoreDeps = Pick<AppDeps, 'policy' | 'store' | 'auditLog' | 'clock' | 'logger'>;
+export type CoreDeps = Pick<
+  AppDeps,
+  'policy' | 'store' | 'auditLog' | 'clock' | 'logger' | 'metrics'
+>;
 
 let config: Config | undefined;
 let core: CoreDeps | undefined;
@@ -50,6 +54,7 @@ function buildCore(): CoreDeps {
     auditLog: new LoggerAuditLog(logger),
     clock: systemClock,
     logger,
+    metrics: new PowertoolsMetrics({ stage: cfg.stage, logger }),
   };
 }
 

@@ -3,8 +3,13 @@ import { sqsClient } from '../aws/sqs-client.ts';
 import { SqsProvisionQueue } from '../aws/sqs-provision-queue.ts';
 import { setting } from '../config.ts';
 import { coreDeps, currentConfig, installedDeps } from './core.ts';
+import { alertNotifier } from './notifier.ts';
+import { ssmTargetCheck } from './ssm-check.ts';
 
-/** POST /sessions needs the core and the provision queue: DynamoDB and SQS, nothing else. */
+/**
+ * POST /sessions needs the core, the provision queue and the alerts topic: DynamoDB, SQS and
+ * SNS, nothing else. Approving a request needs the same.
+ */
 let deps: RequestDeps | undefined;
 
 export function requestDeps(): RequestDeps {
@@ -16,6 +21,14 @@ export function requestDeps(): RequestDeps {
       sqs: sqsClient(),
       queueUrl: setting(currentConfig(), 'PROVISION_QUEUE_URL'),
     }),
+    ...withNotifier(),
+    // An ssm target must be Online before the request takes quota.
+    targetChecks: { ssm: ssmTargetCheck },
   };
   return deps;
+}
+
+function withNotifier(): { notifier?: NonNullable<RequestDeps['notifier']> } {
+  const notifier = alertNotifier();
+  return notifier ? { notifier } : {};
 }

@@ -133,6 +133,23 @@ export class ProvisioningError extends DrawbridgeError {
   }
 }
 
+/**
+ * STS would not issue an ssm session's credentials. A 502 whose message is shown: it names the
+ * STS error code and nothing else. `permanent` when asking again cannot help (access denied,
+ * a policy STS refuses); otherwise (throttled, STS unavailable) the caller may retry.
+ */
+export class GrantError extends DrawbridgeError {
+  override readonly code = 'grant_failed';
+  override readonly status = 502;
+  override readonly expose = true;
+  readonly permanent: boolean;
+  constructor(message: string, options: { cause?: unknown; permanent: boolean }) {
+    super(message, options);
+    this.name = 'GrantError';
+    this.permanent = options.permanent;
+  }
+}
+
 /** The policy file is invalid; the message names the field. */
 export class PolicyError extends DrawbridgeError {
   override readonly code = 'invalid_policy';

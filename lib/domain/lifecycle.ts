@@ -1,4 +1,5 @@
-import { IllegalTransitionError } from './errors.ts';
+import { ForbiddenError, IllegalTransitionError } from './errors.ts';
+import { expiryWarningAt, planExtension } from './extension.ts';
 import {
   type Connection,
   type EndReason,
@@ -18,11 +19,32 @@ export type LifecycleEvent =
   | { type: 'ready'; connection: Connection; resources?: SessionResources }
   | { type: 'end'; reason: EndReason; detail?: string }
   | { type: 'ended' }
-  | { type: 'fail'; reason: string };
+  | { type: 'fail'; reason: string }
+  /**
+   * An approver said yes: the session joins the normal flow as REQUESTED. The window starts
+   * at READY, so the provisioning deadline and the key's bound are computed now, not at request.
+   */
+  | {
+      type: 'approve';
+      by: string;
+      comment?: string;
+      provisioningDeadline: number;
+      credentialExpiresAt: number;
+    }
+  | { type: 'deny'; by: string; comment?: string }
+  /** More time, within the policy's maximum total and the key's bound (lib/domain/extension.ts). */
+  | { type: 'extend'; byMinutes: number; maxTotalMinutes: number; canRewriteKey: boolean }
+  /** The "expiring soon" notice went out. */
+  | { type: 'warn' }
+  /**
+   * ssm: temporary credentials were issued to the owner. Changes nothing but the version, so
+   * the audit event is appended in the same conditional write as every other event.
+   */
+  | { type: 'grant' };
 
 export type LifecycleEventType = LifecycleEvent['type'];
 
-const { REQUESTED, PROVISIONING, READY, ENDING, ENDED, FAILED } = SessionStatus;
+const { REQUESTED, PENDING_APPROVAL, PROVISIONING, READY, ENDING, ENDED, FAILED } = SessionStatus;
 
 /** The legal edges: event type → statuses it may start from → status it leads to. */
 export const TRANSITIONS: Readonly<
@@ -31,9 +53,15 @@ export const TRANSITIONS: Readonly<
   provision: { from: [REQUESTED], to: PROVISIONING },
   attach: { from: [PROVISIONING], to: 'same' },
   ready: { from: [PROVISIONING], to: READY },
-  end: { from: [REQUESTED, PROVISIONING, READY], to: ENDING },
+  end: { from: [REQUESTED, PENDING_APPROVAL, PROVISIONING, READY], to: ENDING },
   ended: { from: [ENDING], to: ENDED },
-  fail: { from: [REQUESTED, PROVISIONING, READY, ENDING], to: FAILED },
+  fail: { from: [REQUESTED, PENDING_APPROVAL, PROVISIONING, READY, ENDING], to: FAILED },
+  approve: { from: [PENDING_APPROVAL], to: REQUESTED },
+  // Nothing was launched for a pending request, so a refusal ends it without ENDING.
+  deny: { from: [PENDING_APPROVAL], to: ENDED },
+  extend: { from: [READY], to: 'same' },
+  warn: { from: [READY], to: 'same' },
+  grant: { from: [READY], to: 'same' },
 };
 
 export const MAX_FAILURE_REASON_LENGTH = 300;
@@ -68,12 +96,15 @@ export function transition(session: Session, event: LifecycleEvent, now: number)
         now + session.durationMinutes * 60_000,
         session.credentialExpiresAt,
       );
+      const { expiryWarningAt: _owed, ...rest } = base;
+      const warnAt = expiryWarningAt(session, expiresAt, now);
       return {
-        ...base,
+        ...rest,
         readyAt: now,
         expiresAt,
         connection: event.connection,
         resources: { ...session.resources, ...event.resources },
+        ...(warnAt !== undefined ? { expiryWarningAt: warnAt } : {}),
       };
     }
     case 'end':
@@ -93,5 +124,79 @@ export function transition(session: Session, event: LifecycleEvent, now: number)
         endReason: 'failed',
         failureReason: event.reason.slice(0, MAX_FAILURE_REASON_LENGTH),
       };
+    case 'approve':
+      return approve(base, event, now);
+    case 'deny': {
+      const approval = decide(base, event.by, now, event.comment);
+      const why = event.comment
+        ? `denied by ${event.by}: ${event.comment}`
+        : `denied by ${event.by}`;
+      return {
+        ...approval,
+        endedAt: now,
+        endReason: 'denied',
+        failureReason: why.slice(0, MAX_FAILURE_REASON_LENGTH),
+      };
+    }
+    case 'extend':
+      return {
+        ...base,
+        ...planExtension(session, {
+          byMinutes: event.byMinutes,
+          maxTotalMinutes: event.maxTotalMinutes,
+          canRewriteKey: event.canRewriteKey,
+          now,
+        }),
+      };
+    case 'warn': {
+      const { expiryWarningAt: _sent, ...warned } = base;
+      return warned;
+    }
+    case 'grant':
+      if (session.expiresAt === undefined || now >= session.expiresAt) {
+        throw new IllegalTransitionError('the window has ended: no more credentials');
+      }
+      return base;
   }
+}
+
+/** Records who decided; the requester never decides on their own request. */
+function decide(session: Session, by: string, now: number, comment?: string): Session {
+  if (!session.approval) {
+    throw new IllegalTransitionError('this session was not waiting for an approval');
+  }
+  if (by === session.owner) {
+    throw new ForbiddenError('you cannot approve or deny your own request');
+  }
+  return {
+    ...session,
+    approval: {
+      ...session.approval,
+      decidedBy: by,
+      decidedAt: now,
+      ...(comment ? { comment: comment.slice(0, MAX_FAILURE_REASON_LENGTH) } : {}),
+    },
+  };
+}
+
+function approve(
+  base: Session,
+  event: Extract<LifecycleEvent, { type: 'approve' }>,
+  now: number,
+): Session {
+  const decided = decide(base, event.by, now, event.comment);
+  if (decided.approval && now > decided.approval.deadline) {
+    throw new IllegalTransitionError('the approval window closed before this approval');
+  }
+  if (
+    event.provisioningDeadline <= now ||
+    event.credentialExpiresAt <= event.provisioningDeadline
+  ) {
+    throw new IllegalTransitionError('an approval must give the session a future window');
+  }
+  return {
+    ...decided,
+    provisioningDeadline: event.provisioningDeadline,
+    credentialExpiresAt: event.credentialExpiresAt,
+  };
 }

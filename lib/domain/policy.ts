@@ -1,11 +1,16 @@
 import { parseDocument } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
+import { PricingSchema } from './cost.ts';
 import { ForbiddenError, PolicyError, ValidationError } from './errors.ts';
 import { cidrContains, ipVersion, parseCidr } from './network.ts';
-import { type Identity, MODES, type Mode } from './session.ts';
+import { type Identity, MODES, type Mode, NOTIFY_EVENTS } from './session.ts';
 
 export const ACCESS = ['jump-only', 'shell'] as const;
 export type Access = (typeof ACCESS)[number];
+
+/** What an ssm target may start: a shell, `ssh` over Session Manager, a port forward to the target. */
+export const SSM_DOCUMENTS = ['shell', 'ssh', 'port-forwarding'] as const;
+export type SsmDocument = (typeof SSM_DOCUMENTS)[number];
 
 const group = z
   .string()
@@ -34,6 +39,66 @@ const minutes = z
   .int()
   .min(1)
   .max(24 * 60);
+const targetName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
+/** The token must show a second factor, used at most this long ago (lib/domain/mfa.ts). */
+const freshMfa = z.strictObject({ maxAgeMinutes: minutes });
+const notifyOn = z
+  .array(z.enum(NOTIFY_EVENTS))
+  .refine((events) => new Set(events).size === events.length, 'lists an event twice');
+
+// EC2 and Systems Manager tag keys and values (the set both accept); aws: is reserved.
+const SSM_TAG_KEY = /^(?!aws:)[\p{L}\p{Z}\p{N}_.:/=+@-]{1,128}$/iu;
+const ssmTagValue = z
+  .string()
+  .regex(
+    /^[\p{L}\p{Z}\p{N}_.:/=+@-]{0,256}$/u,
+    'a tag value (letters, digits, spaces and _.:/=+-@)',
+  );
+
+/**
+ * The ssm block of a target: which managed instance Session Manager connects to — one named by
+ * id, one found by its tags when a session is requested, or a fresh bastion launched like ec2's
+ * but with no inbound rule — and which Session Manager documents the grant allows.
+ */
+const SsmTargetSchema = z
+  .strictObject({
+    instanceId: z
+      .string()
+      .regex(
+        /^(?:i-[0-9a-f]{8,17}|mi-[0-9a-f]{17})$/,
+        'an instance id like i-0abc… or a managed instance id like mi-0abc…',
+      )
+      .optional(),
+    instanceTags: z
+      .record(z.string(), ssmTagValue)
+      .refine(
+        (tags) => Object.keys(tags).every((key) => SSM_TAG_KEY.test(key)),
+        'tag keys are letters, digits, spaces and _.:/=+-@, and must not start with aws:',
+      )
+      .refine((tags) => Object.keys(tags).length >= 1, 'names at least one tag')
+      .refine((tags) => Object.keys(tags).length <= 10, 'names at most 10 tags')
+      .optional(),
+    fresh: z.literal(true).optional(),
+    // Least privilege by default, like access: jump-only for ec2.
+    documents: z
+      .array(z.enum(SSM_DOCUMENTS))
+      .min(1)
+      .refine((documents) => new Set(documents).size === documents.length, 'lists a document twice')
+      .default(['port-forwarding']),
+  })
+  .superRefine((ssm, ctx) => {
+    const named = [ssm.instanceId, ssm.instanceTags, ssm.fresh].filter((v) => v !== undefined);
+    if (named.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: 'must name exactly one of instanceId, instanceTags or fresh: true',
+      });
+    }
+  });
+export type SsmTarget = z.infer<typeof SsmTargetSchema>;
 
 export const TargetSchema = z
   .strictObject({
@@ -65,6 +130,25 @@ export const TargetSchema = z
       )
       .min(1)
       .default(['t4g.nano']),
+    /** mode ssm only: the instance Session Manager connects to and the documents allowed */
+    ssm: SsmTargetSchema.optional(),
+    /** requests wait in PENDING_APPROVAL until a member of these groups (not the requester) approves */
+    approval: z
+      .strictObject({ approverGroups: z.array(group).min(1), timeoutMinutes: minutes })
+      .optional(),
+    requireMfa: freshMfa.optional(),
+    notify: notifyOn.optional(),
+    /**
+     * How far beyond the requested duration the key's expiry-time (layer 1) is written at
+     * launch, so that the session can be extended by up to this much; 0 allows no extension
+     * on a bastion whose key cannot be rewritten (ec2). See lib/domain/extension.ts.
+     */
+    extensionHeadroomMinutes: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 60)
+      .default(0),
   })
   .superRefine((target, ctx) => {
     if (target.defaultDurationMinutes > target.maxDurationMinutes) {
@@ -87,6 +171,40 @@ export const TargetSchema = z
         });
       }
     }
+    if (target.mode !== 'ssm') {
+      if (target.ssm) {
+        ctx.addIssue({ code: 'custom', path: ['ssm'], message: 'is only for mode ssm' });
+      }
+    } else if (!target.ssm) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ssm'],
+        message: 'is required for mode ssm (instanceId, instanceTags or fresh: true)',
+      });
+    } else if (target.ssm.fresh) {
+      // A fresh ssm bastion is launched like ec2's, with egress to the target only.
+      if (!target.network) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['network'],
+          message: 'is required for a fresh ssm bastion',
+        });
+      }
+      if (ipVersion(target.host) === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['host'],
+          message:
+            'must be an IP address for a fresh ssm bastion (its security group allows egress to it only)',
+        });
+      }
+    } else if (target.network) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['network'],
+        message: 'is only for a fresh bastion: an existing managed instance is used where it is',
+      });
+    }
   });
 export type Target = z.infer<typeof TargetSchema>;
 
@@ -94,11 +212,29 @@ export const PolicySchema = z
   .strictObject({
     version: z.literal(1),
     adminGroup: group,
+    /** may read GET /usage, like the admins (FinOps, security) */
+    finopsGroup: group.optional(),
+    /** prices for the usage report's estimates; defaults in lib/domain/cost.ts */
+    pricing: PricingSchema.optional(),
     quota: z.strictObject({ activeSessionsPerUser: z.number().int().min(1).max(100) }),
     provisioningDeadlineMinutes: z.number().int().min(1).max(30).default(10),
     selfDestructGraceMinutes: z.number().int().min(1).max(60).default(5),
     retentionDays: z.number().int().min(1).max(3650).default(90),
     targets: z.array(TargetSchema).min(1),
+    /** on-call access with no approval wait, its own quota and maximum (lib/domain/break-glass.ts) */
+    breakGlass: z
+      .strictObject({
+        groups: z.array(group).min(1),
+        maxDurationMinutes: minutes,
+        /** live break-glass sessions per person, counted apart from the normal quota */
+        quota: z.number().int().min(1).max(10),
+        /** the targets break-glass may open; all of them when absent */
+        targets: z.array(targetName).min(1).optional(),
+        requireMfa: freshMfa.optional(),
+        /** besides the alert at request, which always goes */
+        notify: notifyOn.default(['granted', 'ended']),
+      })
+      .optional(),
   })
   .superRefine((policy, ctx) => {
     const seen = new Set<string>();
@@ -111,6 +247,15 @@ export const PolicySchema = z
         });
       }
       seen.add(target.name);
+    });
+    policy.breakGlass?.targets?.forEach((name, index) => {
+      if (!seen.has(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['breakGlass', 'targets', index],
+          message: `unknown target '${name}'`,
+        });
+      }
     });
   });
 export type Policy = z.infer<typeof PolicySchema>;

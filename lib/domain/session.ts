@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 
 export const SessionStatus = {
   REQUESTED: 'REQUESTED',
+  /** waiting for a member of the target's approver groups; holds quota, no resources */
+  PENDING_APPROVAL: 'PENDING_APPROVAL',
   PROVISIONING: 'PROVISIONING',
   READY: 'READY',
   ENDING: 'ENDING',
@@ -13,6 +15,7 @@ export type SessionStatus = (typeof SessionStatus)[keyof typeof SessionStatus];
 /** Statuses in which a session still holds (or is about to hold) cloud resources and quota. */
 export const LIVE_STATUSES: readonly SessionStatus[] = [
   SessionStatus.REQUESTED,
+  SessionStatus.PENDING_APPROVAL,
   SessionStatus.PROVISIONING,
   SessionStatus.READY,
   SessionStatus.ENDING,
@@ -25,6 +28,8 @@ export const EndReason = {
   revoked: 'revoked',
   failed: 'failed',
   orphan: 'orphan',
+  /** an approver said no before anything was launched */
+  denied: 'denied',
 } as const;
 export type EndReason = (typeof EndReason)[keyof typeof EndReason];
 
@@ -40,6 +45,11 @@ export interface SessionResources {
   scheduleName?: string;
   /** local mode: pid of the sshd process group leader */
   pid?: number;
+  /**
+   * ssm mode, existing target: the managed instance the grant points at. Never `instanceId`,
+   * which always means a bastion Drawbridge launched and terminates: this one is not ours.
+   */
+  targetInstanceId?: string;
 }
 
 /** How to reach the bastion once READY. */
@@ -53,6 +63,29 @@ export interface Connection {
 export interface Identity {
   subject: string;
   groups: readonly string[];
+  /** the token's authentication methods (`amr`), e.g. ['pwd', 'mfa']; empty when absent */
+  amr?: readonly string[];
+  /** when the person last signed in (`auth_time`), epoch ms */
+  authTime?: number;
+}
+
+/** Which per-owner quota counter a session holds: break-glass has its own. */
+export const QuotaKind = { standard: 'standard', breakGlass: 'break-glass' } as const;
+export type QuotaKind = (typeof QuotaKind)[keyof typeof QuotaKind];
+
+/** What a session notifies on, besides the break-glass alert (which always goes). */
+export const NOTIFY_EVENTS = ['granted', 'expiring', 'ended'] as const;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+
+/** An approval the session waited for (or still waits for). */
+export interface Approval {
+  /** the target's approver groups when the request was made */
+  approverGroups: string[];
+  /** the request is refused if nobody approved by then (epoch ms) */
+  deadline: number;
+  decidedBy?: string;
+  decidedAt?: number;
+  comment?: string;
 }
 
 /** Timestamps are epoch milliseconds; the API renders them as ISO 8601. */
@@ -82,6 +115,19 @@ export interface Session {
   failureReason?: string;
   resources: SessionResources;
   connection?: Connection;
+  /** the counter the quota was taken from (and is given back to); absent means standard */
+  quotaKind?: QuotaKind;
+  /** opened through break-glass: no approval, its own quota and maximum, reviewed afterwards */
+  breakGlass?: boolean;
+  /** break-glass only: the incident the responder named, e.g. INC-123 */
+  incidentId?: string;
+  approval?: Approval;
+  /** minutes added to the window by extensions, in total */
+  extendedMinutes?: number;
+  /** what the owner's target notifies on (copied from the policy at request) */
+  notify?: NotifyEvent[];
+  /** when the "expiring soon" notice is due; removed once it went out */
+  expiryWarningAt?: number;
   /** seq and hash of the last audit event; the store advances them with every write */
   auditSeq: number;
   auditHead: string;

@@ -25,8 +25,53 @@ export const CreateSessionBody = z.strictObject({
       'must not contain control characters or line breaks',
     ),
   publicKey: z.string().min(1, 'is required').max(4096, 'is too long'),
+  /** on-call access; needs incidentId (checked against INC-123 style in lib/domain/break-glass.ts) */
+  breakGlass: z.boolean({ error: 'must be true or false' }).optional(),
+  incidentId: z.string().trim().min(1, 'is required').max(64, 'is too long').optional(),
 });
 export type CreateSessionBody = z.infer<typeof CreateSessionBody>;
+
+const plainText = (what: string, min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .min(min, `must ${what} (${min} characters or more)`)
+    .max(max, `must be at most ${max} characters`)
+    .refine(
+      (value) => !CONTROL_CHARACTERS.test(value),
+      'must not contain control characters or line breaks',
+    );
+
+/** POST /sessions/{id}/extend */
+export const ExtendSessionBody = z.strictObject({
+  byMinutes: z
+    .number({ error: 'must be a whole number of minutes' })
+    .int('must be a whole number of minutes')
+    .min(1, 'must be at least 1')
+    .max(24 * 60, 'must be at most 1440'),
+  reason: plainText('say why you need more time', 3, 500),
+});
+export type ExtendSessionBody = z.infer<typeof ExtendSessionBody>;
+
+/** POST /sessions/{id}/approve and /deny; the body may be left out. */
+export const DecisionBody = z.strictObject({
+  comment: plainText('say something', 1, 300).optional(),
+});
+
+/** POST /reviews/{id} */
+export const ReviewBody = z.strictObject({
+  verdict: z.enum(['appropriate', 'inappropriate'], {
+    error: "must be 'appropriate' or 'inappropriate'",
+  }),
+  comment: plainText('say what the review found', 3, 1000),
+});
+
+/** GET /reviews */
+export const ListReviewsQuery = z.strictObject({
+  status: z.enum(['open', 'reviewed', 'all']).default('all'),
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  cursor: z.string().max(4096).optional(),
+});
 
 export const IdempotencyKey = z
   .string()

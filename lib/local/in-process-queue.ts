@@ -13,8 +13,11 @@ export class InProcessQueue implements ProvisionQueue {
     this.consume = consume;
   }
 
-  async enqueue(sessionId: string): Promise<void> {
-    const run = new Promise<void>((resolve) => setImmediate(resolve))
+  async enqueue(sessionId: string, options: { delaySeconds?: number } = {}): Promise<void> {
+    const delayMs = (options.delaySeconds ?? 0) * 1000;
+    const run = new Promise<void>((resolve) =>
+      delayMs > 0 ? setTimeout(resolve, delayMs).unref() : setImmediate(resolve),
+    )
       .then(() => this.consume(sessionId))
       .catch(() => undefined)
       .finally(() => this.inFlight.delete(run));

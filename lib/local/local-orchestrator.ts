@@ -2,11 +2,18 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { handler as approveSessionHandler } from '../../functions/approve-session.ts';
+import { handler as denySessionHandler } from '../../functions/deny-session.ts';
 import { handler as endSessionHandler } from '../../functions/end-session.ts';
+import { handler as extendSessionHandler } from '../../functions/extend-session.ts';
 import { handler as getSessionHandler } from '../../functions/get-session.ts';
+import { handler as listReviewsHandler } from '../../functions/list-reviews.ts';
 import { handler as listSessionsHandler } from '../../functions/list-sessions.ts';
 import { handler as requestSessionHandler } from '../../functions/request-session.ts';
+import { handler as reviewSessionHandler } from '../../functions/review-session.ts';
 import { handler as sessionEventsHandler } from '../../functions/session-events.ts';
+import { handler as usageHandler } from '../../functions/usage.ts';
+import { handler as verifyAuditHandler } from '../../functions/verify-audit.ts';
 import type { AppDeps } from '../app/deps.ts';
 import { expireSession } from '../app/expire-session.ts';
 import { observeBastion } from '../app/observe-bastion.ts';
@@ -21,6 +28,7 @@ import { systemClock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import { type DynamoServer, startDynamo } from './dynamo-server.ts';
 import { FileAuditLog } from './file-audit-log.ts';
+import { FileNotifier } from './file-notifier.ts';
 import { FileSessionLog } from './file-session-log.ts';
 import { InProcessQueue } from './in-process-queue.ts';
 import type { Route } from './local-api.ts';
@@ -61,6 +69,13 @@ export const ROUTES: Route[] = [
   { method: 'GET', path: '/sessions/{id}', handler: getSessionHandler },
   { method: 'DELETE', path: '/sessions/{id}', handler: endSessionHandler },
   { method: 'GET', path: '/sessions/{id}/events', handler: sessionEventsHandler },
+  { method: 'POST', path: '/sessions/{id}/extend', handler: extendSessionHandler },
+  { method: 'POST', path: '/sessions/{id}/approve', handler: approveSessionHandler },
+  { method: 'POST', path: '/sessions/{id}/deny', handler: denySessionHandler },
+  { method: 'GET', path: '/reviews', handler: listReviewsHandler },
+  { method: 'POST', path: '/reviews/{id}', handler: reviewSessionHandler },
+  { method: 'GET', path: '/sessions/{id}/audit', handler: verifyAuditHandler },
+  { method: 'GET', path: '/usage', handler: usageHandler },
 ];
 
 /**
@@ -112,6 +127,10 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     scheduler,
     queue,
     auditLog: new FileAuditLog(join(dataDir, 'logs', 'audit.jsonl'), options.onAudit),
+    // Break-glass alerts and session notices, as SNS subscribers would get them.
+    notifier: new FileNotifier(join(dataDir, 'logs', 'notifications.jsonl'), (line) =>
+      logger.warn('notification', { notification: line }),
+    ),
     clock: systemClock,
     logger,
     sessionLog: new FileSessionLog(dataDir),

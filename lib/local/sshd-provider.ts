@@ -22,6 +22,7 @@ import { type Connection, isSessionId, type Session } from '../domain/session.ts
 import type {
   BastionState,
   DestroyOutcome,
+  ExtendPlan,
   LaunchPlan,
   LaunchResult,
   OwnedResource,
@@ -610,6 +611,28 @@ export class SshdProvider implements Provider {
   private async ownedRecord(sessionId: string): Promise<PidRecord | undefined> {
     const record = await this.readRecord(sessionId);
     return record && (await this.isOurs(record)) ? record : undefined;
+  }
+
+  /**
+   * An extension moves layer 1 here: sshd reads authorized_keys at every login, so the key
+   * line with the new expiry-time replaces the old one atomically (a new file renamed over
+   * it). Only while our sshd runs and its key is in place: release removes the key first,
+   * and an extension racing a release must never bring it back. Local bastions have no
+   * self-destruct (layer 4 is an ec2 bastion's own shutdown), so selfDestructAt is unused.
+   */
+  async extend(plan: ExtendPlan): Promise<void> {
+    const { session } = plan;
+    if (!isSessionId(session.id)) throw new ProvisioningError('the session id is not valid');
+    if (!/^[\x20-\x7e]+$/.test(plan.authorizedKey)) {
+      throw new ProvisioningError('the authorized key must be a single printable line');
+    }
+    const paths = this.paths(session.id);
+    if (!(await this.ownedRecord(session.id)) || !existsSync(paths.authorizedKeys)) {
+      throw new ProvisioningError('the local bastion of this session is not running');
+    }
+    const staging = `${paths.authorizedKeys}.extend`;
+    await writeFile(staging, `${plan.authorizedKey}\n`, { mode: 0o600 });
+    await rename(staging, paths.authorizedKeys);
   }
 
   async inspect(session: Session): Promise<BastionState> {

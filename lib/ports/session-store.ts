@@ -1,5 +1,7 @@
 import type { AuditEvent } from '../domain/audit.ts';
+import type { Review } from '../domain/break-glass.ts';
 import type { Session, SessionStatus } from '../domain/session.ts';
+import type { ReaperDay, ReaperSweep } from '../domain/usage.ts';
 
 /** What the caller says happened; the store adds seq, time, status and the hash chain. */
 export interface AuditDraft {
@@ -15,8 +17,13 @@ export interface IdempotencyClaim {
 }
 
 export interface CreateSessionOptions {
-  /** maximum live sessions for the owner, enforced in the same transaction as the write */
+  /**
+   * maximum live sessions for the owner, enforced in the same transaction as the write, on the
+   * counter `session.quotaKind` names (break-glass sessions have their own)
+   */
   quota: number;
+  /** a break-glass session's review record, written in the same transaction */
+  review?: Review;
   idempotency?: IdempotencyClaim;
   event: AuditDraft;
 }
@@ -46,6 +53,12 @@ export interface ListOptions {
   cursor?: string;
 }
 
+export interface ListReviewsOptions extends ListOptions {
+  status: Review['status'];
+  /** only reviews of break-glass sessions requested before this (epoch ms) */
+  requestedBefore?: number;
+}
+
 export interface ListAllOptions extends ListOptions {
   owner?: string;
   target?: string;
@@ -70,4 +83,15 @@ export interface SessionStore {
   listDue(now: number, limit: number): Promise<Session[]>;
   findByInstanceId(instanceId: string): Promise<Session | undefined>;
   listEvents(sessionId: string): Promise<AuditEvent[]>;
+  /** Sessions created in [from, to), newest first, from the byCreated index (never a Scan). */
+  listCreatedBetween(from: number, to: number, options: ListOptions): Promise<Page<Session>>;
+  /** Adds one reaper sweep's findings to the record of its UTC day. */
+  recordReaperSweep(at: number, sweep: ReaperSweep): Promise<void>;
+  /** The reaper's day records from `fromDay` to `toDay` (YYYY-MM-DD, inclusive), oldest first. */
+  listReaperDays(fromDay: string, toDay: string): Promise<ReaperDay[]>;
+  getReview(sessionId: string): Promise<Review | undefined>;
+  /** Reviews with one status, newest first, from an index (no scan). */
+  listReviews(options: ListReviewsOptions): Promise<Page<Review>>;
+  /** Stores a reviewed review if the stored one is still open; ConflictError if it is not. */
+  closeReview(review: Review): Promise<Review>;
 }

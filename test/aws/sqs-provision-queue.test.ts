@@ -23,6 +23,15 @@ describe('SqsProvisionQueue', () => {
     });
   });
 
+  it('holds a readiness check back for the delay asked', async () => {
+    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm-2' });
+    await queue().enqueue('s-0123456789abcdefghjk', { delaySeconds: 10 });
+    expect(sqsMock).toHaveReceivedCommandWith(SendMessageCommand, {
+      MessageBody: '{"sessionId":"s-0123456789abcdefghjk"}',
+      DelaySeconds: 10,
+    });
+  });
+
   it('fails with the error code only', async () => {
     sqsMock.on(SendMessageCommand).rejects(
       new SQSServiceException({

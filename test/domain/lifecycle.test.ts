@@ -45,6 +45,10 @@ function makeSession(overrides: Partial<Session> = {}): Session {
     updatedAt: T0,
     provisioningDeadline: T0 + 10 * MINUTE,
     credentialExpiresAt: T0 + 45 * MINUTE,
+    // Read only by the events that need them (approve/deny, extend); the rest ignore them.
+    approval: { approverGroups: ['leads'], deadline: T0 + 60 * MINUTE },
+    readyAt: T0,
+    expiresAt: T0 + 30 * MINUTE,
     resources: {},
     auditSeq: 1,
     auditHead: 'f'.repeat(64),
@@ -59,15 +63,26 @@ const EVENTS: Record<LifecycleEventType, LifecycleEvent> = {
   end: { type: 'end', reason: 'revoked' },
   ended: { type: 'ended' },
   fail: { type: 'fail', reason: 'no capacity' },
+  approve: {
+    type: 'approve',
+    by: 'bob',
+    provisioningDeadline: T0 + 12 * MINUTE,
+    credentialExpiresAt: T0 + 42 * MINUTE,
+  },
+  deny: { type: 'deny', by: 'bob', comment: 'not during the freeze' },
+  extend: { type: 'extend', byMinutes: 10, maxTotalMinutes: 120, canRewriteKey: false },
+  warn: { type: 'warn' },
+  grant: { type: 'grant' },
 };
 
-const { PROVISIONING, READY, ENDING, ENDED, FAILED } = SessionStatus;
+const { REQUESTED, PROVISIONING, READY, ENDING, ENDED, FAILED } = SessionStatus;
 
 /** The whole table, written out independently of TRANSITIONS: the status each legal pair leads to. */
 const EXPECTED: Record<SessionStatus, Partial<Record<LifecycleEventType, SessionStatus>>> = {
   REQUESTED: { provision: PROVISIONING, end: ENDING, fail: FAILED },
+  PENDING_APPROVAL: { approve: REQUESTED, deny: ENDED, end: ENDING, fail: FAILED },
   PROVISIONING: { attach: PROVISIONING, ready: READY, end: ENDING, fail: FAILED },
-  READY: { end: ENDING, fail: FAILED },
+  READY: { end: ENDING, fail: FAILED, extend: READY, warn: READY, grant: READY },
   ENDING: { ended: ENDED, fail: FAILED },
   ENDED: {},
   FAILED: {},
@@ -80,8 +95,8 @@ const pairs = ALL_STATUSES.flatMap((status) =>
 );
 
 describe('transition table: every status × event pair', () => {
-  it('covers 36 pairs and agrees with TRANSITIONS / canTransition', () => {
-    expect(pairs).toHaveLength(36);
+  it('covers 77 pairs and agrees with TRANSITIONS / canTransition', () => {
+    expect(pairs).toHaveLength(77);
     for (const { status, type, to } of pairs) {
       expect(canTransition(status, type), `${status} × ${type}`).toBe(to !== undefined);
       expect(TRANSITIONS[type].from.includes(status)).toBe(to !== undefined);

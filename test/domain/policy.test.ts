@@ -38,6 +38,9 @@ targets:
     maxDurationMinutes: 240
     access: shell
     instanceTypes: [t4g.micro, m7g.medium]
+    ssm:
+      instanceTags: { role: app, env: staging }
+      documents: [shell, port-forwarding]
   - name: dev-box
     mode: local
     host: 127.0.0.1

@@ -60,6 +60,7 @@ describe('LocalIssuer', () => {
     expect(identityFromClaims({ ...claims }, 'groups')).toEqual({
       subject: 'alice',
       groups: ['engineers', 'oncall'],
+      authTime: claims.auth_time * 1000,
     });
     expect(decodeProtectedHeader(token).alg).toBe('EdDSA');
   });

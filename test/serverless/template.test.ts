@@ -8,7 +8,10 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../lib/aws/powertools-metrics.ts';
 import { INDEX, TABLE_DEFINITION, TTL_ATTRIBUTE } from '../../lib/aws/table-definition.ts';
+import { parsePolicy } from '../../lib/domain/policy.ts';
+import { METRIC_UNITS } from '../../lib/ports/metrics.ts';
 import {
   type CfnResource,
   type CfnTemplate,
@@ -33,6 +36,14 @@ const FUNCTIONS = [
   'onInstanceState',
   'expire',
   'reap',
+  'usage',
+  'verifyAudit',
+  'issueCredentials',
+  'extendSession',
+  'approveSession',
+  'denySession',
+  'listReviews',
+  'reviewSession',
 ] as const;
 const logicalId = (name: string) => `${name[0]?.toUpperCase()}${name.slice(1)}LambdaFunction`;
 
@@ -141,11 +152,13 @@ describe('IAM', () => {
     }
   });
 
-  it('allows Resource "*" only for EC2 Describe calls, which cannot be scoped', () => {
+  it('allows Resource "*" only for Describe calls and Session Manager channels, which cannot be scoped', () => {
     for (const statement of permissionStatements()) {
       if (!resourcesOf(statement).includes('*')) continue;
       for (const action of actionsOf(statement)) {
-        expect(action, `${statement.role} ${statement.Sid}`).toMatch(/^ec2:Describe[A-Za-z]+$/);
+        expect(action, `${statement.role} ${statement.Sid}`).toMatch(
+          /^(ec2:Describe[A-Za-z]+|ssm:Describe(Sessions|InstanceInformation)|ssmmessages:(Create|Open)(Control|Data)Channel)$/,
+        );
       }
     }
   });
@@ -273,13 +286,15 @@ describe('IAM', () => {
   it('passes only the bastion role to EC2 and the scheduler role to EventBridge Scheduler', () => {
     const expected: Record<string, string> = {
       BastionRole: 'ec2.amazonaws.com',
+      SsmBastionRole: 'ec2.amazonaws.com',
       SchedulerRole: 'scheduler.amazonaws.com',
     };
     const passes = permissionStatements().filter((statement) =>
       actionsOf(statement).includes('iam:PassRole'),
     );
     expect(new Set(passes.map((statement) => statement.role))).toEqual(
-      new Set(['ProvisionRole', 'OnInstanceStateRole']),
+      // extendSession moves a session's expiry schedule, which passes the scheduler role.
+      new Set(['ProvisionRole', 'OnInstanceStateRole', 'ExtendSessionRole']),
     );
     for (const statement of passes) {
       expect(actionsOf(statement)).toEqual(['iam:PassRole']);
@@ -312,7 +327,7 @@ describe('IAM', () => {
   it('lets each function write logs to its own log group only', () => {
     for (const name of FUNCTIONS) {
       const logs = roleStatements(roleOf(name)).filter((statement) =>
-        actionsOf(statement).some((action) => action.startsWith('logs:')),
+        actionsOf(statement).some((action) => action === 'logs:CreateLogStream' || action === 'logs:PutLogEvents'),
       );
       expect(logs, name).toHaveLength(1);
       expect(new Set(actionsOf(logs[0] as IamStatement))).toEqual(
@@ -320,6 +335,21 @@ describe('IAM', () => {
       );
       expect(resourcesOf(logs[0] as IamStatement)).toEqual([
         expect.stringContaining(`:log-group:/aws/lambda/drawbridge-${STAGE}-${name}:*`),
+      ]);
+    }
+  });
+
+  it('lets only sessionEvents read bastion logs, and only that log group', () => {
+    for (const name of FUNCTIONS) {
+      const reads = roleStatements(roleOf(name)).filter((statement) => actionsOf(statement).includes('logs:GetLogEvents'));
+      if (name !== 'sessionEvents') {
+        expect(reads, name).toEqual([]);
+        continue;
+      }
+      expect(reads).toHaveLength(1);
+      expect(actionsOf(reads[0] as IamStatement)).toEqual(['logs:GetLogEvents']);
+      expect(resourcesOf(reads[0] as IamStatement)).toEqual([
+        expect.stringContaining(`:log-group:/drawbridge/${STAGE}/sessions:log-stream:*`),
       ]);
     }
   });
@@ -335,7 +365,7 @@ describe('IAM', () => {
       requestSession: [...table, 'sqs:SendMessage'],
       getSession: ['dynamodb:GetItem'],
       listSessions: ['dynamodb:Query'],
-      sessionEvents: ['dynamodb:GetItem', 'dynamodb:Query'],
+      sessionEvents: ['dynamodb:GetItem', 'dynamodb:Query', 'logs:GetLogEvents'],
       endSession: [
         ...table,
         'ec2:TerminateInstances',
@@ -358,24 +388,47 @@ describe('IAM', () => {
         'scheduler:DeleteSchedule',
         'iam:PassRole',
       ],
-      expire: [...table, 'ec2:TerminateInstances', 'scheduler:DeleteSchedule'],
+      expire: [
+        ...table,
+        'ec2:TerminateInstances',
+        'scheduler:DeleteSchedule',
+        'ssm:DescribeSessions',
+        'ssm:TerminateSession',
+      ],
+      issueCredentials: [...table, 'sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'],
+      usage: ['dynamodb:Query'],
+      verifyAudit: ['dynamodb:GetItem', 'dynamodb:Query'],
       reap: [
         ...table,
         'dynamodb:Query',
         'ec2:DescribeSecurityGroups',
         'ec2:TerminateInstances',
         'scheduler:DeleteSchedule',
+        'ssm:DescribeSessions',
+        'ssm:TerminateSession',
       ],
+      extendSession: [...table, 'scheduler:UpdateSchedule', 'iam:PassRole'],
+      approveSession: [...table, 'sqs:SendMessage'],
+      denySession: table,
+      listReviews: ['dynamodb:Query'],
+      reviewSession: ['dynamodb:GetItem', 'dynamodb:PutItem'],
     };
     for (const name of FUNCTIONS) {
       const actions = allowedActions(roleOf(name));
       for (const action of want[name])
         expect([...actions], `${name} needs ${action}`).toContain(action);
     }
-    for (const name of ['getSession', 'listSessions', 'sessionEvents'] as const) {
+    for (const name of [
+      'getSession',
+      'listSessions',
+      'sessionEvents',
+      'usage',
+      'verifyAudit',
+      'listReviews',
+    ] as const) {
       const writes = [...allowedActions(roleOf(name))].filter(
         (action) =>
-          !/^(dynamodb:(GetItem|Query)|logs:(CreateLogStream|PutLogEvents))$/.test(action),
+          !/^(dynamodb:(GetItem|Query)|logs:(GetLogEvents|CreateLogStream|PutLogEvents))$/.test(action),
       );
       expect(writes, name).toEqual([]);
     }
@@ -387,7 +440,37 @@ describe('IAM', () => {
     expect(queries('listSessions')).toContain('/index/byOwner');
     expect(queries('listSessions')).toContain('/index/byCreated');
     expect(queries('reap')).toContain('/index/byDue');
+    expect(queries('usage')).toContain('/index/byCreated');
     expect(queries('onInstanceState')).toContain('/index/byInstance');
+  });
+
+  it('publishes only to the KMS-encrypted security alerts topic, and only from the functions that alert', () => {
+    const publishes = permissionStatements().filter((statement) =>
+      actionsOf(statement).some((action) => action.startsWith('sns:')),
+    );
+    expect(new Set(publishes.map((statement) => statement.role))).toEqual(
+      new Set([
+        'RequestSessionRole',
+        'EndSessionRole',
+        'ProvisionRole',
+        'OnInstanceStateRole',
+        'ExpireRole',
+        'ReapRole',
+      ]),
+    );
+    for (const statement of publishes) {
+      expect(actionsOf(statement), statement.role).toEqual(['sns:Publish']);
+      expect(resourcesOf(statement), statement.role).toEqual([
+        text({ Ref: 'SecurityAlertsTopic' }),
+      ]);
+    }
+    expect(property('SecurityAlertsTopic', 'KmsMasterKeyId')).toBe('alias/aws/sns');
+    for (const name of FUNCTIONS) {
+      const environment = resource(logicalId(name)).Properties?.Environment as
+        | { Variables: Record<string, unknown> }
+        | undefined;
+      expect(environment?.Variables.ALERT_TOPIC_ARN, name).toEqual({ Ref: 'SecurityAlertsTopic' });
+    }
   });
 
   it("limits schedule calls to this stage's schedule group", () => {
@@ -496,10 +579,18 @@ describe('functions', () => {
     );
     expect(routes.map((route) => route.RouteKey).sort()).toEqual([
       'DELETE /sessions/{id}',
+      'GET /reviews',
       'GET /sessions',
       'GET /sessions/{id}',
+      'GET /sessions/{id}/audit',
       'GET /sessions/{id}/events',
+      'GET /usage',
+      'POST /reviews/{id}',
       'POST /sessions',
+      'POST /sessions/{id}/approve',
+      'POST /sessions/{id}/credentials',
+      'POST /sessions/{id}/deny',
+      'POST /sessions/{id}/extend',
     ]);
     for (const route of routes) {
       expect(route.AuthorizationType, route.RouteKey).toBe('JWT');
@@ -546,6 +637,150 @@ describe('functions', () => {
       text(permission.Properties?.FunctionName),
     );
     expect(permissions.some((name) => name.includes('ExpireLambdaFunction'))).toBe(false);
+  });
+});
+
+// ---------------------------------------------------------------- alarms and dashboard
+
+describe('alarms and dashboard', () => {
+  interface AlarmProperties {
+    Namespace?: string;
+    MetricName?: string;
+    Dimensions?: { Name: string; Value: unknown }[];
+    Statistic?: string;
+    Period?: number;
+    EvaluationPeriods: number;
+    Threshold: number;
+    ComparisonOperator: string;
+    TreatMissingData: string;
+    AlarmActions: unknown[];
+    Metrics?: {
+      Id: string;
+      Expression?: string;
+      MetricStat?: { Metric: { MetricName: string } };
+    }[];
+  }
+  const alarm = (id: string) => resource(id).Properties as unknown as AlarmProperties;
+  const ourDimensions = [
+    { Name: 'service', Value: METRICS_SERVICE },
+    { Name: 'stage', Value: STAGE },
+  ];
+  const shippedPolicy = () =>
+    parsePolicy(readFileSync(join(REPO_ROOT, 'policy', 'drawbridge.policy.yaml'), 'utf8'));
+
+  it('sends every alarm to the ops topic', () => {
+    expect(resource('OpsTopic').Type).toBe('AWS::SNS::Topic');
+    const alarms = resourcesOfType('AWS::CloudWatch::Alarm');
+    expect(alarms.map(([id]) => id)).toEqual(
+      expect.arrayContaining([
+        'BastionPastWindowAlarm',
+        'ExpiryDlqAlarm',
+        'OrphansReapedAlarm',
+        'ProvisionDlqAlarm',
+        'ProvisioningFailureRateAlarm',
+        'ReaperSilentAlarm',
+      ]),
+    );
+    for (const [id] of alarms) expect(alarm(id).AlarmActions, id).toEqual([{ Ref: 'OpsTopic' }]);
+  });
+
+  it('alarms when a bastion outlives its window by more than the self-destruct grace', () => {
+    const past = alarm('BastionPastWindowAlarm');
+    expect(past).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      MetricName: 'OldestOverdueSeconds',
+      Dimensions: ourDimensions,
+      Statistic: 'Maximum',
+      Period: 60,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(past.Threshold).toBe(shippedPolicy().selfDestructGraceMinutes * 60);
+    // and when the reaper that measures it stops reporting
+    expect(alarm('ReaperSilentAlarm')).toMatchObject({
+      MetricName: 'OldestOverdueSeconds',
+      Dimensions: ourDimensions,
+      Statistic: 'SampleCount',
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+  });
+
+  it('alarms on any orphan reaped and on a dead letter in either queue', () => {
+    expect(alarm('OrphansReapedAlarm')).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      MetricName: 'OrphansReaped',
+      Dimensions: ourDimensions,
+      Statistic: 'Sum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    for (const [id, queue] of [
+      ['ExpiryDlqAlarm', 'ExpiryDLQ'],
+      ['ProvisionDlqAlarm', 'ProvisionDLQ'],
+    ] as const) {
+      expect(alarm(id), id).toMatchObject({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }],
+        Statistic: 'Maximum',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+    }
+  });
+
+  it('alarms on a provisioning failure rate above 20 in 100 requests', () => {
+    const rate = alarm('ProvisioningFailureRateAlarm');
+    expect(rate).toMatchObject({ Threshold: 20, ComparisonOperator: 'GreaterThanThreshold' });
+    const byId = new Map((rate.Metrics ?? []).map((metric) => [metric.Id, metric]));
+    expect(byId.get('failures')?.MetricStat?.Metric.MetricName).toBe('ProvisioningFailures');
+    expect(byId.get('requested')?.MetricStat?.Metric.MetricName).toBe('SessionsRequested');
+    expect(byId.get('failurePercent')?.Expression).toBe(
+      'IF(FILL(requested, 0) >= 5, 100 * FILL(failures, 0) / requested, 0)',
+    );
+  });
+
+  it('watches only metrics the code emits, and charts every one of them', () => {
+    const names = new Set(Object.keys(METRIC_UNITS));
+    for (const [id] of resourcesOfType('AWS::CloudWatch::Alarm')) {
+      const properties = alarm(id);
+      if (properties.Namespace === METRICS_NAMESPACE) {
+        expect(names.has(properties.MetricName ?? ''), id).toBe(true);
+      }
+      for (const metric of properties.Metrics ?? []) {
+        if (metric.MetricStat)
+          expect(names.has(metric.MetricStat.Metric.MetricName), id).toBe(true);
+      }
+    }
+    const body = property<{ 'Fn::Sub': string }>('OpsDashboard', 'DashboardBody')['Fn::Sub'];
+    const dashboard = JSON.parse(body.replace(/\$\{[^}]+\}/g, 'x')) as {
+      widgets: { properties: { metrics?: unknown[][] } }[];
+    };
+    const charted = new Set(
+      dashboard.widgets.flatMap((widget) =>
+        (widget.properties.metrics ?? [])
+          .filter((row) => row[0] === METRICS_NAMESPACE)
+          .map((row) => row[1]),
+      ),
+    );
+    expect([...charted].sort()).toEqual([...names].sort());
+    expect(body).toContain('"stage", "test"');
+  });
+
+  it('gives the usage report the API timeout and read-only access to the index it reads', () => {
+    const usage = resource(logicalId('usage')).Properties ?? {};
+    expect(usage.Timeout).toBeLessThanOrEqual(29);
+    const reads = roleStatements(roleOf('usage')).filter((statement) =>
+      actionsOf(statement).includes('dynamodb:Query'),
+    );
+    expect(reads.flatMap(resourcesOf).join(' ')).toContain('/index/byCreated');
+    const onTable = reads.find((statement) => statement.Sid === 'ReaperDays');
+    expect(
+      conditionValue(onTable as IamStatement, 'ForAllValues:StringEquals', 'dynamodb:LeadingKeys'),
+    ).toEqual(['REAPER']);
   });
 });
 
@@ -785,3 +1020,189 @@ describe('policy validation', () => {
     expect(service.log).toContain('Drawbridge policy policy/drawbridge.policy.yaml is valid');
   });
 });
+
+// ---------------------------------------------------------------- ssm mode
+
+describe('ssm mode', () => {
+  const sessionRoleArn = `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/drawbridge-${STAGE}-eu-west-1-ssm-session`;
+
+  it('lets only the credentials function assume the session role, naming the person and tagging the session', () => {
+    const role = resource('SsmSessionRole').Properties as unknown as RoleProperties & {
+      RoleName: string;
+      MaxSessionDuration: number;
+    };
+    expect(role.RoleName).toBe(`drawbridge-${STAGE}-eu-west-1-ssm-session`);
+    // role chaining caps the grant at an hour anyway; the role says so too
+    expect(role.MaxSessionDuration).toBe(3600);
+    const trust = role.AssumeRolePolicyDocument.Statement;
+    expect(trust.map((statement) => statement.Principal)).toEqual([
+      { AWS: { 'Fn::GetAtt': ['IssueCredentialsRole', 'Arn'] } },
+      { AWS: { 'Fn::GetAtt': ['IssueCredentialsRole', 'Arn'] } },
+      { AWS: { 'Fn::GetAtt': ['IssueCredentialsRole', 'Arn'] } },
+    ]);
+    expect(trust.map((statement) => statement.Action)).toEqual([
+      'sts:AssumeRole',
+      'sts:SetSourceIdentity',
+      'sts:TagSession',
+    ]);
+    for (const statement of trust) expect(statement.Effect).toBe('Allow');
+    expect(conditionValue(trust[0] as IamStatement, 'StringLike', 'sts:RoleSessionName')).toBe(
+      's-*',
+    );
+    expect(
+      conditionValue(trust[2] as IamStatement, 'ForAllValues:StringEquals', 'aws:TagKeys'),
+    ).toEqual(['drawbridge:session', 'drawbridge:owner', 'drawbridge:break-glass']);
+
+    // and nobody else may even ask: the only sts:AssumeRole grant in the stack is that role's
+    const assumers = permissionStatements().filter((statement) =>
+      actionsOf(statement).some((action) => action.startsWith('sts:')),
+    );
+    expect(assumers.map((statement) => statement.role)).toEqual(['IssueCredentialsRole']);
+    expect(resourcesOf(assumers[0] as IamStatement)).toEqual([text({ 'Fn::Sub': sessionRoleArn })]);
+    expect(fnEnv('issueCredentials').SSM_SESSION_ROLE_ARN).toEqual({ 'Fn::Sub': sessionRoleArn });
+  });
+
+  it('caps every grant at starting, resuming and ending sessions on opted-in instances with Drawbridge documents', () => {
+    const statements = roleStatements('SsmSessionRole');
+    expect(new Set(statements.flatMap(actionsOf))).toEqual(
+      new Set(['ssm:StartSession', 'ssm:ResumeSession', 'ssm:TerminateSession']),
+    );
+    for (const statement of statements) {
+      const resources = resourcesOf(statement);
+      const onInstances = resources.some((arn) => /:(instance|managed-instance)\//.test(arn));
+      if (onInstances) {
+        const tags = statement.Condition?.StringEquals ?? {};
+        expect(Object.values(tags), statement.Sid).toEqual([STAGE]);
+        expect(Object.keys(tags)[0], statement.Sid).toMatch(
+          /^ssm:resourceTag\/drawbridge:(ssm-target|stage)$/,
+        );
+      } else if (actionsOf(statement).includes('ssm:StartSession')) {
+        expect(resources.every((arn) => arn.includes(':document/'))).toBe(true);
+        expect(resources.join(' ')).not.toContain('SSM-SessionManagerRunShell');
+      } else {
+        expect(resources).toEqual([expect.stringContaining(':session/s-*')]);
+      }
+    }
+  });
+
+  it('lets the functions that end sessions terminate only Drawbridge-named Session Manager sessions', () => {
+    for (const statement of permissionStatements()) {
+      if (!actionsOf(statement).includes('ssm:TerminateSession')) continue;
+      expect(resourcesOf(statement), `${statement.role} ${statement.Sid}`).toEqual([
+        expect.stringMatching(/:session\/s-\*"/),
+      ]);
+    }
+    for (const name of ['endSession', 'expire', 'reap', 'provision', 'onInstanceState']) {
+      expect([...allowedActions(roleOf(name))], name).toEqual(
+        expect.arrayContaining(['ssm:DescribeSessions', 'ssm:TerminateSession']),
+      );
+    }
+    expect([...allowedActions(roleOf('requestSession'))]).toContain(
+      'ssm:DescribeInstanceInformation',
+    );
+  });
+
+  it('has no dependency cycle (the session role and the credentials function refer to each other by name)', () => {
+    const ids = new Set(Object.keys(template.Resources));
+    const edges = new Map(
+      Object.entries(template.Resources).map(([id, r]) => [
+        id,
+        references({ ...r.Properties, DependsOn: r.DependsOn }, ids),
+      ]),
+    );
+    const state = new Map<string, 'visiting' | 'done'>();
+    const visit = (id: string, path: string[]): void => {
+      if (state.get(id) === 'done') return;
+      if (state.get(id) === 'visiting') throw new Error(`cycle: ${[...path, id].join(' -> ')}`);
+      state.set(id, 'visiting');
+      for (const next of edges.get(id) ?? []) visit(next, [...path, id]);
+      state.set(id, 'done');
+    };
+    for (const id of ids) visit(id, []);
+    expect(edges.get('SsmSessionRole')).toContain('IssueCredentialsRole');
+  });
+
+  it('gives a fresh ssm bastion the agent channel and its log stream only', () => {
+    expect(new Set(roleStatements('SsmBastionRole').flatMap(actionsOf))).toEqual(
+      new Set([
+        'ssm:UpdateInstanceInformation',
+        'ssmmessages:CreateControlChannel',
+        'ssmmessages:CreateDataChannel',
+        'ssmmessages:OpenControlChannel',
+        'ssmmessages:OpenDataChannel',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'logs:DescribeLogStreams',
+        'logs:DescribeLogGroups',
+      ]),
+    );
+    expect(property('SsmBastionInstanceProfile', 'Roles')).toEqual([{ Ref: 'SsmBastionRole' }]);
+  });
+
+  it('streams session output to a KMS-encrypted log group through a stage Session document no longer than the policy allows', () => {
+    expect(property('SsmSessionLogGroup', 'LogGroupName')).toBe(`/drawbridge/${STAGE}/ssm-sessions`);
+    expect(property('SsmSessionLogGroup', 'KmsKeyId')).toEqual({
+      'Fn::GetAtt': ['SsmSessionLogsKey', 'Arn'],
+    });
+    expect(property('SsmSessionLogsKey', 'EnableKeyRotation')).toBe(true);
+    const keyPolicy = property<PolicyDocument>('SsmSessionLogsKey', 'KeyPolicy');
+    const forLogs = keyPolicy.Statement.find(
+      (statement) => text(statement.Principal).includes('logs.'),
+    );
+    expect(text(forLogs?.Condition?.ArnEquals?.['kms:EncryptionContext:aws:logs:arn'])).toContain(
+      `:log-group:/drawbridge/${STAGE}/ssm-sessions`,
+    );
+
+    expect(property('SessionPreferencesDocument', 'Name')).toBe(`drawbridge-${STAGE}-shell`);
+    expect(property('SessionPreferencesDocument', 'DocumentType')).toBe('Session');
+    const content = property<{ sessionType: string; inputs: Record<string, unknown> }>(
+      'SessionPreferencesDocument',
+      'Content',
+    );
+    expect(content.sessionType).toBe('Standard_Stream');
+    expect(content.inputs).toMatchObject({
+      cloudWatchLogGroupName: `/drawbridge/${STAGE}/ssm-sessions`,
+      cloudWatchEncryptionEnabled: true,
+      cloudWatchStreamingEnabled: true,
+      runAsEnabled: false,
+    });
+    expect(Number(content.inputs.idleSessionTimeout)).toBeGreaterThanOrEqual(1);
+    const policy = parsePolicy(
+      readFileSync(join(REPO_ROOT, 'policy', 'drawbridge.policy.yaml'), 'utf8'),
+    );
+    const ssmMaximum = Math.max(
+      ...policy.targets.filter((t) => t.mode === 'ssm').map((t) => t.maxDurationMinutes),
+    );
+    expect(Number.isFinite(ssmMaximum)).toBe(true);
+    expect(Number(content.inputs.maxSessionDuration)).toBeGreaterThan(0);
+    expect(Number(content.inputs.maxSessionDuration)).toBeLessThanOrEqual(ssmMaximum);
+    expect(fnEnv('provision').SSM_SHELL_DOCUMENT).toBe(`drawbridge-${STAGE}-shell`);
+  });
+});
+
+/** Logical ids a resource refers to (Ref, Fn::GetAtt, Fn::Sub, DependsOn). */
+function references(value: unknown, ids: ReadonlySet<string>, found = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) for (const item of value) references(item, ids, found);
+  else if (value && typeof value === 'object') {
+    for (const [key, inner] of Object.entries(value)) {
+      if (key === 'Ref' && typeof inner === 'string' && ids.has(inner)) found.add(inner);
+      else if (key === 'Fn::GetAtt' && Array.isArray(inner) && ids.has(String(inner[0])))
+        found.add(String(inner[0]));
+      else if (key === 'Fn::Sub') {
+        const body = Array.isArray(inner) ? String(inner[0]) : String(inner);
+        for (const match of body.matchAll(/\$\{([A-Za-z0-9]+)(?:\.[A-Za-z]+)?\}/g)) {
+          if (match[1] && ids.has(match[1])) found.add(match[1]);
+        }
+        if (Array.isArray(inner)) references(inner[1], ids, found);
+      } else references(inner, ids, found);
+    }
+  }
+  return found;
+}
+
+function fnEnv(name: string): Record<string, unknown> {
+  const properties = resource(logicalId(name)).Properties as {
+    Environment: { Variables: Record<string, unknown> };
+  };
+  return properties.Environment.Variables;
+}

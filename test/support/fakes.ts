@@ -7,8 +7,10 @@ import type { AuditLog } from '../../lib/ports/audit-log.ts';
 import type { Clock } from '../../lib/ports/clock.ts';
 import type { ExpiryScheduler } from '../../lib/ports/expiry-scheduler.ts';
 import { silentLogger } from '../../lib/ports/logger.ts';
+import type { Notification, Notifier } from '../../lib/ports/notifier.ts';
 import type {
   BastionState,
+  ExtendPlan,
   LaunchPlan,
   LaunchResult,
   OwnedResource,
@@ -38,10 +40,22 @@ export class FakeProvider implements Provider {
   released: string[] = [];
   failLaunch: ProvisioningError | Error | undefined;
   failRelease: Error | undefined;
+  /** key rewrites asked of a local bastion (ec2 has none: its key is fixed at launch) */
+  readonly extended: ExtendPlan[] = [];
+  failExtend: Error | undefined;
+  readonly extend: ((plan: ExtendPlan) => Promise<void>) | undefined;
   private counter = 0;
 
   constructor(mode: 'ec2' | 'local' = 'ec2') {
     this.mode = mode;
+    // Like the real providers: the local sshd's key file can be rewritten, an ec2 bastion's not.
+    this.extend =
+      mode === 'local'
+        ? async (plan: ExtendPlan) => {
+            if (this.failExtend) throw this.failExtend;
+            this.extended.push(plan);
+          }
+        : undefined;
   }
 
   async launch(plan: LaunchPlan): Promise<LaunchResult> {
@@ -122,6 +136,15 @@ export class FakeQueue implements ProvisionQueue {
   }
 }
 
+export class FakeNotifier implements Notifier {
+  readonly sent: Notification[] = [];
+  failPublish: Error | undefined;
+  async publish(notification: Notification): Promise<void> {
+    if (this.failPublish) throw this.failPublish;
+    this.sent.push(notification);
+  }
+}
+
 export class RecordingAuditLog implements AuditLog {
   readonly events: AuditEvent[] = [];
   record(event: AuditEvent): void {
@@ -179,6 +202,7 @@ export interface TestWorld {
   scheduler: FakeScheduler;
   queue: FakeQueue;
   audit: RecordingAuditLog;
+  notifier: FakeNotifier;
 }
 
 export function testWorld(policy: Policy = testPolicy()): TestWorld {
@@ -189,6 +213,7 @@ export function testWorld(policy: Policy = testPolicy()): TestWorld {
   const scheduler = new FakeScheduler();
   const queue = new FakeQueue();
   const audit = new RecordingAuditLog();
+  const notifier = new FakeNotifier();
   const deps: AppDeps = {
     policy,
     store,
@@ -198,6 +223,7 @@ export function testWorld(policy: Policy = testPolicy()): TestWorld {
     auditLog: audit,
     clock,
     logger: silentLogger,
+    notifier,
   };
-  return { deps, clock, store, ec2, local, scheduler, queue, audit };
+  return { deps, clock, store, ec2, local, scheduler, queue, audit, notifier };
 }

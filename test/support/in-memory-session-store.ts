@@ -1,10 +1,13 @@
 import { type AuditEvent, sealEvent } from '../../lib/domain/audit.ts';
+import type { Review } from '../../lib/domain/break-glass.ts';
 import {
+  ConflictError,
   IdempotencyConflictError,
   QuotaExceededError,
   StaleSessionError,
 } from '../../lib/domain/errors.ts';
 import { isLive, type Session, SessionStatus } from '../../lib/domain/session.ts';
+import { type ReaperDay, type ReaperSweep, utcDay } from '../../lib/domain/usage.ts';
 import type { Clock } from '../../lib/ports/clock.ts';
 import type {
   AuditDraft,
@@ -12,6 +15,7 @@ import type {
   CreateSessionResult,
   ListAllOptions,
   ListOptions,
+  ListReviewsOptions,
   Page,
   SessionStore,
   TransitionResult,
@@ -24,7 +28,10 @@ import type {
 export class InMemorySessionStore implements SessionStore {
   readonly sessions = new Map<string, Session>();
   readonly events = new Map<string, AuditEvent[]>();
+  /** live sessions per quota counter: `owner` (standard) or `owner#break-glass` */
   readonly active = new Map<string, number>();
+  readonly reviews = new Map<string, Review>();
+  readonly reaperDays = new Map<string, ReaperDay>();
   private readonly idempotency = new Map<string, { bodyHash: string; sessionId: string }>();
   private readonly clock: Clock;
   /** set to make the next write fail, to test fault paths */
@@ -46,13 +53,18 @@ export class InMemorySessionStore implements SessionStore {
         if (stored) return { session: structuredClone(stored), replayed: true };
       }
     }
-    const active = this.active.get(session.owner) ?? 0;
+    const counter = quotaCounter(session);
+    const active = this.active.get(counter) ?? 0;
     if (active >= options.quota) throw new QuotaExceededError(`quota of ${options.quota} reached`);
+    if (options.review && this.reviews.has(options.review.sessionId)) {
+      throw new Error(`review ${options.review.sessionId} already exists`);
+    }
     const event = this.seal(session, options.event);
     const stored = { ...session, auditSeq: event.seq, auditHead: event.hash };
     this.sessions.set(session.id, structuredClone(stored));
     this.events.set(session.id, [event]);
-    this.active.set(session.owner, active + 1);
+    this.active.set(counter, active + 1);
+    if (options.review) this.reviews.set(session.id, structuredClone(options.review));
     if (idemKey && options.idempotency) {
       this.idempotency.set(idemKey, {
         bodyHash: options.idempotency.bodyHash,
@@ -81,7 +93,8 @@ export class InMemorySessionStore implements SessionStore {
     this.sessions.set(next.id, structuredClone(written));
     this.events.get(next.id)?.push(event);
     if (isLive(current.status) && !isLive(next.status)) {
-      this.active.set(next.owner, Math.max(0, (this.active.get(next.owner) ?? 0) - 1));
+      const counter = quotaCounter(current);
+      this.active.set(counter, Math.max(0, (this.active.get(counter) ?? 0) - 1));
     }
     return { session: structuredClone(written), event };
   }
@@ -120,6 +133,60 @@ export class InMemorySessionStore implements SessionStore {
     return structuredClone(this.events.get(sessionId) ?? []);
   }
 
+  async listCreatedBetween(from: number, to: number, options: ListOptions): Promise<Page<Session>> {
+    return this.page(
+      [...this.sessions.values()].filter((s) => s.createdAt >= from && s.createdAt < to),
+      options,
+    );
+  }
+
+  async recordReaperSweep(at: number, sweep: ReaperSweep): Promise<void> {
+    const day = utcDay(at);
+    const stored = this.reaperDays.get(day);
+    this.reaperDays.set(day, {
+      day,
+      sweeps: (stored?.sweeps ?? 0) + 1,
+      orphansFound: (stored?.orphansFound ?? 0) + sweep.orphansFound,
+      orphansReaped: (stored?.orphansReaped ?? 0) + sweep.orphansReaped,
+      expired: (stored?.expired ?? 0) + sweep.expired,
+      failed: (stored?.failed ?? 0) + sweep.failed,
+    });
+  }
+
+  async listReaperDays(fromDay: string, toDay: string): Promise<ReaperDay[]> {
+    return [...this.reaperDays.values()]
+      .filter((record) => record.day >= fromDay && record.day <= toDay)
+      .sort((a, b) => (a.day < b.day ? -1 : 1))
+      .map((record) => ({ ...record }));
+  }
+
+  async getReview(sessionId: string): Promise<Review | undefined> {
+    const review = this.reviews.get(sessionId);
+    return review ? structuredClone(review) : undefined;
+  }
+
+  async listReviews(options: ListReviewsOptions): Promise<Page<Review>> {
+    const matching = [...this.reviews.values()]
+      .filter(
+        (review) =>
+          review.status === options.status &&
+          (options.requestedBefore === undefined || review.requestedAt < options.requestedBefore),
+      )
+      .sort((a, b) => b.requestedAt - a.requestedAt);
+    const start = options.cursor ? Number(options.cursor) : 0;
+    const items = matching.slice(start, start + options.limit).map((r) => structuredClone(r));
+    const next = start + options.limit;
+    return { items, ...(next < matching.length ? { cursor: String(next) } : {}) };
+  }
+
+  async closeReview(review: Review): Promise<Review> {
+    this.maybeFail();
+    const stored = this.reviews.get(review.sessionId);
+    if (stored?.status !== 'open') throw new ConflictError('this review is already closed');
+    this.reviews.set(review.sessionId, structuredClone(review));
+    return structuredClone(review);
+  }
+
   private seal(session: Session, draft: AuditDraft): AuditEvent {
     return sealEvent({
       sessionId: session.id,
@@ -150,10 +217,18 @@ export class InMemorySessionStore implements SessionStore {
   }
 }
 
-/** Same rule as the DynamoDB store's byDue index: an interrupted end is due at once. */
+/** Same rule as the DynamoDB store's byDue index (dueAtFor). */
 function dueAt(session: Session): number {
   if (session.status === SessionStatus.ENDING) return session.updatedAt;
-  if (session.status === SessionStatus.READY)
-    return session.expiresAt ?? session.provisioningDeadline;
+  if (session.status === SessionStatus.PENDING_APPROVAL)
+    return session.approval?.deadline ?? session.provisioningDeadline;
+  if (session.status === SessionStatus.READY) {
+    const end = session.expiresAt ?? session.provisioningDeadline;
+    return Math.min(end, session.expiryWarningAt ?? end);
+  }
   return session.provisioningDeadline;
 }
+
+/** The quota counter a session holds: break-glass sessions have their own, as in DynamoDB. */
+const quotaCounter = (session: Session): string =>
+  session.quotaKind === 'break-glass' ? `${session.owner}#break-glass` : session.owner;

@@ -1,0 +1,48 @@
+import * as z from 'zod/mini';
+import { SESSION_ID_PATTERN } from '../lib/domain/session.ts';
+import type { Context } from './context.ts';
+import { ExitCode, NotFoundError, UsageError } from './errors.ts';
+import { clean, json } from './format.ts';
+
+/** Exit code when the trail does not verify: scripts must tell it from a network error (1). */
+export const AUDIT_BROKEN_EXIT = 7;
+
+const Verification = z.looseObject({
+  sessionId: z.string(),
+  intact: z.boolean(),
+  events: z.number(),
+  expectedEvents: z.number(),
+  brokenAt: z.optional(z.number()),
+  problem: z.optional(z.string()),
+});
+
+/**
+ * drawbridge audit verify <session-id>: the API recomputes the trail from the table (every
+ * hash, every link, and the end of the chain against the head the session item records) and
+ * this prints whether it is intact. Exit 0 intact, 7 broken.
+ */
+export async function audit(context: Context): Promise<number> {
+  const [action = '', id = ''] = context.positionals;
+  if (action !== 'verify') {
+    throw new UsageError(
+      `unknown audit action '${clean(action, 40)}' (usage: drawbridge audit verify <session-id>)`,
+    );
+  }
+  // Never part of a URL unless it can be a session id; the API would answer 404 anyway.
+  if (!SESSION_ID_PATTERN.test(id)) throw new NotFoundError(`no session ${clean(id, 40)}`);
+  const client = await context.client();
+  const { data } = await client.request('GET', `/sessions/${id}/audit`, Verification, {
+    retries: 2,
+  });
+  if (context.json) context.out(json(data));
+  else if (data.intact) {
+    context.out(
+      `${id}: audit trail intact (${data.events} events; every hash, link and the recorded head check out)\n`,
+    );
+  } else {
+    context.out(
+      `${id}: audit trail BROKEN at event ${data.brokenAt ?? '?'}: ${clean(data.problem ?? 'no reason given', 300)}\n`,
+    );
+  }
+  return data.intact ? ExitCode.ok : AUDIT_BROKEN_EXIT;
+}

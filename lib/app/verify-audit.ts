@@ -1,0 +1,76 @@
+import { type AuditEvent, verifyChain } from '../domain/audit.ts';
+import type { Identity, Session } from '../domain/session.ts';
+import type { AppDeps } from './deps.ts';
+import { loadVisibleSession } from './sessions-query.ts';
+
+export interface AuditVerification {
+  sessionId: string;
+  intact: boolean;
+  /** events read from the table */
+  events: number;
+  /** what the session item says the trail holds */
+  expectedEvents: number;
+  /** seq of the first event that does not fit the chain */
+  brokenAt?: number;
+  /** what is wrong, in words */
+  problem?: string;
+}
+
+/**
+ * Recomputes a session's trail: every event's hash over its own fields, every link to the
+ * previous event's hash, seq numbers 1..n in order, and the end of the chain against the
+ * head (auditSeq, auditHead) that the store writes in the same transaction as each event.
+ * The chain alone cannot notice its last events being deleted; the head can. Changing an
+ * event, removing one anywhere, or reordering them all break it.
+ *
+ * What it cannot catch: someone able to rewrite the whole trail and the session item
+ * consistently. The CloudWatch Logs mirror of every event is the independent copy for that.
+ */
+export function checkTrail(session: Session, events: readonly AuditEvent[]): AuditVerification {
+  const base = { sessionId: session.id, events: events.length, expectedEvents: session.auditSeq };
+  const broken = (brokenAt: number, problem: string): AuditVerification => ({
+    ...base,
+    intact: false,
+    brokenAt,
+    problem,
+  });
+
+  const foreign = events.findIndex((event) => event.sessionId !== session.id);
+  if (foreign >= 0) return broken(foreign + 1, `event ${foreign + 1} belongs to another session`);
+  const chain = verifyChain(events);
+  if (!chain.intact) {
+    const at = chain.brokenAt ?? 1;
+    const event = events[at - 1];
+    const problem =
+      event === undefined
+        ? `the trail breaks at event ${at}`
+        : event.seq !== at
+          ? `position ${at} holds event ${event.seq}: an event was removed or the trail reordered`
+          : `event ${at} does not match its hash or the previous event's hash: it was changed`;
+    return broken(at, problem);
+  }
+  if (events.length < session.auditSeq) {
+    return broken(
+      events.length + 1,
+      `the trail ends at event ${events.length} but the session recorded ${session.auditSeq}: events were removed`,
+    );
+  }
+  const last = events.at(-1);
+  if (events.length > session.auditSeq || (last && last.hash !== session.auditHead)) {
+    return broken(
+      events.length,
+      "the trail's last event is not the one the session recorded: events were added or replaced",
+    );
+  }
+  return { ...base, intact: true };
+}
+
+/** GET /sessions/{id}/audit: the owner or an admin checks a session's trail. */
+export async function verifySessionAudit(
+  deps: Pick<AppDeps, 'policy' | 'store'>,
+  identity: Identity,
+  id: string,
+): Promise<AuditVerification> {
+  const session = await loadVisibleSession(deps, identity, id);
+  return checkTrail(session, await deps.store.listEvents(session.id));
+}

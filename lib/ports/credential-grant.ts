@@ -1,0 +1,36 @@
+import type { Session } from '../domain/session.ts';
+
+export interface GrantRequest {
+  session: Session;
+  /** the managed instance the grant lets the owner start sessions on */
+  instanceId: string;
+  /** names of the Session Manager documents allowed */
+  documents: readonly string[];
+  /** StartSession stops working at this moment (epoch ms): the session's expiresAt */
+  notAfter: number;
+  now: number;
+}
+
+/** Temporary AWS credentials. Handed to the owner once; never stored, logged or audited. */
+export interface IssuedCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  /** when STS lets them lapse (epoch ms); may be after notAfter (STS's 15-minute minimum) */
+  expiration: number;
+  /** what CloudTrail names the person by (lib/domain/ssm-session-policy.ts) */
+  sourceIdentity: string;
+  durationSeconds: number;
+}
+
+/**
+ * Issues scoped temporary credentials for an ssm session. Throws GrantError (permanent or
+ * not); nothing above it sees an SDK type.
+ */
+export interface CredentialGrant {
+  /** the region the credentials and the printed commands are for */
+  readonly region: string;
+  /** the stage's own Session document that `shell` maps to */
+  readonly shellDocument: string;
+  issue(request: GrantRequest): Promise<IssuedCredentials>;
+}
