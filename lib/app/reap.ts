@@ -83,7 +83,7 @@ export async function reap(deps: AppDeps, options: ReapOptions = {}): Promise<Re
       deps.logger.error('reaper could not list provider resources', { mode: provider.mode, error });
       continue;
     }
-    const liveness = await sessionLiveness(deps, owned, concurrency);
+    const liveness = await sessionLiveness(deps, owned);
     await forEachLimited(owned, concurrency, async (resource) => {
       const bastion = resource.kind !== 'security-group';
       if (resource.sessionId && liveness.get(resource.sessionId)) {
@@ -170,25 +170,28 @@ async function settleDue(deps: AppDeps, session: Session, report: ReapReport): P
   }
 }
 
+/** One batched, consistent read for every session that owns a cloud resource. */
 async function sessionLiveness(
   deps: AppDeps,
   owned: readonly OwnedResource[],
-  concurrency: number,
 ): Promise<Map<string, boolean>> {
   const ids = [
     ...new Set(owned.flatMap((resource) => (resource.sessionId ? [resource.sessionId] : []))),
   ];
   const liveness = new Map<string, boolean>();
-  await forEachLimited(ids, concurrency, async (id) => {
-    try {
-      const session = await deps.store.get(id);
+  try {
+    const sessions = await deps.store.getMany(ids);
+    for (const id of ids) {
+      const session = sessions.get(id);
       liveness.set(id, session !== undefined && isLive(session.status));
-    } catch (error) {
-      // When in doubt, keep: destroying a live session's bastion is worse than a minute's delay.
-      liveness.set(id, true);
-      deps.logger.error('could not read a session during reconciliation', { sessionId: id, error });
     }
-  });
+  } catch (error) {
+    // When in doubt, keep: destroying a live session's bastion is worse than a minute's delay.
+    for (const id of ids) liveness.set(id, true);
+    deps.logger.error('could not read sessions during reconciliation; nothing destroyed this run', {
+      error,
+    });
+  }
   return liveness;
 }
 

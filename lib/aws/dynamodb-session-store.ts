@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
@@ -53,6 +54,10 @@ import {
   SESSION_KIND,
   TTL_ATTRIBUTE,
 } from './table-definition.ts';
+
+/** BatchGetItem takes at most 100 keys; unprocessed ones are retried with backoff. */
+const BATCH_GET_LIMIT = 100;
+const BATCH_GET_RETRIES = 5;
 
 export interface DynamoDbSessionStoreOptions {
   client: DynamoDBDocumentClient;
@@ -363,6 +368,35 @@ export class DynamoDbSessionStore implements SessionStore {
       ),
     );
     return Item ? parseItem(SessionSchema, Item, `session ${id}`) : undefined;
+  }
+
+  async getMany(ids: readonly string[]): Promise<Map<string, Session>> {
+    const found = new Map<string, Session>();
+    const unique = [...new Set(ids)];
+    for (let start = 0; start < unique.length; start += BATCH_GET_LIMIT) {
+      let keys: Record<string, unknown>[] = unique.slice(start, start + BATCH_GET_LIMIT).map((id) => itemKey.session(id));
+      for (let attempt = 0; keys.length > 0; attempt += 1) {
+        if (attempt > 0) {
+          if (attempt > BATCH_GET_RETRIES) throw new SessionStoreError('the table kept throttling a batch read');
+          await sleep(Math.random() * 50 * 2 ** attempt);
+        }
+        const response = await this.guard(
+          this.client.send(
+            new BatchGetCommand({
+              // Consistent: a session written a moment ago must never look missing, or the
+              // reaper would take its fresh bastion for an orphan.
+              RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },
+            }),
+          ),
+        );
+        for (const item of response.Responses?.[this.tableName] ?? []) {
+          const session = parseItem(SessionSchema, item, 'session');
+          found.set(session.id, session);
+        }
+        keys = (response.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
+      }
+    }
+    return found;
   }
 
   async transition(current: Session, next: Session, draft: AuditDraft): Promise<TransitionResult> {

@@ -75,6 +75,8 @@ export interface SessionStore {
   /** Throws QuotaExceededError, IdempotencyConflictError. */
   create(session: Session, options: CreateSessionOptions): Promise<CreateSessionResult>;
   get(id: string): Promise<Session | undefined>;
+  /** Strongly consistent reads of many sessions (the reaper's reconciliation); missing ids are absent from the map. */
+  getMany(ids: readonly string[]): Promise<Map<string, Session>>;
   /** Writes `next` if the stored session still has `current`'s status and version; appends the audit event in the same transaction. */
   transition(current: Session, next: Session, event: AuditDraft): Promise<TransitionResult>;
   listByOwner(owner: string, options: ListOptions): Promise<Page<Session>>;

@@ -270,6 +270,17 @@ describe('the reaper (layer 3)', () => {
     expect(world.ec2.running.size).toBe(0);
   });
 
+  it('destroys nothing when the table cannot be read during reconciliation', async () => {
+    await readySession();
+    world.ec2.running.set('i-orphan', { sessionId: 's-00000000000000000000', state: 'running' });
+    world.store.getMany = async () => {
+      throw new Error('dynamodb unavailable');
+    };
+    const report = await reap(world.deps);
+    expect(report.orphansDestroyed).toBe(0);
+    expect(world.ec2.running.has('i-orphan')).toBe(true);
+  });
+
   it('destroys instances no live session accounts for, and leaves live ones alone', async () => {
     const ready = await readySession();
     world.ec2.running.set('i-orphan', { sessionId: 's-00000000000000000000', state: 'running' });

@@ -391,6 +391,20 @@ describe('audit trail', () => {
   });
 });
 
+describe('getMany (reconciliation)', () => {
+  it('reads more than one batch of sessions consistently and leaves unknown ids out', async () => {
+    const created = await Promise.all(
+      Array.from({ length: 130 }, (_, index) => create({ owner: `owner-${index}` })),
+    );
+    const ids = created.map((session) => session.id);
+    const missing = 's-00000000000000000000';
+    const found = await dynamo.store.getMany([...ids, missing, ids[0] ?? '']);
+    expect(found.size).toBe(130);
+    expect(found.has(missing)).toBe(false);
+    expect(found.get(ids[129] ?? '')?.owner).toBe('owner-129');
+  });
+});
+
 describe('reaper index', () => {
   it('lists live sessions due by now, never ended ones or ones not yet due', async () => {
     const clock = dynamo.clock;

@@ -79,6 +79,15 @@ export class InMemorySessionStore implements SessionStore {
     return session ? structuredClone(session) : undefined;
   }
 
+  async getMany(ids: readonly string[]): Promise<Map<string, Session>> {
+    const found = new Map<string, Session>();
+    for (const id of ids) {
+      const session = this.sessions.get(id);
+      if (session) found.set(id, structuredClone(session));
+    }
+    return found;
+  }
+
   async transition(current: Session, next: Session, draft: AuditDraft): Promise<TransitionResult> {
     this.maybeFail();
     const stored = this.sessions.get(current.id);
