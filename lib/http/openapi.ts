@@ -1,0 +1,297 @@
+import * as z from 'zod';
+import {
+  CreateSessionBody,
+  DecisionBody,
+  ExtendSessionBody,
+  IdempotencyKey,
+  ListReviewsQuery,
+  ListSessionsQuery,
+  ReviewBody,
+  SessionIdParam,
+} from './schemas.ts';
+
+/**
+ * The OpenAPI document, generated from the very zod schemas that validate requests, so the
+ * published contract cannot drift from what the handlers accept (`npm run openapi` writes
+ * openapi.json; a test fails when the committed copy is stale).
+ */
+type JsonSchema = Record<string, unknown>;
+
+const schema = (type: z.ZodType): JsonSchema => {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(type, {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as JsonSchema;
+  return rest;
+};
+
+const queryParameters = (type: z.ZodObject) =>
+  Object.entries((schema(type).properties ?? {}) as Record<string, JsonSchema>).map(
+    ([name, property]) => ({
+      name,
+      in: 'query',
+      required: false,
+      schema: property,
+    }),
+  );
+
+const idParameter = { name: 'id', in: 'path', required: true, schema: schema(SessionIdParam) };
+
+const error = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+
+const jsonBody = (type: z.ZodType) => ({
+  required: true,
+  content: { 'application/json': { schema: schema(type) } },
+});
+
+const session = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Session' } } },
+});
+
+const COMMON_ERRORS = {
+  '400': error('the request is malformed; the message names the field'),
+  '401': error('no valid token, or a fresh MFA sign-in is required'),
+  '500': error('internal error; nothing internal is revealed'),
+};
+
+const ofSession = {
+  ...COMMON_ERRORS,
+  '404': error("no such session (also for someone else's session)"),
+};
+
+export function buildOpenApi(version = '0.1.0') {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Drawbridge',
+      version,
+      description:
+        'Ephemeral, identity- and address-bound bastions with four independent expiry layers.',
+    },
+    security: [{ jwt: [] }],
+    paths: {
+      '/sessions': {
+        post: {
+          summary: 'Request access to a target; the bastion is launched asynchronously',
+          parameters: [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              schema: schema(IdempotencyKey),
+            },
+          ],
+          requestBody: jsonBody(CreateSessionBody),
+          responses: {
+            '202': session('the session, REQUESTED (or PENDING_APPROVAL)'),
+            ...COMMON_ERRORS,
+            '403': error('your groups, address or break-glass membership do not allow this target'),
+            '409': error('the Idempotency-Key was used with another body'),
+            '413': error('the body is larger than 8 KB'),
+            '415': error('the body is not application/json'),
+            '429': error('quota of live sessions reached'),
+            '503': error('provisioning could not be started; nothing was left behind'),
+          },
+        },
+        get: {
+          summary: 'Your sessions, newest first (admins: everyone, with filters)',
+          parameters: queryParameters(ListSessionsQuery),
+          responses: {
+            '200': {
+              description: 'a page of sessions',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: {
+                      items: { type: 'array', items: { $ref: '#/components/schemas/Session' } },
+                      cursor: { type: 'string' },
+                    },
+                    required: ['items'],
+                  },
+                },
+              },
+            },
+            ...COMMON_ERRORS,
+            '403': error("only admins may list other people's sessions"),
+          },
+        },
+      },
+      '/sessions/{id}': {
+        parameters: [idParameter],
+        get: {
+          summary: 'Status and, once READY, how to connect',
+          responses: { '200': session('the session'), ...ofSession },
+        },
+        delete: {
+          summary: 'Revoke now (owner or admin)',
+          responses: {
+            '200': session('ENDED'),
+            '202': session('ENDING: the reaper finishes the release'),
+            ...ofSession,
+          },
+        },
+      },
+      '/sessions/{id}/events': {
+        parameters: [idParameter],
+        get: {
+          summary: 'The hash-chained audit trail and the bastion connection log',
+          responses: { '200': { description: 'events and connections' }, ...ofSession },
+        },
+      },
+      '/sessions/{id}/audit': {
+        parameters: [idParameter],
+        get: {
+          summary: 'Recompute the audit hash chain',
+          responses: { '200': { description: 'whether the chain is intact' }, ...ofSession },
+        },
+      },
+      '/sessions/{id}/extend': {
+        parameters: [idParameter],
+        post: {
+          summary: 'Extend the window within policy',
+          requestBody: jsonBody(ExtendSessionBody),
+          responses: {
+            '200': session('the extended session'),
+            ...ofSession,
+            '409': error('not extendable now'),
+          },
+        },
+      },
+      '/sessions/{id}/approve': {
+        parameters: [idParameter],
+        post: {
+          summary: 'Approve a pending request (approvers, never the requester)',
+          requestBody: jsonBody(DecisionBody),
+          responses: {
+            '200': session('approved'),
+            ...ofSession,
+            '403': error('not an approver, or your own request'),
+          },
+        },
+      },
+      '/sessions/{id}/deny': {
+        parameters: [idParameter],
+        post: {
+          summary: 'Deny a pending request',
+          requestBody: jsonBody(DecisionBody),
+          responses: { '200': session('denied'), ...ofSession, '403': error('not an approver') },
+        },
+      },
+      '/sessions/{id}/credentials': {
+        parameters: [idParameter],
+        post: {
+          summary: 'ssm mode: issue the temporary credentials for a READY session (never stored)',
+          responses: {
+            '200': { description: 'credentials and the aws ssm start-session commands' },
+            ...ofSession,
+            '409': error('not READY, or not an ssm session'),
+          },
+        },
+      },
+      '/reviews': {
+        get: {
+          summary: 'Break-glass reviews (admins), open ones first',
+          parameters: queryParameters(ListReviewsQuery),
+          responses: {
+            '200': { description: 'reviews' },
+            ...COMMON_ERRORS,
+            '403': error('admins only'),
+          },
+        },
+      },
+      '/reviews/{id}': {
+        parameters: [idParameter],
+        post: {
+          summary: 'Close a review with a verdict',
+          requestBody: jsonBody(ReviewBody),
+          responses: {
+            '200': { description: 'the closed review' },
+            ...ofSession,
+            '403': error('admins only'),
+          },
+        },
+      },
+      '/usage': {
+        get: {
+          summary: 'Usage and cost report (admins and FinOps)',
+          parameters: [
+            {
+              name: 'from',
+              in: 'query',
+              required: false,
+              schema: { type: 'string', format: 'date-time' },
+            },
+            {
+              name: 'to',
+              in: 'query',
+              required: false,
+              schema: { type: 'string', format: 'date-time' },
+            },
+            {
+              name: 'groupBy',
+              in: 'query',
+              required: false,
+              schema: { type: 'string', enum: ['user', 'target', 'team', 'day'] },
+            },
+            {
+              name: 'format',
+              in: 'query',
+              required: false,
+              schema: { type: 'string', enum: ['json', 'csv'] },
+            },
+          ],
+          responses: {
+            '200': { description: 'the report, as JSON or CSV' },
+            ...COMMON_ERRORS,
+            '403': error('admins and the FinOps group only'),
+          },
+        },
+      },
+    },
+    components: {
+      securitySchemes: { jwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: {
+        Error: {
+          type: 'object',
+          properties: {
+            error: {
+              type: 'object',
+              properties: { code: { type: 'string' }, message: { type: 'string' } },
+              required: ['code', 'message'],
+            },
+          },
+          required: ['error'],
+        },
+        Session: {
+          type: 'object',
+          description: 'See lib/app/session-view.ts; times are ISO 8601.',
+          properties: {
+            id: { type: 'string' },
+            status: {
+              type: 'string',
+              enum: [
+                'REQUESTED',
+                'PENDING_APPROVAL',
+                'PROVISIONING',
+                'READY',
+                'ENDING',
+                'ENDED',
+                'FAILED',
+              ],
+            },
+            target: { type: 'string' },
+            expiresAt: { type: 'string', format: 'date-time' },
+            connection: { type: 'object' },
+            links: { type: 'object' },
+          },
+          required: ['id', 'status', 'target', 'links'],
+        },
+      },
+    },
+  };
+}

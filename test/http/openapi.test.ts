@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { buildOpenApi } from '../../lib/http/openapi.ts';
+import { ROUTES } from '../../lib/local/local-orchestrator.ts';
+
+const root = new URL('../../', import.meta.url);
+const document = buildOpenApi();
+const paths = document.paths as Record<string, Record<string, unknown>>;
+
+describe('the OpenAPI document', () => {
+  it('is committed up to date (run npm run openapi after changing a schema)', () => {
+    expect(JSON.parse(readFileSync(new URL('openapi.json', root), 'utf8'))).toEqual(
+      JSON.parse(JSON.stringify(document)),
+    );
+  });
+
+  it('documents every route serverless.yml deploys and local mode serves', () => {
+    const deployed = [
+      ...readFileSync(new URL('serverless.yml', root), 'utf8').matchAll(
+        /httpApi: \{ method: (\w+), path: (?:'([^']+)'|([^,\s}]+))/g,
+      ),
+    ].map(([, method, quoted, bare]) => `${String(method).toLowerCase()} ${quoted ?? bare}`);
+    const local = ROUTES.map((route) => `${route.method.toLowerCase()} ${route.path}`);
+    expect(deployed.length).toBeGreaterThan(5);
+    for (const route of new Set([...deployed, ...local])) {
+      const [method = '', path = ''] = route.split(' ');
+      expect(paths[path]?.[method], route).toBeDefined();
+    }
+  });
+
+  it('carries the same rules the handlers enforce: strict bodies, bounded fields', () => {
+    const body = (
+      paths['/sessions']?.post as {
+        requestBody: { content: { 'application/json': { schema: Record<string, unknown> } } };
+      }
+    ).requestBody.content['application/json'].schema;
+    expect(body.additionalProperties).toBe(false);
+    expect(body.required).toEqual(expect.arrayContaining(['target', 'reason', 'publicKey']));
+    expect((body.properties as Record<string, { maxLength?: number }>).publicKey?.maxLength).toBe(
+      4096,
+    );
+  });
+});
