@@ -55,7 +55,7 @@ const resetCounters = () => {
   counters.calls.clear();
   counters.readUnits = 0;
 };
-const READS = new Set(['QueryCommand', 'GetItemCommand', 'ScanCommand']);
+const READS = new Set(['QueryCommand', 'GetItemCommand', 'BatchGetItemCommand', 'ScanCommand']);
 
 const dynamo = await startDynamo();
 const client = new DynamoDBClient({
@@ -324,6 +324,7 @@ for (const [label, table, owns] of [
     time: ms(elapsed),
     Query: callsOf('QueryCommand'),
     GetItem: callsOf('GetItemCommand'),
+    BatchGetItem: callsOf('BatchGetItemCommand'),
     TransactWrite: callsOf('TransactWriteItemsCommand'),
     'read units': Math.round(counters.readUnits),
   });
@@ -333,7 +334,7 @@ printTable(
   reapRows,
 );
 console.log(
-  '\nReads for the due sessions come from the sparse byDue index: one Query page for the overdue, whatever the live count. Reconciliation reads one session (GetItem) per distinct session owning a cloud resource, so with every live bastion owned it grows with the live count.',
+  '\nReads for the due sessions come from the sparse byDue index: one Query page for the overdue, whatever the live count. Reconciliation reads every session that owns a cloud resource (consistent BatchGetItem, 100 per call), so with every live bastion owned its reads grow with the live count: the cloud side of the sweep is proportional to what exists in the cloud.',
 );
 
 client.destroy();
