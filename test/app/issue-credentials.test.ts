@@ -32,6 +32,7 @@ import {
 } from '../../lib/app/issue-credentials.ts';
 import { provisionSession } from '../../lib/app/provision-session.ts';
 import { reap } from '../../lib/app/reap.ts';
+import { applyEvent } from '../../lib/app/record.ts';
 import { requestSession } from '../../lib/app/request-session.ts';
 import { sessionView } from '../../lib/app/session-view.ts';
 import { Ec2Provider } from '../../lib/aws/ec2-provider.ts';
@@ -447,6 +448,16 @@ describe('a fresh bastion', () => {
       `aws ssm start-session --region eu-west-1 --target ${BASTION} --document-name AWS-StartPortForwardingSessionToRemoteHost --parameters host=10.0.3.5,portNumber=5432,localPortNumber=5432`,
     );
     expect(answer.commands.shell).toBeUndefined();
+  });
+
+  it('is not judged by a duplicate delivery while its launch is still in flight', async () => {
+    const { session } = await ask(world, 'fresh-db');
+    // another delivery of the same message got as far as PROVISIONING and is launching now
+    await applyEvent(world.deps, session, { type: 'provision' }, { actor: 'drawbridge' });
+    const seen = await provisionSession(world.deps, session.id);
+    expect(seen?.status).toBe('PROVISIONING');
+    expect(ec2Mock).not.toHaveReceivedCommand(DescribeInstancesCommand);
+    expect(ec2Mock).not.toHaveReceivedCommand(RunInstancesCommand);
   });
 
   it('whose agent never comes Online is FAILED at the deadline and its instance terminated', async () => {
