@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { stringify } from 'yaml';
 import type { Access } from '../domain/policy.ts';
 import { SESSION_ID_PATTERN } from '../domain/session.ts';
+import { SSHD_CIPHERS, SSHD_KEX, SSHD_MACS } from '../domain/sshd-hardening.ts';
 
 export interface BastionUserDataInput {
   sessionId: string;
@@ -32,27 +33,9 @@ const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
 // An authorized_keys line is printable ASCII on one line; anything else would be smuggling.
 const KEY_LINE = /^[!-~][ -~]{0,16383}$/;
 
-// Limited to algorithms OpenSSH 8.7 (the AL2023 build) knows: an unknown name stops sshd.
-const CIPHERS = [
-  'chacha20-poly1305@openssh.com',
-  'aes256-gcm@openssh.com',
-  'aes128-gcm@openssh.com',
-  'aes256-ctr',
-  'aes192-ctr',
-  'aes128-ctr',
-];
-const MACS = [
-  'hmac-sha2-512-etm@openssh.com',
-  'hmac-sha2-256-etm@openssh.com',
-  'umac-128-etm@openssh.com',
-];
-const KEX = [
-  'curve25519-sha256',
-  'curve25519-sha256@libssh.org',
-  'diffie-hellman-group16-sha512',
-  'diffie-hellman-group18-sha512',
-  'diffie-hellman-group-exchange-sha256',
-];
+const CIPHERS = SSHD_CIPHERS;
+const MACS = SSHD_MACS;
+const KEX = SSHD_KEX;
 
 function unsafe(field: string): never {
   throw new Error(`unsafe ${field} for bastion user data`);

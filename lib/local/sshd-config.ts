@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { Access } from '../domain/policy.ts';
 import { SESSION_ID_PATTERN } from '../domain/session.ts';
+import { SSHD_CIPHERS, SSHD_KEX, SSHD_MACS } from '../domain/sshd-hardening.ts';
 
 export interface SshdConfigInput {
   sessionId: string;
@@ -31,28 +32,9 @@ const USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 const DNS_NAME =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
-// The same strong-only algorithm lists as the ec2 bastion (lib/aws/cloud-config.ts), limited to
-// names OpenSSH 8.7 knows, because an unknown name stops sshd from starting.
-const CIPHERS = [
-  'chacha20-poly1305@openssh.com',
-  'aes256-gcm@openssh.com',
-  'aes128-gcm@openssh.com',
-  'aes256-ctr',
-  'aes192-ctr',
-  'aes128-ctr',
-];
-const MACS = [
-  'hmac-sha2-512-etm@openssh.com',
-  'hmac-sha2-256-etm@openssh.com',
-  'umac-128-etm@openssh.com',
-];
-const KEX = [
-  'curve25519-sha256',
-  'curve25519-sha256@libssh.org',
-  'diffie-hellman-group16-sha512',
-  'diffie-hellman-group18-sha512',
-  'diffie-hellman-group-exchange-sha256',
-];
+const CIPHERS = SSHD_CIPHERS;
+const MACS = SSHD_MACS;
+const KEX = SSHD_KEX;
 
 function unsafe(field: string): never {
   // The value itself stays out of the message: it may hold the very newline we refused.
