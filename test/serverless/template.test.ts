@@ -377,6 +377,9 @@ describe('IAM', () => {
         'ec2:RunInstances',
         'ec2:CreateSecurityGroup',
         'iam:PassRole',
+        // ssm sessions become READY in provision, which arms their expiry schedule (layer 2)
+        'scheduler:CreateSchedule',
+        'scheduler:UpdateSchedule',
         'sqs:ReceiveMessage',
         'sqs:DeleteMessage',
       ],
