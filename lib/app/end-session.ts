@@ -14,6 +14,21 @@ export interface EndRequest {
   reason: EndReason;
   actor: string;
   detail?: string;
+  /**
+   * For ends decided by time (scheduler, reaper): if the first write loses a race, the fresh
+   * copy is ended only if this still holds, so an extension that landed first is kept.
+   */
+  stillDue?: (fresh: Session, now: number) => boolean;
+}
+
+/** READY past expiresAt (within a tolerance), or an end already under way. */
+export function isOverdue(session: Session, now: number, toleranceMs = 0): boolean {
+  if (session.status === SessionStatus.ENDING) return true;
+  return (
+    session.status === SessionStatus.READY &&
+    session.expiresAt !== undefined &&
+    session.expiresAt <= now + toleranceMs
+  );
 }
 
 const MAX_RACE_RETRIES = 3;
@@ -25,14 +40,24 @@ const MAX_RACE_RETRIES = 3;
  * provider cannot release yet the session stays ENDING and the reaper tries again.
  */
 export function endSession(deps: EndDeps, session: Session, request: EndRequest): Promise<Session> {
-  return retryOnStale(deps, session, (current) => endOnce(deps, current, request));
+  const { stillDue } = request;
+  return retryOnStale(
+    deps,
+    session,
+    (current) => endOnce(deps, current, request),
+    stillDue ? (fresh) => stillDue(fresh, deps.clock.now()) : () => true,
+  );
 }
 
-/** Re-reads and retries when someone else moved the session first (scheduler and reaper can race). */
+/**
+ * Re-reads and retries when someone else moved the session first (scheduler, reaper, revoke
+ * and extend can race). The fresh copy is acted on only if the reason to act still applies.
+ */
 async function retryOnStale(
   deps: Pick<AppDeps, 'store'>,
   session: Session,
   step: (current: Session) => Promise<Session>,
+  stillApplies: (fresh: Session) => boolean,
 ): Promise<Session> {
   let current = session;
   for (let attempt = 0; ; attempt += 1) {
@@ -42,6 +67,7 @@ async function retryOnStale(
       if (!(error instanceof StaleSessionError) || attempt >= MAX_RACE_RETRIES) throw error;
       const fresh = await deps.store.get(current.id);
       if (!fresh) throw error;
+      if (!stillApplies(fresh)) return fresh;
       current = fresh;
     }
   }
@@ -99,7 +125,14 @@ export function failSession(
   reason: string,
   actor = 'drawbridge',
 ): Promise<Session> {
-  return retryOnStale(deps, session, (current) => failOnce(deps, current, reason, actor));
+  // A session that became READY while we decided to fail it (the reaper reads an eventually
+  // consistent index) is not failed on the retry: it made it in time.
+  return retryOnStale(
+    deps,
+    session,
+    (current) => failOnce(deps, current, reason, actor),
+    (fresh) => fresh.status !== SessionStatus.READY || session.status === SessionStatus.READY,
+  );
 }
 
 async function failOnce(

@@ -1,6 +1,6 @@
 import { type Session, SessionStatus } from '../domain/session.ts';
 import type { AppDeps } from './deps.ts';
-import { endSession } from './end-session.ts';
+import { endSession, isOverdue } from './end-session.ts';
 
 /** EventBridge Scheduler fires at second granularity and may be a little early or late. */
 export const SCHEDULE_TOLERANCE_MS = 2_000;
@@ -22,12 +22,13 @@ export async function expireSession(
     });
   }
   const now = deps.clock.now();
-  if (
-    session.status === SessionStatus.READY &&
-    session.expiresAt !== undefined &&
-    session.expiresAt <= now + SCHEDULE_TOLERANCE_MS
-  ) {
-    return endSession(deps, session, { reason: 'expired', actor: 'scheduler' });
+  if (isOverdue(session, now, SCHEDULE_TOLERANCE_MS)) {
+    return endSession(deps, session, {
+      reason: 'expired',
+      actor: 'scheduler',
+      // An extension that commits while we end keeps the session.
+      stillDue: (fresh, at) => isOverdue(fresh, at, SCHEDULE_TOLERANCE_MS),
+    });
   }
   return session;
 }

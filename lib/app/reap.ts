@@ -3,7 +3,7 @@ import { isNoteworthySweep, overdueSeconds } from '../domain/usage.ts';
 import type { OwnedResource } from '../ports/provider.ts';
 import { expireApproval } from './approve-session.ts';
 import type { AppDeps } from './deps.ts';
-import { endSession, failSession } from './end-session.ts';
+import { endSession, failSession, isOverdue } from './end-session.ts';
 import { warnExpiring } from './notify.ts';
 
 export interface ReapReport {
@@ -135,7 +135,11 @@ async function settleDue(deps: AppDeps, session: Session, report: ReapReport): P
   switch (session.status) {
     case SessionStatus.READY:
       if (session.expiresAt !== undefined && session.expiresAt <= now) {
-        await endSession(deps, session, { reason: 'expired', actor: 'reaper' });
+        await endSession(deps, session, {
+          reason: 'expired',
+          actor: 'reaper',
+          stillDue: (fresh, at) => isOverdue(fresh, at),
+        });
         report.expired += 1;
       } else if (session.expiryWarningAt !== undefined && session.expiryWarningAt <= now) {
         // Due early for its "expiring soon" notice (dueAtFor); due again at expiresAt after.
