@@ -1,8 +1,8 @@
 import { authorizedKeyLine } from '../domain/authorized-key.ts';
-import { IllegalTransitionError, ProvisioningError } from '../domain/errors.ts';
+import { IllegalTransitionError, ProvisioningError, StaleSessionError } from '../domain/errors.ts';
 import { findTarget } from '../domain/policy.ts';
 import type { Connection, Session } from '../domain/session.ts';
-import { SessionStatus } from '../domain/session.ts';
+import { isLive, SessionStatus } from '../domain/session.ts';
 import { timeToReadySeconds } from '../domain/usage.ts';
 import { type AppDeps, providerFor } from './deps.ts';
 import { failSession } from './end-session.ts';
@@ -184,6 +184,22 @@ export async function markReady(
         { ...session, resources: { ...session.resources, ...resources } },
         error.message,
       );
+    }
+    if (error instanceof StaleSessionError) {
+      // Revoked (or failed) while the bastion was starting: its end could not see what we
+      // just launched, so take it down here instead of leaving it to reconciliation.
+      const fresh = await deps.store.get(session.id);
+      if (fresh && (fresh.status === SessionStatus.ENDING || !isLive(fresh.status))) {
+        await providerFor(deps.providers, fresh.mode)
+          .release({ ...fresh, resources: { ...fresh.resources, ...resources } })
+          .catch((releaseError: unknown) =>
+            deps.logger.error('could not release a bastion launched for an ended session', {
+              sessionId: fresh.id,
+              releaseError,
+            }),
+          );
+        return fresh;
+      }
     }
     throw error;
   }

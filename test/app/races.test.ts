@@ -94,3 +94,35 @@ describe('races the lifecycle must survive', () => {
     expect((await world.store.get(session.id))?.status).toBe('READY');
   });
 });
+
+describe('revoked while the bastion starts', () => {
+  it('takes down a local bastion that came up after its session was revoked', async () => {
+    const { session } = await requestSession(world.deps, {
+      identity: { subject: 'alice', groups: ['dev'] },
+      sourceIp: '127.0.0.1',
+      request: {
+        target: 'demo',
+        durationMinutes: 10,
+        reason: 'races',
+        publicKey: ed25519PublicKey(),
+      },
+    });
+    // The revoke lands while launch runs: its release finds nothing yet.
+    const launch = world.local.launch.bind(world.local);
+    world.local.launch = async (plan) => {
+      const result = await launch(plan);
+      const stored = world.store.sessions.get(plan.session.id);
+      if (stored)
+        world.store.sessions.set(plan.session.id, {
+          ...stored,
+          status: 'ENDED',
+          endReason: 'revoked',
+          version: stored.version + 2,
+        });
+      return result;
+    };
+    const result = await provisionSession(world.deps, session.id);
+    expect(result?.status).toBe('ENDED');
+    expect(world.local.running.size).toBe(0);
+  });
+});
