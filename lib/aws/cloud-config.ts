@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { stringify } from 'yaml';
 import type { Access } from '../domain/policy.ts';
+import { MAX_SELF_DESTRUCT_MINUTES } from '../domain/policy.ts';
 import { SESSION_ID_PATTERN } from '../domain/session.ts';
 import { SSHD_CIPHERS, SSHD_KEX, SSHD_MACS } from '../domain/sshd-hardening.ts';
 
@@ -23,7 +24,7 @@ export const SSHD_CONFIG_PATH = '/etc/ssh/sshd_config.d/00-drawbridge.conf';
 export const AGENT_CONFIG_PATH = '/opt/aws/amazon-cloudwatch-agent/etc/drawbridge.json';
 export const AGENT_CTL = '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl';
 /** The longest window plus the longest grace the policy schema allows. */
-export const MAX_SELF_DESTRUCT_MINUTES = 24 * 60 + 60;
+export { MAX_SELF_DESTRUCT_MINUTES };
 
 const LINUX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 const DNS_NAME =

@@ -34,11 +34,17 @@ const cidr = z.string().refine((value) => {
     return false;
   }
 }, 'a CIDR block like 203.0.113.0/24');
-const minutes = z
-  .number()
-  .int()
-  .min(1)
-  .max(24 * 60);
+export const MAX_WINDOW_MINUTES = 24 * 60;
+export const MAX_PROVISIONING_DEADLINE_MINUTES = 30;
+export const MAX_SELF_DESTRUCT_GRACE_MINUTES = 60;
+/**
+ * The longest self-destruct any valid policy can ask for: the key's bound (deadline plus the
+ * longest window) plus the grace, rounded up. The bastion's user data accepts exactly this.
+ */
+export const MAX_SELF_DESTRUCT_MINUTES =
+  MAX_PROVISIONING_DEADLINE_MINUTES + MAX_WINDOW_MINUTES + MAX_SELF_DESTRUCT_GRACE_MINUTES + 1;
+
+const minutes = z.number().int().min(1).max(MAX_WINDOW_MINUTES);
 const targetName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
@@ -217,8 +223,8 @@ export const PolicySchema = z
     /** prices for the usage report's estimates; defaults in lib/domain/cost.ts */
     pricing: PricingSchema.optional(),
     quota: z.strictObject({ activeSessionsPerUser: z.number().int().min(1).max(100) }),
-    provisioningDeadlineMinutes: z.number().int().min(1).max(30).default(10),
-    selfDestructGraceMinutes: z.number().int().min(1).max(60).default(5),
+    provisioningDeadlineMinutes: z.number().int().min(1).max(MAX_PROVISIONING_DEADLINE_MINUTES).default(10),
+    selfDestructGraceMinutes: z.number().int().min(1).max(MAX_SELF_DESTRUCT_GRACE_MINUTES).default(5),
     retentionDays: z.number().int().min(1).max(3650).default(90),
     targets: z.array(TargetSchema).min(1),
     /** on-call access with no approval wait, its own quota and maximum (lib/domain/break-glass.ts) */

@@ -9,6 +9,7 @@ import {
   SSHD_CONFIG_PATH,
 } from '../../lib/aws/cloud-config.ts';
 import { authorizedKeyLine } from '../../lib/domain/authorized-key.ts';
+import { MAX_SELF_DESTRUCT_MINUTES, validatePolicy } from '../../lib/domain/policy.ts';
 import { linuxUserFor } from '../../lib/domain/session.ts';
 
 const SESSION_ID = 's-0123456789abcdefghjk';
@@ -216,12 +217,37 @@ describe('buildBastionUserData', () => {
     ['targetPort', { targetPort: 70000 }],
     ['targetPort', { targetPort: 22.5 }],
     ['selfDestructMinutes', { selfDestructMinutes: 0 }],
-    ['selfDestructMinutes', { selfDestructMinutes: 24 * 60 + 61 }],
+    ['selfDestructMinutes', { selfDestructMinutes: MAX_SELF_DESTRUCT_MINUTES + 1 }],
     ['selfDestructMinutes', { selfDestructMinutes: 1.5 }],
     ['logGroupName', { logGroupName: '/drawbridge/"dev"' }],
     ['region', { region: 'eu-west-1; rm -rf /' }],
   ] as [string, Partial<BastionUserDataInput>][])('refuses an unsafe %s', (field, overrides) => {
     expect(() => buildBastionUserData(input(overrides))).toThrow(field);
+  });
+
+  it('accepts the longest self-destruct a valid policy can produce (deadline 30 + window 1440 + grace 60)', () => {
+    const policy = validatePolicy({
+      version: 1,
+      adminGroup: 'admins',
+      quota: { activeSessionsPerUser: 1 },
+      provisioningDeadlineMinutes: 30,
+      selfDestructGraceMinutes: 60,
+      targets: [
+        {
+          name: 'long',
+          mode: 'local',
+          host: '127.0.0.1',
+          port: 22,
+          allowedGroups: ['dev'],
+          defaultDurationMinutes: 1440,
+          maxDurationMinutes: 1440,
+        },
+      ],
+    });
+    const longest = policy.provisioningDeadlineMinutes + 1440 + policy.selfDestructGraceMinutes + 1;
+    expect(render(input({ selfDestructMinutes: longest })).bootcmd).toEqual([
+      ['shutdown', '-h', `+${longest}`],
+    ]);
   });
 
   const base32 = fc
