@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Context } from 'aws-lambda';
-import { UnauthorizedError } from '../domain/errors.ts';
+import { PayloadTooLargeError, UnauthorizedError } from '../domain/errors.ts';
 import type { HttpEvent, HttpResult } from '../http/http-handler.ts';
 import { errorResponse } from '../http/http-handler.ts';
 import type { Logger } from '../ports/logger.ts';
@@ -42,7 +42,9 @@ function matchRoute(
     const matches = pattern.every((segment, index) => {
       const part = parts[index] ?? '';
       if (segment.startsWith('{') && segment.endsWith('}')) {
-        params[segment.slice(1, -1)] = decodeURIComponent(part);
+        const decoded = safeDecode(part);
+        if (decoded === undefined) return false;
+        params[segment.slice(1, -1)] = decoded;
         return true;
       }
       return segment === part;
@@ -52,13 +54,23 @@ function matchRoute(
   return undefined;
 }
 
+/** A malformed escape (`%E0%A4%A`) matches no route (404), as API Gateway answers. */
+function safeDecode(part: string): string | undefined {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return undefined;
+  }
+}
+
 async function readBody(request: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
     const buffer = chunk as Buffer;
     size += buffer.length;
-    if (size > MAX_REQUEST_BYTES) throw new Error('request too large');
+    if (size > MAX_REQUEST_BYTES)
+      throw new PayloadTooLargeError('the request is larger than 10 MB');
     chunks.push(buffer);
   }
   return Buffer.concat(chunks);
