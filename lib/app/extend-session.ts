@@ -62,6 +62,7 @@ export async function extendSession(
       throw new ForbiddenError('you are no longer in a break-glass group');
     }
     requireFreshMfa(identity, deps.policy.breakGlass?.requireMfa, now, 'break-glass');
+    requireFreshMfa(identity, target.requireMfa, now, `target '${target.name}'`);
   } else {
     if (!target.allowedGroups.some((group) => identity.groups.includes(group))) {
       throw new ForbiddenError(`your groups may no longer open target '${target.name}'`);

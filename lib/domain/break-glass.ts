@@ -68,6 +68,8 @@ export function decideBreakGlass(
     throw new ForbiddenError(`target '${target.name}' may not be opened from ${request.sourceIp}`);
   }
   requireFreshMfa(identity, breakGlass.requireMfa, now, 'break-glass');
+  // Breaking glass skips approval and quota, never the target's own second-factor rule.
+  requireFreshMfa(identity, target.requireMfa, now, `target '${target.name}'`);
   const incidentId = parseIncidentId(request.incidentId);
   const maxMinutes = Math.min(breakGlass.maxDurationMinutes, target.maxDurationMinutes);
   const durationMinutes =

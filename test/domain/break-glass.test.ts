@@ -88,6 +88,19 @@ describe('decideBreakGlass', () => {
     expect(decision.target.name).toBe('prod-db');
   });
 
+  it("still holds the target's own, stricter MFA rule: break-glass skips approval, not the second factor", () => {
+    // payments: requireMfa 10 minutes; break-glass: 15 minutes. A 12-minute-old sign-in passes
+    // the break-glass rule and must still be refused for payments.
+    const twelveMinutesAgo: Identity = { ...oncall, authTime: NOW - 12 * MINUTE };
+    expect(() =>
+      decideBreakGlass(policy, twelveMinutesAgo, { ...request, target: 'payments' }, NOW),
+    ).toThrow(UnauthorizedError);
+    expect(decideBreakGlass(policy, twelveMinutesAgo, request, NOW).target.name).toBe('prod-db');
+    expect(
+      decideBreakGlass(policy, oncall, { ...request, target: 'payments' }, NOW).target.name,
+    ).toBe('payments');
+  });
+
   it('defaults to the target default within the break-glass maximum', () => {
     expect(decideBreakGlass(policy, oncall, request, NOW).durationMinutes).toBe(30);
   });
