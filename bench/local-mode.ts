@@ -6,7 +6,12 @@ import { connect } from 'node:net';
 import { startLocalOrchestrator } from '../lib/local/local-orchestrator.ts';
 import { SshdProvider } from '../lib/local/sshd-provider.ts';
 import { silentLogger } from '../lib/ports/logger.ts';
-import { apiClient, type ConnectionInfo, tempDir, writeLocalPolicy } from '../test/support/local-mode.ts';
+import {
+  apiClient,
+  type ConnectionInfo,
+  tempDir,
+  writeLocalPolicy,
+} from '../test/support/local-mode.ts';
 import { echoThroughBastion, makeClientKey, startEchoServer } from '../test/support/ssh.ts';
 import { mib, ms, percentile, printTable } from './stats.ts';
 
@@ -45,7 +50,10 @@ const orchestrator = await startLocalOrchestrator({
   logger: silentLogger,
   watchIntervalMs: 1000,
 });
-const alice = apiClient(orchestrator.url, await orchestrator.issuer.mint({ subject: 'alice', groups: ['dev'] }));
+const alice = apiClient(
+  orchestrator.url,
+  await orchestrator.issuer.mint({ subject: 'alice', groups: ['dev'] }),
+);
 
 // 1. Request → connectable, one session at a time.
 const toConnectable: number[] = [];
@@ -66,7 +74,12 @@ for (let index = 0; index < sessions; index += 1) {
   opened.push({ id, connection });
 }
 printTable(`Request to connectable sshd (POST → READY → SSH banner), ${sessions} sessions`, [
-  { p50: ms(percentile(toConnectable, 50)), p95: ms(percentile(toConnectable, 95)), max: ms(Math.max(...toConnectable)), target: 'p50 < 500 ms' },
+  {
+    p50: ms(percentile(toConnectable, 50)),
+    p95: ms(percentile(toConnectable, 95)),
+    max: ms(Math.max(...toConnectable)),
+    target: 'p50 < 500 ms',
+  },
 ]);
 
 // 2. All of them live at once: every one carries data with the real ssh client.
@@ -104,7 +117,10 @@ const shortLived: { expiresAt: number; connection: ConnectionInfo }[] = [];
 for (let index = 0; index < expiring; index += 1) {
   const id = String((await alice.open(key.publicKey, 1)).body.id);
   const ready = await alice.settle(id);
-  shortLived.push({ expiresAt: Date.parse(String(ready.body.expiresAt)), connection: ready.body.connection as ConnectionInfo });
+  shortLived.push({
+    expiresAt: Date.parse(String(ready.body.expiresAt)),
+    connection: ready.body.connection as ConnectionInfo,
+  });
 }
 const gone = await Promise.all(
   shortLived.map(async ({ expiresAt, connection }) => {

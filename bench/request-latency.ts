@@ -5,7 +5,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../functions/request-session.ts';
-import { documentClientFor, DynamoDbSessionStore } from '../lib/aws/dynamodb-session-store.ts';
+import { DynamoDbSessionStore, documentClientFor } from '../lib/aws/dynamodb-session-store.ts';
 import { SqsProvisionQueue } from '../lib/aws/sqs-provision-queue.ts';
 import { ensureTable } from '../lib/aws/table-definition.ts';
 import { useAppDeps } from '../lib/composition.ts';
@@ -22,9 +22,16 @@ const requests = Number(process.argv[2] ?? 500);
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
 const dynamo = await startDynamo();
-const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'local', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+const client = new DynamoDBClient({
+  endpoint: dynamo.endpoint,
+  region: 'local',
+  credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+});
 await ensureTable(client, 'bench');
-const sqs = new SQSClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+const sqs = new SQSClient({
+  region: 'eu-west-1',
+  credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+});
 mockClient(sqs).on(SendMessageCommand).resolves({ MessageId: 'm' });
 const policy = parsePolicy(TEST_POLICY_YAML);
 const unused = async () => {
@@ -32,10 +39,18 @@ const unused = async () => {
 };
 useAppDeps({
   policy,
-  store: new DynamoDbSessionStore({ client: documentClientFor(client), tableName: 'bench', retentionDays: 1, clock: systemClock }),
+  store: new DynamoDbSessionStore({
+    client: documentClientFor(client),
+    tableName: 'bench',
+    retentionDays: 1,
+    clock: systemClock,
+  }),
   providers: {},
   scheduler: { schedule: unused, cancel: unused },
-  queue: new SqsProvisionQueue({ sqs, queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/provision' }),
+  queue: new SqsProvisionQueue({
+    sqs,
+    queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/provision',
+  }),
   auditLog: { record() {} },
   clock: systemClock,
   logger: silentLogger,
@@ -47,7 +62,12 @@ for (let index = 0; index < requests + 20; index += 1) {
   const event = httpEvent('create-session', (e) => {
     e.requestContext.authorizer.jwt.claims.sub = `user-${index}`;
     e.headers['idempotency-key'] = `bench-${index}-${'x'.repeat(8)}`;
-    e.body = JSON.stringify({ target: 'prod-db', durationMinutes: 30, reason: 'bench', publicKey: keys[index % keys.length] });
+    e.body = JSON.stringify({
+      target: 'prod-db',
+      durationMinutes: 30,
+      reason: 'bench',
+      publicKey: keys[index % keys.length],
+    });
   });
   const started = performance.now();
   const result = await handler(event, lambdaContext);
@@ -55,8 +75,17 @@ for (let index = 0; index < requests + 20; index += 1) {
   if (result.statusCode !== 202) throw new Error(`unexpected ${result.statusCode}: ${result.body}`);
   if (index >= 20) samples.push(elapsed); // the first requests warm the JIT and the connection pool
 }
-printTable(`POST /sessions control plane, ${requests} sequential requests (dynalite + mocked SQS)`, [
-  { p50: ms(percentile(samples, 50)), p95: ms(percentile(samples, 95)), p99: ms(percentile(samples, 99)), max: ms(Math.max(...samples)), target: 'p99 < 50 ms' },
-]);
+printTable(
+  `POST /sessions control plane, ${requests} sequential requests (dynalite + mocked SQS)`,
+  [
+    {
+      p50: ms(percentile(samples, 50)),
+      p95: ms(percentile(samples, 95)),
+      p99: ms(percentile(samples, 99)),
+      max: ms(Math.max(...samples)),
+      target: 'p99 < 50 ms',
+    },
+  ],
+);
 client.destroy();
 await dynamo.close();

@@ -8,7 +8,6 @@ import type { Context } from './context.ts';
 import { CliError, ExitCode, UsageError } from './errors.ts';
 import { announceRequest, breakGlassFlags, waitDeadline } from './extend-command.ts';
 import { clean, json } from './format.ts';
-import { openSsm } from './ssm.ts';
 import {
   adoptSessionKey,
   chooseLocalPort,
@@ -18,6 +17,7 @@ import {
   suggestedLocalPort,
   userKey,
 } from './ssh.ts';
+import { openSsm } from './ssm.ts';
 
 const POLL_MS = 500;
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];

@@ -179,7 +179,12 @@ export async function requestSession(
     });
     // Nothing was launched yet, so there is nothing to release: record FAILED directly.
     const reason = 'could not start provisioning; please retry';
-    await applyEvent(deps, created.session, { type: 'fail', reason }, { actor: 'drawbridge', detail: { reason } });
+    await applyEvent(
+      deps,
+      created.session,
+      { type: 'fail', reason },
+      { actor: 'drawbridge', detail: { reason } },
+    );
     throw new ProvisioningUnavailableError({ cause: error });
   }
   return alert ? { ...created, alert } : created;

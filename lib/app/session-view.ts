@@ -1,8 +1,8 @@
 import type { AuditEvent } from '../domain/audit.ts';
-import type { ConnectionRecord } from '../domain/sshd-log.ts';
 import type { Policy } from '../domain/policy.ts';
 import { findTarget } from '../domain/policy.ts';
 import { type Session, SessionStatus } from '../domain/session.ts';
+import type { ConnectionRecord } from '../domain/sshd-log.ts';
 
 const iso = (epochMs: number | undefined): string | undefined =>
   epochMs === undefined ? undefined : new Date(epochMs).toISOString();
@@ -139,5 +139,8 @@ export function eventView(event: AuditEvent) {
 }
 
 export function connectionRecordView(record: ConnectionRecord) {
-  return { ...record, ...(record.at === undefined ? {} : { at: new Date(record.at).toISOString() }) };
+  return {
+    ...record,
+    ...(record.at === undefined ? {} : { at: new Date(record.at).toISOString() }),
+  };
 }

@@ -1,10 +1,10 @@
 import type { AuditEvent } from '../domain/audit.ts';
-import type { ConnectionRecord } from '../domain/sshd-log.ts';
-import type { Logger } from '../ports/logger.ts';
-import type { SessionLog } from '../ports/session-log.ts';
 import { ForbiddenError, NotFoundError } from '../domain/errors.ts';
 import { isAdmin } from '../domain/policy.ts';
 import { type Identity, isSessionId, type Session, type SessionStatus } from '../domain/session.ts';
+import type { ConnectionRecord } from '../domain/sshd-log.ts';
+import type { Logger } from '../ports/logger.ts';
+import type { SessionLog } from '../ports/session-log.ts';
 import type { Page } from '../ports/session-store.ts';
 import type { AppDeps } from './deps.ts';
 

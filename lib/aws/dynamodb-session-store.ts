@@ -374,10 +374,13 @@ export class DynamoDbSessionStore implements SessionStore {
     const found = new Map<string, Session>();
     const unique = [...new Set(ids)];
     for (let start = 0; start < unique.length; start += BATCH_GET_LIMIT) {
-      let keys: Record<string, unknown>[] = unique.slice(start, start + BATCH_GET_LIMIT).map((id) => itemKey.session(id));
+      let keys: Record<string, unknown>[] = unique
+        .slice(start, start + BATCH_GET_LIMIT)
+        .map((id) => itemKey.session(id));
       for (let attempt = 0; keys.length > 0; attempt += 1) {
         if (attempt > 0) {
-          if (attempt > BATCH_GET_RETRIES) throw new SessionStoreError('the table kept throttling a batch read');
+          if (attempt > BATCH_GET_RETRIES)
+            throw new SessionStoreError('the table kept throttling a batch read');
           await sleep(Math.random() * 50 * 2 ** attempt);
         }
         const response = await this.guard(
@@ -393,7 +396,10 @@ export class DynamoDbSessionStore implements SessionStore {
           const session = parseItem(SessionSchema, item, 'session');
           found.set(session.id, session);
         }
-        keys = (response.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
+        keys = (response.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<
+          string,
+          unknown
+        >[];
       }
     }
     return found;

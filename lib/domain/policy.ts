@@ -132,7 +132,10 @@ export const TargetSchema = z
           .string()
           .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'an instance type like t4g.nano')
           // The launch template's AMI is AL2023 arm64: an x86 type would fail at RunInstances.
-          .regex(/^[a-z]+\d+[a-z]*g[a-z-]*\./, 'a Graviton (arm64) instance type like t4g.nano or m7g.medium'),
+          .regex(
+            /^[a-z]+\d+[a-z]*g[a-z-]*\./,
+            'a Graviton (arm64) instance type like t4g.nano or m7g.medium',
+          ),
       )
       .min(1)
       .default(['t4g.nano']),
@@ -223,8 +226,18 @@ export const PolicySchema = z
     /** prices for the usage report's estimates; defaults in lib/domain/cost.ts */
     pricing: PricingSchema.optional(),
     quota: z.strictObject({ activeSessionsPerUser: z.number().int().min(1).max(100) }),
-    provisioningDeadlineMinutes: z.number().int().min(1).max(MAX_PROVISIONING_DEADLINE_MINUTES).default(10),
-    selfDestructGraceMinutes: z.number().int().min(1).max(MAX_SELF_DESTRUCT_GRACE_MINUTES).default(5),
+    provisioningDeadlineMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_PROVISIONING_DEADLINE_MINUTES)
+      .default(10),
+    selfDestructGraceMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_SELF_DESTRUCT_GRACE_MINUTES)
+      .default(5),
     retentionDays: z.number().int().min(1).max(3650).default(90),
     targets: z.array(TargetSchema).min(1),
     /** on-call access with no approval wait, its own quota and maximum (lib/domain/break-glass.ts) */

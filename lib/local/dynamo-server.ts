@@ -1,17 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import {
   Agent,
+  createServer,
+  request as httpRequest,
   type IncomingHttpHeaders,
   type IncomingMessage,
-  request as httpRequest,
   type OutgoingHttpHeaders,
   type Server,
   type ServerResponse,
-  createServer,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { brotliDecompressSync, crc32, gunzipSync, inflateSync } from 'node:zlib';
 import {
   internalError,

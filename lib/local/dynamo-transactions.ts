@@ -172,9 +172,7 @@ export class TransactionEngine {
     if (!parsed.success) return schemaError(parsed.error);
     const { TransactItems: items, ClientRequestToken: token } = parsed.data;
 
-    const requestHash = createHash('sha256')
-      .update(JSON.stringify(items))
-      .digest('hex');
+    const requestHash = createHash('sha256').update(JSON.stringify(items)).digest('hex');
     if (token) {
       const seen = this.recallToken(token);
       if (seen && seen.requestHash === requestHash) return { status: 200, body: {} };
@@ -183,7 +181,8 @@ export class TransactionEngine {
           status: 400,
           body: {
             __type: `${DYNAMODB_ERROR}IdempotentParameterMismatchException`,
-            message: 'The request uses the same client token as a previous, but non-identical request.',
+            message:
+              'The request uses the same client token as a previous, but non-identical request.',
           },
         };
       }
@@ -233,9 +232,7 @@ export class TransactionEngine {
     const parsed = TransactGetSchema.safeParse(input);
     if (!parsed.success) return schemaError(parsed.error);
     const gets = parsed.data.TransactItems.map((item) => item.Get);
-    const resolved = await this.keysOf(
-      gets.map((get) => ({ table: get.TableName, key: get.Key })),
-    );
+    const resolved = await this.keysOf(gets.map((get) => ({ table: get.TableName, key: get.Key })));
     if ('reply' in resolved) return resolved.reply;
 
     const responses: JsonObject[] = [];
@@ -321,7 +318,11 @@ export class TransactionEngine {
     if (request.ReturnValuesOnConditionCheckFailure === 'ALL_OLD') {
       // dynalite ignores ReturnValuesOnConditionCheckFailure; writers are serialized, so a
       // consistent read now sees exactly the item the condition was evaluated against.
-      const current = await this.call('GetItem', { TableName: table, Key: key, ConsistentRead: true });
+      const current = await this.call('GetItem', {
+        TableName: table,
+        Key: key,
+        ConsistentRead: true,
+      });
       if (current.status !== 200) return { kind: 'error', reply: current };
       if (current.body.Item) reason.Item = current.body.Item;
     }

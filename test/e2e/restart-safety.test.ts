@@ -5,7 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../lib/local/free-port.ts';
 import { LocalIssuer } from '../../lib/local/local-issuer.ts';
 import { SshdProvider } from '../../lib/local/sshd-provider.ts';
-import { apiClient, type ConnectionInfo, tempDir, writeLocalPolicy } from '../support/local-mode.ts';
+import {
+  apiClient,
+  type ConnectionInfo,
+  tempDir,
+  writeLocalPolicy,
+} from '../support/local-mode.ts';
 import { type ClientKey, echoThroughBastion, makeClientKey } from '../support/ssh.ts';
 
 /**
@@ -44,7 +49,8 @@ async function startLocalMode(): Promise<string> {
   });
   const deadline = Date.now() + 30_000;
   while (!output.includes('Drawbridge local mode is up')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`local mode did not start:\n${output}`);
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`local mode did not start:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   expect(existsSync(localJson)).toBe(true);
@@ -106,10 +112,15 @@ describe('restart safety', () => {
 
     // Stay down past the short session's window.
     const shortExpiresAt = Date.parse(String(short.body.expiresAt));
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, shortExpiresAt - Date.now() + 500)));
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, shortExpiresAt - Date.now() + 500)),
+    );
 
     url = await startLocalMode();
-    expect((await alice().get(shortId)).body).toMatchObject({ status: 'ENDED', endReason: 'expired' });
+    expect((await alice().get(shortId)).body).toMatchObject({
+      status: 'ENDED',
+      endReason: 'expired',
+    });
     expect((await alice().get(longId)).body.status).toBe('READY');
     expect((await echoThroughBastion(forward(longConnection), 'after restart\n')).ok).toBe(true);
     const afterRestart = await new SshdProvider({ dataDir }).listOwned();

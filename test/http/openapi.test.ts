@@ -29,11 +29,10 @@ describe('the OpenAPI document', () => {
   });
 
   it('carries the same rules the handlers enforce: strict bodies, bounded fields', () => {
-    const body = (
-      paths['/sessions']?.post as {
-        requestBody: { content: { 'application/json': { schema: Record<string, unknown> } } };
-      }
-    ).requestBody.content['application/json'].schema;
+    const post = paths['/sessions']?.post as
+      | { requestBody: { content: { 'application/json': { schema: Record<string, unknown> } } } }
+      | undefined;
+    const body = post?.requestBody.content['application/json'].schema ?? {};
     expect(body.additionalProperties).toBe(false);
     expect(body.required).toEqual(expect.arrayContaining(['target', 'reason', 'publicKey']));
     expect((body.properties as Record<string, { maxLength?: number }>).publicKey?.maxLength).toBe(

@@ -327,7 +327,9 @@ describe('IAM', () => {
   it('lets each function write logs to its own log group only', () => {
     for (const name of FUNCTIONS) {
       const logs = roleStatements(roleOf(name)).filter((statement) =>
-        actionsOf(statement).some((action) => action === 'logs:CreateLogStream' || action === 'logs:PutLogEvents'),
+        actionsOf(statement).some(
+          (action) => action === 'logs:CreateLogStream' || action === 'logs:PutLogEvents',
+        ),
       );
       expect(logs, name).toHaveLength(1);
       expect(new Set(actionsOf(logs[0] as IamStatement))).toEqual(
@@ -341,7 +343,9 @@ describe('IAM', () => {
 
   it('lets only sessionEvents read bastion logs, and only that log group', () => {
     for (const name of FUNCTIONS) {
-      const reads = roleStatements(roleOf(name)).filter((statement) => actionsOf(statement).includes('logs:GetLogEvents'));
+      const reads = roleStatements(roleOf(name)).filter((statement) =>
+        actionsOf(statement).includes('logs:GetLogEvents'),
+      );
       if (name !== 'sessionEvents') {
         expect(reads, name).toEqual([]);
         continue;
@@ -431,7 +435,9 @@ describe('IAM', () => {
     ] as const) {
       const writes = [...allowedActions(roleOf(name))].filter(
         (action) =>
-          !/^(dynamodb:(GetItem|Query)|logs:(GetLogEvents|CreateLogStream|PutLogEvents))$/.test(action),
+          !/^(dynamodb:(GetItem|Query)|logs:(GetLogEvents|CreateLogStream|PutLogEvents))$/.test(
+            action,
+          ),
       );
       expect(writes, name).toEqual([]);
     }
@@ -1143,14 +1149,16 @@ describe('ssm mode', () => {
   });
 
   it('streams session output to a KMS-encrypted log group through a stage Session document no longer than the policy allows', () => {
-    expect(property('SsmSessionLogGroup', 'LogGroupName')).toBe(`/drawbridge/${STAGE}/ssm-sessions`);
+    expect(property('SsmSessionLogGroup', 'LogGroupName')).toBe(
+      `/drawbridge/${STAGE}/ssm-sessions`,
+    );
     expect(property('SsmSessionLogGroup', 'KmsKeyId')).toEqual({
       'Fn::GetAtt': ['SsmSessionLogsKey', 'Arn'],
     });
     expect(property('SsmSessionLogsKey', 'EnableKeyRotation')).toBe(true);
     const keyPolicy = property<PolicyDocument>('SsmSessionLogsKey', 'KeyPolicy');
-    const forLogs = keyPolicy.Statement.find(
-      (statement) => text(statement.Principal).includes('logs.'),
+    const forLogs = keyPolicy.Statement.find((statement) =>
+      text(statement.Principal).includes('logs.'),
     );
     expect(text(forLogs?.Condition?.ArnEquals?.['kms:EncryptionContext:aws:logs:arn'])).toContain(
       `:log-group:/drawbridge/${STAGE}/ssm-sessions`,
@@ -1184,7 +1192,11 @@ describe('ssm mode', () => {
 });
 
 /** Logical ids a resource refers to (Ref, Fn::GetAtt, Fn::Sub, DependsOn). */
-function references(value: unknown, ids: ReadonlySet<string>, found = new Set<string>()): Set<string> {
+function references(
+  value: unknown,
+  ids: ReadonlySet<string>,
+  found = new Set<string>(),
+): Set<string> {
   if (Array.isArray(value)) for (const item of value) references(item, ids, found);
   else if (value && typeof value === 'object') {
     for (const [key, inner] of Object.entries(value)) {
