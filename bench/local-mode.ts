@@ -29,6 +29,8 @@ function sshBanner(host: string, port: number): Promise<void> {
       else reject(new Error('not ssh'));
     });
     socket.once('error', reject);
+    // Accepted and closed without a banner (sshd going away mid-handshake) counts as gone.
+    socket.once('close', () => reject(new Error('closed without a banner')));
     socket.once('timeout', () => {
       socket.destroy();
       reject(new Error('timeout'));
