@@ -38,6 +38,7 @@ import {
   isThrottling,
 } from './aws-errors.ts';
 import { buildBastionUserData } from './cloud-config.ts';
+import { retryThrottled } from './throttle-retry.ts';
 
 export interface Ec2ProviderOptions {
   ec2: EC2Client;
@@ -56,8 +57,6 @@ export const TAG_OWNER = 'drawbridge:owner';
 export const TAG_EXPIRES_AT = 'drawbridge:expires-at';
 export const TAG_STAGE = 'drawbridge:stage';
 
-const BACKOFF_BASE_MS = 200;
-const BACKOFF_CAP_MS = 5_000;
 const SSH_PORT = 22;
 const LIVE_INSTANCE_STATES = ['pending', 'running', 'stopping', 'stopped'];
 
@@ -329,16 +328,11 @@ export class Ec2Provider implements Provider {
 
   /** Retries throttled calls with full jitter; the caller's input (and so its ClientToken) is reused. */
   async #send<T>(call: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await call();
-      } catch (error) {
-        if (!isThrottling(error) || attempt >= this.#maxThrottleRetries) throw error;
-        await this.#sleep(
-          this.#random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt),
-        );
-      }
-    }
+    return retryThrottled(call, {
+      sleep: this.#sleep,
+      random: this.#random,
+      maxRetries: this.#maxThrottleRetries,
+    });
   }
 
   #callerCidr(session: Session): string {

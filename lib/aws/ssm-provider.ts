@@ -25,14 +25,13 @@ import { errorName, isThrottling } from './aws-errors.ts';
 import { common } from './client-settings.ts';
 import { MAX_SELF_DESTRUCT_MINUTES } from './cloud-config.ts';
 import type { Ec2Provider } from './ec2-provider.ts';
+import { retryThrottled } from './throttle-retry.ts';
 
 const ONLINE = 'Online';
 /** Session Manager's own user on Linux when run-as is off. */
 const SSM_LINUX_USER = 'ssm-user';
 /** The agent dials out to Systems Manager over HTTPS; nothing dials in. */
 const SSM_PORT = 443;
-const BACKOFF_BASE_MS = 200;
-const BACKOFF_CAP_MS = 5_000;
 /** DescribeInstanceInformation accepts 5-50 with filters. */
 const INFORMATION_PAGE = 50;
 const SESSIONS_PAGE = 200;
@@ -217,16 +216,11 @@ export class ManagedInstances implements TargetCheck {
   }
 
   async #send<T>(call: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await call();
-      } catch (error) {
-        if (!isThrottling(error) || attempt >= this.#maxThrottleRetries) throw error;
-        await this.#sleep(
-          this.#random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt),
-        );
-      }
-    }
+    return retryThrottled(call, {
+      sleep: this.#sleep,
+      random: this.#random,
+      maxRetries: this.#maxThrottleRetries,
+    });
   }
 }
 
