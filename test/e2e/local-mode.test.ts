@@ -104,6 +104,24 @@ describe('local mode, end to end', () => {
       forwardTo(connection, { targetPort: orchestratorPort() }),
     );
     expect(elsewhere.ok).toBe(false);
+
+    // The events show who connected, from where, and the forward that was refused.
+    const history = await alice.events(id);
+    const connections = history.body.connections as {
+      kind: string;
+      address: string;
+      target?: string;
+    }[];
+    expect(connections).toContainEqual(
+      expect.objectContaining({ kind: 'authenticated', address: '127.0.0.1' }),
+    );
+    expect(connections).toContainEqual(
+      expect.objectContaining({
+        kind: 'refused-forward',
+        address: '127.0.0.1',
+        target: `127.0.0.1:${orchestratorPort()}`,
+      }),
+    );
   });
 
   it('refuses the same key from another source address (127.0.0.2)', async () => {
