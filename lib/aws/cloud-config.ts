@@ -3,7 +3,7 @@ import { stringify } from 'yaml';
 import type { Access } from '../domain/policy.ts';
 import { MAX_SELF_DESTRUCT_MINUTES } from '../domain/policy.ts';
 import { SESSION_ID_PATTERN } from '../domain/session.ts';
-import { SSHD_CIPHERS, SSHD_KEX, SSHD_MACS } from '../domain/sshd-hardening.ts';
+import { hardenedSshdSettings } from '../domain/sshd-hardening.ts';
 
 export interface BastionUserDataInput {
   sessionId: string;
@@ -33,10 +33,6 @@ const LOG_GROUP = /^[A-Za-z0-9._/#-]{1,512}$/;
 const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
 // An authorized_keys line is printable ASCII on one line; anything else would be smuggling.
 const KEY_LINE = /^[!-~][ -~]{0,16383}$/;
-
-const CIPHERS = SSHD_CIPHERS;
-const MACS = SSHD_MACS;
-const KEX = SSHD_KEX;
 
 function unsafe(field: string): never {
   throw new Error(`unsafe ${field} for bastion user data`);
@@ -70,34 +66,12 @@ export function permitOpenValue(host: string, port: number): string {
 function sshdConfig(input: BastionUserDataInput): string {
   const settings: [string, string][] = [
     ['PermitRootLogin', 'no'],
-    ['PasswordAuthentication', 'no'],
-    ['KbdInteractiveAuthentication', 'no'],
-    ['PermitEmptyPasswords', 'no'],
-    ['HostbasedAuthentication', 'no'],
-    ['IgnoreRhosts', 'yes'],
-    ['PubkeyAuthentication', 'yes'],
-    ['AuthenticationMethods', 'publickey'],
     ['AllowUsers', input.linuxUser],
-    ['AllowTcpForwarding', 'local'],
-    ['PermitOpen', permitOpenValue(input.targetHost, input.targetPort)],
-    ['AllowAgentForwarding', 'no'],
-    ['AllowStreamLocalForwarding', 'no'],
-    ['X11Forwarding', 'no'],
-    ['PermitTunnel', 'no'],
-    ['GatewayPorts', 'no'],
-    ['PermitUserEnvironment', 'no'],
+    ...hardenedSshdSettings(permitOpenValue(input.targetHost, input.targetPort)),
     ...(input.access === 'jump-only' ? ([['PermitTTY', 'no']] as [string, string][]) : []),
-    ['MaxAuthTries', '3'],
     ['MaxSessions', '2'],
-    ['MaxStartups', '10:30:60'],
-    ['LoginGraceTime', '30'],
     ['ClientAliveInterval', '30'],
     ['ClientAliveCountMax', '3'],
-    ['LogLevel', 'VERBOSE'],
-    ['Ciphers', CIPHERS.join(',')],
-    ['MACs', MACS.join(',')],
-    ['KexAlgorithms', KEX.join(',')],
-    ['Banner', 'none'],
   ];
   // sshd keeps the first value it reads for most keywords, and AL2023's sshd_config includes
   // sshd_config.d/*.conf first, in name order: the 00- prefix puts these ahead of 50-redhat.conf.

@@ -25,3 +25,36 @@ export const SSHD_KEX = [
   'diffie-hellman-group18-sha512',
   'diffie-hellman-group-exchange-sha256',
 ] as const;
+
+/**
+ * The sshd settings every Drawbridge bastion shares, ec2 and local alike: key-only login,
+ * exactly one permitted forward, nothing else forwarded, verbose logging, strong algorithms.
+ * Each bastion adds what is its own (listen address, users, sessions, keep-alive).
+ */
+export function hardenedSshdSettings(permitOpen: string): [string, string][] {
+  return [
+    ['PasswordAuthentication', 'no'],
+    ['KbdInteractiveAuthentication', 'no'],
+    ['PermitEmptyPasswords', 'no'],
+    ['HostbasedAuthentication', 'no'],
+    ['IgnoreRhosts', 'yes'],
+    ['PubkeyAuthentication', 'yes'],
+    ['AuthenticationMethods', 'publickey'],
+    ['AllowTcpForwarding', 'local'],
+    ['PermitOpen', permitOpen],
+    ['AllowAgentForwarding', 'no'],
+    ['AllowStreamLocalForwarding', 'no'],
+    ['X11Forwarding', 'no'],
+    ['PermitTunnel', 'no'],
+    ['GatewayPorts', 'no'],
+    ['PermitUserEnvironment', 'no'],
+    ['MaxAuthTries', '3'],
+    ['MaxStartups', '10:30:60'],
+    ['LoginGraceTime', '30'],
+    ['LogLevel', 'VERBOSE'],
+    ['Banner', 'none'],
+    ['Ciphers', SSHD_CIPHERS.join(',')],
+    ['MACs', SSHD_MACS.join(',')],
+    ['KexAlgorithms', SSHD_KEX.join(',')],
+  ];
+}

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { Access } from '../domain/policy.ts';
 import { SESSION_ID_PATTERN } from '../domain/session.ts';
-import { SSHD_CIPHERS, SSHD_KEX, SSHD_MACS } from '../domain/sshd-hardening.ts';
+import { hardenedSshdSettings } from '../domain/sshd-hardening.ts';
 
 export interface SshdConfigInput {
   sessionId: string;
@@ -31,10 +31,6 @@ const PATH = /^\/[A-Za-z0-9._/+-]{1,1000}$/;
 const USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 const DNS_NAME =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
-const CIPHERS = SSHD_CIPHERS;
-const MACS = SSHD_MACS;
-const KEX = SSHD_KEX;
 
 function unsafe(field: string): never {
   // The value itself stays out of the message: it may hold the very newline we refused.
@@ -83,22 +79,8 @@ export function buildSshdConfig(input: SshdConfigInput): string {
     // Drawbridge; in CI that is root. A key-only root login is then the only way in, and the
     // key's own options (restrict, permitopen, from, expiry-time) still bound what it can do.
     ['PermitRootLogin', input.rootLogin ? 'prohibit-password' : 'no'],
-    ['PasswordAuthentication', 'no'],
-    ['KbdInteractiveAuthentication', 'no'],
-    ['PermitEmptyPasswords', 'no'],
-    ['HostbasedAuthentication', 'no'],
-    ['IgnoreRhosts', 'yes'],
-    ['PubkeyAuthentication', 'yes'],
-    ['AuthenticationMethods', 'publickey'],
-    ['AllowTcpForwarding', 'local'],
-    ['PermitOpen', hostPort(input.targetHost, input.targetPort)],
+    ...hardenedSshdSettings(hostPort(input.targetHost, input.targetPort)),
     ['PermitListen', 'none'],
-    ['AllowAgentForwarding', 'no'],
-    ['AllowStreamLocalForwarding', 'no'],
-    ['X11Forwarding', 'no'],
-    ['PermitTunnel', 'no'],
-    ['GatewayPorts', 'no'],
-    ['PermitUserEnvironment', 'no'],
     ['PermitUserRC', 'no'],
     ['PermitTTY', jumpOnly ? 'no' : 'yes'],
     // `ssh -J`, `-W` and `-L` ride direct-tcpip channels and never open a session, so a
@@ -106,22 +88,14 @@ export function buildSshdConfig(input: SshdConfigInput): string {
     // not even for a forced command), and the forced command that does nothing stays as a
     // second lock should a session ever get through.
     ...(jumpOnly ? ([['ForceCommand', '/bin/false']] as [string, string][]) : []),
-    ['MaxAuthTries', '3'],
     ['MaxSessions', jumpOnly ? '0' : '2'],
-    ['MaxStartups', '10:30:60'],
-    ['LoginGraceTime', '30'],
     ['ClientAliveInterval', '15'],
     ['ClientAliveCountMax', '2'],
-    ['LogLevel', 'VERBOSE'],
     // No PAM: the key is the whole of authentication, and PAM's session modules would touch
     // the machine (lastlog, motd, limits) for what is only a forward.
     ['UsePAM', 'no'],
     ['PrintMotd', 'no'],
     ['PrintLastLog', 'no'],
-    ['Banner', 'none'],
-    ['Ciphers', CIPHERS.join(',')],
-    ['MACs', MACS.join(',')],
-    ['KexAlgorithms', KEX.join(',')],
     // No Subsystem line at all: sshd has none built in, so sftp and friends do not exist here.
   ];
   return [
