@@ -67,7 +67,22 @@ export async function onInstanceState(
     return undefined;
   }
   if (state === 'running') return observeBastion(deps, session, 'running');
-  if ((GONE_INSTANCE_STATES as readonly string[]).includes(state))
-    return observeBastion(deps, session, 'gone');
-  return session;
+  if (!(GONE_INSTANCE_STATES as readonly string[]).includes(state)) return session;
+  const observed = await observeBastion(deps, session, 'gone');
+  // Only now can what the instance held go (its security group): deleting it at release time
+  // always fails while the interface is attached.
+  if (state === 'terminated') await releaseLeftovers(deps, observed);
+  return observed;
+}
+
+async function releaseLeftovers(deps: AppDeps, session: Session): Promise<void> {
+  const provider = providerFor(deps.providers, session.mode);
+  try {
+    await provider.releaseLeftovers?.(session);
+  } catch (error) {
+    deps.logger.warn('could not free what the terminated bastion held; the reaper will', {
+      sessionId: session.id,
+      error,
+    });
+  }
 }

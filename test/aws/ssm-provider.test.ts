@@ -387,15 +387,19 @@ describe('SsmProvider.release (expiry)', () => {
     expect(ec2Mock.calls()).toHaveLength(0);
   });
 
-  it('also terminates a fresh bastion and deletes its security group', async () => {
+  it('also terminates a fresh bastion, and deletes its security group once it is terminated', async () => {
     sessionsOnTwoPages();
-    await provider().release(
-      session({ status: 'ENDING', resources: { instanceId: BASTION, securityGroupId: SG } }),
-    );
+    const ending = session({
+      status: 'ENDING',
+      resources: { instanceId: BASTION, securityGroupId: SG },
+    });
+    await provider().release(ending);
     expect(ssmMock).toHaveReceivedCommandTimes(TerminateSessionCommand, 2);
     expect(ec2Mock).toHaveReceivedCommandWith(TerminateInstancesCommand, {
       InstanceIds: [BASTION],
     });
+    expect(ec2Mock).not.toHaveReceivedCommand(DeleteSecurityGroupCommand);
+    await provider().releaseLeftovers(ending);
     expect(ec2Mock).toHaveReceivedCommandWith(DeleteSecurityGroupCommand, { GroupId: SG });
   });
 
