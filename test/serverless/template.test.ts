@@ -2,12 +2,14 @@
 // `osls package` produces (no AWS account needed) and the artifacts it zips. These tests are
 // the guard rails for IAM: a wildcard action, a destructive EC2 call that is not fenced by
 // the stage tag, or a launch outside the hardened template fails CI before anyone deploys.
+
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_EARLY_FIRE_MS } from '../../lib/aws/eventbridge-expiry-scheduler.ts';
 import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../lib/aws/powertools-metrics.ts';
 import { INDEX, TABLE_DEFINITION, TTL_ATTRIBUTE } from '../../lib/aws/table-definition.ts';
 import { parsePolicy } from '../../lib/domain/policy.ts';
@@ -566,7 +568,7 @@ describe('functions', () => {
     }
   });
 
-  it('gives API functions 10 s and the background workers 60 s', () => {
+  it('gives API functions 10 s, the background workers 60 s and expire time to wait for an early schedule', () => {
     for (const name of [
       'requestSession',
       'getSession',
@@ -577,7 +579,9 @@ describe('functions', () => {
       expect(fn(name).Timeout, name).toBe(10);
       expect(fn(name).MemorySize, name).toBe(256);
     }
-    for (const name of ['provision', 'reap', 'expire']) expect(fn(name).Timeout, name).toBe(60);
+    for (const name of ['provision', 'reap']) expect(fn(name).Timeout, name).toBe(60);
+    // The schedule fires up to MAX_EARLY_FIRE_MS early and expire waits for expiresAt.
+    expect(fn('expire').Timeout * 1000).toBeGreaterThanOrEqual(MAX_EARLY_FIRE_MS + 20_000);
     expect(fn('provision').MemorySize).toBe(512);
   });
 
