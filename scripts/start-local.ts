@@ -8,6 +8,8 @@ import { findSshd } from '../lib/local/sshd-provider.ts';
 const dataDir = resolve(process.env.DRAWBRIDGE_DATA_DIR ?? '.drawbridge');
 const policyFile = resolve(process.env.DRAWBRIDGE_POLICY ?? 'policy/local.policy.yaml');
 const apiPort = Number(process.env.DRAWBRIDGE_PORT ?? 8787);
+// Tests only: runs the orchestrator's clock ahead, so a window can run out without waiting.
+const clockOffsetMs = Number(process.env.DRAWBRIDGE_CLOCK_OFFSET_MS ?? 0) || 0;
 
 if (!findSshd()) {
   console.error(
@@ -36,6 +38,7 @@ const orchestrator = await startLocalOrchestrator({
   apiPort,
   logger,
   onAudit: (entry) => console.log(entry),
+  ...(clockOffsetMs ? { clock: { now: () => Date.now() + clockOffsetMs } } : {}),
 });
 const demos = await Promise.all(
   orchestrator.policy.targets

@@ -18,7 +18,8 @@ export async function observeBastion(
   if (signal === 'running') {
     if (session.status !== SessionStatus.PROVISIONING) return session;
     const state = await providerFor(deps.providers, session.mode).inspect(session);
-    if (state.state === 'running') return markReady(deps, session, state.connection);
+    if (state.state === 'running')
+      return markReady(deps, session, state.connection, {}, 'bastion-running');
     if (state.state === 'gone')
       return failSession(deps, session, 'the bastion stopped before it was ready');
     return session;
@@ -51,6 +52,28 @@ export class UnknownInstanceError extends Error {
     super(`no session records instance ${instanceId} yet`);
     this.name = 'UnknownInstanceError';
   }
+}
+
+export class UnrecordedBastionError extends Error {
+  constructor(sessionId: string) {
+    super(`session ${sessionId} has not recorded its bastion yet`);
+    this.name = 'UnrecordedBastionError';
+  }
+}
+
+/**
+ * The local bastion's running signal → its session, on the same path as EC2's event: the
+ * signal can beat the attach write, and then throws so that the sender delivers it again.
+ */
+export async function onLocalBastionRunning(
+  deps: AppDeps,
+  sessionId: string,
+): Promise<Session | undefined> {
+  const session = await deps.store.get(sessionId);
+  if (!session) return undefined;
+  if (session.status === SessionStatus.PROVISIONING && session.resources.pid === undefined)
+    throw new UnrecordedBastionError(sessionId);
+  return observeBastion(deps, session, 'running');
 }
 
 /** EC2 state-change notification → the session that owns the instance. */

@@ -183,7 +183,8 @@ async function retryLaunchLater(
  */
 export async function checkReadiness(deps: ProvisionDeps, session: Session): Promise<Session> {
   const state = await providerFor(deps.providers, session.mode).inspect(session);
-  if (state.state === 'running') return markReady(deps, session, state.connection);
+  if (state.state === 'running')
+    return markReady(deps, session, state.connection, {}, 'readiness-check');
   if (state.state === 'gone')
     return failSession(deps, session, 'the bastion stopped before it was ready');
   if (state.recheckAfterSeconds !== undefined) {
@@ -215,6 +216,8 @@ export async function markReady(
   session: Session,
   connection: Connection,
   resources: Session['resources'] = {},
+  /** what said the bastion is usable, for the audit trail */
+  via: 'bastion-running' | 'readiness-check' | 'launch' = 'launch',
 ): Promise<Session> {
   let ready: Session;
   try {
@@ -225,6 +228,7 @@ export async function markReady(
       {
         actor: ACTOR,
         detail: {
+          via,
           bastionHost: connection.bastionHost,
           bastionPort: connection.bastionPort,
           ...stringValues(resources),

@@ -59,11 +59,21 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function newProvider(options: { dataDir?: string; sshdPath?: string; logs?: string[] } = {}) {
+function newProvider(
+  options: {
+    dataDir?: string;
+    sshdPath?: string;
+    logs?: string[];
+    running?: string[];
+    signal?: (pid: number, name: NodeJS.Signals) => void;
+  } = {},
+) {
   const provider = new SshdProvider({
     dataDir: options.dataDir ?? join(root, `data-${providers.length}`),
     sshdPath: options.sshdPath ?? sshdPath ?? '/usr/sbin/sshd',
     onLog: (_sessionId, line) => options.logs?.push(line),
+    onBastionRunning: (sessionId) => options.running?.push(sessionId),
+    ...(options.signal ? { signal: options.signal } : {}),
   });
   providers.push(provider);
   return provider;
@@ -124,7 +134,10 @@ async function launch(provider: SshdProvider, options: PlanOptions = {}) {
   const plan = planFor(options);
   const result = await provider.launch(plan);
   launched.push({ provider, session: plan.session });
-  const connection = result.connection as Connection;
+  // Like an ec2 bastion, the connection comes from the running bastion, not from launch.
+  const state = await provider.inspect(plan.session);
+  if (state.state !== 'running') throw new Error(`the bastion is ${state.state}`);
+  const connection: Connection = state.connection;
   return { plan, result, connection, session: plan.session };
 }
 
@@ -394,5 +407,29 @@ describe('SshdProvider with a real sshd and a real ssh client', () => {
   it('gives a ProvisioningError when sshd is not where it was said to be', async () => {
     const provider = newProvider({ sshdPath: join(root, 'no-such-sshd') });
     await expect(provider.launch(planFor())).rejects.toBeInstanceOf(ProvisioningError);
+  });
+
+  it('reports its bastion running through onBastionRunning, after launch returned, and launch carries no connection', async () => {
+    const running: string[] = [];
+    const provider = newProvider({ running });
+    const { result, session } = await launch(provider);
+    expect(result.connection).toBeUndefined();
+    expect(result.resources.pid).toBeGreaterThan(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(running).toEqual([session.id]);
+  });
+
+  it('release does not claim a bastion gone while its sshd survives the kill; a later release ends it', async () => {
+    const dataDir = join(root, 'data-unkillable');
+    const stubborn = newProvider({ dataDir, signal: () => undefined });
+    const { connection, session } = await launch(stubborn);
+    launched.pop();
+    await expect(stubborn.release(session)).rejects.toBeInstanceOf(ProvisioningError);
+    // Still there, for the reaper to find; the key is gone already, so nobody new gets in.
+    expect((await stubborn.listOwned()).map((owned) => owned.sessionId)).toEqual([session.id]);
+    expect((await echoThroughBastion(through(connection))).ok).toBe(false);
+    const provider = newProvider({ dataDir });
+    await expect(provider.release(session)).resolves.toBeUndefined();
+    expect(await provider.listOwned()).toEqual([]);
   });
 });
