@@ -47,6 +47,15 @@ import type {
   TransitionResult,
 } from '../ports/session-store.ts';
 import {
+  ByCreatedCursor,
+  ByOwnerCursor,
+  type CursorKey,
+  decodeCursor,
+  encodeCursor,
+  InvalidCursorError,
+  ReviewCursor,
+} from './dynamodb/cursor.ts';
+import {
   DUE_SHARD,
   INDEX,
   itemKey,
@@ -255,19 +264,6 @@ export function dueAtFor(session: Session): number | undefined {
   }
 }
 
-type Cursor = Record<string, string | number>;
-const CURSOR_PATTERN = /^[A-Za-z0-9_-]{1,2048}$/;
-const SessionKeyPart = {
-  pk: z.string().startsWith('SESSION#'),
-  sk: z.literal('SESSION'),
-  createdAt: z.number(),
-};
-const OwnerCursorSchema = z.strictObject({ ...SessionKeyPart, owner: z.string() });
-const CreatedCursorSchema = z.strictObject({ ...SessionKeyPart, kind: z.literal(SESSION_KIND) });
-
-const encodeCursor = (key: Record<string, unknown> | undefined): string | undefined =>
-  key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
-
 export class DynamoDbSessionStore implements SessionStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
@@ -464,7 +460,8 @@ export class DynamoDbSessionStore implements SessionStore {
         ExpressionAttributeValues: { ':owner': owner },
       },
       options,
-      (cursor) => OwnerCursorSchema.safeParse(cursor).data?.owner === owner,
+      ByOwnerCursor,
+      (cursor) => cursor.owner === owner,
     );
   }
 
@@ -494,7 +491,8 @@ export class DynamoDbSessionStore implements SessionStore {
           ...filter,
         },
         options,
-        (cursor) => OwnerCursorSchema.safeParse(cursor).data?.owner === owner,
+        ByOwnerCursor,
+        (cursor) => cursor.owner === owner,
       );
     }
     return this.queryPage(
@@ -506,7 +504,7 @@ export class DynamoDbSessionStore implements SessionStore {
         ...filter,
       },
       options,
-      (cursor) => CreatedCursorSchema.safeParse(cursor).success,
+      ByCreatedCursor,
     );
   }
 
@@ -521,10 +519,8 @@ export class DynamoDbSessionStore implements SessionStore {
         ExpressionAttributeValues: { ':kind': SESSION_KIND, ':from': from, ':last': to - 1 },
       },
       options,
-      (cursor) => {
-        const parsed = CreatedCursorSchema.safeParse(cursor);
-        return parsed.success && parsed.data.createdAt >= from && parsed.data.createdAt < to;
-      },
+      ByCreatedCursor,
+      (cursor) => cursor.createdAt >= from && cursor.createdAt < to,
     );
   }
 
@@ -678,14 +674,15 @@ export class DynamoDbSessionStore implements SessionStore {
       throw new ValidationError('limit must be a positive integer');
     }
     const kind = REVIEW_KIND[options.status];
-    const start = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
-    if (
-      start &&
-      (start.kind !== kind || typeof start.pk !== 'string' || !start.pk.startsWith('REVIEW#'))
-    ) {
-      throw new ValidationError('invalid cursor');
-    }
     const before = options.requestedBefore;
+    const start =
+      options.cursor === undefined
+        ? undefined
+        : decodeCursor(
+            options.cursor,
+            ReviewCursor,
+            (cursor) => cursor.kind === kind && (before === undefined || cursor.createdAt < before),
+          );
     const page = await this.guard(
       this.client.send(
         new QueryCommand({
@@ -852,16 +849,17 @@ export class DynamoDbSessionStore implements SessionStore {
     return { session: existing, replayed: true };
   }
 
-  private async queryPage(
+  private async queryPage<K extends CursorKey>(
     query: Omit<QueryCommandInput, 'TableName'>,
     options: ListOptions,
-    cursorFits: (cursor: Cursor) => boolean,
+    schema: z.ZodType<K>,
+    fits?: (cursor: K) => boolean,
   ): Promise<Page<Session>> {
     if (!Number.isInteger(options.limit) || options.limit < 1) {
       throw new ValidationError('limit must be a positive integer');
     }
-    const start = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
-    if (start && !cursorFits(start)) throw new ValidationError('invalid cursor');
+    const start =
+      options.cursor === undefined ? undefined : decodeCursor(options.cursor, schema, fits);
     let page: QueryCommandOutput;
     try {
       page = await this.client.send(
@@ -876,7 +874,7 @@ export class DynamoDbSessionStore implements SessionStore {
     } catch (error) {
       // A well-formed cursor can still name a key DynamoDB refuses to start from.
       if (start && error instanceof Error && error.name === 'ValidationException') {
-        throw new ValidationError('invalid cursor');
+        throw new InvalidCursorError();
       }
       throw this.translate(error);
     }
@@ -898,19 +896,6 @@ export class DynamoDbSessionStore implements SessionStore {
     const name = error instanceof Error ? error.name : 'unknown error';
     return new SessionStoreError(`DynamoDB request failed (${name})`, { cause: error });
   }
-}
-
-function decodeCursor(cursor: string): Cursor {
-  if (!CURSOR_PATTERN.test(cursor)) throw new ValidationError('invalid cursor');
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new ValidationError('invalid cursor');
-  }
-  const parsed = z.record(z.string(), z.union([z.string(), z.number()])).safeParse(value);
-  if (!parsed.success) throw new ValidationError('invalid cursor');
-  return parsed.data;
 }
 
 function quotaMessage(
