@@ -197,6 +197,7 @@ const IdempotencyRecordSchema = z.object({
   subject: z.string(),
   bodyHash: z.string(),
   sessionId: z.string(),
+  purgeAfter: z.number(),
 });
 
 const ReaperDaySchema: z.ZodType<ReaperDay> = z.object({
@@ -326,7 +327,19 @@ export class DynamoDbSessionStore implements SessionStore {
             sessionId: session.id,
             [TTL_ATTRIBUTE]: Math.floor(now / 1000) + IDEMPOTENCY_SECONDS,
           },
-          ConditionExpression: 'attribute_not_exists(pk)',
+          // A record past its purge time is as good as absent, even before TTL deletes it; a
+          // fresh attempt may take over the record only while it still points at the failure.
+          ConditionExpression: `attribute_not_exists(pk) OR #purgeAfter <= :now${
+            claim.replaces === undefined ? '' : ' OR #sessionId = :replaces'
+          }`,
+          ExpressionAttributeNames: {
+            '#purgeAfter': TTL_ATTRIBUTE,
+            ...(claim.replaces === undefined ? {} : { '#sessionId': 'sessionId' }),
+          },
+          ExpressionAttributeValues: {
+            ':now': Math.floor(now / 1000),
+            ...(claim.replaces === undefined ? {} : { ':replaces': claim.replaces }),
+          },
         },
       });
     }
@@ -837,6 +850,9 @@ export class DynamoDbSessionStore implements SessionStore {
       throw new ConflictError('the Idempotency-Key record changed while in use; retry');
     }
     const record = parseItem(IdempotencyRecordSchema, Item, 'idempotency record');
+    if (record.purgeAfter <= Math.floor(this.clock.now() / 1000)) {
+      throw new ConflictError('the Idempotency-Key record changed while in use; retry');
+    }
     if (record.subject !== session.owner || record.bodyHash !== claim.bodyHash) {
       throw new IdempotencyConflictError();
     }

@@ -21,6 +21,9 @@ import type {
   TransitionResult,
 } from '../../lib/ports/session-store.ts';
 
+/** An Idempotency-Key holds for a day, as in DynamoDB. */
+const IDEMPOTENCY_SECONDS = 86_400;
+
 /**
  * The SessionStore contract in memory, for use-case tests: same conditional-write, quota,
  * idempotency and audit-chain rules as the DynamoDB store (which is tested on dynalite).
@@ -32,7 +35,10 @@ export class InMemorySessionStore implements SessionStore {
   readonly active = new Map<string, number>();
   readonly reviews = new Map<string, Review>();
   readonly reaperDays = new Map<string, ReaperDay>();
-  private readonly idempotency = new Map<string, { bodyHash: string; sessionId: string }>();
+  private readonly idempotency = new Map<
+    string,
+    { bodyHash: string; sessionId: string; purgeAfter: number }
+  >();
   private readonly clock: Clock;
   /** set to make the next write fail, to test fault paths */
   failNextWrite: Error | undefined;
@@ -43,12 +49,14 @@ export class InMemorySessionStore implements SessionStore {
 
   async create(session: Session, options: CreateSessionOptions): Promise<CreateSessionResult> {
     this.maybeFail();
-    const idemKey = options.idempotency ? `${session.owner}#${options.idempotency.key}` : undefined;
-    if (idemKey && options.idempotency) {
+    const claim = options.idempotency;
+    const idemKey = claim ? JSON.stringify([session.owner, claim.key]) : undefined;
+    const nowSeconds = Math.floor(this.clock.now() / 1000);
+    if (idemKey && claim) {
       const existing = this.idempotency.get(idemKey);
-      if (existing) {
-        if (existing.bodyHash !== options.idempotency.bodyHash)
-          throw new IdempotencyConflictError();
+      const live = existing !== undefined && existing.purgeAfter > nowSeconds;
+      if (live && !(claim.replaces !== undefined && existing.sessionId === claim.replaces)) {
+        if (existing.bodyHash !== claim.bodyHash) throw new IdempotencyConflictError();
         const stored = this.sessions.get(existing.sessionId);
         if (stored) return { session: structuredClone(stored), replayed: true };
       }
@@ -65,10 +73,11 @@ export class InMemorySessionStore implements SessionStore {
     this.events.set(session.id, [event]);
     this.active.set(counter, active + 1);
     if (options.review) this.reviews.set(session.id, structuredClone(options.review));
-    if (idemKey && options.idempotency) {
+    if (idemKey && claim) {
       this.idempotency.set(idemKey, {
-        bodyHash: options.idempotency.bodyHash,
+        bodyHash: claim.bodyHash,
         sessionId: session.id,
+        purgeAfter: nowSeconds + IDEMPOTENCY_SECONDS,
       });
     }
     return { session: structuredClone(stored), replayed: false, event };
