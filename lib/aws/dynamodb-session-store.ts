@@ -87,6 +87,9 @@ const DAY_SECONDS = 86_400;
 const IDEMPOTENCY_SECONDS = DAY_SECONDS;
 /** Real DynamoDB cancels a transaction that overlaps another one on the same item. */
 const CONFLICT_ATTEMPTS = 5;
+/** TransactWriteItems takes at most 100 actions. */
+const TRANSACTION_LIMIT = 100;
+const STAMP_CONCURRENCY = 10;
 
 /** Reading an item we did not write the way we write it: a bug or tampering, never a 4xx. */
 export class CorruptItemError extends DrawbridgeError {
@@ -428,6 +431,9 @@ export class DynamoDbSessionStore implements SessionStore {
       now,
     );
     const stored: Session = { ...next, auditSeq: event.seq, auditHead: event.hash };
+    // Audit history is purged with its session: the transaction that ends the session stamps
+    // every one of its events with the session's purge time.
+    const purgeAfter = isTerminal(stored.status) ? this.purgeAfterFor(stored, now) : undefined;
     const items: TransactItem[] = [
       {
         Put: {
@@ -441,7 +447,7 @@ export class DynamoDbSessionStore implements SessionStore {
           },
         },
       },
-      this.eventPut(event),
+      this.eventPut(event, purgeAfter),
     ];
     const releasesQuota = isLive(current.status) && isTerminal(next.status);
     const quotaRelease: TransactItem = {
@@ -457,9 +463,26 @@ export class DynamoDbSessionStore implements SessionStore {
         ExpressionAttributeValues: { ':minusOne': -1, ':one': 1 },
       },
     };
+    const stamps: TransactItem[] = [];
+    if (purgeAfter !== undefined) {
+      const room = TRANSACTION_LIMIT - items.length - 1;
+      const firstInTransaction = Math.max(1, current.auditSeq - room + 1);
+      // A session with more events than one transaction holds: the oldest are stamped first.
+      // If the transaction then loses a race, the session lives on and whichever transition
+      // ends it later stamps every event again (with its own, later, time), so no event is
+      // ever left without a purge time and none is purged before its session.
+      await this.stampEvents(current.id, 1, firstInTransaction - 1, purgeAfter);
+      for (let seq = firstInTransaction; seq <= current.auditSeq; seq += 1) {
+        stamps.push({ Update: this.eventStamp(current.id, seq, purgeAfter) });
+      }
+    }
 
-    let failed = await this.transact(releasesQuota ? [...items, quotaRelease] : items);
-    if (failed && !failed[0] && !failed[1] && failed[2]) failed = await this.transact(items);
+    let failed = await this.transact(
+      releasesQuota ? [...items, quotaRelease, ...stamps] : [...items, ...stamps],
+    );
+    if (failed && !failed[0] && !failed[1] && releasesQuota && failed[2]) {
+      failed = await this.transact([...items, ...stamps]);
+    }
     if (failed) throw new StaleSessionError();
     return { session: stored, event };
   }
@@ -783,18 +806,49 @@ export class DynamoDbSessionStore implements SessionStore {
       item.dueAt = dueAt;
     }
     if (session.resources.instanceId) item.instanceId = session.resources.instanceId;
-    if (isTerminal(session.status)) {
-      const endedAt = session.endedAt ?? now;
-      item[TTL_ATTRIBUTE] = Math.floor(endedAt / 1000) + this.retentionDays * DAY_SECONDS;
-    }
+    if (isTerminal(session.status)) item[TTL_ATTRIBUTE] = this.purgeAfterFor(session, now);
     return item;
   }
 
-  private eventPut(event: AuditEvent): TransactItem {
+  private eventStamp(sessionId: string, seq: number, purgeAfter: number) {
+    return {
+      TableName: this.tableName,
+      Key: itemKey.event(sessionId, seq),
+      UpdateExpression: 'SET #purgeAfter = :purgeAfter',
+      // Never creates a bare key-only item where no event was.
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#purgeAfter': TTL_ATTRIBUTE },
+      ExpressionAttributeValues: { ':purgeAfter': purgeAfter },
+    };
+  }
+
+  private async stampEvents(sessionId: string, from: number, to: number, purgeAfter: number) {
+    for (let seq = from; seq <= to; seq += STAMP_CONCURRENCY) {
+      const batch: Promise<unknown>[] = [];
+      for (let one = seq; one <= Math.min(to, seq + STAMP_CONCURRENCY - 1); one += 1) {
+        batch.push(
+          this.guard(
+            this.client.send(new UpdateCommand(this.eventStamp(sessionId, one, purgeAfter))),
+          ),
+        );
+      }
+      await Promise.all(batch);
+    }
+  }
+
+  private purgeAfterFor(session: Session, now: number): number {
+    return Math.floor((session.endedAt ?? now) / 1000) + this.retentionDays * DAY_SECONDS;
+  }
+
+  private eventPut(event: AuditEvent, purgeAfter?: number): TransactItem {
     return {
       Put: {
         TableName: this.tableName,
-        Item: { ...defined(event), ...itemKey.event(event.sessionId, event.seq) },
+        Item: {
+          ...defined(event),
+          ...itemKey.event(event.sessionId, event.seq),
+          ...(purgeAfter === undefined ? {} : { [TTL_ATTRIBUTE]: purgeAfter }),
+        },
         // The chain is append-only: a second writer of the same seq loses.
         ConditionExpression: 'attribute_not_exists(pk)',
       },

@@ -19,7 +19,9 @@ import type { QuotaKind } from '../domain/session.ts';
  * - session            SESSION#<id> / SESSION — every Session field, plus kind='session',
  *                      dueShard/dueAt while live, instanceId once there is an instance,
  *                      purgeAfter once ENDED or FAILED
- * - audit event        SESSION#<id> / EVENT#<seq, 6 digits> — the AuditEvent fields
+ * - audit event        SESSION#<id> / EVENT#<seq, 6 digits> — the AuditEvent fields, and
+ *                      the session's purgeAfter once it is ENDED or FAILED (written by the
+ *                      transaction that ends it), so history goes with its session
  * - quota counter      QUOTA#<owner> / QUOTA — active (N), subject; never `owner`, so it
  *                      stays out of byOwner. Break-glass sessions count on their own
  *                      counter, QUOTA#<owner> / QUOTA#break-glass (the kind goes in the sort

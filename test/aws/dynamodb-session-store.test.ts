@@ -478,6 +478,52 @@ describe('reaper index', () => {
     });
   });
 
+  it('gives every audit event the purge time of its session when the session ends', async () => {
+    const session = await create();
+    const provisioning = await step(session, { type: 'provision' });
+    const eventsPurge = async () =>
+      Promise.all(
+        Array.from(
+          { length: (await dynamo.store.get(session.id))?.auditSeq ?? 0 },
+          async (_, index) => (await rawItem(itemKey.event(session.id, index + 1)))?.purgeAfter,
+        ),
+      );
+    expect(await eventsPurge()).toEqual([undefined, undefined]);
+
+    dynamo.clock.advance(MINUTE);
+    const ended = await end(provisioning);
+
+    const purgeAfter = (await rawItem(itemKey.session(session.id)))?.purgeAfter;
+    expect(purgeAfter).toBe(
+      Math.floor((ended.endedAt ?? 0) / 1000) + dynamo.retentionDays * 86_400,
+    );
+    expect(await eventsPurge()).toEqual([purgeAfter, purgeAfter, purgeAfter, purgeAfter]);
+    expect(await dynamo.store.listEvents(session.id)).toHaveLength(4);
+  });
+
+  it('stamps every event even when a session has more than one transaction can hold', async () => {
+    let session = await step(await create(), { type: 'provision' });
+    session = await step(session, { type: 'ready', connection });
+    for (let index = 0; index < 110; index += 1) {
+      session = (
+        await dynamo.store.transition(
+          session,
+          { ...session, version: session.version + 1 },
+          { type: 'credentials-issued', actor: 'alice' },
+        )
+      ).session;
+    }
+    await end(session);
+
+    const events = await Promise.all(
+      Array.from({ length: session.auditSeq + 2 }, (_, index) =>
+        rawItem(itemKey.event(session.id, index + 1)),
+      ),
+    );
+    expect(events).toHaveLength(115);
+    expect(events.every((event) => typeof event?.purgeAfter === 'number')).toBe(true);
+  });
+
   it('keeps owner off the quota counter, so the owner index holds sessions only', async () => {
     await create();
     const counter = await rawItem(itemKey.quota('alice'));
