@@ -15,7 +15,8 @@ import type { QuotaKind } from '../domain/session.ts';
  * The one table a stage keeps, as a CreateTable input. serverless.yml declares the same
  * table for AWS; scripts/create-table.ts, local mode and the tests create it from here.
  *
- * Items (pk / sk):
+ * Items (pk / sk), each kind's code in lib/aws/dynamodb/<kind>.ts (sessions, audit-events,
+ * quota-counters, reviews, reaper-days, idempotency-records; cursor.ts for list cursors):
  * - session            SESSION#<id> / SESSION — every Session field, plus kind='session',
  *                      dueShard/dueAt while live, instanceId once there is an instance,
  *                      purgeAfter once ENDED or FAILED

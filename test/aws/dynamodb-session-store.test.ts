@@ -661,6 +661,36 @@ describe('contention on real DynamoDB', () => {
     mock.restore();
   });
 
+  it('maps cancellation reasons back to the named item: a failed quota counter is a 429 with its count', async () => {
+    const documentClient = DynamoDBDocumentClient.from(dynamo.client);
+    const mock = mockClient(documentClient);
+    mock.on(TransactWriteCommand).rejects(
+      new TransactionCanceledException({
+        message: 'Transaction cancelled [None, ConditionalCheckFailed, None]',
+        $metadata: {},
+        CancellationReasons: [
+          { Code: 'None' },
+          { Code: 'ConditionalCheckFailed', Item: { active: { N: '3' } } },
+          { Code: 'None' },
+        ],
+      }),
+    );
+    const store = new DynamoDbSessionStore({
+      client: documentClient,
+      tableName: 'any',
+      retentionDays: 30,
+      clock: new ManualClock(),
+    });
+
+    const failure = await settle(store.create(makeSession(), { quota: 3, event: requested }));
+    expect(failure.ok).toBe(false);
+    if (!failure.ok) {
+      expect(failure.error).toBeInstanceOf(QuotaExceededError);
+      expect((failure.error as Error).message).toMatch(/you already have 3 live sessions/);
+    }
+    mock.restore();
+  });
+
   it('never lets an SDK error type escape', async () => {
     const documentClient = DynamoDBDocumentClient.from(dynamo.client);
     const mock = mockClient(documentClient);

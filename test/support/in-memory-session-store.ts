@@ -1,12 +1,13 @@
 import { type AuditEvent, sealEvent } from '../../lib/domain/audit.ts';
 import type { Review } from '../../lib/domain/break-glass.ts';
+import { dueAtFor } from '../../lib/domain/due.ts';
 import {
   ConflictError,
   IdempotencyConflictError,
-  QuotaExceededError,
   StaleSessionError,
 } from '../../lib/domain/errors.ts';
-import { isLive, type Session, SessionStatus } from '../../lib/domain/session.ts';
+import { quotaExceeded } from '../../lib/domain/quota.ts';
+import { isLive, type Session } from '../../lib/domain/session.ts';
 import { type ReaperDay, type ReaperSweep, utcDay } from '../../lib/domain/usage.ts';
 import type { Clock } from '../../lib/ports/clock.ts';
 import type {
@@ -63,7 +64,7 @@ export class InMemorySessionStore implements SessionStore {
     }
     const counter = quotaCounter(session);
     const active = this.active.get(counter) ?? 0;
-    if (active >= options.quota) throw new QuotaExceededError(`quota of ${options.quota} reached`);
+    if (active >= options.quota) throw quotaExceeded(options.quota, session.quotaKind, active);
     if (options.review && this.reviews.has(options.review.sessionId)) {
       throw new Error(`review ${options.review.sessionId} already exists`);
     }
@@ -136,8 +137,8 @@ export class InMemorySessionStore implements SessionStore {
 
   async listDue(now: number, limit: number): Promise<Session[]> {
     return [...this.sessions.values()]
-      .filter((s) => isLive(s.status) && dueAt(s) <= now)
-      .sort((a, b) => dueAt(a) - dueAt(b))
+      .filter((s) => isLive(s.status) && (dueAtFor(s) ?? Number.POSITIVE_INFINITY) <= now)
+      .sort((a, b) => (dueAtFor(a) ?? 0) - (dueAtFor(b) ?? 0))
       .slice(0, limit)
       .map((s) => structuredClone(s));
   }
@@ -233,18 +234,6 @@ export class InMemorySessionStore implements SessionStore {
       throw failure;
     }
   }
-}
-
-/** Same rule as the DynamoDB store's byDue index (dueAtFor). */
-function dueAt(session: Session): number {
-  if (session.status === SessionStatus.ENDING) return session.updatedAt;
-  if (session.status === SessionStatus.PENDING_APPROVAL)
-    return session.approval?.deadline ?? session.provisioningDeadline;
-  if (session.status === SessionStatus.READY) {
-    const end = session.expiresAt ?? session.provisioningDeadline;
-    return Math.min(end, session.expiryWarningAt ?? end);
-  }
-  return session.provisioningDeadline;
 }
 
 /** The quota counter a session holds: break-glass sessions have their own, as in DynamoDB. */
