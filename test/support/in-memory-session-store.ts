@@ -1,10 +1,23 @@
+import type * as z from 'zod';
+import {
+  ByCreatedCursor,
+  ByOwnerCursor,
+  type CursorKey,
+  cursorKey,
+  decodeCursor,
+  encodeCursor,
+  ReviewCursor,
+} from '../../lib/aws/dynamodb/cursor.ts';
+import { REVIEW_KIND } from '../../lib/aws/table-definition.ts';
 import { type AuditEvent, sealEvent } from '../../lib/domain/audit.ts';
 import type { Review } from '../../lib/domain/break-glass.ts';
 import { dueAtFor } from '../../lib/domain/due.ts';
 import {
   ConflictError,
+  DrawbridgeError,
   IdempotencyConflictError,
   StaleSessionError,
+  ValidationError,
 } from '../../lib/domain/errors.ts';
 import { quotaExceeded } from '../../lib/domain/quota.ts';
 import { isLive, type Session } from '../../lib/domain/session.ts';
@@ -40,12 +53,16 @@ export class InMemorySessionStore implements SessionStore {
     string,
     { bodyHash: string; sessionId: string; purgeAfter: number }
   >();
+  /** TTL purge times (epoch s) set once a session is over: its own and its events' */
+  readonly purgeAfter = new Map<string, { session: number; events: number[] }>();
   private readonly clock: Clock;
+  private readonly retentionDays: number;
   /** set to make the next write fail, to test fault paths */
   failNextWrite: Error | undefined;
 
-  constructor(clock: Clock) {
+  constructor(clock: Clock, options: { retentionDays?: number } = {}) {
     this.clock = clock;
+    this.retentionDays = options.retentionDays ?? 30;
   }
 
   async create(session: Session, options: CreateSessionOptions): Promise<CreateSessionResult> {
@@ -100,6 +117,9 @@ export class InMemorySessionStore implements SessionStore {
 
   async transition(current: Session, next: Session, draft: AuditDraft): Promise<TransitionResult> {
     this.maybeFail();
+    if (next.id !== current.id || next.owner !== current.owner) {
+      throw new DrawbridgeError('a transition cannot change the session id or owner');
+    }
     const stored = this.sessions.get(current.id);
     if (!stored || stored.status !== current.status || stored.version !== current.version) {
       throw new StaleSessionError();
@@ -115,6 +135,15 @@ export class InMemorySessionStore implements SessionStore {
       const counter = quotaCounter(current);
       this.active.set(counter, Math.max(0, (this.active.get(counter) ?? 0) - 1));
     }
+    if (!isLive(next.status)) {
+      // As in DynamoDB: the session and every one of its events go with the session's purge time.
+      const at =
+        Math.floor((written.endedAt ?? this.clock.now()) / 1000) + this.retentionDays * 86_400;
+      this.purgeAfter.set(next.id, {
+        session: at,
+        events: (this.events.get(next.id) ?? []).map(() => at),
+      });
+    }
     return { session: structuredClone(written), event };
   }
 
@@ -122,6 +151,9 @@ export class InMemorySessionStore implements SessionStore {
     return this.page(
       [...this.sessions.values()].filter((s) => s.owner === owner),
       options,
+      ByOwnerCursor,
+      cursorKey.byOwner,
+      (cursor) => cursor.owner === owner,
     );
   }
 
@@ -132,7 +164,16 @@ export class InMemorySessionStore implements SessionStore {
         (options.target === undefined || s.target === options.target) &&
         (options.status === undefined || s.status === options.status),
     );
-    return this.page(items, options);
+    const owner = options.owner;
+    return owner === undefined
+      ? this.page(items, options, ByCreatedCursor, cursorKey.byCreated)
+      : this.page(
+          items,
+          options,
+          ByOwnerCursor,
+          cursorKey.byOwner,
+          (cursor) => cursor.owner === owner,
+        );
   }
 
   async listDue(now: number, limit: number): Promise<Session[]> {
@@ -153,9 +194,13 @@ export class InMemorySessionStore implements SessionStore {
   }
 
   async listCreatedBetween(from: number, to: number, options: ListOptions): Promise<Page<Session>> {
+    if (!(to > from)) return { items: [] };
     return this.page(
       [...this.sessions.values()].filter((s) => s.createdAt >= from && s.createdAt < to),
       options,
+      ByCreatedCursor,
+      cursorKey.byCreated,
+      (cursor) => cursor.createdAt >= from && cursor.createdAt < to,
     );
   }
 
@@ -185,17 +230,18 @@ export class InMemorySessionStore implements SessionStore {
   }
 
   async listReviews(options: ListReviewsOptions): Promise<Page<Review>> {
-    const matching = [...this.reviews.values()]
-      .filter(
+    const kind = REVIEW_KIND[options.status];
+    const before = options.requestedBefore;
+    return pageOf(
+      [...this.reviews.values()].filter(
         (review) =>
-          review.status === options.status &&
-          (options.requestedBefore === undefined || review.requestedAt < options.requestedBefore),
-      )
-      .sort((a, b) => b.requestedAt - a.requestedAt);
-    const start = options.cursor ? Number(options.cursor) : 0;
-    const items = matching.slice(start, start + options.limit).map((r) => structuredClone(r));
-    const next = start + options.limit;
-    return { items, ...(next < matching.length ? { cursor: String(next) } : {}) };
+          review.status === options.status && (before === undefined || review.requestedAt < before),
+      ),
+      options,
+      ReviewCursor,
+      cursorKey.review,
+      (cursor) => cursor.kind === kind && (before === undefined || cursor.createdAt < before),
+    );
   }
 
   async closeReview(review: Review): Promise<Review> {
@@ -219,12 +265,14 @@ export class InMemorySessionStore implements SessionStore {
     });
   }
 
-  private page(items: Session[], options: ListOptions): Page<Session> {
-    const sorted = items.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1));
-    const start = options.cursor ? Number(options.cursor) : 0;
-    const slice = sorted.slice(start, start + options.limit).map((s) => structuredClone(s));
-    const nextStart = start + options.limit;
-    return { items: slice, ...(nextStart < sorted.length ? { cursor: String(nextStart) } : {}) };
+  private page<K extends CursorKey>(
+    items: Session[],
+    options: ListOptions,
+    schema: z.ZodType<K>,
+    keyOf: (session: Session) => K,
+    fits?: (cursor: K) => boolean,
+  ): Page<Session> {
+    return pageOf(items, options, schema, keyOf, fits);
   }
 
   private maybeFail(): void {
@@ -239,3 +287,34 @@ export class InMemorySessionStore implements SessionStore {
 /** The quota counter a session holds: break-glass sessions have their own, as in DynamoDB. */
 const quotaCounter = (session: Session): string =>
   session.quotaKind === 'break-glass' ? `${session.owner}#break-glass` : session.owner;
+
+/**
+ * One page, newest first, resuming after the cursor's position as DynamoDB does (the cursor's
+ * item need not exist). Cursors are the DynamoDB store's own (lib/aws/dynamodb/cursor.ts), so
+ * a cursor the real store refuses, this one refuses too.
+ */
+function pageOf<T, K extends CursorKey>(
+  items: T[],
+  options: ListOptions,
+  schema: z.ZodType<K>,
+  keyOf: (item: T) => K,
+  fits?: (cursor: K) => boolean,
+): Page<T> {
+  if (!Number.isInteger(options.limit) || options.limit < 1) {
+    throw new ValidationError('limit must be a positive integer');
+  }
+  // Positive when `a` comes after `b`: older first, then (equal times) the lower key.
+  const newestFirst = (a: K, b: K) =>
+    b.createdAt - a.createdAt || (a.pk < b.pk ? 1 : a.pk > b.pk ? -1 : 0);
+  const keyed = items.map((item) => ({ item, key: keyOf(item) }));
+  keyed.sort((a, b) => newestFirst(a.key, b.key));
+  const start =
+    options.cursor === undefined ? undefined : decodeCursor(options.cursor, schema, fits);
+  const rest = start ? keyed.filter(({ key }) => newestFirst(key, start) > 0) : keyed;
+  const slice = rest.slice(0, options.limit);
+  const last = slice.at(-1);
+  return {
+    items: slice.map(({ item }) => structuredClone(item)),
+    ...(rest.length > options.limit && last ? { cursor: encodeCursor(last.key) } : {}),
+  };
+}
