@@ -15,7 +15,7 @@ async function post() {
   return {
     status: result.statusCode ?? 0,
     body: JSON.parse(result.body ?? 'null') as { id?: string; status?: string },
-    replayed: (result.headers ?? {})['idempotent-replayed'],
+    replayed: result.headers?.['idempotent-replayed'],
   };
 }
 
