@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { ConfigError, ProvisioningError } from '../domain/errors.ts';
 import { hostCidr, parseCidr } from '../domain/network.ts';
+import { bannerOf } from '../domain/policy.ts';
 import type { Session } from '../domain/session.ts';
 import type {
   BastionState,
@@ -145,6 +146,7 @@ export class Ec2Provider implements Provider {
         targetPort: target.port,
         selfDestructMinutes: plan.selfDestructMinutes,
         logGroupName: this.#logGroupName,
+        banner: bannerOf(target),
       });
     } catch (error) {
       // Our own validation message: it names the field and carries no SDK text.

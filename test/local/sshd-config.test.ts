@@ -21,6 +21,7 @@ function input(overrides: Partial<SshdConfigInput> = {}): SshdConfigInput {
     hostKeyPath: `${dir}/ssh_host_ed25519_key`,
     authorizedKeysPath: `${dir}/authorized_keys`,
     pidFilePath: `${dir}/sshd.pid`,
+    bannerPath: `${dir}/banner`,
     allowUser: 'alice',
     rootLogin: false,
     strictModes: true,

@@ -12,6 +12,7 @@ import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../lib/aws/powertools-met
 import { INDEX, TABLE_DEFINITION, TTL_ATTRIBUTE } from '../../lib/aws/table-definition.ts';
 import { parsePolicy } from '../../lib/domain/policy.ts';
 import { METRIC_UNITS } from '../../lib/ports/metrics.ts';
+import { checkPolicyFile, launchFacts } from '../../scripts/policy-check.ts';
 import {
   type CfnResource,
   type CfnTemplate,
@@ -20,6 +21,7 @@ import {
   type PackagedService,
   type PolicyDocument,
   packageOnce,
+  packageOnceWith,
   REPO_ROOT,
   readZipEntry,
 } from './package-once.ts';
@@ -520,18 +522,174 @@ describe('IAM', () => {
     ]);
   });
 
-  it('lets the bastion only append to its session log group', () => {
+  it('lets the bastion only append to instance-named streams of its log group, with instance credentials', () => {
     const statements = roleStatements('BastionRole');
     expect(new Set(statements.flatMap(actionsOf))).toEqual(
       new Set(['logs:CreateLogStream', 'logs:PutLogEvents']),
     );
-    for (const arn of statements.flatMap(resourcesOf)) {
-      expect(arn).toContain(`:log-group:/drawbridge/${STAGE}/sessions:`);
+    for (const statement of statements) {
+      for (const arn of resourcesOf(statement)) {
+        // the CloudWatch agent's {instance_id} stream (lib/aws/cloud-config.ts), never any stream
+        expect(arn).toMatch(
+          new RegExp(`:log-group:/drawbridge/${STAGE}/sessions:log-stream:i-\\*"`),
+        );
+      }
+      expect(text(conditionValue(statement, 'ArnLike', 'ec2:SourceInstanceARN'))).toMatch(
+        /:instance\/i-\*"/,
+      );
     }
     const trust = (resource('BastionRole').Properties as unknown as RoleProperties)
       .AssumeRolePolicyDocument.Statement;
     expect(trust[0]?.Principal).toEqual({ Service: 'ec2.amazonaws.com' });
   });
+});
+
+// ---------------------------------------------------------------- hardening (issue 9)
+
+describe('hardening', () => {
+  const shipped = launchFacts(checkPolicyFile(join(REPO_ROOT, 'policy', 'drawbridge.policy.yaml')));
+  const ec2Arns = (kind: string, ids: string[]) =>
+    ids.map((id) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:ec2:\${AWS::Region}:\${AWS::AccountId}:${kind}/${id}`,
+    }));
+  const statementsWith = (action: string) =>
+    permissionStatements().filter((statement) => actionsOf(statement).includes(action));
+
+  it('throttles the API stage at the stage params (50 requests/s, bursts of 100)', () => {
+    expect(property('HttpApiStage', 'DefaultRouteSettings')).toMatchObject({
+      ThrottlingRateLimit: 50,
+      ThrottlingBurstLimit: 100,
+    });
+  });
+
+  it('writes one JSON access-log line per request, refused tokens included, to a kept log group', () => {
+    const settings = property<{ DestinationArn: unknown; Format: string }>(
+      'HttpApiStage',
+      'AccessLogSettings',
+    );
+    expect(settings.DestinationArn).toEqual({ 'Fn::GetAtt': ['HttpApiLogGroup', 'Arn'] });
+    const fields = Object.values(JSON.parse(settings.Format) as Record<string, string>);
+    for (const variable of [
+      '$context.requestId',
+      '$context.identity.sourceIp',
+      '$context.routeKey',
+      '$context.status',
+      '$context.authorizer.error',
+      '$context.integrationErrorMessage',
+    ]) {
+      expect(fields, variable).toContain(variable);
+    }
+    expect(property('HttpApiLogGroup', 'RetentionInDays')).toBe(90);
+  });
+
+  it('reserves concurrency for the functions that end access (expire 10, reap 2)', () => {
+    expect(property(logicalId('expire'), 'ReservedConcurrentExecutions')).toBe(10);
+    expect(property(logicalId('reap'), 'ReservedConcurrentExecutions')).toBe(2);
+  });
+
+  it('terminates only instances launched from the stage launch template, never by a settable tag alone', () => {
+    const terminations = statementsWith('ec2:TerminateInstances');
+    expect(terminations.map((statement) => statement.role).sort()).toEqual(
+      ['EndSessionRole', 'ExpireRole', 'OnInstanceStateRole', 'ProvisionRole', 'ReapRole'].filter(
+        (role) => allowedActions(role).has('ec2:TerminateInstances'),
+      ),
+    );
+    expect(terminations.length).toBeGreaterThanOrEqual(3);
+    for (const statement of terminations) {
+      const where = `${statement.role} ${statement.Sid}`;
+      expect(actionsOf(statement), where).toEqual(['ec2:TerminateInstances']);
+      expect(
+        resourcesOf(statement).every((arn) => arn.includes(':instance/*')),
+        where,
+      ).toBe(true);
+      expect(
+        conditionValue(statement, 'StringEquals', 'aws:ResourceTag/aws:ec2launchtemplate:id'),
+        where,
+      ).toEqual({ Ref: 'BastionLaunchTemplate' });
+      expect(conditionValue(statement, 'StringEquals', STAGE_TAG), where).toBe(STAGE);
+    }
+  });
+
+  it("deletes and creates security groups only in the policy's VPCs", () => {
+    const vpcs = ec2Arns('vpc', shipped.vpcIds);
+    for (const statement of statementsWith('ec2:DeleteSecurityGroup')) {
+      expect(conditionValue(statement, 'ArnEquals', 'ec2:Vpc'), statement.Sid).toEqual(vpcs);
+    }
+    const creates = roleStatements('ProvisionRole').filter((statement) =>
+      actionsOf(statement).includes('ec2:CreateSecurityGroup'),
+    );
+    expect(creates).toHaveLength(2);
+    for (const statement of creates) {
+      const resources = asArray(statement.Resource as unknown);
+      if (text(resources).includes(':security-group/')) {
+        expect(conditionValue(statement, 'ArnEquals', 'ec2:Vpc')).toEqual(vpcs);
+      } else {
+        expect(resources).toEqual(vpcs);
+      }
+    }
+  });
+
+  it("launches only IMDSv2 instances of the policy's types, encrypted volumes, in the policy's subnets", () => {
+    const runs = roleStatements('ProvisionRole').filter((statement) =>
+      actionsOf(statement).includes('ec2:RunInstances'),
+    );
+    const on = (kind: string) => {
+      const found = runs.filter((statement) =>
+        resourcesOf(statement).some((arn) => arn.includes(`:${kind}/`)),
+      );
+      expect(found, kind).toHaveLength(1);
+      return found[0] as IamStatement;
+    };
+    const instance = on('instance');
+    expect(conditionValue(instance, 'StringEquals', 'ec2:MetadataHttpTokens')).toBe('required');
+    expect(conditionValue(instance, 'StringEquals', 'ec2:InstanceType')).toEqual(
+      shipped.instanceTypes,
+    );
+    expect(conditionValue(on('volume'), 'Bool', 'ec2:Encrypted')).toBe('true');
+    const subnets = ec2Arns('subnet', shipped.subnetIds);
+    expect(conditionValue(on('network-interface'), 'ArnEquals', 'ec2:Subnet')).toEqual(subnets);
+    expect(asArray(on('subnet').Resource as unknown)).toEqual(subnets);
+  });
+
+  it('deploys the same repository to another account and region with its own policy, no edits', async () => {
+    const other = await packageOnceWith('second', {
+      region: 'us-east-1',
+      params: { policyFile: 'test/serverless/fixtures/second-account.policy.yaml' },
+    });
+    const statements = (id: string) =>
+      (other.template.Resources[id]?.Properties as unknown as RoleProperties).Policies?.flatMap(
+        (policy) => policy.PolicyDocument.Statement,
+      ) ?? [];
+    const provision = statements('ProvisionRole');
+    const sid = (name: string) => provision.find((statement) => statement.Sid === name);
+    expect(asArray(sid('LaunchInPolicySubnets')?.Resource as unknown)).toEqual(
+      ec2Arns('subnet', ['subnet-0bbbbbbbbbbbbbbb1']),
+    );
+    expect(
+      conditionValue(
+        sid('LaunchTaggedInstanceFromTemplateOnly') as IamStatement,
+        'StringEquals',
+        'ec2:InstanceType',
+      ),
+    ).toEqual(['m7g.medium']);
+    expect(sid('CreateSecurityGroupInVpc')?.Resource).toEqual(
+      ec2Arns('vpc', ['vpc-0bbbbbbbbbbbbbbbb']),
+    );
+    // the account and region are the stack's own, never written into the template
+    const serialized = JSON.stringify(other.template);
+    expect(serialized).not.toMatch(/\b\d{12}\b/);
+    expect(serialized).not.toContain('eu-west-1');
+    const env = (
+      other.template.Resources[logicalId('provision')]?.Properties as {
+        Environment: { Variables: Record<string, unknown> };
+      }
+    ).Environment.Variables;
+    expect(env.POLICY_FILE).toBe('test/serverless/fixtures/second-account.policy.yaml');
+    expect(env.PROVISION_QUEUE_URL).toEqual({ Ref: 'ProvisionQueue' });
+    expect(listZip(other.artifacts.provision as string).map((entry) => entry.name)).toContain(
+      'test/serverless/fixtures/second-account.policy.yaml',
+    );
+  }, 180_000);
 });
 
 // ---------------------------------------------------------------- functions and events
