@@ -656,8 +656,13 @@ describe('hardening', () => {
       region: 'us-east-1',
       params: { policyFile: 'test/serverless/fixtures/second-account.policy.yaml' },
     });
+    const otherResource = (id: string): CfnResource => {
+      const found = other.template.Resources[id];
+      if (!found) throw new Error(`second template has no resource ${id}`);
+      return found;
+    };
     const statements = (id: string) =>
-      (other.template.Resources[id]?.Properties as unknown as RoleProperties).Policies?.flatMap(
+      (otherResource(id).Properties as unknown as RoleProperties).Policies?.flatMap(
         (policy) => policy.PolicyDocument.Statement,
       ) ?? [];
     const provision = statements('ProvisionRole');
@@ -680,7 +685,7 @@ describe('hardening', () => {
     expect(serialized).not.toMatch(/\b\d{12}\b/);
     expect(serialized).not.toContain('eu-west-1');
     const env = (
-      other.template.Resources[logicalId('provision')]?.Properties as {
+      otherResource(logicalId('provision')).Properties as {
         Environment: { Variables: Record<string, unknown> };
       }
     ).Environment.Variables;
