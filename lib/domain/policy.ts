@@ -133,6 +133,24 @@ export const TargetSchema = z
         subnetIds: z
           .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id like subnet-0abc…'))
           .min(1),
+        /**
+         * Where the bastion may open HTTPS (443) to ship its logs: the security group of this
+         * VPC's CloudWatch Logs interface endpoint, and/or managed prefix lists (e.g. the S3
+         * gateway endpoint's, for the package repositories). Absent: no 443 at all, never the
+         * internet (README: "Deploying", log shipping prerequisite).
+         */
+        logShipping: z
+          .strictObject({
+            securityGroupIds: z
+              .array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'a security group id like sg-0abc…'))
+              .min(1)
+              .optional(),
+            prefixListIds: z
+              .array(z.string().regex(/^pl-[0-9a-f]{8,17}$/, 'a prefix list id like pl-0abc…'))
+              .min(1)
+              .optional(),
+          })
+          .optional(),
       })
       .optional(),
     instanceTypes: z
