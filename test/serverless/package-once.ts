@@ -8,7 +8,7 @@ import { join, relative, resolve } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
-const OSLS_BIN = join(REPO_ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
+export const OSLS_BIN = join(REPO_ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
 
 export interface IamStatement {
   Sid?: string;
