@@ -8,10 +8,17 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../lib/aws/powertools-metrics.ts';
 import { INDEX, TABLE_DEFINITION, TTL_ATTRIBUTE } from '../../lib/aws/table-definition.ts';
 import { parsePolicy } from '../../lib/domain/policy.ts';
+import { DEFAULT_BANNER } from '../../lib/domain/sshd-hardening.ts';
 import { METRIC_UNITS } from '../../lib/ports/metrics.ts';
+import {
+  BASTION_PACKAGES,
+  bastionImageComponent,
+  SSHD_DEFAULTS_PATH,
+} from '../../scripts/bastion-image-component.ts';
 import { checkPolicyFile, launchFacts } from '../../scripts/policy-check.ts';
 import {
   type CfnResource,
@@ -697,6 +704,151 @@ describe('hardening', () => {
   }, 180_000);
 });
 
+// ---------------------------------------------------------------- bastion image (issue 11)
+
+describe('bastion image', () => {
+  interface ComponentStep {
+    name: string;
+    action: string;
+    inputs: { commands?: string[] } | { path: string; content: string }[];
+  }
+  const component = () =>
+    parseYaml(property<string>('BastionImageComponent', 'Data')) as {
+      phases: { name: string; steps: ComponentStep[] }[];
+    };
+  const steps = (phase: string) =>
+    component().phases.find((candidate) => candidate.name === phase)?.steps ?? [];
+  const files = () =>
+    steps('build').flatMap((step) => (Array.isArray(step.inputs) ? step.inputs : [])) as {
+      path: string;
+      content: string;
+    }[];
+  const commands = (phase: string) =>
+    steps(phase).flatMap((step) =>
+      Array.isArray(step.inputs) ? [] : (step.inputs.commands ?? []),
+    );
+
+  it('bakes the component rendered from the hardening code, unchanged', () => {
+    expect(property('BastionImageComponent', 'Data')).toBe(bastionImageComponent());
+    expect(property('BastionImageComponent', 'Platform')).toBe('Linux');
+  });
+
+  it('patches and installs the CloudWatch agent, rsyslog and nftables, and validates them', () => {
+    expect(commands('build')).toEqual(
+      expect.arrayContaining([
+        'dnf -y upgrade --refresh',
+        `dnf -y install ${BASTION_PACKAGES.join(' ')}`,
+        'systemctl enable rsyslog nftables',
+      ]),
+    );
+    expect(commands('validate')).toEqual(
+      expect.arrayContaining(['sshd -t', `rpm -q ${BASTION_PACKAGES.join(' ')}`]),
+    );
+  });
+
+  it('ships hardened sshd defaults with the banner, and root-only instance metadata from first boot', () => {
+    const byPath = new Map(files().map((file) => [file.path, file.content]));
+    const defaults = byPath.get(SSHD_DEFAULTS_PATH) ?? '';
+    expect(defaults).toContain('PasswordAuthentication no');
+    expect(defaults).toContain('AllowAgentForwarding no');
+    expect(defaults).toContain('Banner /etc/ssh/drawbridge-banner');
+    expect(defaults).not.toMatch(/^Banner none$/m);
+    expect(byPath.get('/etc/ssh/drawbridge-banner')).toBe(DEFAULT_BANNER);
+    expect(byPath.get('/etc/nftables/drawbridge-imds.nft')).toContain('meta skuid != 0 reject');
+    expect(byPath.get('/etc/sysconfig/nftables.conf')).toContain('drawbridge-imds.nft');
+  });
+
+  it('builds from the latest AL2023 minimal arm64 image onto an encrypted volume', () => {
+    expect(property('BastionImageRecipe', 'ParentImage')).toBe(
+      'ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-minimal-kernel-default-arm64',
+    );
+    expect(property('BastionImageRecipe', 'Components')).toEqual([
+      { ComponentArn: { Ref: 'BastionImageComponent' } },
+    ]);
+    expect(property('BastionImageRecipe', 'BlockDeviceMappings')).toEqual([
+      {
+        DeviceName: '/dev/xvda',
+        Ebs: { VolumeType: 'gp3', VolumeSize: 8, Encrypted: true, DeleteOnTermination: true },
+      },
+    ]);
+  });
+
+  it('builds on instances whose profile holds only the documented Image Builder minimum, IMDSv2', () => {
+    expect(property('BastionImageInfrastructure', 'InstanceProfileName')).toEqual({
+      Ref: 'BastionImageBuildInstanceProfile',
+    });
+    expect(property('BastionImageInfrastructure', 'InstanceMetadataOptions')).toEqual({
+      HttpTokens: 'required',
+      HttpPutResponseHopLimit: 1,
+    });
+    const role = resource('BastionImageBuildRole').Properties as unknown as RoleProperties;
+    expect(role.Policies).toBeUndefined();
+    expect(role.ManagedPolicyArns?.map(text)).toEqual([
+      expect.stringContaining(':iam::aws:policy/EC2InstanceProfileForImageBuilder'),
+      expect.stringContaining(':iam::aws:policy/AmazonSSMManagedInstanceCore'),
+    ]);
+    expect(role.AssumeRolePolicyDocument.Statement[0]?.Principal).toEqual({
+      Service: 'ec2.amazonaws.com',
+    });
+  });
+
+  it('publishes each image id to the stage parameter, tagged for the stage', () => {
+    const [distribution] = property<
+      {
+        AmiDistributionConfiguration: { AmiTags: Record<string, string> };
+        SsmParameterConfigurations: unknown[];
+      }[]
+    >('BastionImageDistribution', 'Distributions');
+    expect(distribution?.SsmParameterConfigurations).toEqual([
+      { ParameterName: `/drawbridge/${STAGE}/bastion-ami`, DataType: 'aws:ec2:image' },
+    ]);
+    expect(distribution?.AmiDistributionConfiguration.AmiTags).toEqual({
+      'drawbridge:stage': STAGE,
+    });
+  });
+
+  it('rebuilds weekly by default (a stage param), every time, and keeps 3 images', () => {
+    expect(property('BastionImagePipeline', 'Schedule')).toEqual({
+      ScheduleExpression: 'cron(0 3 ? * sun *)',
+      PipelineExecutionStartCondition: 'EXPRESSION_MATCH_ONLY',
+    });
+    expect(property('BastionImagePipeline', 'Status')).toBe('ENABLED');
+    const [detail] = property<{ Action: unknown; Filter: unknown }[]>(
+      'BastionImageLifecyclePolicy',
+      'PolicyDetails',
+    );
+    expect(detail).toEqual({
+      Action: { Type: 'DELETE', IncludeResources: { Amis: true, Snapshots: true } },
+      Filter: { Type: 'COUNT', Value: 3 },
+    });
+    expect(property('BastionImageLifecyclePolicy', 'ResourceSelection')).toEqual({
+      Recipes: [{ Name: `drawbridge-${STAGE}-bastion`, SemanticVersion: '1.0.0' }],
+    });
+  });
+
+  it("lets provision read that one parameter and launch only this account's stage images", () => {
+    const provision = roleStatements('ProvisionRole');
+    const reads = provision.filter((statement) =>
+      actionsOf(statement).some((action) => action.startsWith('ssm:GetParameter')),
+    );
+    expect(reads).toHaveLength(1);
+    expect(actionsOf(reads[0] as IamStatement)).toEqual(['ssm:GetParameters']);
+    expect(resourcesOf(reads[0] as IamStatement)).toEqual([
+      JSON.stringify({
+        'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/drawbridge/${STAGE}/bastion-ami`,
+      }),
+    ]);
+    const images = provision.filter((statement) =>
+      resourcesOf(statement).some((arn) => arn.includes(':image/')),
+    );
+    expect(images).toHaveLength(1);
+    expect(conditionValue(images[0] as IamStatement, 'StringEquals', 'ec2:Owner')).toEqual({
+      Ref: 'AWS::AccountId',
+    });
+    expect(conditionValue(images[0] as IamStatement, 'StringEquals', STAGE_TAG)).toBe(STAGE);
+  });
+});
+
 // ---------------------------------------------------------------- functions and events
 
 describe('functions', () => {
@@ -1006,9 +1158,8 @@ describe('resources', () => {
     expect(data.InstanceInitiatedShutdownBehavior).toBe('terminate');
     expect(data).not.toHaveProperty('KeyName');
     expect(data.Monitoring).toEqual({ Enabled: false });
-    expect(data.ImageId).toBe(
-      '{{resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-minimal-kernel-default-arm64}}',
-    );
+    // EC2 resolves the baked image's parameter at each launch, CloudFormation never does
+    expect(data.ImageId).toBe(`resolve:ssm:/drawbridge/${STAGE}/bastion-ami`);
     expect(data.IamInstanceProfile).toEqual({
       Arn: { 'Fn::GetAtt': ['BastionInstanceProfile', 'Arn'] },
     });
