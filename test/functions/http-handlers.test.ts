@@ -9,7 +9,9 @@ import { useAppDeps } from '../../lib/composition.ts';
 import type { HttpEvent, HttpResult } from '../../lib/http/http-handler.ts';
 import { httpEvent, lambdaContext } from '../support/events.ts';
 import { type TestWorld, testWorld } from '../support/fakes.ts';
-import { ed25519PublicKey } from '../support/keys.ts';
+import { ed25519PublicKey, rsaModulus, rsaPublicKeyLine } from '../support/keys.ts';
+
+const modulus = rsaModulus();
 
 let world: TestWorld;
 beforeEach(() => {
@@ -110,6 +112,23 @@ describe('POST /sessions', () => {
       createBody({ publicKey: `command="sh" ${ed25519PublicKey()}` }),
       400,
       /publicKey/,
+    ],
+    [
+      'a 3072-bit RSA key with e = 1',
+      createBody({ publicKey: rsaPublicKeyLine(Buffer.from([1]), modulus) }),
+      400,
+      /publicKey has RSA public exponent 1; at least 65537/,
+    ],
+    [
+      'a 3072-bit RSA key with an even modulus',
+      createBody({
+        publicKey: rsaPublicKeyLine(
+          Buffer.from([1, 0, 1]),
+          Buffer.concat([modulus.subarray(0, -1), Buffer.from([(modulus.at(-1) ?? 0) & 0xfe])]),
+        ),
+      }),
+      400,
+      /publicKey has an even RSA modulus/,
     ],
     [
       'a reason with a line break',
