@@ -4,7 +4,7 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
-import { common, once } from './client-settings.ts';
+import { clientSettings, once } from './client-settings.ts';
 import { dynamoClient, dynamoDocumentClient } from './dynamodb-clients.ts';
 import { sqsClient } from './sqs-client.ts';
 
@@ -12,12 +12,12 @@ import { sqsClient } from './sqs-client.ts';
  * Every SDK client, one per service per process (settings in client-settings.ts). Functions
  * that only read import dynamodb-clients.ts directly to keep their cold start small.
  */
-export const ec2Client = once(() => new EC2Client(common));
-export const ssmClient = once(() => new SSMClient(common));
-export const stsClient = once(() => new STSClient(common));
-export const schedulerClient = once(() => new SchedulerClient(common));
-export const snsClient = once(() => new SNSClient(common));
-export const logsClient = once(() => new CloudWatchLogsClient(common));
+export const ec2Client = once(() => new EC2Client(clientSettings('ec2')));
+export const ssmClient = once(() => new SSMClient(clientSettings('ssm')));
+export const stsClient = once(() => new STSClient(clientSettings('sts')));
+export const schedulerClient = once(() => new SchedulerClient(clientSettings('scheduler')));
+export const snsClient = once(() => new SNSClient(clientSettings('sns')));
+export const logsClient = once(() => new CloudWatchLogsClient(clientSettings('logs')));
 
 /** The same factories grouped, as the composition root uses them (`clients.ec2()`). */
 export const clients = {

@@ -38,7 +38,6 @@ import {
   isThrottling,
 } from './aws-errors.ts';
 import { buildBastionUserData } from './cloud-config.ts';
-import { retryThrottled } from './throttle-retry.ts';
 
 export interface Ec2ProviderOptions {
   ec2: EC2Client;
@@ -326,13 +325,9 @@ export class Ec2Provider implements Provider {
     }
   }
 
-  /** Retries throttled calls with full jitter; the caller's input (and so its ClientToken) is reused. */
+  /** Throttling is retried by the client's own strategy (lib/aws/client-settings.ts), once. */
   async #send<T>(call: () => Promise<T>): Promise<T> {
-    return retryThrottled(call, {
-      sleep: this.#sleep,
-      random: this.#random,
-      maxRetries: this.#maxThrottleRetries,
-    });
+    return call();
   }
 
   #callerCidr(session: Session): string {
@@ -606,10 +601,10 @@ export class Ec2Provider implements Provider {
     if (error instanceof ProvisioningError) return error;
     const code = errorName(error);
     if (isThrottling(error)) {
-      return new ProvisioningError(
-        `EC2 throttled ${step} ${this.#maxThrottleRetries + 1} times (${code})`,
-        { cause: error, retryable: true },
-      );
+      return new ProvisioningError(`EC2 throttled ${step} through every retry (${code})`, {
+        cause: error,
+        retryable: true,
+      });
     }
     return new ProvisioningError(`${step} failed: ${code}`, { cause: error, retryable });
   }

@@ -22,10 +22,9 @@ import type {
   TargetCheck,
 } from '../ports/provider.ts';
 import { errorName, isThrottling } from './aws-errors.ts';
-import { common } from './client-settings.ts';
+import { clientSettings } from './client-settings.ts';
 import { MAX_SELF_DESTRUCT_MINUTES } from './cloud-config.ts';
 import type { Ec2Provider } from './ec2-provider.ts';
-import { retryThrottled } from './throttle-retry.ts';
 
 const ONLINE = 'Online';
 /** Session Manager's own user on Linux when run-as is off. */
@@ -49,7 +48,7 @@ const loadSdk = (): Promise<SsmSdk> => {
 let sharedClient: Promise<SSMClient> | undefined;
 /** One client per process, made on first use (see loadSdk). */
 export function ssmClient(): Promise<SSMClient> {
-  sharedClient ??= loadSdk().then((module) => new module.SSMClient(common));
+  sharedClient ??= loadSdk().then((module) => new module.SSMClient(clientSettings('ssm')));
   return sharedClient;
 }
 
@@ -215,12 +214,9 @@ export class ManagedInstances implements TargetCheck {
     return this.#send(() => call(module, client));
   }
 
+  /** Throttling is retried by the client's own strategy (lib/aws/client-settings.ts), once. */
   async #send<T>(call: () => Promise<T>): Promise<T> {
-    return retryThrottled(call, {
-      sleep: this.#sleep,
-      random: this.#random,
-      maxRetries: this.#maxThrottleRetries,
-    });
+    return call();
   }
 }
 

@@ -282,7 +282,7 @@ describe('rejected keys', () => {
 
 describe('worthless keys that OpenSSH and node:crypto would accept', () => {
   const F4 = Buffer.from([1, 0, 1]);
-  let n = Buffer.alloc(0);
+  let n: Buffer = Buffer.alloc(0);
   beforeAll(() => {
     n = rsaModulus();
   });
