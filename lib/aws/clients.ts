@@ -1,4 +1,3 @@
-import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -6,6 +5,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import { clientSettings, once } from './client-settings.ts';
 import { dynamoClient, dynamoDocumentClient } from './dynamodb-clients.ts';
+import { logsClient } from './logs-client.ts';
 import { sqsClient } from './sqs-client.ts';
 
 /**
@@ -17,7 +17,6 @@ export const ssmClient = once(() => new SSMClient(clientSettings('ssm')));
 export const stsClient = once(() => new STSClient(clientSettings('sts')));
 export const schedulerClient = once(() => new SchedulerClient(clientSettings('scheduler')));
 export const snsClient = once(() => new SNSClient(clientSettings('sns')));
-export const logsClient = once(() => new CloudWatchLogsClient(clientSettings('logs')));
 
 /** The same factories grouped, as the composition root uses them (`clients.ec2()`). */
 export const clients = {
@@ -32,4 +31,4 @@ export const clients = {
   dynamoDocument: dynamoDocumentClient,
 } as const;
 
-export { dynamoClient, dynamoDocumentClient, sqsClient };
+export { dynamoClient, dynamoDocumentClient, logsClient, sqsClient };

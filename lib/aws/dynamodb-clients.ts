@@ -11,3 +11,13 @@ export const dynamoDocumentClient = once(() =>
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   }),
 );
+
+/** Local mode's client for its own DynamoDB-compatible server (dynalite), with dummy credentials. */
+export function localDynamoClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({
+    ...clientSettings('dynamodb'),
+    endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+}

@@ -1,10 +1,8 @@
-import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { clientSettings, once } from '../aws/client-settings.ts';
 import { CloudWatchSessionLog } from '../aws/cloudwatch-session-log.ts';
+import { logsClient } from '../aws/logs-client.ts';
 import type { SessionLog } from '../ports/session-log.ts';
 import { currentConfig, installedDeps } from './core.ts';
 
-const logsClient = once(() => new CloudWatchLogsClient(clientSettings('logs')));
 let log: SessionLog | undefined;
 
 /** GET /sessions/{id}/events also shows the bastion's connection log; only that function loads the Logs client. */

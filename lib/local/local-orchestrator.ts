@@ -1,7 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { handler as approveSessionHandler } from '../../functions/approve-session.ts';
 import { handler as denySessionHandler } from '../../functions/deny-session.ts';
 import { handler as endSessionHandler } from '../../functions/end-session.ts';
@@ -19,6 +18,7 @@ import { expireSession } from '../app/expire-session.ts';
 import { observeBastion } from '../app/observe-bastion.ts';
 import { provisionSession } from '../app/provision-session.ts';
 import { type ReapReport, reap } from '../app/reap.ts';
+import { localDynamoClient } from '../aws/dynamodb-clients.ts';
 import { DynamoDbSessionStore, documentClientFor } from '../aws/dynamodb-session-store.ts';
 import { ensureTable } from '../aws/table-definition.ts';
 import { useAppDeps } from '../composition.ts';
@@ -91,11 +91,7 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
   const logger = options.logger;
 
   const dynamo: DynamoServer = await startDynamo({ path: join(dataDir, 'dynamo') });
-  const client = new DynamoDBClient({
-    endpoint: dynamo.endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const client = localDynamoClient(dynamo.endpoint);
   await ensureTable(client, LOCAL_TABLE);
   const issuer = await LocalIssuer.open(dataDir);
 
