@@ -1,19 +1,24 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import type { AppDeps } from '../lib/app/deps.ts';
 import { expireSession } from '../lib/app/expire-session.ts';
-import { appDeps, logger } from '../lib/composition.ts';
+import { composeActing } from '../lib/composition/acting.ts';
+import { logger } from '../lib/composition/core.ts';
+import { lazy } from '../lib/composition/lazy.ts';
 import { SessionMessage } from '../lib/http/event-schemas.ts';
 
 /** Layer 2: invoked by the session's one-time EventBridge schedule at expiresAt. */
-export const handler = middy(
-  async (event: unknown): Promise<{ sessionId?: string; status?: string }> => {
+export const createExpireHandler = (deps: () => AppDeps) =>
+  middy(async (event: unknown): Promise<{ sessionId?: string; status?: string }> => {
     const parsed = SessionMessage.safeParse(event);
     if (!parsed.success) {
       logger.error('expire invoked without a valid session id');
       return {};
     }
     logger.appendKeys({ correlation_id: parsed.data.sessionId });
-    const session = await expireSession(appDeps(), parsed.data.sessionId);
+    const session = await expireSession(deps(), parsed.data.sessionId);
     return session ? { sessionId: session.id, status: session.status } : {};
-  },
-).use(injectLambdaContext(logger, { resetKeys: true }));
+  }).use(injectLambdaContext(logger, { resetKeys: true }));
+
+/** DynamoDB, Scheduler, SNS; EC2/SSM only to end an ec2/ssm session (lib/composition/acting.ts). */
+export const handler = createExpireHandler(lazy(composeActing));

@@ -1,23 +1,14 @@
-import {
-  type _InstanceType,
-  AuthorizeSecurityGroupEgressCommand,
-  AuthorizeSecurityGroupIngressCommand,
-  CreateSecurityGroupCommand,
-  DeleteSecurityGroupCommand,
-  DescribeInstancesCommand,
-  type DescribeInstancesCommandOutput,
-  DescribeSecurityGroupsCommand,
-  type DescribeSecurityGroupsCommandOutput,
-  type EC2Client,
-  type Filter,
-  type Instance,
-  type IpPermission,
-  type ResourceType,
-  RevokeSecurityGroupEgressCommand,
-  RunInstancesCommand,
-  type Tag,
-  type TagSpecification,
-  TerminateInstancesCommand,
+import type {
+  _InstanceType,
+  DescribeInstancesCommandOutput,
+  DescribeSecurityGroupsCommandOutput,
+  EC2Client,
+  Filter,
+  Instance,
+  IpPermission,
+  ResourceType,
+  Tag,
+  TagSpecification,
 } from '@aws-sdk/client-ec2';
 import { ConfigError, ProvisioningError } from '../domain/errors.ts';
 import { hostCidr, parseCidr } from '../domain/network.ts';
@@ -38,6 +29,7 @@ import {
   isThrottling,
 } from './aws-errors.ts';
 import { buildBastionUserData } from './cloud-config.ts';
+import { type Ec2Sdk, loadEc2Sdk } from './ec2-client.ts';
 
 export interface Ec2ProviderOptions {
   ec2: EC2Client;
@@ -209,8 +201,8 @@ export class Ec2Provider implements Provider {
     if (!instanceId) return { state: 'gone' };
     let instance: Instance | undefined;
     try {
-      const output = await this.#send(() =>
-        this.#ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })),
+      const output = await this.#send((sdk) =>
+        this.#ec2.send(new sdk.DescribeInstancesCommand({ InstanceIds: [instanceId] })),
       );
       instance = output.Reservations?.[0]?.Instances?.[0];
     } catch (error) {
@@ -257,9 +249,9 @@ export class Ec2Provider implements Provider {
     try {
       let token: string | undefined;
       do {
-        const page: DescribeInstancesCommandOutput = await this.#send(() =>
+        const page: DescribeInstancesCommandOutput = await this.#send((sdk) =>
           this.#ec2.send(
-            new DescribeInstancesCommand({
+            new sdk.DescribeInstancesCommand({
               Filters: [stageFilter, { Name: 'instance-state-name', Values: LIVE_INSTANCE_STATES }],
               MaxResults: 1000,
               NextToken: token,
@@ -277,9 +269,9 @@ export class Ec2Provider implements Provider {
         token = page.NextToken;
       } while (token);
       do {
-        const page: DescribeSecurityGroupsCommandOutput = await this.#send(() =>
+        const page: DescribeSecurityGroupsCommandOutput = await this.#send((sdk) =>
           this.#ec2.send(
-            new DescribeSecurityGroupsCommand({
+            new sdk.DescribeSecurityGroupsCommand({
               Filters: [stageFilter],
               MaxResults: 1000,
               NextToken: token,
@@ -308,12 +300,12 @@ export class Ec2Provider implements Provider {
     }
     try {
       if (resource.kind === 'instance') {
-        await this.#send(() =>
-          this.#ec2.send(new TerminateInstancesCommand({ InstanceIds: [resource.id] })),
+        await this.#send((sdk) =>
+          this.#ec2.send(new sdk.TerminateInstancesCommand({ InstanceIds: [resource.id] })),
         );
       } else {
-        await this.#send(() =>
-          this.#ec2.send(new DeleteSecurityGroupCommand({ GroupId: resource.id })),
+        await this.#send((sdk) =>
+          this.#ec2.send(new sdk.DeleteSecurityGroupCommand({ GroupId: resource.id })),
         );
       }
       return 'destroyed';
@@ -325,9 +317,12 @@ export class Ec2Provider implements Provider {
     }
   }
 
-  /** Throttling is retried by the client's own strategy (lib/aws/client-settings.ts), once. */
-  async #send<T>(call: () => Promise<T>): Promise<T> {
-    return call();
+  /**
+   * Every EC2 call: the SDK module is loaded on the first (lib/aws/ec2-client.ts); throttling
+   * is retried by the client's own strategy (lib/aws/client-settings.ts), once.
+   */
+  async #send<T>(call: (sdk: Ec2Sdk) => Promise<T>): Promise<T> {
+    return call(await loadEc2Sdk());
   }
 
   #callerCidr(session: Session): string {
@@ -357,9 +352,9 @@ export class Ec2Provider implements Provider {
   async #createSecurityGroup(session: Session, vpcId: string, tags: Tag[]): Promise<string> {
     const groupName = this.#groupName(session.id);
     try {
-      const output = await this.#send(() =>
+      const output = await this.#send((sdk) =>
         this.#ec2.send(
-          new CreateSecurityGroupCommand({
+          new sdk.CreateSecurityGroupCommand({
             GroupName: groupName,
             Description: `Drawbridge bastion for session ${session.id}`,
             VpcId: vpcId,
@@ -372,9 +367,9 @@ export class Ec2Provider implements Provider {
     } catch (error) {
       // A redelivered launch for the same session finds its group already there: reuse it.
       if (errorName(error) !== 'InvalidGroup.Duplicate') throw error;
-      const output = await this.#send(() =>
+      const output = await this.#send((sdk) =>
         this.#ec2.send(
-          new DescribeSecurityGroupsCommand({
+          new sdk.DescribeSecurityGroupsCommand({
             Filters: [
               { Name: 'group-name', Values: [groupName] },
               { Name: 'vpc-id', Values: [vpcId] },
@@ -400,9 +395,9 @@ export class Ec2Provider implements Provider {
     const ruleTags: TagSpecification[] = [{ ResourceType: 'security-group-rule', Tags: tags }];
     // A new VPC security group allows all IPv4 egress (and no IPv6 egress); take it away.
     await this.#ignoring('InvalidPermission.NotFound', () =>
-      this.#send(() =>
+      this.#send((sdk) =>
         this.#ec2.send(
-          new RevokeSecurityGroupEgressCommand({
+          new sdk.RevokeSecurityGroupEgressCommand({
             GroupId: groupId,
             IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
           }),
@@ -411,9 +406,9 @@ export class Ec2Provider implements Provider {
     );
     if (callerCidr !== undefined)
       await this.#ignoring('InvalidPermission.Duplicate', () =>
-        this.#send(() =>
+        this.#send((sdk) =>
           this.#ec2.send(
-            new AuthorizeSecurityGroupIngressCommand({
+            new sdk.AuthorizeSecurityGroupIngressCommand({
               GroupId: groupId,
               IpPermissions: [
                 {
@@ -429,9 +424,9 @@ export class Ec2Provider implements Provider {
         ),
       );
     await this.#ignoring('InvalidPermission.Duplicate', () =>
-      this.#send(() =>
+      this.#send((sdk) =>
         this.#ec2.send(
-          new AuthorizeSecurityGroupEgressCommand({
+          new sdk.AuthorizeSecurityGroupEgressCommand({
             GroupId: groupId,
             IpPermissions: [
               {
@@ -487,9 +482,9 @@ export class Ec2Provider implements Provider {
     });
     for (const [index, { subnetId, instanceType }] of combinations.entries()) {
       try {
-        const output = await this.#send(() =>
+        const output = await this.#send((sdk) =>
           this.#ec2.send(
-            new RunInstancesCommand({
+            new sdk.RunInstancesCommand({
               LaunchTemplate: { LaunchTemplateId: this.#launchTemplateId, Version: '$Default' },
               // policy validates the shape; EC2 itself says whether the type exists
               InstanceType: instanceType as _InstanceType,
@@ -539,9 +534,9 @@ export class Ec2Provider implements Provider {
   }
 
   async #findSessionInstances(sessionId: string): Promise<string[]> {
-    const output = await this.#send(() =>
+    const output = await this.#send((sdk) =>
       this.#ec2.send(
-        new DescribeInstancesCommand({
+        new sdk.DescribeInstancesCommand({
           Filters: [
             { Name: `tag:${TAG_SESSION}`, Values: [sessionId] },
             { Name: `tag:${TAG_STAGE}`, Values: [this.#stage] },
@@ -556,9 +551,9 @@ export class Ec2Provider implements Provider {
   }
 
   async #findSessionGroups(sessionId: string): Promise<string[]> {
-    const output = await this.#send(() =>
+    const output = await this.#send((sdk) =>
       this.#ec2.send(
-        new DescribeSecurityGroupsCommand({
+        new sdk.DescribeSecurityGroupsCommand({
           Filters: [
             { Name: `tag:${TAG_SESSION}`, Values: [sessionId] },
             { Name: `tag:${TAG_STAGE}`, Values: [this.#stage] },
@@ -571,8 +566,8 @@ export class Ec2Provider implements Provider {
 
   async #terminate(instanceIds: string[]): Promise<void> {
     try {
-      await this.#send(() =>
-        this.#ec2.send(new TerminateInstancesCommand({ InstanceIds: instanceIds })),
+      await this.#send((sdk) =>
+        this.#ec2.send(new sdk.TerminateInstancesCommand({ InstanceIds: instanceIds })),
       );
     } catch (error) {
       if (!isNotFound(error)) throw error;
@@ -582,7 +577,9 @@ export class Ec2Provider implements Provider {
   /** The reaper reconciles what is left: a group held by a terminating ENI, or already gone. */
   async #deleteGroupQuietly(groupId: string): Promise<void> {
     try {
-      await this.#send(() => this.#ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId })));
+      await this.#send((sdk) =>
+        this.#ec2.send(new sdk.DeleteSecurityGroupCommand({ GroupId: groupId })),
+      );
     } catch {
       // best effort by design
     }

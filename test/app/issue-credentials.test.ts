@@ -23,7 +23,7 @@ import { AssumeRoleCommand, STSClient, STSServiceException } from '@aws-sdk/clie
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { handler as issueCredentialsHandler } from '../../functions/issue-credentials.ts';
+import { createIssueCredentialsHandler } from '../../functions/issue-credentials.ts';
 import { expireSession } from '../../lib/app/expire-session.ts';
 import {
   type CredentialsResponse,
@@ -39,8 +39,6 @@ import { Ec2Provider } from '../../lib/aws/ec2-provider.ts';
 import { LoggerAuditLog, logger } from '../../lib/aws/logger.ts';
 import { SsmGrant } from '../../lib/aws/ssm-grant.ts';
 import { ManagedInstances, SsmProvider } from '../../lib/aws/ssm-provider.ts';
-import { useCredentialGrant } from '../../lib/composition/grant.ts';
-import { useAppDeps } from '../../lib/composition.ts';
 import {
   ConflictError,
   ForbiddenError,
@@ -510,7 +508,6 @@ describe('POST /sessions/{id}/credentials writes the credentials nowhere but its
   afterEach(() => {
     for (const spy of writes) spy.mockRestore();
     logger.setLogLevel('SILENT');
-    useCredentialGrant(undefined);
   });
 
   it('leaves no trace of them in the table, the audit trail or the logs', async () => {
@@ -522,8 +519,11 @@ describe('POST /sessions/{id}/credentials writes the credentials nowhere but its
       auditLog: new LoggerAuditLog(logger),
       logger,
     };
-    useAppDeps(deps, 'groups');
-    useCredentialGrant(dynamoWorld.grantDeps.grant);
+    const issueCredentialsHandler = createIssueCredentialsHandler(() => ({
+      ...deps,
+      grant: dynamoWorld.grantDeps.grant,
+      groupsClaim: 'groups',
+    }));
     online();
     const { session } = await requestSession(deps, {
       identity: ALICE,

@@ -1,11 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { handler as endSession } from '../../functions/end-session.ts';
-import { handler as getSession } from '../../functions/get-session.ts';
-import { handler as listSessions } from '../../functions/list-sessions.ts';
-import { handler as requestSession } from '../../functions/request-session.ts';
-import { handler as sessionEvents } from '../../functions/session-events.ts';
+import { createEndSessionHandler } from '../../functions/end-session.ts';
+import { createGetSessionHandler } from '../../functions/get-session.ts';
+import { createListSessionsHandler } from '../../functions/list-sessions.ts';
+import { createRequestSessionHandler } from '../../functions/request-session.ts';
+import { createSessionEventsHandler } from '../../functions/session-events.ts';
 import { provisionSession } from '../../lib/app/provision-session.ts';
-import { useAppDeps } from '../../lib/composition.ts';
 import type { HttpEvent, HttpResult } from '../../lib/http/http-handler.ts';
 import { httpEvent, lambdaContext } from '../support/events.ts';
 import { type TestWorld, testWorld } from '../support/fakes.ts';
@@ -14,9 +13,14 @@ import { ed25519PublicKey, rsaModulus, rsaPublicKeyLine } from '../support/keys.
 const modulus = rsaModulus();
 
 let world: TestWorld;
+const deps = () => ({ ...world.deps, groupsClaim: 'groups' });
+const endSession = createEndSessionHandler(deps);
+const getSession = createGetSessionHandler(deps);
+const listSessions = createListSessionsHandler(deps);
+const requestSession = createRequestSessionHandler(deps);
+const sessionEvents = createSessionEventsHandler(deps);
 beforeEach(() => {
   world = testWorld();
-  useAppDeps(world.deps, 'groups');
 });
 
 type Handler = (event: HttpEvent, context: typeof lambdaContext) => Promise<HttpResult>;
