@@ -2,6 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { AppDeps } from '../lib/app/deps.ts';
 import { expireSession } from '../lib/app/expire-session.ts';
+import { flushMetrics } from '../lib/aws/powertools-metrics.ts';
 import { composeActing } from '../lib/composition/acting.ts';
 import { logger } from '../lib/composition/core.ts';
 import { lazy } from '../lib/composition/lazy.ts';
@@ -18,7 +19,9 @@ export const createExpireHandler = (deps: () => AppDeps) =>
     logger.appendKeys({ correlation_id: parsed.data.sessionId });
     const session = await expireSession(deps(), parsed.data.sessionId);
     return session ? { sessionId: session.id, status: session.status } : {};
-  }).use(injectLambdaContext(logger, { resetKeys: true }));
+  })
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(flushMetrics());
 
 /** DynamoDB, Scheduler, SNS; EC2/SSM only to end an ec2/ssm session (lib/composition/acting.ts). */
 export const handler = createExpireHandler(lazy(composeActing));

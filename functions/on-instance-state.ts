@@ -2,6 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { AppDeps } from '../lib/app/deps.ts';
 import { onInstanceState } from '../lib/app/observe-bastion.ts';
+import { flushMetrics } from '../lib/aws/powertools-metrics.ts';
 import { composeActing } from '../lib/composition/acting.ts';
 import { logger } from '../lib/composition/core.ts';
 import { lazy } from '../lib/composition/lazy.ts';
@@ -18,7 +19,9 @@ export const createOnInstanceStateHandler = (deps: () => AppDeps) =>
     const { 'instance-id': instanceId, state } = parsed.data.detail;
     const session = await onInstanceState(deps(), instanceId, state);
     return session ? { sessionId: session.id, status: session.status } : {};
-  }).use(injectLambdaContext(logger, { resetKeys: true }));
+  })
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(flushMetrics());
 
 /** DynamoDB, EC2 (inspects the instance), Scheduler, SNS (lib/composition/acting.ts). */
 export const handler = createOnInstanceStateHandler(lazy(composeActing));

@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { AppDeps } from '../lib/app/deps.ts';
 import { provisionSession } from '../lib/app/provision-session.ts';
+import { flushMetrics } from '../lib/aws/powertools-metrics.ts';
 import { composeActing } from '../lib/composition/acting.ts';
 import { logger } from '../lib/composition/core.ts';
 import { lazy } from '../lib/composition/lazy.ts';
@@ -27,7 +28,9 @@ export const createProvisionHandler = (deps: () => AppDeps) =>
       }
     }
     return { batchItemFailures };
-  }).use(injectLambdaContext(logger, { resetKeys: true }));
+  })
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(flushMetrics());
 
 function safeJson(text: string): unknown {
   try {

@@ -2,6 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { AppDeps } from '../lib/app/deps.ts';
 import { type ReapReport, reap } from '../lib/app/reap.ts';
+import { flushMetrics } from '../lib/aws/powertools-metrics.ts';
 import { composeActing } from '../lib/composition/acting.ts';
 import { logger } from '../lib/composition/core.ts';
 import { lazy } from '../lib/composition/lazy.ts';
@@ -12,7 +13,9 @@ export const createReapHandler = (deps: () => AppDeps) =>
     const report = await reap(deps());
     logger.info('reaper sweep', { report });
     return report;
-  }).use(injectLambdaContext(logger, { resetKeys: true }));
+  })
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(flushMetrics());
 
 /**
  * DynamoDB (the overdue index), Scheduler, SNS; EC2 and SSM load on the first provider call,

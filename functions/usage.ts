@@ -3,8 +3,8 @@ import { type CoreDeps, composeCore, type HttpDeps } from '../lib/composition/co
 import { httpFunction } from '../lib/composition/http.ts';
 import { lazy } from '../lib/composition/lazy.ts';
 import { usageCsv } from '../lib/domain/usage-csv.ts';
-import { parseUsageQuery } from '../lib/domain/usage-query.ts';
 import { json } from '../lib/http/http-handler.ts';
+import { parseUsageQuery } from '../lib/http/usage-query.ts';
 
 export type UsageDeps = CoreDeps & HttpDeps;
 

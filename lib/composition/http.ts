@@ -1,4 +1,5 @@
 import { logger } from '../aws/logger.ts';
+import { flushMetrics } from '../aws/powertools-metrics.ts';
 import {
   type HttpEvent,
   type HttpRequest,
@@ -18,7 +19,7 @@ export function httpFunction<Deps extends HttpDeps>(
 ) {
   return httpHandler({ groupsClaim: () => deps().groupsClaim, logger }, (request) =>
     route(request, deps()),
-  );
+  ).use(flushMetrics());
 }
 
 export type HttpFunction = ReturnType<typeof httpFunction>;

@@ -302,7 +302,7 @@ describe('an existing target', () => {
     ssmMock
       .on(DescribeInstanceInformationCommand)
       .rejects(awsError(SSMServiceException, 'InternalServerError'));
-    await expect(ask(world, 'app-db')).rejects.toMatchObject({ status: 503 });
+    await expect(ask(world, 'app-db')).rejects.toMatchObject({ code: 'unavailable', expose: true });
   });
 
   it('gives credentials to the owner only, from the requesting address only, and only while READY', async () => {
@@ -365,7 +365,7 @@ describe('when STS refuses', () => {
     const error = await issue(world, first.id).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GrantError);
     expect(error).toMatchObject({
-      status: 502,
+      code: 'grant_failed',
       expose: true,
       message: "STS refused this session's credentials (AccessDenied)",
     });
@@ -376,7 +376,7 @@ describe('when STS refuses', () => {
     });
     // quota 2 is full until the reaper (which takes ENDING sessions at once) ends it
     online();
-    await expect(ask(world, 'app-db')).rejects.toMatchObject({ status: 429 });
+    await expect(ask(world, 'app-db')).rejects.toMatchObject({ code: 'quota_exceeded' });
     const report = await reap(world.deps);
     expect(report.resumed).toBe(1);
     expect((await world.store.get(first.id))?.status).toBe('ENDED');
@@ -394,7 +394,7 @@ describe('when STS refuses', () => {
         Credentials: { ...SECRET, Expiration: new Date(Date.parse('2026-11-24T10:00:00Z')) },
       });
     const error = await issue(world, ready.id).catch((e: unknown) => e);
-    expect(error).toMatchObject({ status: 502, permanent: false });
+    expect(error).toMatchObject({ code: 'grant_failed', permanent: false });
     expect((await world.store.get(ready.id))?.status).toBe('READY');
     await expect(issue(world, ready.id)).resolves.toMatchObject({ sessionId: ready.id });
   });

@@ -28,6 +28,7 @@ import {
 import { ConflictError, ProvisioningError } from '../../lib/domain/errors.ts';
 import { type Target, validatePolicy } from '../../lib/domain/policy.ts';
 import type { Session } from '../../lib/domain/session.ts';
+import { httpStatus } from '../../lib/http/error-status.ts';
 import type { LaunchPlan } from '../../lib/ports/provider.ts';
 import { makeSession } from '../support/sessions.ts';
 
@@ -150,7 +151,7 @@ describe('the request-time check of an existing target', () => {
       .checkTarget(t)
       .catch((e: unknown) => e);
     expect(offline).toBeInstanceOf(ConflictError);
-    expect((offline as ConflictError).status).toBe(409);
+    expect(httpStatus(offline as ConflictError)).toBe(409);
     expect((offline as Error).message).toBe(
       `target 'app': the Session Manager agent is not Online (${TARGET_INSTANCE} ConnectionLost); try again once it is connected`,
     );
