@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import { ValidationError } from '../lib/domain/errors.ts';
 import { GROUP_BY, type UsageReport } from '../lib/domain/usage.ts';
 import { usageCsv } from '../lib/domain/usage-csv.ts';
-import { parseReportTime } from '../lib/domain/usage-query.ts';
+import { parseReportTime } from '../lib/http/usage-query.ts';
 import type { Context } from './context.ts';
 import { ExitCode, UsageError } from './errors.ts';
 import { clean, json, table } from './format.ts';
