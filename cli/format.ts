@@ -36,22 +36,8 @@ export function relativeTime(iso: string | undefined, now: number): string {
   return at >= now ? `in ${formatMinutes(minutes)}` : `${formatMinutes(minutes)} ago`;
 }
 
-const SAFE_SHELL_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
-/**
- * Renders an argument vector as a line a POSIX shell reads back as the same vector. Double
- * quotes when nothing in the word is special inside them (it reads better around a
- * ProxyCommand that has single quotes of its own), single quotes otherwise.
- */
-export function shellLine(argv: readonly string[]): string {
-  return argv
-    .map((arg) => {
-      if (SAFE_SHELL_WORD.test(arg)) return arg;
-      if (!/["$`\\!]/.test(arg)) return `"${arg}"`;
-      return `'${arg.replaceAll("'", `'\\''`)}'`;
-    })
-    .join(' ');
-}
+// One quoting for the API's lines and the CLI's: lib/domain/shell-quote.ts.
+export { shellLine } from '../lib/domain/shell-quote.ts';
 
 export function json(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;

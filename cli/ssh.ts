@@ -3,6 +3,7 @@ import { access, chmod, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/pro
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { shellQuote } from '../lib/domain/shell-quote.ts';
 import type { Connection } from './api-client.ts';
 import { CliError, ExitCode, UsageError } from './errors.ts';
 
@@ -167,10 +168,6 @@ export function forwardArgs(
   ];
 }
 
-const POSIX_SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-const posixQuote = (arg: string): string =>
-  POSIX_SAFE.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
-
 /**
  * ssh through the bastion to an SSH target. Not `-J`: the ssh that -J starts for the first hop
  * receives neither -i nor -o options, so it would never offer the session key. A ProxyCommand
@@ -188,7 +185,7 @@ export function jumpArgs(connection: Connection, auth: BastionAuth): string[] {
     '[%h]:%p',
     `${bastion.user}@${bastion.host}`,
   ]
-    .map((word) => posixQuote(word === '[%h]:%p' ? word : word.replaceAll('%', '%%')))
+    .map((word) => shellQuote(word === '[%h]:%p' ? word : word.replaceAll('%', '%%')))
     .join(' ');
   return [
     '-o',
