@@ -35,10 +35,11 @@ Configuration, first found wins:
 Exit codes:
   0    ok
   1    unexpected error, network error, or a 5xx from the API
-  2    usage error (unknown option, bad duration, missing argument)
+  2    usage error (unknown option, bad duration, missing argument, or a request the API
+       answered 400: unknown target, --for over the target's maximum)
   3    not signed in, token refused (401), or not allowed (403)
   4    not found (404): no such session, or not yours
-  5    refused by policy or quota (400, 409, 429 from the API)
+  5    refused by policy or quota (409, 429 from the API)
   6    the session FAILED (or ended before it was ready)
   7    audit verify: the audit trail is broken
   130  interrupted (Ctrl-C); a pending request is revoked first
@@ -99,7 +100,8 @@ ${COMMON}
 
 Options:
   --all             everyone's sessions (admins only)
-  --status STATUS   REQUESTED, PROVISIONING, READY, ENDING, ENDED or FAILED
+  --status STATUS   REQUESTED, PENDING_APPROVAL, PROVISIONING, READY, ENDING, ENDED
+                    or FAILED
   --target TARGET   only this target
   --limit N         at most N sessions (1-100, default 25)
   --cursor C        the next page, as printed by the previous one

@@ -3,6 +3,7 @@ import { constants, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseDuration } from '../lib/domain/durations.ts';
 import { type ApiClient, SessionStatus, SessionView } from './api-client.ts';
+import { OPEN_FLAGS } from './api-words.ts';
 import { renderReady, sshCommands } from './connection-output.ts';
 import type { Context } from './context.ts';
 import { CliError, ExitCode, UsageError } from './errors.ts';
@@ -226,6 +227,7 @@ export async function open(context: Context): Promise<number> {
         },
         headers: { 'idempotency-key': randomUUID() },
         retries: 2,
+        flags: OPEN_FLAGS,
       }));
     } catch (error) {
       await discardKey(key.dir);

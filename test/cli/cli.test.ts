@@ -492,13 +492,13 @@ describe('open: refusals and failures', () => {
     return (await readdir(keysDir).catch(() => [])).filter((name) => name.startsWith('pending-'));
   }
 
-  it('an unknown target is refused (5) in one line, and its key is thrown away', async () => {
+  it('an unknown target is a usage error (2) in one line, and its key is thrown away', async () => {
     const run = await cli(['open', 'nope', '--reason', 'just looking']);
-    expect(run.code).toBe(5);
+    expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^drawbridge: [^\n]*unknown target 'nope'[^\n]*\n$/);
     expect(run.stdout).toBe('');
     const asJson = await cli(['open', 'nope', '--reason', 'just looking', '--json']);
-    expect(asJson.code).toBe(5);
+    expect(asJson.code).toBe(2);
     expect(parse<{ error: { code: string; message: string } }>(asJson).error).toEqual({
       code: 'invalid_request',
       message: "unknown target 'nope'",
@@ -506,15 +506,13 @@ describe('open: refusals and failures', () => {
     expect(await leftoverKeys()).toEqual([]);
   });
 
-  it('a target your groups may not open is refused with 3, a window over the maximum with 5', async () => {
+  it('a target your groups may not open is refused with 3, a window over the maximum with 2', async () => {
     const forbidden = await cli(['open', 'vault', '--reason', 'rotate keys']);
     expect(forbidden.code).toBe(3);
     expect(forbidden.stderr).toBe("drawbridge: your groups may not open target 'vault'\n");
     const tooLong = await cli(['open', 'echo', '--for', '2h', '--reason', 'long night']);
-    expect(tooLong.code).toBe(5);
-    expect(tooLong.stderr).toMatch(
-      /^drawbridge: durationMinutes 120 exceeds the maximum of 60[^\n]*\n$/,
-    );
+    expect(tooLong.code).toBe(2);
+    expect(tooLong.stderr).toMatch(/^drawbridge: --for 2h exceeds the maximum of 1h[^\n]*\n$/);
   });
 
   it('a bad --for is a usage error (2) before anything is sent or made', async () => {

@@ -1,0 +1,188 @@
+// Issue 13, "the CLI, as a new user found it": each friction pinned against a real local mode.
+import { EventEmitter } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inCliWords, OPEN_FLAGS } from '../../cli/api-words.ts';
+import type { SpawnFn } from '../../cli/io.ts';
+import { didYouMean, type Io, main } from '../../cli/main.ts';
+import {
+  type LocalOrchestrator,
+  startLocalOrchestrator,
+} from '../../lib/local/local-orchestrator.ts';
+import { silentLogger } from '../../lib/ports/logger.ts';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+interface RunOptions {
+  env?: Record<string, string>;
+  fetch?: typeof fetch;
+  spawn?: SpawnFn;
+}
+
+let root: string;
+let dataDir: string;
+let echo: Server;
+let echoPort: number;
+let orchestrator: LocalOrchestrator;
+let env: Record<string, string>;
+let keysDir: string;
+
+async function cli(args: string[], options: RunOptions = {}): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const io: Io = {
+    stdout: (text) => {
+      stdout += text;
+    },
+    stderr: (text) => {
+      stderr += text;
+    },
+    env: options.env ?? env,
+    isTTY: false,
+    cwd: root,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.spawn ? { spawn: options.spawn } : {}),
+  };
+  const code = await main(args, io);
+  return { code, stdout, stderr };
+}
+
+const serverPort = (server: Server): number => {
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : 0;
+};
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'drawbridge-everyday-'));
+  dataDir = join(root, 'data');
+  echo = createServer((socket) => {
+    socket.on('error', () => socket.destroy());
+    socket.pipe(socket);
+  });
+  await new Promise<void>((done) => echo.listen(0, '127.0.0.1', done));
+  echoPort = serverPort(echo);
+  const policyFile = join(root, 'policy.yaml');
+  await writeFile(
+    policyFile,
+    [
+      'version: 1',
+      'adminGroup: drawbridge-admins',
+      'quota:',
+      '  activeSessionsPerUser: 10',
+      'targets:',
+      '  - name: echo',
+      '    mode: local',
+      '    host: 127.0.0.1',
+      `    port: ${echoPort}`,
+      '    allowedGroups: [dev]',
+      '    defaultDurationMinutes: 15',
+      '    maxDurationMinutes: 60',
+      '  - name: vault',
+      '    mode: local',
+      '    host: 127.0.0.1',
+      '    port: 8200',
+      '    allowedGroups: [security]',
+      '    defaultDurationMinutes: 15',
+      '    maxDurationMinutes: 60',
+      '    approval:',
+      '      approverGroups: [leads]',
+      '      timeoutMinutes: 30',
+      '',
+    ].join('\n'),
+  );
+  orchestrator = await startLocalOrchestrator({ dataDir, policyFile, logger: silentLogger });
+  await writeFile(join(dataDir, 'local.json'), JSON.stringify({ url: orchestrator.url }), {
+    mode: 0o600,
+  });
+  env = { XDG_CONFIG_HOME: join(root, 'xdg'), DRAWBRIDGE_DATA_DIR: dataDir, HOME: root };
+  keysDir = join(root, 'xdg', 'drawbridge', 'keys');
+  const login = await cli(['login', '--local', '--user', 'alice', '--groups', 'dev']);
+  expect(login.code).toBe(0);
+});
+
+afterAll(async () => {
+  if (orchestrator) {
+    const admin = await orchestrator.issuer.mint({
+      subject: 'cleanup',
+      groups: ['drawbridge-admins'],
+    });
+    const headers = { authorization: `Bearer ${admin}` };
+    const page = (await (
+      await fetch(`${orchestrator.url}/sessions?all=true&limit=100`, { headers })
+    ).json()) as { items: { id: string; status: string }[] };
+    for (const session of page.items) {
+      if (!['ENDED', 'FAILED'].includes(session.status)) {
+        await fetch(`${orchestrator.url}/sessions/${session.id}`, { method: 'DELETE', headers });
+      }
+    }
+    await orchestrator.stop();
+  }
+  await new Promise<void>((done) => (echo ? echo.close(() => done()) : done()));
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('usage errors speak in flags and exit 2 (items 6, 7)', () => {
+  it("the API's field names become the CLI's flags, its minutes become durations", async () => {
+    const tooLong = await cli(['open', 'echo', '--for', '2h', '--reason', 'long night']);
+    expect(tooLong.stderr).toBe(
+      "drawbridge: --for 2h exceeds the maximum of 1h for target 'echo'\n",
+    );
+    expect(tooLong.code).toBe(2);
+    const short = await cli(['open', 'echo', '--reason', 'no']);
+    expect(short.stderr).toMatch(/^drawbridge: --reason: must say why you need access[^\n]*\n$/);
+    expect(short.stderr).not.toContain('body');
+    expect(short.code).toBe(2);
+  });
+
+  it('a rewritten message never keeps a camelCase field name (property)', () => {
+    const field = fc.constantFrom('durationMinutes', 'publicKey', 'incidentId', 'breakGlass');
+    fc.assert(
+      fc.property(field, fc.string({ maxLength: 30 }), fc.nat(2000), (name, rest, n) => {
+        const message = `body: ${name}: ${rest.replace(/[A-Za-z]+/g, 'x')} ${name} ${n}`;
+        const words = inCliWords(message, OPEN_FLAGS);
+        expect(words).not.toContain(name);
+        expect(words.startsWith(`${OPEN_FLAGS[name]}: `)).toBe(true);
+      }),
+    );
+  });
+
+  it('an unknown option or command is one line with a did-you-mean, exit 2', async () => {
+    const option = await cli(['open', 'echo', '--fro', '2h', '--reason', 'typo']);
+    expect(option.code).toBe(2);
+    expect(option.stderr).toBe(
+      'drawbridge: unknown option --fro for drawbridge open; did you mean --for? (see drawbridge open --help)\n',
+    );
+    const command = await cli(['shwo', 's-1']);
+    expect(command.code).toBe(2);
+    expect(command.stderr).toBe(
+      'drawbridge: unknown command shwo; did you mean show? (see drawbridge --help)\n',
+    );
+    const missing = await cli(['open', 'echo', '--reason']);
+    expect(missing.stderr).toBe(
+      'drawbridge: --reason needs a value (see drawbridge open --help)\n',
+    );
+    for (const run of [option, command, missing]) {
+      // No quote left open: every quote the line has, it closes.
+      expect((run.stderr.match(/'/g) ?? []).length % 2).toBe(0);
+    }
+  });
+
+  it('suggests nothing for a word far from every option', () => {
+    expect(didYouMean('--zzz', ['--for', '--reason'])).toBeUndefined();
+    expect(didYouMean('--statu', ['--status', '--target'])).toBe('--status');
+  });
+
+  it('ls --status knows every status the API has, PENDING_APPROVAL included', async () => {
+    const run = await cli(['ls', '--status', 'pending_approval']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+  });
+});
