@@ -43,7 +43,8 @@ Exit codes:
   6    the session FAILED (or ended before it was ready)
   7    audit verify: the audit trail is broken
   130  interrupted (Ctrl-C); a pending request is revoked first
-  open --connect exits with ssh's exit code.
+  open --connect exits with ssh's exit code when you leave the connection, and 0 when the
+  session ended under it (its window closed, or it was ended): it says when and why.
 `;
 
 export const COMMAND_HELP: Record<string, string> = {
@@ -68,7 +69,8 @@ ${COMMON}
 `,
   open: `Usage:
   drawbridge open <target> --reason "why" [--for 30m] [--key ~/.ssh/id_ed25519.pub]
-                  [--connect [--shell]] [--local-port N] [--wait-timeout 10m]
+                  [--connect [--keep] [--stdio | --shell]] [--local-port N]
+                  [--wait-timeout 10m]
 
 Requests a session, waits until it is READY, then prints the ssh lines (port forward, ssh
 through the bastion, ~/.ssh/config snippet) and when it expires. Unless --key is given a
@@ -83,6 +85,11 @@ Options:
                         otherwise a local port forward. For an ssm target: aws ssm
                         start-session (port forward, or the shell with --shell), with the
                         session's credentials in its environment only
+  --keep                with --connect: keep the session when the connection closes (by
+                        default leaving the connection ends the session, as aws ssm
+                        start-session does)
+  --stdio               with --connect: join this terminal to the target itself (ssh -W),
+                        as nc would; type a line and the target gets it. Needs only OpenSSH
   --shell               ssm targets, with --connect: open a shell instead of the forward
   --local-port N        local end of the port forward (default: the API's suggestion, or a
                         free port if that one is taken here)

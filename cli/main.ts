@@ -47,6 +47,8 @@ const COMMANDS: Record<string, Command> = {
       reason: { type: 'string' },
       key: { type: 'string' },
       connect: { type: 'boolean' },
+      keep: { type: 'boolean' },
+      stdio: { type: 'boolean' },
       shell: { type: 'boolean' },
       'break-glass': { type: 'boolean' },
       incident: { type: 'string' },

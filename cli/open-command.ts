@@ -14,6 +14,7 @@ import {
   chooseLocalPort,
   discardKey,
   generateSessionKey,
+  rememberLocalPort,
   type SessionKey,
   suggestedLocalPort,
   userKey,
@@ -291,6 +292,8 @@ export async function open(context: Context): Promise<number> {
       knownHostsFile: key.dir ? join(key.dir, 'known_hosts') : undefined,
     };
     const localPort = localPortFlag ?? (await chooseLocalPort(suggestedLocalPort(connection)));
+    // show (and a second look while the forward runs) must print this port, not pick another.
+    await rememberLocalPort(key.dir, localPort);
     const commands = sshCommands(connection, localPort, auth);
     if (context.json) {
       context.out(
@@ -304,7 +307,7 @@ export async function open(context: Context): Promise<number> {
       context.out(renderReady(view, connection, commands, key.identityFile, Date.now()));
     }
     if (!context.flag('connect')) return ExitCode.ok;
-    return await connect(context, view, commands, interrupt);
+    return await connect(context, client, view, commands, interrupt, key.dir);
   } finally {
     unsubscribe?.();
   }
@@ -316,27 +319,56 @@ function interrupted(context: Context, message: string, tell: boolean): number {
   return ExitCode.interrupted;
 }
 
-/** --connect: run ssh in the foreground; Ctrl-C goes to ssh, which ends, and so do we. */
+/** What ssh is asked to do with the terminal once the session is READY. */
+function connectArgv(
+  context: Context,
+  connection: NonNullable<SessionView['connection']>,
+  commands: ReturnType<typeof sshCommands>,
+): { argv: string[]; say: string } {
+  const target = `${clean(connection.target.host, 253)}:${connection.target.port}`;
+  const fingerprint = connection.hostKeyFingerprint
+    ? ` (bastion host key ${clean(connection.hostKeyFingerprint, 100)})`
+    : '';
+  if (context.flag('stdio')) {
+    // ssh -W joins this terminal to the target itself, as nc would: nothing else to install.
+    return {
+      argv: commands.stdio,
+      say: `talking to ${target} through the bastion${fingerprint}; type a line, Ctrl-D or Ctrl-C ends it\n`,
+    };
+  }
+  if (connection.target.port === 22) {
+    return {
+      argv: commands.jump,
+      say: `connecting to ${clean(connection.target.host, 253)} through the bastion${fingerprint}\n`,
+    };
+  }
+  return {
+    argv: commands.forward,
+    say: `forwarding 127.0.0.1:${commands.localPort} to ${target}${fingerprint}\nuse 127.0.0.1:${commands.localPort}; Ctrl-C stops the forward\n`,
+  };
+}
+
+const LIVE = new Set<string>([SessionStatus.READY, SessionStatus.ENDING]);
+
+/**
+ * --connect: run ssh in the foreground; Ctrl-C goes to ssh, which ends, and so do we. Leaving
+ * ends the session (as `aws ssm start-session` does) unless --keep; a session that ended under
+ * the connection is told as such (when, why), not as ssh's failure.
+ */
 async function connect(
   context: Context,
+  client: ApiClient,
   view: SessionView,
   commands: ReturnType<typeof sshCommands>,
   interrupt: Interrupt,
+  keyDir: string | undefined,
 ): Promise<number> {
   const connection = view.connection;
   if (!connection) return ExitCode.ok;
   const spawn = context.io.spawn;
   if (!spawn) throw new CliError('cannot start ssh here', ExitCode.unexpected, 'no_spawn');
-  const viaJump = connection.target.port === 22;
-  const argv = viaJump ? commands.jump : commands.forward;
-  const fingerprint = connection.hostKeyFingerprint
-    ? ` (bastion host key ${clean(connection.hostKeyFingerprint, 100)})`
-    : '';
-  context.err(
-    viaJump
-      ? `connecting to ${clean(connection.target.host, 253)} through the bastion${fingerprint}\n`
-      : `forwarding 127.0.0.1:${commands.localPort} to ${clean(connection.target.host, 253)}:${connection.target.port}${fingerprint}\nuse 127.0.0.1:${commands.localPort}; Ctrl-C stops the forward\n`,
-  );
+  const { argv, say } = connectArgv(context, connection, commands);
+  context.err(say);
   const [command = 'ssh', ...args] = argv;
   const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
     (resolveExit, reject) => {
@@ -353,10 +385,53 @@ async function connect(
       'ssh',
     );
   });
-  context.err(
-    `${view.id} stays open until ${view.expiresAt ?? '?'}; end it now with: drawbridge end ${view.id}\n`,
+  const sshCode =
+    interrupt.interrupted || result.signal === 'SIGINT'
+      ? ExitCode.interrupted
+      : result.signal
+        ? 128 + (constants.signals[result.signal] ?? 0)
+        : (result.code ?? ExitCode.unexpected);
+
+  let now: SessionView = view;
+  try {
+    ({ data: now } = await client.request(
+      'GET',
+      `/sessions/${encodeURIComponent(view.id)}`,
+      SessionView,
+      { retries: 2 },
+    ));
+  } catch {
+    // Unknown: say what is sure (how to end it), and let ssh's code stand.
+    context.err(
+      `${view.id}: could not ask how it stands; end it with: drawbridge end ${view.id}\n`,
+    );
+    return sshCode;
+  }
+  const overdue =
+    now.status === SessionStatus.READY && Date.parse(now.expiresAt ?? '') <= Date.now();
+  if (!LIVE.has(now.status) || overdue) {
+    // The window closed under the connection (or someone ended it): that is the session's
+    // ordinary end, not ssh's failure, even though ssh saw its connection cut (255).
+    await discardKey(keyDir);
+    const when = now.endedAt ?? now.expiresAt ?? '?';
+    const why = now.endReason ?? (overdue ? 'expired' : now.failureReason ? 'failed' : 'ended');
+    context.err(
+      `${view.id} ended at ${when} (${clean(why, 32)})${now.status === SessionStatus.FAILED ? `: ${clean(now.failureReason ?? 'no reason given', 300)}` : ''}\n`,
+    );
+    return now.status === SessionStatus.FAILED ? ExitCode.sessionFailed : ExitCode.ok;
+  }
+  if (context.flag('keep')) {
+    context.err(
+      `${view.id} stays open until ${now.expiresAt ?? '?'} (--keep); end it now with: drawbridge end ${view.id}\n`,
+    );
+    return sshCode;
+  }
+  const revoked = await revoke(
+    context,
+    client,
+    view.id,
+    'connection closed (--keep keeps the session)',
   );
-  if (interrupt.interrupted || result.signal === 'SIGINT') return ExitCode.interrupted;
-  if (result.signal) return 128 + (constants.signals[result.signal] ?? 0);
-  return result.code ?? ExitCode.unexpected;
+  if (revoked) await discardKey(keyDir);
+  return sshCode;
 }

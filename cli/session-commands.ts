@@ -12,7 +12,13 @@ import { renderReady, sshCommands } from './connection-output.ts';
 import type { Context } from './context.ts';
 import { ExitCode, NotFoundError, UsageError } from './errors.ts';
 import { clean, json, relativeTime, table } from './format.ts';
-import { chooseLocalPort, discardKey, findSessionKey, suggestedLocalPort } from './ssh.ts';
+import {
+  chooseLocalPort,
+  discardKey,
+  findSessionKey,
+  rememberedLocalPort,
+  suggestedLocalPort,
+} from './ssh.ts';
 
 const STATUSES = Object.values(SessionStatus) as string[];
 
@@ -109,9 +115,13 @@ export async function show(context: Context): Promise<number> {
     identityFile,
     knownHostsFile: identityFile ? join(context.paths.keysDir, view.id, 'known_hosts') : undefined,
   };
-  const commands = connection
-    ? sshCommands(connection, await chooseLocalPort(suggestedLocalPort(connection)), auth)
+  // The port open chose (and a live forward may hold right now), else a free one.
+  const localPort = connection
+    ? ((await rememberedLocalPort(context.paths.keysDir, view.id)) ??
+      (await chooseLocalPort(suggestedLocalPort(connection))))
     : undefined;
+  const commands =
+    connection && localPort !== undefined ? sshCommands(connection, localPort, auth) : undefined;
   if (context.json) {
     context.out(
       json({

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { access, chmod, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -130,6 +130,26 @@ export async function userKey(path: string): Promise<SessionKey> {
   };
 }
 
+const LOCAL_PORT_FILE = 'local-port';
+
+/** The local end open chose for the session's forward, kept beside its key for show. */
+export async function rememberLocalPort(dir: string | undefined, port: number): Promise<void> {
+  if (dir) await writeFile(join(dir, LOCAL_PORT_FILE), `${port}\n`, { mode: 0o600 });
+}
+
+export async function rememberedLocalPort(
+  keysDir: string,
+  sessionId: string,
+): Promise<number | undefined> {
+  try {
+    const text = (await readFile(join(keysDir, sessionId, LOCAL_PORT_FILE), 'utf8')).trim();
+    const port = Number(text);
+    return /^\d{1,5}$/.test(text) && port > 0 && port < 65536 ? port : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const bracketed = (host: string): string => (host.includes(':') ? `[${host}]` : host);
 
 /** ssh reads a quoted option value as one word; a path with a space would otherwise split. */
@@ -162,6 +182,19 @@ export function forwardArgs(
     '-N',
     '-L',
     `127.0.0.1:${localPort}:${bracketed(target.host)}:${target.port}`,
+    '-p',
+    String(bastion.port),
+    `${bastion.user}@${bastion.host}`,
+  ];
+}
+
+/** `ssh … -W target:port user@bastion`: stdin and stdout carried to the target itself. */
+export function stdioArgs(connection: Connection, auth: BastionAuth): string[] {
+  const { bastion, target } = connection;
+  return [
+    ...bastionOptions(auth),
+    '-W',
+    `${bracketed(target.host)}:${target.port}`,
     '-p',
     String(bastion.port),
     `${bastion.user}@${bastion.host}`,

@@ -664,7 +664,7 @@ describe('open: waiting, retrying, connecting', () => {
   it('--connect on a forward runs ssh -N -L with the key, no shell, and says which port to use', async () => {
     const { calls, spawnFn } = recordingSpawn(0);
     const run = await cli(
-      ['open', 'echo', '--reason', 'connect me', '--connect', '--local-port', '15432'],
+      ['open', 'echo', '--reason', 'connect me', '--connect', '--keep', '--local-port', '15432'],
       {
         spawn: spawnFn,
         isTTY: true,

@@ -1,4 +1,5 @@
 // Issue 13, "the CLI, as a new user found it": each friction pinned against a real local mode.
+import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -184,5 +185,134 @@ describe('usage errors speak in flags and exit 2 (items 6, 7)', () => {
     const run = await cli(['ls', '--status', 'pending_approval']);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
+  });
+});
+
+/** The session id in an ssh argument vector (its key and known_hosts live under keys/<id>/). */
+const idIn = (args: readonly string[]): string =>
+  /(s-[0-9a-z]{20})/.exec(args.join(' '))?.[1] ?? '';
+
+/** A spawn that runs `during` as if ssh were connected, then "exits" with `code`. */
+function scriptedSsh(code: number, during: (args: string[]) => Promise<void>) {
+  const calls: string[][] = [];
+  const spawnFn: SpawnFn = (_command, args) => {
+    calls.push(args);
+    const child = new EventEmitter();
+    void during(args).then(
+      () => child.emit('exit', code, null),
+      (error: unknown) => child.emit('error', error),
+    );
+    return child;
+  };
+  return { calls, spawnFn };
+}
+
+async function statusOf(id: string): Promise<{ status: string; endReason?: string }> {
+  const run = await cli(['show', id, '--json']);
+  return JSON.parse(run.stdout) as { status: string; endReason?: string };
+}
+
+describe('open --connect: how it ends (item 1)', () => {
+  it('a session ended under the live connection is told as ended, when and why, exit 0', async () => {
+    const { calls, spawnFn } = scriptedSsh(255, async (args) => {
+      // Someone (an admin, the window's end) ends the session while ssh is connected: ssh
+      // sees its connection cut and exits 255.
+      expect((await cli(['end', idIn(args)])).code).toBe(0);
+    });
+    const run = await cli(['open', 'echo', '--reason', 'cut under me', '--connect'], {
+      spawn: spawnFn,
+    });
+    const id = idIn(calls[0] ?? []);
+    expect(run.stderr).toMatch(
+      new RegExp(`${id} ended at \\d{4}-\\d\\d-\\d\\dT[^ ]+ \\(revoked\\)\\n$`),
+    );
+    expect(run.stderr).not.toContain('stays open');
+    expect(run.code).toBe(0);
+  });
+
+  it('leaving the connection ends the session; --keep keeps it and says until when', async () => {
+    const left = scriptedSsh(0, async () => {});
+    const run = await cli(['open', 'echo', '--reason', 'quick look', '--connect'], {
+      spawn: left.spawnFn,
+    });
+    expect(run.code).toBe(0);
+    const id = idIn(left.calls[0] ?? []);
+    expect(run.stderr).toContain(`connection closed (--keep keeps the session): revoking ${id}`);
+    expect((await statusOf(id)).status).toBe('ENDED');
+
+    const kept = scriptedSsh(0, async () => {});
+    const keep = await cli(['open', 'echo', '--reason', 'back soon', '--connect', '--keep'], {
+      spawn: kept.spawnFn,
+    });
+    expect(keep.code).toBe(0);
+    const keptId = idIn(kept.calls[0] ?? []);
+    expect(keep.stderr).toMatch(
+      new RegExp(
+        `${keptId} stays open until \\S+ \\(--keep\\); end it now with: drawbridge end ${keptId}\\n$`,
+      ),
+    );
+    expect((await statusOf(keptId)).status).toBe('READY');
+    await cli(['end', keptId]);
+  });
+});
+
+describe('the local port of the forward (items 2, 3)', () => {
+  it("show during a live forward prints the forward's own port", async () => {
+    let shown: number | undefined;
+    const { calls, spawnFn } = scriptedSsh(0, async (args) => {
+      // As ssh does: the forward holds its local port while it runs.
+      const port = Number(args[args.indexOf('-L') + 1]?.split(':')[1]);
+      const holder = createServer();
+      await new Promise<void>((done) => holder.listen(port, '127.0.0.1', done));
+      try {
+        const run = await cli(['show', idIn(args), '--json']);
+        shown = (JSON.parse(run.stdout) as { ssh?: { localPort: number } }).ssh?.localPort;
+      } finally {
+        await new Promise<void>((done) => holder.close(() => done()));
+      }
+    });
+    const run = await cli(['open', 'echo', '--reason', 'two views', '--connect', '--keep'], {
+      spawn: spawnFn,
+    });
+    expect(run.code).toBe(0);
+    const args = calls[0] ?? [];
+    expect(shown).toBe(Number(args[args.indexOf('-L') + 1]?.split(':')[1]));
+    await cli(['end', idIn(args)]);
+  });
+
+  it("the API's forward line does not reuse the port of a target on this machine", async () => {
+    const run = await cli(['open', 'echo', '--reason', 'which port', '--json']);
+    const opened = JSON.parse(run.stdout) as {
+      id: string;
+      connection: { sshForward: string; sshConfig: string };
+    };
+    const apiPort = Number(/-L 127\.0\.0\.1:(\d+):/.exec(opened.connection.sshForward)?.[1]);
+    expect(apiPort).not.toBe(echoPort);
+    expect(apiPort).toBeGreaterThanOrEqual(20_000);
+    expect(opened.connection.sshConfig).toContain(`LocalForward 127.0.0.1:${apiPort} `);
+    await cli(['end', opened.id]);
+  });
+});
+
+describe('trying a target with nothing but OpenSSH (item 12)', () => {
+  it('open --connect --stdio joins the terminal to the target through the bastion (real ssh)', async () => {
+    const spawnFn: SpawnFn = (command, args) => {
+      // The terminal, played by pipes: one line typed, then Ctrl-D.
+      const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+      child.stdout?.on('data', (chunk: Buffer) => {
+        received += chunk.toString();
+      });
+      child.stdin?.end('hello through the bridge\n');
+      return child;
+    };
+    let received = '';
+    const run = await cli(['open', 'echo', '--reason', 'no nc here', '--connect', '--stdio'], {
+      spawn: spawnFn,
+    });
+    expect(run.stderr).toContain('talking to 127.0.0.1:');
+    expect(received).toBe('hello through the bridge\n');
+    expect(run.code).toBe(0);
+    const id = /^(s-[0-9a-z]{20}) is READY/m.exec(run.stdout)?.[1] ?? '';
+    expect((await statusOf(id)).status).toBe('ENDED');
   });
 });
