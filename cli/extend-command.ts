@@ -6,6 +6,7 @@ import { DECISION_FLAGS, EXTEND_FLAGS } from './api-words.ts';
 import type { Context } from './context.ts';
 import { ExitCode, NotFoundError, UsageError } from './errors.ts';
 import { clean, json, relativeTime } from './format.ts';
+import { updateExpiry } from './ssh.ts';
 
 /** What the lifecycle routes answer: a session view, plus notices that did not stop them. */
 const LifecycleView = z.extend(SessionView, {
@@ -53,6 +54,8 @@ export async function extend(context: Context): Promise<number> {
     // Not retried: a retry after a lost answer would extend twice.
     { body: { byMinutes, reason }, flags: EXTEND_FLAGS },
   );
+  // The key on this machine lives as long as the window now does (sweepKeys reads this).
+  if (view.expiresAt) await updateExpiry(context.paths.keysDir, view.id, view.expiresAt);
   if (context.json) {
     context.out(json(view));
     return ExitCode.ok;

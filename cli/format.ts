@@ -26,14 +26,24 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
   return `${[line(headers), ...rows.map(line)].join('\n')}\n`;
 }
 
-/** `in 14m`, `3m ago`, `2h5m ago`: short, and the same in every time zone. */
+/**
+ * `in 14m`, `in 1m23s`, `3m ago`, `2h5m ago`: short, and the same in every time zone. Seconds
+ * while they matter (under 10 minutes), and always rounded down: a countdown never promises
+ * time that is not there.
+ */
 export function relativeTime(iso: string | undefined, now: number): string {
   if (!iso) return '-';
   const at = Date.parse(iso);
   if (Number.isNaN(at)) return '-';
-  const minutes = Math.round(Math.abs(at - now) / 60_000);
-  if (minutes === 0) return at >= now ? 'in <1m' : 'just now';
-  return at >= now ? `in ${formatMinutes(minutes)}` : `${formatMinutes(minutes)} ago`;
+  const seconds = Math.floor(Math.abs(at - now) / 1000);
+  if (seconds === 0) return at >= now ? 'now' : 'just now';
+  const text =
+    seconds < 60
+      ? `${seconds}s`
+      : seconds < 600
+        ? `${Math.floor(seconds / 60)}m${seconds % 60 ? `${seconds % 60}s` : ''}`
+        : formatMinutes(Math.floor(seconds / 60));
+  return at >= now ? `in ${text}` : `${text} ago`;
 }
 
 // One quoting for the API's lines and the CLI's: lib/domain/shell-quote.ts.

@@ -10,6 +10,7 @@ import { login } from './login-command.ts';
 import { open } from './open-command.ts';
 import { review, reviews } from './review-command.ts';
 import { end, events, list, show } from './session-commands.ts';
+import { sweepKeys } from './ssh.ts';
 import { usage } from './usage-command.ts';
 
 export type { Io } from './io.ts';
@@ -215,6 +216,8 @@ async function run(argv: string[], io: Io): Promise<number> {
     );
   }
   const context = new Context(io, values as Record<string, OptionValue>, positionals);
+  // Keys of sessions whose window is over go, whatever ended them: best effort, never a failure.
+  await sweepKeys(context.paths.keysDir, Date.now()).catch(() => []);
   return command.run(context);
 }
 

@@ -14,6 +14,7 @@ import {
   chooseLocalPort,
   discardKey,
   generateSessionKey,
+  rememberExpiry,
   rememberLocalPort,
   type SessionKey,
   suggestedLocalPort,
@@ -294,6 +295,7 @@ export async function open(context: Context): Promise<number> {
     const localPort = localPortFlag ?? (await chooseLocalPort(suggestedLocalPort(connection)));
     // show (and a second look while the forward runs) must print this port, not pick another.
     await rememberLocalPort(key.dir, localPort);
+    await rememberExpiry(key.dir, view.expiresAt);
     const commands = sshCommands(connection, localPort, auth);
     if (context.json) {
       context.out(

@@ -62,6 +62,12 @@ export async function list(context: Context): Promise<number> {
   const { data: page } = await client.request('GET', `/sessions${search}`, SessionPage, {
     retries: 2,
   });
+  for (const view of page.items) {
+    if (view.status === SessionStatus.ENDED || view.status === SessionStatus.FAILED) {
+      // Ended elsewhere (expired, revoked, by an admin): its key opens nothing any more.
+      await discardKey(join(context.paths.keysDir, view.id));
+    }
+  }
   if (context.json) {
     context.out(json(page));
     return ExitCode.ok;
@@ -97,7 +103,7 @@ const FIELDS: [keyof SessionView & string, string][] = [
   ['reason', 'reason'],
   ['durationMinutes', 'minutes'],
   ['createdAt', 'requested'],
-  ['provisioningDeadline', 'deadline'],
+  ['provisioningDeadline', 'ready by'],
   ['readyAt', 'ready'],
   ['expiresAt', 'expires'],
   ['endedAt', 'ended'],

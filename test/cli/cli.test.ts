@@ -440,7 +440,9 @@ describe('a session from open to end', () => {
     const [header, row] = run.stdout.split('\n');
     expect(header).toMatch(/^ID\s+TARGET\s+STATUS\s+OWNER\s+EXPIRES\/ENDED\s+REASON$/);
     expect(row).toMatch(
-      new RegExp(`^${session.id}\\s+echo\\s+READY\\s+alice\\s+expires in \\d+m\\s+debug the echo$`),
+      new RegExp(
+        `^${session.id}\\s+echo\\s+READY\\s+alice\\s+expires in \\d+m(\\d+s)?\\s+debug the echo$`,
+      ),
     );
     const page = parse<{ items: SessionJson[] }>(await cli(['ls', '--json', '--status', 'ready']));
     expect(page.items.map((item) => item.id)).toContain(session.id);

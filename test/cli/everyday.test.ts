@@ -1,13 +1,14 @@
 // Issue 13, "the CLI, as a new user found it": each friction pinned against a real local mode.
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inCliWords, OPEN_FLAGS } from '../../cli/api-words.ts';
+import { relativeTime } from '../../cli/format.ts';
 import type { SpawnFn } from '../../cli/io.ts';
 import { didYouMean, type Io, main } from '../../cli/main.ts';
 import {
@@ -314,5 +315,69 @@ describe('trying a target with nothing but OpenSSH (item 12)', () => {
     expect(run.code).toBe(0);
     const id = /^(s-[0-9a-z]{20}) is READY/m.exec(run.stdout)?.[1] ?? '';
     expect((await statusOf(id)).status).toBe('ENDED');
+  });
+});
+
+describe('times, labels, costs and leftovers (item 11)', () => {
+  it('a countdown shows seconds under 10 minutes and never rounds up', () => {
+    const now = Date.parse('2026-12-01T10:00:00Z');
+    const at = (seconds: number) => new Date(now + seconds * 1000).toISOString();
+    expect(relativeTime(at(83), now)).toBe('in 1m23s');
+    expect(relativeTime(at(59), now)).toBe('in 59s');
+    expect(relativeTime(at(14 * 60 + 59), now)).toBe('in 14m');
+    expect(relativeTime(at(-125), now)).toBe('2m5s ago');
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 48 * 3600 }), (seconds) => {
+        const text = relativeTime(at(seconds), now);
+        const m = /^in (?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
+        expect(m, text).not.toBeNull();
+        const shown = Number(m?.[1] ?? 0) * 3600 + Number(m?.[2] ?? 0) * 60 + Number(m?.[3] ?? 0);
+        expect(shown).toBeLessThanOrEqual(seconds);
+        expect(seconds - shown).toBeLessThan(seconds < 600 ? 1 : 60);
+      }),
+    );
+  });
+
+  it('show calls the provisioning deadline what it is', async () => {
+    const run = await cli(['open', 'echo', '--reason', 'labels']);
+    const id = /^(s-[0-9a-z]{20}) is READY/m.exec(run.stdout)?.[1] ?? '';
+    const shown = await cli(['show', id]);
+    expect(shown.stdout).toMatch(/^ {2}ready by +\d{4}-/m);
+    expect(shown.stdout).not.toMatch(/^ {2}deadline /m);
+    await cli(['end', id]);
+  });
+
+  it('usage against local mode shows no idle cost of a cloud reaper', async () => {
+    const admin = { ...env, DRAWBRIDGE_CONFIG: join(root, 'admin', 'config.json') };
+    await cli(['login', '--local', '--user', 'root', '--groups', 'drawbridge-admins'], {
+      env: admin,
+    });
+    const run = await cli(['usage'], { env: admin });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('no idle baseline (local mode');
+    expect(run.stdout).not.toContain('idle baseline (the reaper)');
+  });
+
+  it('keys of sessions whose window is over are removed by any later run, live ones stay', async () => {
+    const live = await cli(['open', 'echo', '--reason', 'still using it', '--json']);
+    const liveId = (JSON.parse(live.stdout) as { id: string }).id;
+    const over = join(keysDir, 's-0000000000000000000a');
+    const half = join(keysDir, 'pending-crashed');
+    await mkdir(over, { recursive: true });
+    await writeFile(join(over, 'id_ed25519'), 'secret');
+    await writeFile(
+      join(over, 'expires-at'),
+      `${new Date(Date.now() - 3_600_000).toISOString()}\n`,
+    );
+    await mkdir(half, { recursive: true });
+    const old = new Date(Date.now() - 2 * 24 * 3_600_000);
+    await utimes(half, old, old);
+    // Any command that reads its configuration, here one about another session entirely.
+    await cli(['show', liveId]);
+    const left = await readdir(keysDir);
+    expect(left).not.toContain('s-0000000000000000000a');
+    expect(left).not.toContain('pending-crashed');
+    expect(left).toContain(liveId);
+    await cli(['end', liveId]);
   });
 });
