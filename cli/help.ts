@@ -11,6 +11,9 @@ Usage: drawbridge <command> [options]
 
 Commands:
   login    sign in (local mode, or with a token from your identity provider)
+  whoami   who the saved token says you are: groups, MFA and its age, expiry
+  logout   forget the saved token
+  targets  what you may open: mode, durations, approval, MFA, break-glass
   open     open a session to a target and wait until it is READY
   ls       list your sessions
   show     one session, and how to connect when it is READY
@@ -24,7 +27,7 @@ Commands:
   usage    usage and estimated cost, with bastion-hours per day (admins, finops)
   audit    audit verify <id>: the API recomputes a session's trail and says if it is intact
 
-Run drawbridge <command> --help for a command's options.
+Run drawbridge <command> --help for a command's options; drawbridge --version for the version.
 
 Configuration, first found wins:
   flags --api / --token, then DRAWBRIDGE_API_URL / DRAWBRIDGE_TOKEN, then the config file
@@ -64,6 +67,31 @@ Options:
   --ttl DURATION    token lifetime, e.g. 30m, 8h (local mode; default 1h, at most 24h)
   --mfa             the token shows a second factor used now (local mode), for targets and
                     break-glass that ask for fresh MFA
+
+${COMMON}
+`,
+  targets: `Usage:
+  drawbridge targets
+
+The targets your groups may open (and, if you are on call, those break-glass covers): mode,
+access, default and maximum duration, whether a request waits for approval and by whom,
+whether a fresh second factor is required, and the break-glass maximum.
+
+${COMMON}
+`,
+  whoami: `Usage:
+  drawbridge whoami
+
+Who the saved token (or --token, DRAWBRIDGE_TOKEN) says you are: subject, groups, whether a
+second factor was used and how long ago, and when the token expires. Read from the token on
+this machine, nothing is sent. Exits 3 when the token has expired.
+
+${COMMON}
+`,
+  logout: `Usage:
+  drawbridge logout
+
+Forgets the saved token (the API URL stays for the next login).
 
 ${COMMON}
 `,

@@ -1,4 +1,5 @@
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { cliVersion, logout, targets, whoami } from './account-commands.ts';
 import { audit } from './audit-command.ts';
 import { Context, type OptionValue } from './context.ts';
 import { CliError, ExitCode, UsageError } from './errors.ts';
@@ -101,6 +102,9 @@ const COMMANDS: Record<string, Command> = {
     run: usage,
   },
   audit: { options: {}, positionals: ['action', 'session-id'], run: audit },
+  targets: { options: {}, positionals: [], run: targets },
+  whoami: { options: {}, positionals: [], run: whoami },
+  logout: { options: {}, positionals: [], run: logout },
 };
 
 /** Edit distance with swapped neighbours counting one (`--fro` is one slip from `--for`). */
@@ -187,6 +191,10 @@ async function run(argv: string[], io: Io): Promise<number> {
   if (first === undefined) {
     io.stderr(MAIN_HELP);
     return ExitCode.usage;
+  }
+  if (first === '--version' || first === '-V' || first === 'version') {
+    io.stdout(`drawbridge ${cliVersion()}\n`);
+    return ExitCode.ok;
   }
   if (first === '--help' || first === '-h' || first === 'help') {
     const topic = first === 'help' ? rest[0] : undefined;

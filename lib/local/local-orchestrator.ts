@@ -9,6 +9,7 @@ import { handler as extendSessionHandler } from '../../functions/extend-session.
 import { handler as getSessionHandler } from '../../functions/get-session.ts';
 import { handler as listReviewsHandler } from '../../functions/list-reviews.ts';
 import { handler as listSessionsHandler } from '../../functions/list-sessions.ts';
+import { handler as listTargetsHandler } from '../../functions/list-targets.ts';
 import { handler as requestSessionHandler } from '../../functions/request-session.ts';
 import { handler as reviewSessionHandler } from '../../functions/review-session.ts';
 import { handler as sessionEventsHandler } from '../../functions/session-events.ts';
@@ -76,6 +77,7 @@ export const ROUTES: Route[] = [
   { method: 'POST', path: '/reviews/{id}', handler: reviewSessionHandler },
   { method: 'GET', path: '/sessions/{id}/audit', handler: verifyAuditHandler },
   { method: 'GET', path: '/usage', handler: usageHandler },
+  { method: 'GET', path: '/targets', handler: listTargetsHandler },
 ];
 
 /**

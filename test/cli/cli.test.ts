@@ -503,7 +503,7 @@ describe('open: refusals and failures', () => {
     expect(asJson.code).toBe(2);
     expect(parse<{ error: { code: string; message: string } }>(asJson).error).toEqual({
       code: 'invalid_request',
-      message: "unknown target 'nope'",
+      message: "unknown target 'nope'; you may open: echo, shell",
     });
     expect(await leftoverKeys()).toEqual([]);
   });

@@ -381,3 +381,64 @@ describe('times, labels, costs and leftovers (item 11)', () => {
     await cli(['end', liveId]);
   });
 });
+
+describe('what may I open, who am I (item 5)', () => {
+  it('targets lists what my groups may open, with its terms, and nothing else', async () => {
+    const run = await cli(['targets']);
+    expect(run.code).toBe(0);
+    const [header, ...rows] = run.stdout.trim().split('\n');
+    expect(header).toMatch(
+      /^TARGET\s+MODE\s+ACCESS\s+DEFAULT\s+MAX\s+APPROVAL\s+MFA\s+BREAK-GLASS/,
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatch(/^echo\s+local\s+jump-only\s+15m\s+1h\s+no\s+no\s+-$/);
+    const leads = { ...env, DRAWBRIDGE_CONFIG: join(root, 'sec', 'config.json') };
+    await cli(['login', '--local', '--user', 'sam', '--groups', 'security'], { env: leads });
+    const asJson = await cli(['targets', '--json'], { env: leads });
+    expect(JSON.parse(asJson.stdout)).toEqual({
+      items: [
+        {
+          name: 'vault',
+          mode: 'local',
+          access: 'jump-only',
+          defaultDurationMinutes: 15,
+          maxDurationMinutes: 60,
+          approval: { approverGroups: ['leads'], timeoutMinutes: 30 },
+        },
+      ],
+    });
+  });
+
+  it('an unknown target names the ones I may open', async () => {
+    const run = await cli(['open', 'ecko', '--reason', 'typo in the name']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe("drawbridge: unknown target 'ecko'; you may open: echo\n");
+  });
+
+  it('--version, whoami and logout are commands', async () => {
+    const version = await cli(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^drawbridge \d+\.\d+\.\d+\n$/);
+
+    const own = { ...env, DRAWBRIDGE_CONFIG: join(root, 'who', 'config.json') };
+    await cli(
+      ['login', '--local', '--user', 'mia', '--groups', 'dev,oncall', '--mfa', '--ttl', '2h'],
+      {
+        env: own,
+      },
+    );
+    const who = await cli(['whoami'], { env: own });
+    expect(who.code).toBe(0);
+    expect(who.stdout).toMatch(/^subject {2}mia$/m);
+    expect(who.stdout).toMatch(/^groups {3}dev, oncall$/m);
+    expect(who.stdout).toMatch(/^mfa {6}yes, signed in (just now|\d+s ago)$/m);
+    expect(who.stdout).toMatch(/^expires {2}\S+ \(in 1h5\dm\)$/m);
+
+    const out = await cli(['logout'], { env: own });
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain('signed out');
+    const after = await cli(['whoami'], { env: own });
+    expect(after.code).toBe(3);
+    expect((await cli(['ls'], { env: own })).code).toBe(3);
+  });
+});
