@@ -55,7 +55,21 @@ export const EventView = z.looseObject({
   hash: z.optional(z.string()),
 });
 export type EventView = z.infer<typeof EventView>;
-export const EventPage = z.looseObject({ items: z.array(EventView) });
+/** One line of the bastion's sshd log: who connected, from where, what was refused. */
+export const ConnectionEntry = z.looseObject({
+  kind: z.string(),
+  at: z.optional(z.string()),
+  address: z.string(),
+  port: z.number(),
+  user: z.optional(z.string()),
+  target: z.optional(z.string()),
+  key: z.optional(z.string()),
+});
+export type ConnectionEntry = z.infer<typeof ConnectionEntry>;
+export const EventPage = z.looseObject({
+  items: z.array(EventView),
+  connections: z.optional(z.array(ConnectionEntry)),
+});
 
 const ErrorBody = z.looseObject({
   error: z.looseObject({ code: z.string(), message: z.string() }),

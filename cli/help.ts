@@ -18,7 +18,7 @@ Commands:
   ls       list your sessions
   show     one session, and how to connect when it is READY
   end      end a session now
-  events   a session's audit trail, with its hash chain checked
+  events   a session's audit trail (hash chain checked) and its connection log
   extend   more time for a READY session, within the policy
   approve  let a request that waits for approval go ahead (approvers; never your own)
   deny     refuse a request that waits for approval (approvers)
@@ -162,7 +162,9 @@ ${COMMON}
   drawbridge events <session-id>
 
 Prints the session's audit trail and recomputes its hash chain: intact, BROKEN at an
-event, or unverifiable (the API returned events in an unexpected shape).
+event, or unverifiable (the API returned events in an unexpected shape). Then the bastion's
+connection log, with times: who connected and authenticated (with which key), from where,
+which forwards were refused, and when they left.
 
 ${COMMON}
 `,

@@ -246,8 +246,9 @@ export async function events(context: Context): Promise<number> {
     retries: 2,
   });
   const chain = checkChain(id, data.items);
+  const connections = data.connections ?? [];
   if (context.json) {
-    context.out(json({ sessionId: id, items: data.items, chain }));
+    context.out(json({ sessionId: id, items: data.items, connections, chain }));
     return ExitCode.ok;
   }
   context.out(
@@ -269,6 +270,20 @@ export async function events(context: Context): Promise<number> {
       : chain.status === 'broken'
         ? `hash chain BROKEN at event ${chain.brokenAt}: the trail was altered\n`
         : `hash chain unverifiable: ${chain.why}\n`,
+  );
+  context.out(
+    connections.length === 0
+      ? '\nconnections: none logged\n'
+      : `\nconnections (the bastion's sshd log):\n${table(
+          ['TIME', 'WHAT', 'FROM', 'USER', 'DETAIL'],
+          connections.map((entry) => [
+            entry.at ? clean(entry.at, 30) : '-',
+            clean(entry.kind, 24),
+            `${clean(entry.address, 45)}:${entry.port}`,
+            clean(entry.user ?? '-', 32),
+            clean(entry.target ? `to ${entry.target}` : entry.key ? `key ${entry.key}` : '', 100),
+          ]),
+        )}`,
   );
   return ExitCode.ok;
 }

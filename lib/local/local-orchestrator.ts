@@ -112,10 +112,15 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
       logger.error('provision failed', { sessionId: id, error }),
     ),
   );
+  const sessionLog = new FileSessionLog(dataDir);
   const provider = new SshdProvider({
     dataDir,
     ...(options.apiHost ? {} : {}),
-    onLog: (sessionId, line) => logger.info('sshd', { correlation_id: sessionId, sshd: line }),
+    onLog: (sessionId, line) => {
+      // sshd -e writes no times: the connection log gets them from when each line was seen.
+      void sessionLog.stamp(sessionId, line, Date.now());
+      logger.info('sshd', { correlation_id: sessionId, sshd: line });
+    },
   });
   deps = {
     policy,
@@ -135,7 +140,7 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     ),
     clock: systemClock,
     logger,
-    sessionLog: new FileSessionLog(dataDir),
+    sessionLog,
   };
   useAppDeps(deps, 'groups');
 

@@ -442,3 +442,65 @@ describe('what may I open, who am I (item 5)', () => {
     expect((await cli(['ls'], { env: own })).code).toBe(3);
   });
 });
+
+describe('events shows the connection log, with times (item 4)', () => {
+  it('who authenticated, from where, and a refused forward, each with its time', async () => {
+    const before = Date.now();
+    const run = await cli(['open', 'echo', '--reason', 'leave a trace', '--json']);
+    const opened = JSON.parse(run.stdout) as {
+      id: string;
+      identityFile: string;
+      connection: { bastion: { host: string; port: number; user: string } };
+    };
+    const { bastion } = opened.connection;
+    // A forward the key does not permit: sshd refuses it and says so in its log.
+    await new Promise<void>((done) => {
+      const ssh = spawn('ssh', [
+        '-i',
+        opened.identityFile,
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        'StrictHostKeyChecking=no',
+        '-o',
+        'UserKnownHostsFile=/dev/null',
+        '-o',
+        'BatchMode=yes',
+        '-W',
+        '127.0.0.1:9',
+        '-p',
+        String(bastion.port),
+        `${bastion.user}@${bastion.host}`,
+      ]);
+      ssh.stdin.end();
+      ssh.on('exit', () => done());
+      ssh.on('error', () => done());
+    });
+    // The log is followed (and stamped) as sshd writes it; ask until the refusal has been seen.
+    let shown = { connections: [] as { kind: string; at?: string; user?: string }[] };
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      shown = JSON.parse((await cli(['events', opened.id, '--json'])).stdout) as typeof shown;
+      if (shown.connections.some((entry) => entry.kind === 'refused-forward' && entry.at)) break;
+      await new Promise((done) => setTimeout(done, 100));
+    }
+    const kinds = shown.connections.map((entry) => entry.kind);
+    expect(kinds).toContain('authenticated');
+    expect(kinds).toContain('refused-forward');
+    for (const entry of shown.connections) {
+      expect(entry.at, entry.kind).toBeDefined();
+      expect(Date.parse(entry.at ?? '')).toBeGreaterThanOrEqual(before - 1000);
+    }
+    const text = await cli(['events', opened.id]);
+    expect(text.stdout).toMatch(/^connections \(the bastion's sshd log\):$/m);
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `^\\d{4}-\\d\\d-\\d\\dT\\S+\\s+authenticated\\s+127\\.0\\.0\\.1:\\d+\\s+${bastion.user}\\s+key SHA256:`,
+        'm',
+      ),
+    );
+    expect(text.stdout).toMatch(
+      /^\S+\s+refused-forward\s+127\.0\.0\.1:\d+\s+-\s+to 127\.0\.0\.1:9$/m,
+    );
+    await cli(['end', opened.id]);
+  });
+});
