@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { constants, homedir } from 'node:os';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseDuration } from '../lib/domain/durations.ts';
+import { afterConnection, revoke } from './after-connection.ts';
 import { type ApiClient, SessionStatus, SessionView } from './api-client.ts';
 import { OPEN_FLAGS } from './api-words.ts';
 import { renderReady, sshCommands } from './connection-output.ts';
@@ -123,30 +124,6 @@ class Progress {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     if (this.live) this.context.err('\r\x1b[2K');
-  }
-}
-
-async function revoke(
-  context: Context,
-  client: ApiClient,
-  id: string,
-  why: string,
-): Promise<boolean> {
-  if (!context.json) context.err(`${why}: revoking ${id}\n`);
-  try {
-    const { data } = await client.request(
-      'DELETE',
-      `/sessions/${encodeURIComponent(id)}`,
-      SessionView,
-      { retries: 2 },
-    );
-    if (!context.json) context.err(`${id} ${clean(data.status, 32)}\n`);
-    return data.status === SessionStatus.ENDED || data.status === SessionStatus.FAILED;
-  } catch (error) {
-    context.err(
-      `drawbridge: could not revoke ${id} (${(error as Error).message}); run drawbridge end ${id}\n`,
-    );
-    return false;
   }
 }
 
@@ -350,8 +327,6 @@ function connectArgv(
   };
 }
 
-const LIVE = new Set<string>([SessionStatus.READY, SessionStatus.ENDING]);
-
 /**
  * --connect: run ssh in the foreground; Ctrl-C goes to ssh, which ends, and so do we. Leaving
  * ends the session (as `aws ssm start-session` does) unless --keep; a session that ended under
@@ -387,53 +362,9 @@ async function connect(
       'ssh',
     );
   });
-  const sshCode =
-    interrupt.interrupted || result.signal === 'SIGINT'
-      ? ExitCode.interrupted
-      : result.signal
-        ? 128 + (constants.signals[result.signal] ?? 0)
-        : (result.code ?? ExitCode.unexpected);
-
-  let now: SessionView = view;
-  try {
-    ({ data: now } = await client.request(
-      'GET',
-      `/sessions/${encodeURIComponent(view.id)}`,
-      SessionView,
-      { retries: 2 },
-    ));
-  } catch {
-    // Unknown: say what is sure (how to end it), and let ssh's code stand.
-    context.err(
-      `${view.id}: could not ask how it stands; end it with: drawbridge end ${view.id}\n`,
-    );
-    return sshCode;
-  }
-  const overdue =
-    now.status === SessionStatus.READY && Date.parse(now.expiresAt ?? '') <= Date.now();
-  if (!LIVE.has(now.status) || overdue) {
-    // The window closed under the connection (or someone ended it): that is the session's
-    // ordinary end, not ssh's failure, even though ssh saw its connection cut (255).
-    await discardKey(keyDir);
-    const when = now.endedAt ?? now.expiresAt ?? '?';
-    const why = now.endReason ?? (overdue ? 'expired' : now.failureReason ? 'failed' : 'ended');
-    context.err(
-      `${view.id} ended at ${when} (${clean(why, 32)})${now.status === SessionStatus.FAILED ? `: ${clean(now.failureReason ?? 'no reason given', 300)}` : ''}\n`,
-    );
-    return now.status === SessionStatus.FAILED ? ExitCode.sessionFailed : ExitCode.ok;
-  }
-  if (context.flag('keep')) {
-    context.err(
-      `${view.id} stays open until ${now.expiresAt ?? '?'} (--keep); end it now with: drawbridge end ${view.id}\n`,
-    );
-    return sshCode;
-  }
-  const revoked = await revoke(
-    context,
-    client,
-    view.id,
-    'connection closed (--keep keeps the session)',
-  );
-  if (revoked) await discardKey(keyDir);
-  return sshCode;
+  return afterConnection(context, client, view, {
+    ...result,
+    interrupted: interrupt.interrupted,
+    keyDir,
+  });
 }
