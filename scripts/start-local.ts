@@ -14,6 +14,8 @@ const dataDir = resolve(process.env.DRAWBRIDGE_DATA_DIR ?? '.drawbridge');
 const policyFile = resolve(process.env.DRAWBRIDGE_POLICY ?? 'policy/local.policy.yaml');
 const portText = process.env.DRAWBRIDGE_PORT ?? '8787';
 const apiPort = Number(portText);
+// Tests only: runs the orchestrator's clock ahead, so a window can run out without waiting.
+const clockOffsetMs = Number(process.env.DRAWBRIDGE_CLOCK_OFFSET_MS ?? 0) || 0;
 
 function fail(message: string): never {
   console.error(`drawbridge: ${message}`);
@@ -40,6 +42,7 @@ try {
     apiPort,
     logger,
     onAudit: audit,
+    ...(clockOffsetMs ? { clock: { now: () => Date.now() + clockOffsetMs } } : {}),
   });
 } catch (error) {
   const code = (error as NodeJS.ErrnoException).code;

@@ -130,7 +130,12 @@ export function failSession(
   return retryOnStale(
     deps,
     session,
-    (current) => failOnce(deps, current, reason, actor),
+    (current) =>
+      // Someone else's end (a revoke, an expiry) was recorded first: the first intent to end
+      // wins, so finish that end with its own reason instead of overwriting it with FAILED.
+      current.status === SessionStatus.ENDING
+        ? endOnce(deps, current, { reason: current.endReason ?? 'failed', actor })
+        : failOnce(deps, current, reason, actor),
     (fresh) => fresh.status !== SessionStatus.READY || session.status === SessionStatus.READY,
   );
 }

@@ -18,7 +18,8 @@ export async function observeBastion(
   if (signal === 'running') {
     if (session.status !== SessionStatus.PROVISIONING) return session;
     const state = await providerFor(deps.providers, session.mode).inspect(session);
-    if (state.state === 'running') return markReady(deps, session, state.connection);
+    if (state.state === 'running')
+      return markReady(deps, session, state.connection, {}, 'bastion-running');
     if (state.state === 'gone')
       return failSession(deps, session, 'the bastion stopped before it was ready');
     return session;
@@ -53,6 +54,28 @@ export class UnknownInstanceError extends Error {
   }
 }
 
+export class UnrecordedBastionError extends Error {
+  constructor(sessionId: string) {
+    super(`session ${sessionId} has not recorded its bastion yet`);
+    this.name = 'UnrecordedBastionError';
+  }
+}
+
+/**
+ * The local bastion's running signal → its session, on the same path as EC2's event: the
+ * signal can beat the attach write, and then throws so that the sender delivers it again.
+ */
+export async function onLocalBastionRunning(
+  deps: AppDeps,
+  sessionId: string,
+): Promise<Session | undefined> {
+  const session = await deps.store.get(sessionId);
+  if (!session) return undefined;
+  if (session.status === SessionStatus.PROVISIONING && session.resources.pid === undefined)
+    throw new UnrecordedBastionError(sessionId);
+  return observeBastion(deps, session, 'running');
+}
+
 /** EC2 state-change notification → the session that owns the instance. */
 export async function onInstanceState(
   deps: AppDeps,
@@ -67,7 +90,22 @@ export async function onInstanceState(
     return undefined;
   }
   if (state === 'running') return observeBastion(deps, session, 'running');
-  if ((GONE_INSTANCE_STATES as readonly string[]).includes(state))
-    return observeBastion(deps, session, 'gone');
-  return session;
+  if (!(GONE_INSTANCE_STATES as readonly string[]).includes(state)) return session;
+  const observed = await observeBastion(deps, session, 'gone');
+  // Only now can what the instance held go (its security group): deleting it at release time
+  // always fails while the interface is attached.
+  if (state === 'terminated') await releaseLeftovers(deps, observed);
+  return observed;
+}
+
+async function releaseLeftovers(deps: AppDeps, session: Session): Promise<void> {
+  const provider = providerFor(deps.providers, session.mode);
+  try {
+    await provider.releaseLeftovers?.(session);
+  } catch (error) {
+    deps.logger.warn('could not free what the terminated bastion held; the reaper will', {
+      sessionId: session.id,
+      error,
+    });
+  }
 }

@@ -27,40 +27,64 @@ const ACTOR = 'drawbridge';
 /** SQS holds a message back at most this long. */
 const MAX_DELAY_SECONDS = 900;
 
+/** How long a retryable launch failure (no capacity, throttled) waits before the next try. */
+export const LAUNCH_RETRY_SECONDS = 30;
+
+/** A launch is on record once the attach write stored the bastion the provider created. */
+const hasBastion = (session: Session): boolean =>
+  session.resources.instanceId !== undefined || session.resources.pid !== undefined;
+
 /**
  * Runs from the provision queue (at least once): REQUESTED → PROVISIONING, launch, record the
- * resources. A provider that is usable at once (local) goes straight to READY; ec2 becomes
- * READY when EC2 reports the instance running (markReady). Any failure ends in FAILED with
- * everything released, never in a session stuck half-way.
+ * resources (attach). The session becomes READY when the bastion says it runs (observeBastion:
+ * EC2's state-change event, the local sshd listening), or directly when the provider returns a
+ * usable connection (ssm on an existing instance). Redelivery resumes where a killed run
+ * stopped: a PROVISIONING session with no bastion on record launches again, which is safe
+ * because every launch is idempotent per session (ClientToken; the security group and the sshd
+ * are found again). A retryable failure goes back to the queue with a delay until the
+ * provisioning deadline; any other failure ends in FAILED with everything released.
  */
 export async function provisionSession(
   deps: ProvisionDeps,
   sessionId: string,
 ): Promise<Session | undefined> {
-  const requested = await deps.store.get(sessionId);
-  // A readiness check that came back through the queue (see checkReadiness), once the launch
-  // is on record: without an instance it may still be in flight, and a duplicate delivery of
-  // the first message must not judge it.
-  if (requested?.status === SessionStatus.PROVISIONING) {
-    return requested.resources.instanceId ? checkReadiness(deps, requested) : requested;
+  const current = await deps.store.get(sessionId);
+  if (current?.status === SessionStatus.PROVISIONING) {
+    // A readiness check that came back through the queue (see checkReadiness).
+    if (hasBastion(current)) return checkReadiness(deps, current);
+    // Killed between the provision write and attach (or a retryable failure): launch again.
+    return launchFor(deps, current);
   }
   // Redelivered or already handled: nothing to do.
-  if (!requested || requested.status !== SessionStatus.REQUESTED) return requested;
+  if (!current || current.status !== SessionStatus.REQUESTED) return current;
 
-  const target = findTarget(deps.policy, requested.target);
+  const target = findTarget(deps.policy, current.target);
   if (!target)
-    return failSession(deps, requested, `target '${requested.target}' is no longer in the policy`);
-
-  const now = deps.clock.now();
-  if (now > requested.provisioningDeadline)
-    return failSession(deps, requested, 'provisioning deadline passed before launch');
+    return failSession(deps, current, `target '${current.target}' is no longer in the policy`);
+  if (deps.clock.now() > current.provisioningDeadline)
+    return failSession(deps, current, 'provisioning deadline passed before launch');
 
   const provisioning = await applyEvent(
     deps,
-    requested,
+    current,
     { type: 'provision' },
-    { actor: ACTOR, detail: { mode: requested.mode } },
+    { actor: ACTOR, detail: { mode: current.mode } },
   );
+  return launchFor(deps, provisioning);
+}
+
+async function launchFor(deps: ProvisionDeps, provisioning: Session): Promise<Session> {
+  const sessionId = provisioning.id;
+  const target = findTarget(deps.policy, provisioning.target);
+  if (!target)
+    return failSession(
+      deps,
+      provisioning,
+      `target '${provisioning.target}' is no longer in the policy`,
+    );
+  const now = deps.clock.now();
+  if (now > provisioning.provisioningDeadline)
+    return failSession(deps, provisioning, 'provisioning deadline passed before launch');
   const selfDestructAt =
     provisioning.credentialExpiresAt + deps.policy.selfDestructGraceMinutes * 60_000;
   let launched: Awaited<ReturnType<ReturnType<typeof providerFor>['launch']>>;
@@ -87,6 +111,8 @@ export async function provisionSession(
         ? error.reason
         : 'internal error while launching the bastion';
     deps.logger.error('launch failed', { sessionId, error });
+    if (error instanceof ProvisioningError && error.retryable)
+      return retryLaunchLater(deps, provisioning, reason);
     return failSession(deps, provisioning, reason);
   }
 
@@ -121,6 +147,34 @@ export async function provisionSession(
 }
 
 /**
+ * A failure that may pass (no capacity in any subnet, EC2 throttling past the SDK's own
+ * retries): the session stays PROVISIONING with nothing launched, and the message comes back
+ * after a delay, as long as the next try still starts before the provisioning deadline. When it
+ * would not, the session fails now with the last reason rather than wait for the reaper.
+ */
+async function retryLaunchLater(
+  deps: ProvisionDeps,
+  session: Session,
+  reason: string,
+): Promise<Session> {
+  const delaySeconds = LAUNCH_RETRY_SECONDS;
+  if (deps.clock.now() + delaySeconds * 1000 >= session.provisioningDeadline)
+    return failSession(deps, session, reason);
+  try {
+    await deps.queue.enqueue(session.id, { delaySeconds });
+  } catch (error) {
+    deps.logger.error('could not queue a launch retry', { sessionId: session.id, error });
+    return failSession(deps, session, reason);
+  }
+  deps.logger.warn('launch failed for a reason that may pass; retrying later', {
+    sessionId: session.id,
+    reason,
+    delaySeconds,
+  });
+  return session;
+}
+
+/**
  * For a PROVISIONING session whose readiness no cloud event announces (ssm: the agent coming
  * Online after EC2 already said running): look now, and if the provider says "not yet, ask
  * again", put the session back on the provision queue with a delay. The chain stops at READY,
@@ -129,7 +183,8 @@ export async function provisionSession(
  */
 export async function checkReadiness(deps: ProvisionDeps, session: Session): Promise<Session> {
   const state = await providerFor(deps.providers, session.mode).inspect(session);
-  if (state.state === 'running') return markReady(deps, session, state.connection);
+  if (state.state === 'running')
+    return markReady(deps, session, state.connection, {}, 'readiness-check');
   if (state.state === 'gone')
     return failSession(deps, session, 'the bastion stopped before it was ready');
   if (state.recheckAfterSeconds !== undefined) {
@@ -161,6 +216,8 @@ export async function markReady(
   session: Session,
   connection: Connection,
   resources: Session['resources'] = {},
+  /** what said the bastion is usable, for the audit trail */
+  via: 'bastion-running' | 'readiness-check' | 'launch' = 'launch',
 ): Promise<Session> {
   let ready: Session;
   try {
@@ -171,6 +228,7 @@ export async function markReady(
       {
         actor: ACTOR,
         detail: {
+          via,
           bastionHost: connection.bastionHost,
           bastionPort: connection.bastionPort,
           ...stringValues(resources),

@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { ConfigError, ProvisioningError } from '../domain/errors.ts';
 import { hostCidr, parseCidr } from '../domain/network.ts';
+import { bannerOf } from '../domain/policy.ts';
 import type { Session } from '../domain/session.ts';
 import type {
   BastionState,
@@ -56,12 +57,42 @@ export const TAG_SESSION = 'drawbridge:session';
 export const TAG_OWNER = 'drawbridge:owner';
 export const TAG_EXPIRES_AT = 'drawbridge:expires-at';
 export const TAG_STAGE = 'drawbridge:stage';
+/**
+ * EC2 sets this on every instance launched from a template, and nobody can set or change an
+ * `aws:` tag: matching it (not only the stage tag, which anyone allowed to tag may write) keeps
+ * the reaper's hands off instances Drawbridge did not launch.
+ */
+export const TAG_LAUNCH_TEMPLATE = 'aws:ec2launchtemplate:id';
 
 const SSH_PORT = 22;
 const LIVE_INSTANCE_STATES = ['pending', 'running', 'stopping', 'stopped'];
 
 const defaultSleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The 443 egress rule to the log-shipping endpoints, or none when the network names none. */
+export function logShippingEgress(
+  sessionId: string,
+  logShipping: { securityGroupIds?: string[]; prefixListIds?: string[] },
+): IpPermission[] {
+  const Description = `drawbridge ${sessionId} log shipping`;
+  const groups = logShipping.securityGroupIds ?? [];
+  const prefixLists = logShipping.prefixListIds ?? [];
+  if (groups.length === 0 && prefixLists.length === 0) return [];
+  return [
+    {
+      IpProtocol: 'tcp',
+      FromPort: 443,
+      ToPort: 443,
+      ...(groups.length > 0
+        ? { UserIdGroupPairs: groups.map((GroupId) => ({ GroupId, Description })) }
+        : {}),
+      ...(prefixLists.length > 0
+        ? { PrefixListIds: prefixLists.map((PrefixListId) => ({ PrefixListId, Description })) }
+        : {}),
+    },
+  ];
+}
 
 /**
  * Tag values are safest within letters, digits, spaces and `+ - = . _ : / @` (the set every
@@ -145,6 +176,7 @@ export class Ec2Provider implements Provider {
         targetPort: target.port,
         selfDestructMinutes: plan.selfDestructMinutes,
         logGroupName: this.#logGroupName,
+        banner: bannerOf(target),
       });
     } catch (error) {
       // Our own validation message: it names the field and carries no SDK text.
@@ -182,6 +214,7 @@ export class Ec2Provider implements Provider {
         targetCidr,
         target.port,
         tags,
+        network.logShipping ?? {},
       );
       step = 'launching the instance';
       // IPv6 callers connect over IPv6, and an IPv6 target is reached over IPv6.
@@ -242,14 +275,32 @@ export class Ec2Provider implements Provider {
       const instanceIds = session.resources.instanceId
         ? [session.resources.instanceId]
         : await this.#findSessionInstances(session.id);
-      if (instanceIds.length > 0) await this.#terminate(instanceIds);
-      const groupIds = session.resources.securityGroupId
-        ? [session.resources.securityGroupId]
-        : await this.#findSessionGroups(session.id);
-      for (const groupId of groupIds) await this.#deleteGroupQuietly(groupId);
+      if (instanceIds.length > 0) {
+        // The instance's interface holds its group until EC2 reports it terminated, so a
+        // delete now always fails: releaseLeftovers deletes it on that state-change event.
+        await this.#terminate(instanceIds);
+        return;
+      }
+      await this.releaseLeftovers(session);
     } catch (error) {
       throw this.#failure(error, 'releasing the bastion', true);
     }
+  }
+
+  /**
+   * Deletes the session's security group once its instance is terminated (on EC2's state-change
+   * event). Quiet when it cannot go yet: the reaper's reconciliation is the backstop.
+   */
+  async releaseLeftovers(session: Session): Promise<void> {
+    let groupIds: string[];
+    try {
+      groupIds = session.resources.securityGroupId
+        ? [session.resources.securityGroupId]
+        : await this.#findSessionGroups(session.id);
+    } catch (error) {
+      throw this.#failure(error, 'finding the security group', true);
+    }
+    for (const groupId of groupIds) await this.#deleteGroupQuietly(groupId);
   }
 
   async listOwned(): Promise<OwnedResource[]> {
@@ -261,7 +312,11 @@ export class Ec2Provider implements Provider {
         const page: DescribeInstancesCommandOutput = await this.#send(() =>
           this.#ec2.send(
             new DescribeInstancesCommand({
-              Filters: [stageFilter, { Name: 'instance-state-name', Values: LIVE_INSTANCE_STATES }],
+              Filters: [
+                stageFilter,
+                this.#launchTemplateFilter(),
+                { Name: 'instance-state-name', Values: LIVE_INSTANCE_STATES },
+              ],
               MaxResults: 1000,
               NextToken: token,
             }),
@@ -355,6 +410,19 @@ export class Ec2Provider implements Provider {
     ];
   }
 
+  #sessionInstanceFilters(sessionId: string): Filter[] {
+    return [
+      { Name: `tag:${TAG_SESSION}`, Values: [sessionId] },
+      { Name: `tag:${TAG_STAGE}`, Values: [this.#stage] },
+      this.#launchTemplateFilter(),
+      { Name: 'instance-state-name', Values: LIVE_INSTANCE_STATES },
+    ];
+  }
+
+  #launchTemplateFilter(): Filter {
+    return { Name: `tag:${TAG_LAUNCH_TEMPLATE}`, Values: [this.#launchTemplateId] };
+  }
+
   #groupName(sessionId: string): string {
     return `drawbridge-${this.#stage}-${sessionId}`;
   }
@@ -401,6 +469,7 @@ export class Ec2Provider implements Provider {
     targetCidr: string,
     targetPort: number,
     tags: Tag[],
+    logShipping: { securityGroupIds?: string[]; prefixListIds?: string[] },
   ): Promise<void> {
     const ruleTags: TagSpecification[] = [{ ResourceType: 'security-group-rule', Tags: tags }];
     // A new VPC security group allows all IPv4 egress (and no IPv6 egress); take it away.
@@ -445,20 +514,10 @@ export class Ec2Provider implements Provider {
                 ToPort: targetPort,
                 ...addressRange(targetCidr, `drawbridge ${session.id} target`),
               },
-              // HTTPS anywhere lets the agent ship logs and dnf reach the package repositories
-              // without VPC endpoints. It does not widen what the user can reach: sshd's
-              // PermitOpen and the key's permitopen allow forwards to the target only.
-              {
-                IpProtocol: 'tcp',
-                FromPort: 443,
-                ToPort: 443,
-                IpRanges: [
-                  {
-                    CidrIp: '0.0.0.0/0',
-                    Description: `drawbridge ${session.id} logs and packages`,
-                  },
-                ],
-              },
+              // HTTPS only to what log shipping needs, as the target's network names it (the
+              // CloudWatch Logs endpoint's security group, prefix lists): never the internet, so
+              // a shell user cannot reach arbitrary HTTPS hosts.
+              ...logShippingEgress(session.id, logShipping),
             ],
             TagSpecifications: ruleTags,
           }),
@@ -534,6 +593,13 @@ export class Ec2Provider implements Provider {
           throw new ProvisioningError('EC2 accepted the launch but named no instance');
         return { instanceId, subnetId, instanceType };
       } catch (error) {
+        // A resumed launch (the first run died before recording it) can differ from the first
+        // in its user data (the self-destruct minutes count from now): EC2 then refuses the
+        // token instead of returning the instance, which is found again by its tags.
+        if (errorName(error) === 'IdempotentParameterMismatch') {
+          const existing = await this.#findSessionInstance(session.id);
+          if (existing) return existing;
+        }
         if (!isCapacity(error)) throw error;
       }
     }
@@ -546,18 +612,29 @@ export class Ec2Provider implements Provider {
   async #findSessionInstances(sessionId: string): Promise<string[]> {
     const output = await this.#send(() =>
       this.#ec2.send(
-        new DescribeInstancesCommand({
-          Filters: [
-            { Name: `tag:${TAG_SESSION}`, Values: [sessionId] },
-            { Name: `tag:${TAG_STAGE}`, Values: [this.#stage] },
-            { Name: 'instance-state-name', Values: LIVE_INSTANCE_STATES },
-          ],
-        }),
+        new DescribeInstancesCommand({ Filters: this.#sessionInstanceFilters(sessionId) }),
       ),
     );
     return (output.Reservations ?? [])
       .flatMap((reservation) => reservation.Instances ?? [])
       .flatMap((instance) => (instance.InstanceId ? [instance.InstanceId] : []));
+  }
+
+  async #findSessionInstance(
+    sessionId: string,
+  ): Promise<{ instanceId: string; subnetId: string; instanceType: string } | undefined> {
+    const output = await this.#send(() =>
+      this.#ec2.send(
+        new DescribeInstancesCommand({ Filters: this.#sessionInstanceFilters(sessionId) }),
+      ),
+    );
+    const instance = (output.Reservations ?? []).flatMap((r) => r.Instances ?? [])[0];
+    if (!instance?.InstanceId || !instance.SubnetId || !instance.InstanceType) return undefined;
+    return {
+      instanceId: instance.InstanceId,
+      subnetId: instance.SubnetId,
+      instanceType: instance.InstanceType,
+    };
   }
 
   async #findSessionGroups(sessionId: string): Promise<string[]> {

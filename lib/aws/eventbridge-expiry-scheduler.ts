@@ -20,13 +20,27 @@ export interface EventBridgeExpirySchedulerOptions {
   deadLetterArn: string;
 }
 
+const MINUTE_MS = 60_000;
+
 /**
- * `at()` takes a local date-time without zone or fractions; rounding up means the schedule
- * never fires before the session has really expired.
+ * EventBridge Scheduler invokes with 60-second precision: a schedule set for 1:00 fires
+ * anywhere from 1:00:00 to 1:00:59 (its documentation), seconds or not. A schedule at
+ * expiresAt could so fire up to a minute late, and one rounded up could fire early and find
+ * nothing to do. So the schedule is set for the whole minute that ends at least a minute
+ * before expiresAt: whatever second of that minute it fires, it is early, by at most two
+ * minutes, and `expire` waits out the rest in-process (expireSession's maxWaitMs), ending the
+ * session within its own run time of expiresAt.
  */
+export function fireMinuteFor(expiresAt: number): number {
+  return Math.floor((expiresAt - MINUTE_MS) / MINUTE_MS) * MINUTE_MS;
+}
+
+/** At most this early: `expire` must be able to wait this long (its timeout, serverless.yml). */
+export const MAX_EARLY_FIRE_MS = 2 * MINUTE_MS;
+
+/** `at()` takes a local date-time without zone or fractions. */
 export function atExpression(epochMs: number): string {
-  const seconds = new Date(Math.ceil(epochMs / 1000) * 1000).toISOString().slice(0, 19);
-  return `at(${seconds})`;
+  return `at(${new Date(epochMs).toISOString().slice(0, 19)})`;
 }
 
 /** Layer 2 of expiry: one one-time schedule per session, named after it. */
@@ -45,7 +59,7 @@ export class EventBridgeExpiryScheduler implements ExpiryScheduler {
     const input: CreateScheduleCommandInput = {
       Name: session.id,
       GroupName: groupName,
-      ScheduleExpression: atExpression(session.expiresAt),
+      ScheduleExpression: atExpression(fireMinuteFor(session.expiresAt)),
       ScheduleExpressionTimezone: 'UTC',
       FlexibleTimeWindow: { Mode: 'OFF' },
       // A fired one-time schedule is deleted, so nothing is left to reconcile.

@@ -7,6 +7,8 @@ export interface SqsProvisionQueueOptions {
   queueUrl: string;
 }
 
+const MAX_DELAY_SECONDS = 900;
+
 /** The provisioner reads the session from the table; the message only names it. */
 export class SqsProvisionQueue implements ProvisionQueue {
   readonly #sqs: SQSClient;
@@ -18,12 +20,17 @@ export class SqsProvisionQueue implements ProvisionQueue {
   }
 
   async enqueue(sessionId: string, options: { delaySeconds?: number } = {}): Promise<void> {
+    // SQS refuses anything but a whole number of seconds from 0 to 900.
+    const delaySeconds = Math.min(
+      MAX_DELAY_SECONDS,
+      Math.max(0, Math.ceil(options.delaySeconds ?? 0)),
+    );
     try {
       await this.#sqs.send(
         new SendMessageCommand({
           QueueUrl: this.#queueUrl,
           MessageBody: JSON.stringify({ sessionId }),
-          ...(options.delaySeconds ? { DelaySeconds: options.delaySeconds } : {}),
+          ...(delaySeconds > 0 ? { DelaySeconds: delaySeconds } : {}),
         }),
       );
     } catch (error) {

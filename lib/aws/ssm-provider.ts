@@ -340,6 +340,11 @@ export class SsmProvider implements Provider, TargetCheck {
     if (!existing) await this.#bastions.release(session);
   }
 
+  /** A fresh bastion's security group goes once EC2 reports its instance terminated. */
+  async releaseLeftovers(session: Session): Promise<void> {
+    if (!session.resources.targetInstanceId) await this.#bastions.releaseLeftovers(session);
+  }
+
   /**
    * Active Session Manager sessions opened with any grant of this stage's role. Fresh ssm
    * bastions carry the stage tag, so the ec2 provider's listing already reconciles them.

@@ -17,7 +17,11 @@ import { handler as usageHandler } from '../../functions/usage.ts';
 import { handler as verifyAuditHandler } from '../../functions/verify-audit.ts';
 import type { AppDeps } from '../app/deps.ts';
 import { expireSession } from '../app/expire-session.ts';
-import { observeBastion } from '../app/observe-bastion.ts';
+import {
+  observeBastion,
+  onLocalBastionRunning,
+  UnrecordedBastionError,
+} from '../app/observe-bastion.ts';
 import { provisionSession } from '../app/provision-session.ts';
 import { type ReapReport, reap } from '../app/reap.ts';
 import { DynamoDbSessionStore, documentClientFor } from '../aws/dynamodb-session-store.ts';
@@ -25,7 +29,7 @@ import { ensureTable } from '../aws/table-definition.ts';
 import { useAppDeps } from '../composition.ts';
 import { type Policy, parsePolicy } from '../domain/policy.ts';
 import { SessionStatus } from '../domain/session.ts';
-import { systemClock } from '../ports/clock.ts';
+import { type Clock, systemClock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import { type DynamoServer, startDynamo } from './dynamo-server.ts';
 import { FileAuditLog } from './file-audit-log.ts';
@@ -39,6 +43,8 @@ import { LocalIssuer } from './local-issuer.ts';
 import { SshdProvider } from './sshd-provider.ts';
 
 export const LOCAL_TABLE = 'drawbridge-local';
+const SIGNAL_ATTEMPTS = 50;
+const SIGNAL_RETRY_MS = 100;
 
 export interface LocalOptions {
   /** everything local mode keeps: table, issuer key, sshd sessions, logs */
@@ -53,6 +59,11 @@ export interface LocalOptions {
   logger: Logger;
   /** echo of audit events (npm start prints them) */
   onAudit?: (line: string) => void;
+  /**
+   * The orchestrator's time (windows, deadlines, layer 2 timers, the reaper); the system clock
+   * by default. Tests move it instead of waiting; sshd and the key's expiry-time keep real time.
+   */
+  clock?: Clock;
 }
 
 export interface LocalOrchestrator {
@@ -91,6 +102,7 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const policy = parsePolicy(readFileSync(options.policyFile, 'utf8'), options.policyFile);
   const logger = options.logger;
+  const clock = options.clock ?? systemClock;
 
   const dynamo: DynamoServer = await startDynamo({ path: join(dataDir, 'dynamo') });
   const client = new DynamoDBClient({
@@ -102,25 +114,45 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
   const issuer = await LocalIssuer.open(dataDir);
 
   let deps: AppDeps;
-  const scheduler = new LocalExpiryScheduler((id) =>
-    expireSession(deps, id).catch((error: unknown) =>
-      logger.error('expire failed', { sessionId: id, error }),
-    ),
+  const scheduler = new LocalExpiryScheduler(
+    (id) =>
+      expireSession(deps, id).catch((error: unknown) =>
+        logger.error('expire failed', { sessionId: id, error }),
+      ),
+    () => clock.now(),
   );
-  const queue = new InProcessQueue((id) =>
-    provisionSession(deps, id).catch((error: unknown) =>
-      logger.error('provision failed', { sessionId: id, error }),
-    ),
-  );
+  // Failures propagate to the queue, which redelivers and then dead-letters like SQS.
+  const queue = new InProcessQueue((id) => provisionSession(deps, id), { logger });
+  // Background work still running when stop() is called finishes before the table closes.
+  const running = new Set<Promise<unknown>>();
+  const signals = new Set<NodeJS.Timeout>();
+  // The local EventBridge: the bastion's running signal goes to observeBastion, and is
+  // delivered again shortly while the session has not recorded its bastion yet.
+  const deliverRunning = (sessionId: string, attempt = 1): void => {
+    const run = onLocalBastionRunning(deps, sessionId).catch((error: unknown) => {
+      if (!(error instanceof UnrecordedBastionError) || attempt >= SIGNAL_ATTEMPTS) {
+        logger.error('bastion signal failed', { sessionId, error });
+        return;
+      }
+      const timer = setTimeout(() => {
+        signals.delete(timer);
+        deliverRunning(sessionId, attempt + 1);
+      }, SIGNAL_RETRY_MS);
+      timer.unref();
+      signals.add(timer);
+    });
+    running.add(run);
+    void run.finally(() => running.delete(run));
+  };
   const sessionLog = new FileSessionLog(dataDir);
   const provider = new SshdProvider({
     dataDir,
-    ...(options.apiHost ? {} : {}),
     onLog: (sessionId, line) => {
       // sshd -e writes no times: the connection log gets them from when each line was seen.
       void sessionLog.stamp(sessionId, line, Date.now());
       logger.info('sshd', { correlation_id: sessionId, sshd: line });
     },
+    onBastionRunning: (sessionId) => deliverRunning(sessionId),
   });
   deps = {
     policy,
@@ -128,7 +160,7 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
       client: documentClientFor(client),
       tableName: LOCAL_TABLE,
       retentionDays: policy.retentionDays,
-      clock: systemClock,
+      clock,
     }),
     providers: { local: provider },
     scheduler,
@@ -138,7 +170,7 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     notifier: new FileNotifier(join(dataDir, 'logs', 'notifications.jsonl'), (line) =>
       logger.warn('notification', { notification: line }),
     ),
-    clock: systemClock,
+    clock,
     logger,
     sessionLog,
   };
@@ -164,22 +196,25 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     logger,
   });
 
+  const track = (work: () => Promise<unknown>, what: string): void => {
+    const run = work()
+      .catch((error: unknown) => logger.error(`${what} failed`, { error }))
+      .finally(() => running.delete(run));
+    running.add(run);
+  };
   let watching = false;
-  const watchTimer = setInterval(async () => {
+  const watchTimer = setInterval(() => {
     if (watching) return;
     watching = true;
-    try {
-      await watchBastions(deps);
-    } catch (error) {
-      logger.error('bastion watch failed', { error });
-    } finally {
-      watching = false;
-    }
+    track(
+      () =>
+        watchBastions(deps).finally(() => {
+          watching = false;
+        }),
+      'bastion watch',
+    );
   }, options.watchIntervalMs ?? 1_000);
-  const reapTimer = setInterval(
-    () => void reapNow().catch((error: unknown) => logger.error('reaper failed', { error })),
-    options.reapIntervalMs ?? 60_000,
-  );
+  const reapTimer = setInterval(() => track(reapNow, 'reaper'), options.reapIntervalMs ?? 60_000);
 
   return {
     url: api.url,
@@ -190,8 +225,10 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     async stop() {
       clearInterval(watchTimer);
       clearInterval(reapTimer);
+      for (const timer of signals) clearTimeout(timer);
       scheduler.stop();
-      await queue.drain();
+      await queue.stop();
+      await Promise.all([...running]);
       await closeServer(api.server);
       client.destroy();
       await dynamo.close();
@@ -206,19 +243,32 @@ const liveSessions = (deps: AppDeps) => deps.store.listDue(Number.MAX_SAFE_INTEG
 async function recover(deps: AppDeps, scheduler: LocalExpiryScheduler): Promise<void> {
   for (const session of await liveSessions(deps)) {
     if (session.status === SessionStatus.READY) await scheduler.schedule(session);
-    if (session.status === SessionStatus.REQUESTED) await deps.queue.enqueue(session.id);
+    // REQUESTED, or PROVISIONING with no bastion on record (killed mid-launch): resume.
+    const unlaunched =
+      session.status === SessionStatus.PROVISIONING &&
+      session.resources.pid === undefined &&
+      session.mode === 'local';
+    if (session.status === SessionStatus.REQUESTED || unlaunched)
+      await deps.queue.enqueue(session.id);
   }
   await watchBastions(deps);
 }
 
-/** The local twin of EC2's "terminated" event: an sshd that died from outside ends its session. */
+/**
+ * The local twin of EC2's state-change events, as a sweep: an sshd that died from outside
+ * ends its session, and a recorded bastion whose running signal was lost (a restart between
+ * launch and signal) is reported running.
+ */
 async function watchBastions(deps: AppDeps): Promise<void> {
   const provider = deps.providers.local;
   if (!provider) return;
   for (const session of await liveSessions(deps)) {
-    if (session.status !== SessionStatus.READY) continue;
+    const recorded = session.status === SessionStatus.PROVISIONING && session.resources.pid;
+    if (session.status !== SessionStatus.READY && !recorded) continue;
     const state = await provider.inspect(session);
-    if (state.state === 'gone') await observeBastion(deps, session, 'gone');
+    if (state.state === 'gone' && session.status === SessionStatus.READY)
+      await observeBastion(deps, session, 'gone');
+    if (state.state === 'running' && recorded) await observeBastion(deps, session, 'running');
   }
 }
 

@@ -18,7 +18,9 @@ import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { promisify } from 'node:util';
 import { ConfigError, ProvisioningError } from '../domain/errors.ts';
+import { bannerOf } from '../domain/policy.ts';
 import { type Connection, isSessionId, type Session } from '../domain/session.ts';
+import { bannerFileContent } from '../domain/sshd-hardening.ts';
 import type {
   BastionState,
   DestroyOutcome,
@@ -45,6 +47,14 @@ export interface SshdProviderOptions {
   onLog?: (sessionId: string, line: string) => void;
   /** how long sshd may take to start listening */
   startTimeoutMs?: number;
+  /**
+   * The local twin of EC2's state-change event: called once a session's sshd listens (also
+   * when a retried launch finds it already running), after launch has returned, so the
+   * orchestrator can take the session to READY through observeBastion as the cloud does.
+   */
+  onBastionRunning?: (sessionId: string) => void;
+  /** sends a signal; injected by tests to play a kill that does not take */
+  signal?: (pid: number, name: NodeJS.Signals) => void;
 }
 
 /** What <sessionDir>/pid holds: enough to find the process again after Drawbridge restarts. */
@@ -63,6 +73,7 @@ interface SessionPaths {
   config: string;
   hostKey: string;
   authorizedKeys: string;
+  banner: string;
   sshdPid: string;
   pidRecord: string;
   log: string;
@@ -215,13 +226,15 @@ async function descendants(pid: number): Promise<number[]> {
   return found;
 }
 
-function signal(target: number, name: NodeJS.Signals): void {
+type Signaller = (pid: number, name: NodeJS.Signals) => void;
+
+const processSignal: Signaller = (target, name) => {
   try {
     process.kill(target, name);
   } catch {
-    // Already gone, which is what we want.
+    // Already gone (what we want), or not ours: the callers check what is still alive.
   }
-}
+};
 
 async function noneAlive(pids: readonly number[]): Promise<boolean> {
   const alive = await Promise.all(pids.map(isAlive));
@@ -234,7 +247,7 @@ async function noneAlive(pids: readonly number[]): Promise<boolean> {
  * would survive. So the listener is frozen first (it cannot fork while stopped), its tree is
  * collected, and the whole tree is signalled: SIGTERM, then SIGKILL after a short grace.
  */
-async function terminateTree(pid: number): Promise<boolean> {
+async function terminateTree(pid: number, signal: Signaller): Promise<boolean> {
   signal(pid, 'SIGSTOP');
   await waitUntil(async () => {
     const info = await processInfo(pid);
@@ -357,6 +370,11 @@ export class SshdProvider implements Provider {
   private readonly onLog: ((sessionId: string, line: string) => void) | undefined;
   private readonly startTimeoutMs: number;
   private readonly tails = new Map<string, LogTail>();
+  private readonly onBastionRunning: ((sessionId: string) => void) | undefined;
+  private readonly signal: Signaller;
+  /** per session: launch, extend and release never interleave (an extension racing a release
+   * could otherwise put the key file back after release removed it) */
+  private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(options: SshdProviderOptions) {
     if (!isAbsolute(options.dataDir)) {
@@ -372,6 +390,25 @@ export class SshdProvider implements Provider {
     this.listenHost = options.listenHost ?? '127.0.0.1';
     this.onLog = options.onLog;
     this.startTimeoutMs = options.startTimeoutMs ?? 5000;
+    this.onBastionRunning = options.onBastionRunning;
+    this.signal = options.signal ?? processSignal;
+  }
+
+  private exclusive<T>(sessionId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(sessionId) ?? Promise.resolve();
+    const run = previous.then(work, work);
+    const settled = run.catch(() => undefined);
+    this.locks.set(sessionId, settled);
+    void settled.then(() => {
+      if (this.locks.get(sessionId) === settled) this.locks.delete(sessionId);
+    });
+    return run;
+  }
+
+  /** Asynchronously, as EC2's event arrives after RunInstances has answered. */
+  private announceRunning(sessionId: string): void {
+    const notify = this.onBastionRunning;
+    if (notify) setImmediate(() => notify(sessionId));
   }
 
   private paths(sessionId: string): SessionPaths {
@@ -381,13 +418,22 @@ export class SshdProvider implements Provider {
       config: join(dir, 'sshd_config'),
       hostKey: join(dir, 'ssh_host_ed25519_key'),
       authorizedKeys: join(dir, 'authorized_keys'),
+      banner: join(dir, 'banner'),
       sshdPid: join(dir, 'sshd.pid'),
       pidRecord: join(dir, 'pid'),
       log: join(dir, 'sshd.log'),
     };
   }
 
-  async launch(plan: LaunchPlan): Promise<LaunchResult> {
+  launch(plan: LaunchPlan): Promise<LaunchResult> {
+    return this.exclusive(plan.session.id, () => this.launchNow(plan));
+  }
+
+  /**
+   * Returns the sshd's pid only: like an ec2 bastion, the session becomes READY when the
+   * bastion says it runs (onBastionRunning → observeBastion), not because launch returned.
+   */
+  private async launchNow(plan: LaunchPlan): Promise<LaunchResult> {
     const { session, target } = plan;
     if (!isSessionId(session.id)) throw new ProvisioningError('the session id is not valid');
     if (!/^[\x20-\x7e]+$/.test(plan.authorizedKey)) {
@@ -396,7 +442,8 @@ export class SshdProvider implements Provider {
     // A retried launch of a session whose sshd already runs gets that sshd back.
     const running = await this.ownedRecord(session.id);
     if (running?.connection) {
-      return { resources: { pid: running.pid }, connection: running.connection };
+      this.announceRunning(session.id);
+      return { resources: { pid: running.pid } };
     }
     if (running) await this.releaseById(session.id);
 
@@ -406,6 +453,7 @@ export class SshdProvider implements Provider {
       const user = userInfo();
       const strictModes = await this.strictModesFor(paths.authorizedKeys, user.uid);
       const hostKeyFingerprint = sshFingerprint(await readFile(`${paths.hostKey}.pub`, 'utf8'));
+      await writeFile(paths.banner, bannerFileContent(bannerOf(target)), { mode: 0o644 });
 
       for (let attempt = 1; ; attempt += 1) {
         const port = await freePort(this.listenHost);
@@ -415,6 +463,7 @@ export class SshdProvider implements Provider {
           port,
           hostKeyPath: paths.hostKey,
           authorizedKeysPath: paths.authorizedKeys,
+          bannerPath: paths.banner,
           pidFilePath: paths.sshdPid,
           allowUser: user.username,
           rootLogin: user.uid === 0,
@@ -433,7 +482,8 @@ export class SshdProvider implements Provider {
             hostKeyFingerprint,
           };
           await this.writeRecord(paths, { ...started.record, connection });
-          return { resources: { pid: started.record.pid }, connection };
+          this.announceRunning(session.id);
+          return { resources: { pid: started.record.pid } };
         }
         const portTaken = started.lines.some((line) => line.includes('Address already in use'));
         if (!portTaken || attempt >= START_ATTEMPTS) {
@@ -566,7 +616,7 @@ export class SshdProvider implements Provider {
       tail.start();
       return { ok: true, record };
     }
-    await terminateTree(pid);
+    await terminateTree(pid, this.signal);
     await tail.stop();
     await rm(paths.pidRecord, { force: true });
     const reason = exited
@@ -620,7 +670,11 @@ export class SshdProvider implements Provider {
    * and an extension racing a release must never bring it back. Local bastions have no
    * self-destruct (layer 4 is an ec2 bastion's own shutdown), so selfDestructAt is unused.
    */
-  async extend(plan: ExtendPlan): Promise<void> {
+  extend(plan: ExtendPlan): Promise<void> {
+    return this.exclusive(plan.session.id, () => this.extendNow(plan));
+  }
+
+  private async extendNow(plan: ExtendPlan): Promise<void> {
     const { session } = plan;
     if (!isSessionId(session.id)) throw new ProvisioningError('the session id is not valid');
     if (!/^[\x20-\x7e]+$/.test(plan.authorizedKey)) {
@@ -644,8 +698,17 @@ export class SshdProvider implements Provider {
       : { state: 'pending' };
   }
 
+  /**
+   * Ends the sshd and every connection it serves, and says so only when they are really gone:
+   * a kill that did not take throws, so the session stays ENDING and the reaper tries again.
+   */
   async release(session: Session): Promise<void> {
-    await this.releaseById(session.id);
+    const gone = await this.exclusive(session.id, () => this.releaseById(session.id));
+    if (!gone) {
+      throw new ProvisioningError('the local bastion is still running after the kill', {
+        retryable: true,
+      });
+    }
   }
 
   /** True when nothing of the session's sshd is left running. */
@@ -655,7 +718,7 @@ export class SshdProvider implements Provider {
     // First, so that even an sshd that survives what follows can no longer accept the key.
     await rm(paths.authorizedKeys, { force: true });
     const record = await this.ownedRecord(sessionId);
-    if (record && !(await terminateTree(record.pid))) return false;
+    if (record && !(await terminateTree(record.pid, this.signal))) return false;
     const tail = this.tails.get(sessionId);
     this.tails.delete(sessionId);
     await tail?.stop();
@@ -687,7 +750,9 @@ export class SshdProvider implements Provider {
   async destroy(resource: OwnedResource): Promise<DestroyOutcome> {
     if (resource.kind !== 'process') return 'destroyed';
     if (resource.sessionId !== undefined && isSessionId(resource.sessionId)) {
-      return (await this.releaseById(resource.sessionId)) ? 'destroyed' : 'retry-later';
+      const sessionId = resource.sessionId;
+      const gone = await this.exclusive(sessionId, () => this.releaseById(sessionId));
+      return gone ? 'destroyed' : 'retry-later';
     }
     // Without a session id, only a process that runs a config from our sessions dir is ours.
     const pid = Number(resource.id);
@@ -696,6 +761,6 @@ export class SshdProvider implements Provider {
     if (!args.includes(` -f ${this.sessionsDir}/`) || !args.includes('/sshd_config')) {
       return 'destroyed';
     }
-    return (await terminateTree(pid)) ? 'destroyed' : 'retry-later';
+    return (await terminateTree(pid, this.signal)) ? 'destroyed' : 'retry-later';
   }
 }

@@ -60,6 +60,12 @@ export interface Provider {
   inspect(session: Session): Promise<BastionState>;
   /** Ends the bastion and frees what it used. Idempotent; resources that cannot go yet are left to reconciliation. */
   release(session: Session): Promise<void>;
+  /**
+   * Optional: frees what outlives the bastion itself, called when the bastion is reported
+   * terminated (ec2: the security group, which the instance's interface holds until then).
+   * Best effort; the reaper's reconciliation is the backstop.
+   */
+  releaseLeftovers?(session: Session): Promise<void>;
   /** Everything tagged with this stage, for the reaper's reconciliation. */
   listOwned(): Promise<OwnedResource[]>;
   destroy(resource: OwnedResource): Promise<DestroyOutcome>;

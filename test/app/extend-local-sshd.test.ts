@@ -75,7 +75,7 @@ describe('SshdProvider.extend', () => {
     });
     // A bound already passed: what a session looks like past its original key expiry.
     const past = Date.now() - 60_000;
-    const launched = await provider.launch({
+    await provider.launch({
       session,
       target,
       policy,
@@ -84,7 +84,9 @@ describe('SshdProvider.extend', () => {
       selfDestructMinutes: 1,
     });
     try {
-      const connection = launched.connection as Connection;
+      const state = await provider.inspect(session);
+      if (state.state !== 'running') throw new Error(`the bastion is ${state.state}`);
+      const connection: Connection = state.connection;
       const forward = {
         bastionHost: connection.bastionHost,
         bastionPort: connection.bastionPort,

@@ -30,6 +30,7 @@ import {
   type IssueCredentialsDeps,
   issueCredentials,
 } from '../../lib/app/issue-credentials.ts';
+import { onInstanceState } from '../../lib/app/observe-bastion.ts';
 import { provisionSession } from '../../lib/app/provision-session.ts';
 import { reap } from '../../lib/app/reap.ts';
 import { applyEvent } from '../../lib/app/record.ts';
@@ -450,14 +451,14 @@ describe('a fresh bastion', () => {
     expect(answer.commands.shell).toBeUndefined();
   });
 
-  it('is not judged by a duplicate delivery while its launch is still in flight', async () => {
+  it('resumes a launch whose run died after the provision write, with the same ClientToken', async () => {
     const { session } = await ask(world, 'fresh-db');
-    // another delivery of the same message got as far as PROVISIONING and is launching now
+    // An earlier delivery got as far as PROVISIONING and was killed before attach.
     await applyEvent(world.deps, session, { type: 'provision' }, { actor: 'drawbridge' });
-    const seen = await provisionSession(world.deps, session.id);
-    expect(seen?.status).toBe('PROVISIONING');
-    expect(ec2Mock).not.toHaveReceivedCommand(DescribeInstancesCommand);
-    expect(ec2Mock).not.toHaveReceivedCommand(RunInstancesCommand);
+    const resumed = await provisionSession(world.deps, session.id);
+    expect(resumed).toMatchObject({ status: 'PROVISIONING', resources: { instanceId: BASTION } });
+    // EC2 answers a repeated token with the instance it launched the first time.
+    expect(ec2Mock).toHaveReceivedCommandWith(RunInstancesCommand, { ClientToken: session.id });
   });
 
   it('whose agent never comes Online is FAILED at the deadline and its instance terminated', async () => {
@@ -485,6 +486,9 @@ describe('a fresh bastion', () => {
     expect(ec2Mock).toHaveReceivedCommandWith(TerminateInstancesCommand, {
       InstanceIds: [BASTION],
     });
+    // The group goes when EC2 reports the instance terminated.
+    expect(ec2Mock).not.toHaveReceivedCommand(DeleteSecurityGroupCommand);
+    await onInstanceState(world.deps, BASTION, 'terminated');
     expect(ec2Mock).toHaveReceivedCommandWith(DeleteSecurityGroupCommand, { GroupId: SG });
     await expect(issue(world, session.id)).rejects.toThrow(ConflictError);
   });

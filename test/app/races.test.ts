@@ -126,3 +126,23 @@ describe('revoked while the bastion starts', () => {
     expect(world.local.running.size).toBe(0);
   });
 });
+
+describe('the first intent to end wins', () => {
+  it('keeps a revoke that lands while the reaper fails the session for its deadline', async () => {
+    const session = await provisioning();
+    world.clock.current = session.provisioningDeadline;
+    // The owner's DELETE commits between the reaper's read and its write.
+    beforeNextWrite((stored) => ({
+      ...stored,
+      status: 'ENDING',
+      endReason: 'revoked',
+      updatedAt: world.clock.now(),
+      version: stored.version + 1,
+    }));
+    await reap(world.deps);
+    const stored = await world.store.get(session.id);
+    expect(stored).toMatchObject({ status: 'ENDED', endReason: 'revoked' });
+    expect(stored?.failureReason).toBeUndefined();
+    expect(world.ec2.running.size).toBe(0);
+  });
+});

@@ -4,6 +4,7 @@ import {
   CreateSecurityGroupCommand,
   DeleteSecurityGroupCommand,
   DescribeInstancesCommand,
+  type DescribeInstancesCommandInput,
   DescribeSecurityGroupsCommand,
   EC2Client,
   EC2ServiceException,
@@ -15,12 +16,15 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
+import { onInstanceState } from '../../lib/app/observe-bastion.ts';
+import { reap } from '../../lib/app/reap.ts';
 import { Ec2Provider, tagValue } from '../../lib/aws/ec2-provider.ts';
 import { authorizedKeyLine } from '../../lib/domain/authorized-key.ts';
 import { ProvisioningError } from '../../lib/domain/errors.ts';
 import { type Policy, type Target, validatePolicy } from '../../lib/domain/policy.ts';
 import { linuxUserFor, type Session } from '../../lib/domain/session.ts';
 import type { LaunchPlan } from '../../lib/ports/provider.ts';
+import { testWorld } from '../support/fakes.ts';
 
 const ec2Mock = mockClient(EC2Client);
 
@@ -190,17 +194,36 @@ describe('Ec2Provider.launch', () => {
           ToPort: 5432,
           IpRanges: [{ CidrIp: '10.0.1.20/32', Description: `drawbridge ${SESSION_ID} target` }],
         },
-        {
-          IpProtocol: 'tcp',
-          FromPort: 443,
-          ToPort: 443,
-          IpRanges: [
-            { CidrIp: '0.0.0.0/0', Description: `drawbridge ${SESSION_ID} logs and packages` },
-          ],
-        },
       ],
       TagSpecifications: [{ ResourceType: 'security-group-rule', Tags: TAGS }],
     });
+  });
+
+  it("opens HTTPS only to the network's log-shipping endpoint and prefix lists, never the internet", async () => {
+    await provider().launch(
+      plan(
+        {},
+        {
+          network: {
+            vpcId: 'vpc-0abc1234',
+            subnetIds: [SUBNET_A, SUBNET_B],
+            logShipping: { securityGroupIds: ['sg-0a1b2c3d4e'], prefixListIds: ['pl-0f9e8d7c6b'] },
+          },
+        },
+      ),
+    );
+    const permissions =
+      ec2Mock.commandCalls(AuthorizeSecurityGroupEgressCommand)[0]?.args[0].input.IpPermissions ??
+      [];
+    const description = `drawbridge ${SESSION_ID} log shipping`;
+    expect(permissions[1]).toEqual({
+      IpProtocol: 'tcp',
+      FromPort: 443,
+      ToPort: 443,
+      UserIdGroupPairs: [{ GroupId: 'sg-0a1b2c3d4e', Description: description }],
+      PrefixListIds: [{ PrefixListId: 'pl-0f9e8d7c6b', Description: description }],
+    });
+    expect(JSON.stringify(permissions)).not.toContain('0.0.0.0/0');
   });
 
   it('admits an IPv6 caller by /128 in Ipv6Ranges and gives the bastion an IPv6 address', async () => {
@@ -480,32 +503,55 @@ describe('Ec2Provider.inspect', () => {
   });
 });
 
+const SESSION_INSTANCE_FILTERS = [
+  { Name: 'tag:drawbridge:session', Values: [SESSION_ID] },
+  { Name: 'tag:drawbridge:stage', Values: ['dev'] },
+  { Name: 'tag:aws:ec2launchtemplate:id', Values: ['lt-0123456789abcdef0'] },
+  { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+];
+
 describe('Ec2Provider.release', () => {
-  it('terminates the instance and deletes the group', async () => {
-    await provider().release(session({ resources: { instanceId: INSTANCE, securityGroupId: SG } }));
+  it('terminates the instance and leaves its group to the terminated event', async () => {
+    const ended = session({ resources: { instanceId: INSTANCE, securityGroupId: SG } });
+    await provider().release(ended);
     expect(ec2Mock).toHaveReceivedCommandExactlyOnceWith(TerminateInstancesCommand, {
       InstanceIds: [INSTANCE],
     });
+    // The attached interface would refuse it (DependencyViolation) and make it an orphan.
+    expect(ec2Mock).not.toHaveReceivedCommand(DeleteSecurityGroupCommand);
+    await provider().releaseLeftovers(ended);
     expect(ec2Mock).toHaveReceivedCommandExactlyOnceWith(DeleteSecurityGroupCommand, {
       GroupId: SG,
     });
   });
 
-  it('finds an unrecorded instance and group by their tags and ends them', async () => {
+  it('deletes the group at once when no instance was launched', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    await provider().release(session({ resources: { securityGroupId: SG } }));
+    expect(ec2Mock).not.toHaveReceivedCommand(TerminateInstancesCommand);
+    expect(ec2Mock).toHaveReceivedCommandExactlyOnceWith(DeleteSecurityGroupCommand, {
+      GroupId: SG,
+    });
+  });
+
+  it('finds an unrecorded instance by its tags and launch template and terminates it', async () => {
     ec2Mock
       .on(DescribeInstancesCommand)
       .resolves({ Reservations: [{ Instances: [{ InstanceId: INSTANCE }] }] });
     ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: SG }] });
     await provider().release(session());
     expect(ec2Mock).toHaveReceivedCommandWith(DescribeInstancesCommand, {
-      Filters: [
-        { Name: 'tag:drawbridge:session', Values: [SESSION_ID] },
-        { Name: 'tag:drawbridge:stage', Values: ['dev'] },
-        { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
-      ],
+      Filters: SESSION_INSTANCE_FILTERS,
     });
     expect(ec2Mock).toHaveReceivedCommandWith(TerminateInstancesCommand, {
       InstanceIds: [INSTANCE],
+    });
+    await provider().releaseLeftovers(session());
+    expect(ec2Mock).toHaveReceivedCommandWith(DescribeSecurityGroupsCommand, {
+      Filters: [
+        { Name: 'tag:drawbridge:session', Values: [SESSION_ID] },
+        { Name: 'tag:drawbridge:stage', Values: ['dev'] },
+      ],
     });
     expect(ec2Mock).toHaveReceivedCommandWith(DeleteSecurityGroupCommand, { GroupId: SG });
   });
@@ -559,6 +605,7 @@ describe('Ec2Provider.listOwned and destroy', () => {
     ]);
     expect(instanceCalls[0]?.args[0].input.Filters).toEqual([
       { Name: 'tag:drawbridge:stage', Values: ['dev'] },
+      { Name: 'tag:aws:ec2launchtemplate:id', Values: ['lt-0123456789abcdef0'] },
       { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
     ]);
     expect(ec2Mock).toHaveReceivedCommandWith(DescribeSecurityGroupsCommand, {
@@ -583,5 +630,96 @@ describe('Ec2Provider.listOwned and destroy', () => {
   it('treats a group that is already gone as destroyed', async () => {
     ec2Mock.on(DeleteSecurityGroupCommand).rejects(awsError('InvalidGroup.NotFound'));
     await expect(provider().destroy({ kind: 'security-group', id: SG })).resolves.toBe('destroyed');
+  });
+});
+
+describe('Ec2Provider resuming a launch', () => {
+  it('finds the instance of an earlier run when EC2 refuses the token for changed user data', async () => {
+    ec2Mock.on(RunInstancesCommand).rejects(awsError('IdempotentParameterMismatch'));
+    ec2Mock.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        { Instances: [{ InstanceId: INSTANCE, SubnetId: SUBNET_A, InstanceType: 't4g.nano' }] },
+      ],
+    });
+    const result = await provider().launch(plan());
+    expect(result.resources).toEqual({
+      instanceId: INSTANCE,
+      subnetId: SUBNET_A,
+      instanceType: 't4g.nano',
+      securityGroupId: SG,
+    });
+    expect(ec2Mock).toHaveReceivedCommandWith(DescribeInstancesCommand, {
+      Filters: SESSION_INSTANCE_FILTERS,
+    });
+    expect(ec2Mock).not.toHaveReceivedCommand(DeleteSecurityGroupCommand);
+  });
+});
+
+describe('reconciliation against EC2', () => {
+  /** EC2's side of DescribeInstances: every tag filter must match. */
+  const fleet = [
+    {
+      InstanceId: 'i-0launchedbydrawbridge',
+      Tags: [
+        { Key: 'drawbridge:stage', Value: 'dev' },
+        { Key: 'drawbridge:session', Value: 's-0000000000000000gone' },
+        { Key: 'aws:ec2launchtemplate:id', Value: 'lt-0123456789abcdef0' },
+      ],
+    },
+    {
+      // Someone who may tag instances put the stage tag on their own instance.
+      InstanceId: 'i-0someoneelses',
+      Tags: [{ Key: 'drawbridge:stage', Value: 'dev' }],
+    },
+  ];
+
+  it('terminates only instances launched from the launch template, never one with only the stage tag', async () => {
+    ec2Mock.on(DescribeInstancesCommand).callsFake((input: DescribeInstancesCommandInput) => ({
+      Reservations: [
+        {
+          Instances: fleet.filter((instance) =>
+            (input.Filters ?? [])
+              .filter((filter) => filter.Name?.startsWith('tag:'))
+              .every((filter) =>
+                instance.Tags.some(
+                  (tag) =>
+                    `tag:${tag.Key}` === filter.Name && (filter.Values ?? []).includes(tag.Value),
+                ),
+              ),
+          ),
+        },
+      ],
+    }));
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+    const world = testWorld();
+    world.deps.providers = { ec2: provider() };
+    const report = await reap(world.deps);
+    expect(report.orphanBastionsReaped).toBe(1);
+    expect(ec2Mock).toHaveReceivedCommandExactlyOnceWith(TerminateInstancesCommand, {
+      InstanceIds: ['i-0launchedbydrawbridge'],
+    });
+    expect(ec2Mock).not.toHaveReceivedCommandWith(TerminateInstancesCommand, {
+      InstanceIds: ['i-0someoneelses'],
+    });
+  });
+});
+
+describe('the security group of an ended session', () => {
+  it('is deleted when EC2 reports the instance terminated, not when it is asked to terminate', async () => {
+    const world = testWorld();
+    world.deps.providers = { ec2: provider() };
+    const ended = session({
+      status: 'ENDED',
+      endReason: 'expired',
+      endedAt: NOW,
+      resources: { instanceId: INSTANCE, securityGroupId: SG },
+    });
+    world.store.sessions.set(ended.id, ended);
+    await onInstanceState(world.deps, INSTANCE, 'shutting-down');
+    expect(ec2Mock).not.toHaveReceivedCommand(DeleteSecurityGroupCommand);
+    await onInstanceState(world.deps, INSTANCE, 'terminated');
+    expect(ec2Mock).toHaveReceivedCommandExactlyOnceWith(DeleteSecurityGroupCommand, {
+      GroupId: SG,
+    });
   });
 });

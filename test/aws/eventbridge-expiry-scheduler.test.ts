@@ -8,10 +8,13 @@ import {
   ValidationException,
 } from '@aws-sdk/client-scheduler';
 import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   atExpression,
   EventBridgeExpiryScheduler,
+  fireMinuteFor,
+  MAX_EARLY_FIRE_MS,
 } from '../../lib/aws/eventbridge-expiry-scheduler.ts';
 import { linuxUserFor, type Session } from '../../lib/domain/session.ts';
 
@@ -39,7 +42,7 @@ function session(overrides: Partial<Session> = {}): Session {
     provisioningDeadline: NOW + 600_000,
     credentialExpiresAt: NOW + 35 * 60_000,
     readyAt: NOW,
-    // 06:30:00.250 must fire at 06:30:01, never before the session really ended
+    // 06:30:00.250: the schedule's minute is 06:29, which ends before it whatever second fires
     expiresAt: NOW + 30 * 60_000 + 250,
     resources: {},
     auditSeq: 3,
@@ -60,7 +63,7 @@ const scheduler = () =>
 const EXPECTED_INPUT = {
   Name: SESSION_ID,
   GroupName: 'drawbridge-dev',
-  ScheduleExpression: 'at(2026-11-24T06:30:01)',
+  ScheduleExpression: 'at(2026-11-24T06:29:00)',
   ScheduleExpressionTimezone: 'UTC',
   FlexibleTimeWindow: { Mode: 'OFF' },
   ActionAfterCompletion: 'DELETE',
@@ -82,7 +85,7 @@ beforeEach(() => {
 });
 
 describe('EventBridgeExpiryScheduler', () => {
-  it('creates a one-time UTC schedule at expiresAt rounded up to the second', async () => {
+  it('creates a one-time UTC schedule for the minute that ends before expiresAt', async () => {
     await expect(scheduler().schedule(session())).resolves.toBe(SESSION_ID);
     const calls = schedulerMock.commandCalls(CreateScheduleCommand);
     expect(calls).toHaveLength(1);
@@ -90,10 +93,23 @@ describe('EventBridgeExpiryScheduler', () => {
     expect(schedulerMock).not.toHaveReceivedCommand(UpdateScheduleCommand);
   });
 
-  it('keeps a whole second as it is', () => {
-    expect(atExpression(Date.UTC(2026, 0, 2, 3, 4, 5))).toBe('at(2026-01-02T03:04:05)');
-    expect(atExpression(Date.UTC(2026, 0, 2, 3, 4, 5, 1))).toBe('at(2026-01-02T03:04:06)');
-    expect(atExpression(Date.UTC(2026, 11, 31, 23, 59, 59, 999))).toBe('at(2027-01-01T00:00:00)');
+  it('fires early by at most MAX_EARLY_FIRE_MS, never late, whatever second of its minute it fires', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: NOW, max: NOW + 400 * 24 * 3_600_000 }),
+        fc.integer({ min: 0, max: 59_999 }),
+        (expiresAt, second) => {
+          const minute = fireMinuteFor(expiresAt);
+          expect(minute % 60_000).toBe(0);
+          const firedAt = minute + second;
+          expect(firedAt).toBeLessThan(expiresAt);
+          expect(expiresAt - firedAt).toBeLessThanOrEqual(MAX_EARLY_FIRE_MS);
+          expect(atExpression(minute)).toBe(
+            `at(${new Date(minute).toISOString().slice(0, 16)}:00)`,
+          );
+        },
+      ),
+    );
   });
 
   it('moves an existing schedule when the session is extended', async () => {
@@ -106,7 +122,7 @@ describe('EventBridgeExpiryScheduler', () => {
     expect(calls).toHaveLength(1);
     expect(calls[0]?.args[0].input).toEqual({
       ...EXPECTED_INPUT,
-      ScheduleExpression: 'at(2026-11-24T07:30:00)',
+      ScheduleExpression: 'at(2026-11-24T07:29:00)',
     });
   });
 

@@ -32,6 +32,24 @@ describe('SqsProvisionQueue', () => {
     });
   });
 
+  it('sends a launch retry back with exactly the delay asked, within what SQS accepts', async () => {
+    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'm-3' });
+    await queue().enqueue('s-0123456789abcdefghjk', { delaySeconds: 30 });
+    await queue().enqueue('s-0123456789abcdefghjk', { delaySeconds: 4000 });
+    expect(sqsMock.commandCalls(SendMessageCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        QueueUrl: QUEUE_URL,
+        MessageBody: '{"sessionId":"s-0123456789abcdefghjk"}',
+        DelaySeconds: 30,
+      },
+      {
+        QueueUrl: QUEUE_URL,
+        MessageBody: '{"sessionId":"s-0123456789abcdefghjk"}',
+        DelaySeconds: 900,
+      },
+    ]);
+  });
+
   it('fails with the error code only', async () => {
     sqsMock.on(SendMessageCommand).rejects(
       new SQSServiceException({

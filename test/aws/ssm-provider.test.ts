@@ -257,7 +257,7 @@ describe('SsmProvider.launch', () => {
     const egress = ec2Mock.commandCalls(AuthorizeSecurityGroupEgressCommand)[0]?.args[0].input;
     expect(egress?.IpPermissions?.map((p) => [p.FromPort, p.IpRanges?.[0]?.CidrIp])).toEqual([
       [5432, '10.0.3.4/32'],
-      [443, '0.0.0.0/0'],
+      // no 443 anywhere unless the network names its endpoints (network.logShipping)
     ]);
     const run = ec2Mock.commandCalls(RunInstancesCommand)[0]?.args[0].input;
     expect(run?.IamInstanceProfile).toEqual({ Arn: PROFILE_ARN });
@@ -387,15 +387,19 @@ describe('SsmProvider.release (expiry)', () => {
     expect(ec2Mock.calls()).toHaveLength(0);
   });
 
-  it('also terminates a fresh bastion and deletes its security group', async () => {
+  it('also terminates a fresh bastion, and deletes its security group once it is terminated', async () => {
     sessionsOnTwoPages();
-    await provider().release(
-      session({ status: 'ENDING', resources: { instanceId: BASTION, securityGroupId: SG } }),
-    );
+    const ending = session({
+      status: 'ENDING',
+      resources: { instanceId: BASTION, securityGroupId: SG },
+    });
+    await provider().release(ending);
     expect(ssmMock).toHaveReceivedCommandTimes(TerminateSessionCommand, 2);
     expect(ec2Mock).toHaveReceivedCommandWith(TerminateInstancesCommand, {
       InstanceIds: [BASTION],
     });
+    expect(ec2Mock).not.toHaveReceivedCommand(DeleteSecurityGroupCommand);
+    await provider().releaseLeftovers(ending);
     expect(ec2Mock).toHaveReceivedCommandWith(DeleteSecurityGroupCommand, { GroupId: SG });
   });
 

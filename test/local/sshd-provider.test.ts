@@ -8,6 +8,7 @@ import { authorizedKeyLine } from '../../lib/domain/authorized-key.ts';
 import { ProvisioningError } from '../../lib/domain/errors.ts';
 import { type Access, type Target, validatePolicy } from '../../lib/domain/policy.ts';
 import type { Connection, Session } from '../../lib/domain/session.ts';
+import { DEFAULT_BANNER } from '../../lib/domain/sshd-hardening.ts';
 import { findSshd, SshdProvider } from '../../lib/local/sshd-provider.ts';
 import type { LaunchPlan } from '../../lib/ports/provider.ts';
 import { makeSession } from '../support/sessions.ts';
@@ -17,6 +18,7 @@ import {
   type EchoServer,
   echoThroughBastion,
   type ForwardOptions,
+  forwardArgs,
   makeClientKey,
   openForward,
   scanHostKeyFingerprint,
@@ -59,11 +61,21 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function newProvider(options: { dataDir?: string; sshdPath?: string; logs?: string[] } = {}) {
+function newProvider(
+  options: {
+    dataDir?: string;
+    sshdPath?: string;
+    logs?: string[];
+    running?: string[];
+    signal?: (pid: number, name: NodeJS.Signals) => void;
+  } = {},
+) {
   const provider = new SshdProvider({
     dataDir: options.dataDir ?? join(root, `data-${providers.length}`),
     sshdPath: options.sshdPath ?? sshdPath ?? '/usr/sbin/sshd',
     onLog: (_sessionId, line) => options.logs?.push(line),
+    onBastionRunning: (sessionId) => options.running?.push(sessionId),
+    ...(options.signal ? { signal: options.signal } : {}),
   });
   providers.push(provider);
   return provider;
@@ -124,7 +136,10 @@ async function launch(provider: SshdProvider, options: PlanOptions = {}) {
   const plan = planFor(options);
   const result = await provider.launch(plan);
   launched.push({ provider, session: plan.session });
-  const connection = result.connection as Connection;
+  // Like an ec2 bastion, the connection comes from the running bastion, not from launch.
+  const state = await provider.inspect(plan.session);
+  if (state.state !== 'running') throw new Error(`the bastion is ${state.state}`);
+  const connection: Connection = state.connection;
   return { plan, result, connection, session: plan.session };
 }
 
@@ -347,6 +362,24 @@ describe('SshdProvider with a real sshd and a real ssh client', () => {
     await writeFile(pidFile, JSON.stringify(record));
   });
 
+  it("shows the policy's banner to a connecting client before login (CIS)", async () => {
+    const provider = newProvider();
+    const { connection, session } = await launch(provider);
+    expect(await readFile(join(sessionDir(provider, session), 'banner'), 'utf8')).toBe(
+      DEFAULT_BANNER,
+    );
+    // ssh prints a server's banner only at LogLevel INFO or above (the first -o wins)
+    const ssh = spawn('ssh', ['-o', 'LogLevel=INFO', ...forwardArgs(through(connection))]);
+    let stderr = '';
+    ssh.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    ssh.stdin.end();
+    await new Promise((resolve) => ssh.once('close', resolve));
+    expect(stderr).toContain('Authorized use only.');
+    await provider.release(session);
+  });
+
   it('keeps StrictModes on when no directory above the key is writable by others', async () => {
     const dataDir = await mkdtemp(join(homedir(), '.drawbridge-test-'));
     try {
@@ -394,5 +427,29 @@ describe('SshdProvider with a real sshd and a real ssh client', () => {
   it('gives a ProvisioningError when sshd is not where it was said to be', async () => {
     const provider = newProvider({ sshdPath: join(root, 'no-such-sshd') });
     await expect(provider.launch(planFor())).rejects.toBeInstanceOf(ProvisioningError);
+  });
+
+  it('reports its bastion running through onBastionRunning, after launch returned, and launch carries no connection', async () => {
+    const running: string[] = [];
+    const provider = newProvider({ running });
+    const { result, session } = await launch(provider);
+    expect(result.connection).toBeUndefined();
+    expect(result.resources.pid).toBeGreaterThan(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(running).toEqual([session.id]);
+  });
+
+  it('release does not claim a bastion gone while its sshd survives the kill; a later release ends it', async () => {
+    const dataDir = join(root, 'data-unkillable');
+    const stubborn = newProvider({ dataDir, signal: () => undefined });
+    const { connection, session } = await launch(stubborn);
+    launched.pop();
+    await expect(stubborn.release(session)).rejects.toBeInstanceOf(ProvisioningError);
+    // Still there, for the reaper to find; the key is gone already, so nobody new gets in.
+    expect((await stubborn.listOwned()).map((owned) => owned.sessionId)).toEqual([session.id]);
+    expect((await echoThroughBastion(through(connection))).ok).toBe(false);
+    const provider = newProvider({ dataDir });
+    await expect(provider.release(session)).resolves.toBeUndefined();
+    expect(await provider.listOwned()).toEqual([]);
   });
 });

@@ -61,6 +61,10 @@ export class FakeProvider implements Provider {
   async launch(plan: LaunchPlan): Promise<LaunchResult> {
     this.launched.push(plan);
     if (this.failLaunch) throw this.failLaunch;
+    // Idempotent per session, as the real launches are (ClientToken, sshd re-adopted).
+    const existing = this.resourceId(plan.session);
+    if (existing && this.mode === 'ec2')
+      return { resources: { instanceId: existing, securityGroupId: `sg-${existing}` } };
     this.counter += 1;
     const instanceId = `i-${String(this.counter).padStart(17, '0')}`;
     if (this.mode === 'local') {
@@ -71,7 +75,7 @@ export class FakeProvider implements Provider {
       };
     }
     this.running.set(instanceId, { sessionId: plan.session.id, state: 'pending' });
-    return { resources: { instanceId, securityGroupId: `sg-${this.counter}` } };
+    return { resources: { instanceId, securityGroupId: `sg-${instanceId}` } };
   }
 
   async inspect(session: Session): Promise<BastionState> {
@@ -129,10 +133,13 @@ export class FakeScheduler implements ExpiryScheduler {
 
 export class FakeQueue implements ProvisionQueue {
   readonly queued: string[] = [];
+  /** every enqueue with its options, in order */
+  readonly messages: { sessionId: string; delaySeconds?: number }[] = [];
   failEnqueue: Error | undefined;
-  async enqueue(sessionId: string): Promise<void> {
+  async enqueue(sessionId: string, options: { delaySeconds?: number } = {}): Promise<void> {
     if (this.failEnqueue) throw this.failEnqueue;
     this.queued.push(sessionId);
+    this.messages.push({ sessionId, ...options });
   }
 }
 
