@@ -359,6 +359,20 @@ export function findTarget(policy: Policy, name: string): Target | undefined {
   return policy.targets.find((target) => target.name === name);
 }
 
+/** The targets this caller's groups may open (GET /targets, and the unknown-target message). */
+export const targetsFor = (policy: Policy, identity: Identity): Target[] =>
+  policy.targets.filter((target) =>
+    target.allowedGroups.some((allowed) => identity.groups.includes(allowed)),
+  );
+
+/** `unknown target 'x'; you may open: a, b`: the names the caller could have meant, and no others. */
+export function unknownTarget(name: string, allowed: readonly Target[]): ValidationError {
+  const names = allowed.map((target) => target.name);
+  return new ValidationError(
+    `unknown target '${name}'; ${names.length ? `you may open: ${names.join(', ')}` : 'your groups may open no target'}`,
+  );
+}
+
 export const isAdmin = (policy: Policy, identity: Identity): boolean =>
   identity.groups.includes(policy.adminGroup);
 
@@ -381,7 +395,7 @@ export function decideAccess(
   request: AccessRequest,
 ): AccessDecision {
   const target = findTarget(policy, request.target);
-  if (!target) throw new ValidationError(`unknown target '${request.target}'`);
+  if (!target) throw unknownTarget(request.target, targetsFor(policy, identity));
   if (!target.allowedGroups.some((allowed) => identity.groups.includes(allowed))) {
     throw new ForbiddenError(`your groups may not open target '${target.name}'`);
   }

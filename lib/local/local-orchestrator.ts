@@ -116,9 +116,14 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     running.add(run);
     void run.finally(() => running.delete(run));
   };
+  const sessionLog = new FileSessionLog(dataDir);
   const provider = new SshdProvider({
     dataDir,
-    onLog: (sessionId, line) => logger.info('sshd', { correlation_id: sessionId, sshd: line }),
+    onLog: (sessionId, line) => {
+      // sshd -e writes no times: the connection log gets them from when each line was seen.
+      void sessionLog.stamp(sessionId, line, Date.now());
+      logger.info('sshd', { correlation_id: sessionId, sshd: line });
+    },
     onBastionRunning: (sessionId) => deliverRunning(sessionId),
   });
   deps = {
@@ -139,7 +144,7 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     ),
     clock,
     logger,
-    sessionLog: new FileSessionLog(dataDir),
+    sessionLog,
   };
 
   await recover(deps, scheduler);

@@ -4,6 +4,7 @@ import { composeGetSession } from '../../functions/get-session.ts';
 import { composeIssueCredentials } from '../../functions/issue-credentials.ts';
 import { composeListReviews } from '../../functions/list-reviews.ts';
 import { composeListSessions } from '../../functions/list-sessions.ts';
+import { composeListTargets } from '../../functions/list-targets.ts';
 import { composeReviewSession } from '../../functions/review-session.ts';
 import { composeSessionEvents } from '../../functions/session-events.ts';
 import { composeUsage } from '../../functions/usage.ts';
@@ -56,6 +57,7 @@ const FUNCTIONS: [string, () => unknown, SettingName[]][] = [
   ['reviewSession', composeReviewSession, []],
   ['verifyAudit', composeVerifyAudit, []],
   ['usage', composeUsage, []],
+  ['listTargets', composeListTargets, []],
   ['sessionEvents', composeSessionEvents, ['BASTION_LOG_GROUP']],
   [
     'issueCredentials',
