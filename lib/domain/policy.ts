@@ -189,7 +189,8 @@ export const TargetSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['access'],
-          message: 'must be shell when recording is full: a recorded session is a shell, never a tunnel',
+          message:
+            'must be shell when recording is full: a recorded session is a shell, never a tunnel',
         });
       }
     } else {

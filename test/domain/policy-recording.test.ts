@@ -60,7 +60,9 @@ describe('policy: recording', () => {
       recording: 'full',
       ssm: { instanceId: 'i-0123456789abcdef0', documents: ['shell'] },
     };
-    expect(errorOf(policy(ssm))).toMatch(/targets\[0\]\.recording: full is for modes ec2 and local/);
+    expect(errorOf(policy(ssm))).toMatch(
+      /targets\[0\]\.recording: full is for modes ec2 and local/,
+    );
   });
 
   it.each([
