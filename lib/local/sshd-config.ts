@@ -12,6 +12,8 @@ export interface SshdConfigInput {
   hostKeyPath: string;
   authorizedKeysPath: string;
   pidFilePath: string;
+  /** the pre-login banner's file (bannerFileContent), written by the provider */
+  bannerPath: string;
   /** the only account sshd lets in (locally: the OS user running Drawbridge) */
   allowUser: string;
   /** true when that account is root: then a key, and only a key, may log in as root */
@@ -53,7 +55,7 @@ function validate(input: SshdConfigInput): void {
   if (!SESSION_ID_PATTERN.test(input.sessionId)) unsafe('sessionId');
   if (isIP(input.listenHost) === 0) unsafe('listenHost');
   if (!isPort(input.port)) unsafe('port');
-  for (const field of ['hostKeyPath', 'authorizedKeysPath', 'pidFilePath'] as const) {
+  for (const field of ['hostKeyPath', 'authorizedKeysPath', 'pidFilePath', 'bannerPath'] as const) {
     const path = input[field];
     if (!PATH.test(path) || path.split('/').includes('..')) unsafe(field);
   }
@@ -82,13 +84,15 @@ export function buildSshdConfig(input: SshdConfigInput): string {
   const recorded = input.recorder !== undefined;
   // sshd takes the first value of a keyword: a recorded bastion's own values replace the shared
   // forwarding lines instead of following them.
-  const shared = hardenedSshdSettings(hostPort(input.targetHost, input.targetPort)).map(
-    ([key, value]): [string, string] =>
-      recorded && key === 'AllowTcpForwarding'
-        ? [key, 'no']
-        : recorded && key === 'PermitOpen'
-          ? [key, 'none']
-          : [key, value],
+  const shared = hardenedSshdSettings(
+    hostPort(input.targetHost, input.targetPort),
+    input.bannerPath,
+  ).map(([key, value]): [string, string] =>
+    recorded && key === 'AllowTcpForwarding'
+      ? [key, 'no']
+      : recorded && key === 'PermitOpen'
+        ? [key, 'none']
+        : [key, value],
   );
   const settings: [string, string][] = [
     ['ListenAddress', hostPort(input.listenHost, input.port)],

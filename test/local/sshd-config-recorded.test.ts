@@ -10,6 +10,7 @@ const base = {
   hostKeyPath: '/data/s/key',
   authorizedKeysPath: '/data/s/authorized_keys',
   pidFilePath: '/data/s/sshd.pid',
+  bannerPath: '/data/s/banner',
   allowUser: 'alice',
   rootLogin: false,
   strictModes: true,
