@@ -362,7 +362,9 @@ describe('POST /sessions/{id}/credentials for eice writes the credentials nowher
 
   it('leaves no trace of them in the table, the audit trail or the logs', async () => {
     const deps = {
-      ...world.grantDeps,
+      ...world.deps,
+      grant: world.grantDeps.grant,
+      eiceGrant: world.grantDeps.eiceGrant,
       store: dynamo.store,
       clock: dynamo.clock,
       auditLog: new LoggerAuditLog(logger),

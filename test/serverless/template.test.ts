@@ -1383,7 +1383,7 @@ describe('eice mode', () => {
       'ec2-instance-connect:OpenTunnel',
       'ec2-instance-connect:SendSSHPublicKey',
     ]);
-    const [tunnel, key] = statements as [IamStatement, IamStatement];
+    const [tunnel, key] = statements as unknown as [IamStatement, IamStatement];
     expect(resourcesOf(tunnel)).toEqual([expect.stringContaining(':instance-connect-endpoint/*')]);
     expect(resourcesOf(key)).toEqual([expect.stringContaining(':instance/*')]);
     for (const statement of statements) {
