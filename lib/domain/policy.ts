@@ -123,6 +123,54 @@ const SsmTargetSchema = z
   });
 export type SsmTarget = z.infer<typeof SsmTargetSchema>;
 
+/** EC2 Instance Connect caps one endpoint at 20 concurrent connections. */
+export const EICE_ENDPOINT_CONNECTIONS = 20;
+/** Linux user names (useradd's default rule), as SendSSHPublicKey's InstanceOSUser takes them. */
+const OS_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+/**
+ * The eice block of a target: the existing instance the endpoint tunnels to (by id, or by tags
+ * that must match exactly one running instance), the endpoint (by id, or the one in the
+ * instance's VPC), and for SSH (port 22) the OS user the session's key is pushed for with
+ * SendSSHPublicKey. The remote port is the target's `port`.
+ */
+const EiceTargetSchema = z
+  .strictObject({
+    instanceId: z
+      .string()
+      .regex(/^i-[0-9a-f]{8,17}$/, 'an instance id like i-0abc…')
+      .optional(),
+    instanceTags: z
+      .record(z.string(), ssmTagValue)
+      .refine(
+        (tags) => Object.keys(tags).every((key) => SSM_TAG_KEY.test(key)),
+        'tag keys are letters, digits, spaces and _.:/=+-@, and must not start with aws:',
+      )
+      .refine((tags) => Object.keys(tags).length >= 1, 'names at least one tag')
+      .refine((tags) => Object.keys(tags).length <= 10, 'names at most 10 tags')
+      .optional(),
+    endpointId: z
+      .string()
+      .regex(/^eice-[0-9a-f]{8,17}$/, 'an endpoint id like eice-0abc…')
+      .optional(),
+    osUser: z.string().regex(OS_USER, 'a Linux user name like ec2-user').optional(),
+    /**
+     * Push the session's key with SendSSHPublicKey (EC2 Instance Connect on the instance); false
+     * when the instance authorizes keys some other way and only the tunnel is granted.
+     */
+    sendSshPublicKey: z.boolean().default(true),
+  })
+  .superRefine((eice, ctx) => {
+    if ((eice.instanceId === undefined) === (eice.instanceTags === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: 'must name exactly one of instanceId or instanceTags',
+      });
+    }
+  });
+export type EiceTarget = z.infer<typeof EiceTargetSchema>;
+
 export const TargetSchema = z
   .strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes'),
@@ -178,6 +226,8 @@ export const TargetSchema = z
       .default(['t4g.nano']),
     /** mode ssm only: the instance Session Manager connects to and the documents allowed */
     ssm: SsmTargetSchema.optional(),
+    /** mode eice only: the instance and endpoint the tunnel grant is for */
+    eice: EiceTargetSchema.optional(),
     /** requests wait in PENDING_APPROVAL until a member of these groups (not the requester) approves */
     approval: z
       .strictObject({ approverGroups: z.array(group).min(1), timeoutMinutes: minutes })
@@ -251,6 +301,46 @@ export const TargetSchema = z
         });
       }
     }
+    if (target.mode !== 'eice') {
+      if (target.eice) {
+        ctx.addIssue({ code: 'custom', path: ['eice'], message: 'is only for mode eice' });
+      }
+    } else if (!target.eice) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['eice'],
+        message: 'is required for mode eice (instanceId or instanceTags)',
+      });
+    } else {
+      if (target.network) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['network'],
+          message: 'is not for mode eice: the endpoint tunnels to the instance where it is',
+        });
+      }
+      if (target.port === 22 && !target.eice.osUser) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['eice', 'osUser'],
+          message: 'is required for an SSH target (port 22): the user ssh logs in as',
+        });
+      }
+      if (target.port !== 22 && target.eice.osUser) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['eice', 'osUser'],
+          message: 'is only for an SSH target (port 22)',
+        });
+      }
+      if (target.access === 'shell') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['access'],
+          message: 'is jump-only for mode eice: the tunnel is all the grant allows',
+        });
+      }
+    }
     if (target.mode !== 'ssm') {
       if (target.ssm) {
         ctx.addIssue({ code: 'custom', path: ['ssm'], message: 'is only for mode ssm' });
@@ -312,6 +402,16 @@ export const PolicySchema = z
     retentionDays: z.number().int().min(1).max(3650).default(90),
     /** may replay and export any session's recording, like the admins */
     auditorGroups: z.array(group).min(1).optional(),
+    /**
+     * Live eice sessions allowed per EC2 Instance Connect Endpoint, counted in the same
+     * transaction as the session; at most the endpoint's own limit of 20 connections.
+     */
+    eiceSessionsPerEndpoint: z
+      .number()
+      .int()
+      .min(1)
+      .max(EICE_ENDPOINT_CONNECTIONS)
+      .default(EICE_ENDPOINT_CONNECTIONS),
     /** the pre-login legal notice of every bastion (CIS), unless a target sets its own */
     banner: banner.default(DEFAULT_BANNER),
     targets: z.array(TargetSchema).min(1),

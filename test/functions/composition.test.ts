@@ -33,6 +33,7 @@ const FULL_ENV: Record<string, string> = {
   ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:drawbridge-dev-alerts',
   SSM_SESSION_ROLE_ARN: 'arn:aws:iam::123456789012:role/drawbridge-dev-eu-west-1-ssm-session',
   SSM_SHELL_DOCUMENT: 'drawbridge-dev-shell',
+  EICE_SESSION_ROLE_ARN: 'arn:aws:iam::123456789012:role/drawbridge-dev-eu-west-1-eice-session',
   SSM_BASTION_INSTANCE_PROFILE_ARN:
     'arn:aws:iam::123456789012:instance-profile/drawbridge-dev-ssm-bastion',
 };
@@ -62,7 +63,7 @@ const FUNCTIONS: [string, () => unknown, SettingName[]][] = [
   [
     'issueCredentials',
     composeIssueCredentials,
-    ['SSM_SESSION_ROLE_ARN', 'SSM_SHELL_DOCUMENT', 'AWS_REGION'],
+    ['SSM_SESSION_ROLE_ARN', 'SSM_SHELL_DOCUMENT', 'EICE_SESSION_ROLE_ARN', 'AWS_REGION'],
   ],
   ['requestSession, approveSession, denySession', composeRequest, ['PROVISION_QUEUE_URL']],
   ['provision, expire, reap, endSession, extendSession, onInstanceState', composeActing, ACTING],
