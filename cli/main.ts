@@ -6,7 +6,7 @@ import { approve, deny, extend } from './extend-command.ts';
 import { clean, json } from './format.ts';
 import { COMMAND_HELP, MAIN_HELP } from './help.ts';
 import type { Io } from './io.ts';
-import { login } from './login-command.ts';
+import { login, logout, whoami } from './login-command.ts';
 import { open } from './open-command.ts';
 import { review, reviews } from './review-command.ts';
 import { end, events, list, show } from './session-commands.ts';
@@ -34,13 +34,19 @@ const COMMANDS: Record<string, Command> = {
     options: {
       local: { type: 'boolean' },
       user: { type: 'string' },
-      groups: { type: 'string' },
-      ttl: { type: 'string' },
+      password: { type: 'string' },
       mfa: { type: 'boolean' },
+      device: { type: 'boolean' },
+      'no-browser': { type: 'boolean' },
+      issuer: { type: 'string' },
+      'client-id': { type: 'string' },
+      scopes: { type: 'string' },
     },
     positionals: [],
     run: login,
   },
+  whoami: { options: {}, positionals: [], run: whoami },
+  logout: { options: {}, positionals: [], run: logout },
   open: {
     options: {
       for: { type: 'string' },

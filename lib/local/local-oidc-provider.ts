@@ -67,7 +67,9 @@ async function createOnce(path: string, content: string): Promise<void> {
 async function readPrivateJson(path: string, what: string): Promise<unknown> {
   const info = await stat(path);
   if ((info.mode & 0o077) !== 0) {
-    throw new Error(`${path} is readable or writable by other users; run chmod 600 on it (${what})`);
+    throw new Error(
+      `${path} is readable or writable by other users; run chmod 600 on it (${what})`,
+    );
   }
   try {
     return JSON.parse(await readFile(path, 'utf8'));
@@ -105,7 +107,7 @@ async function cookieKeys(directory: string): Promise<string[]> {
   return keys as string[];
 }
 
-const escape = (text: string): string =>
+const escapeHtml = (text: string): string =>
   text.replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
@@ -113,12 +115,12 @@ const escape = (text: string): string =>
 
 function page(title: string, body: string): string {
   return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>${escape(title)} · Drawbridge local sign-in</title>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · Drawbridge local sign-in</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{font-family:system-ui,sans-serif;max-width:24rem;margin:3rem auto;padding:0 1rem}
 label,input,button{display:block;width:100%;box-sizing:border-box;margin:.4rem 0}input{padding:.5rem}
 button{padding:.6rem}.error{color:#b00020}.hint{color:#555;font-size:.9rem}</style></head>
-<body><h1>${escape(title)}</h1>${body}</body></html>`;
+<body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
 }
 
 function sendHtml(response: ServerResponse, status: number, html: string): void {
@@ -150,8 +152,8 @@ function sameSecret(given: string, expected: string): boolean {
 const loginForm = (uid: string, error?: string): string =>
   page(
     'Sign in',
-    `${error ? `<p class="error">${escape(error)}</p>` : ''}
-<form method="post" action="${OIDC_PREFIX}/interaction/${escape(uid)}/login">
+    `${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}
+<form method="post" action="${OIDC_PREFIX}/interaction/${escapeHtml(uid)}/login">
 <label for="username">User</label><input id="username" name="username" autocomplete="username" required autofocus>
 <label for="password">Password</label><input id="password" type="password" name="password" autocomplete="current-password" required>
 <button type="submit">Continue</button></form>
@@ -161,8 +163,8 @@ const loginForm = (uid: string, error?: string): string =>
 const otpForm = (uid: string, error?: string): string =>
   page(
     'Second factor',
-    `${error ? `<p class="error">${escape(error)}</p>` : ''}
-<form method="post" action="${OIDC_PREFIX}/interaction/${escape(uid)}/otp">
+    `${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}
+<form method="post" action="${OIDC_PREFIX}/interaction/${escapeHtml(uid)}/otp">
 <label for="otp">One-time code</label><input id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code" autofocus>
 <button type="submit" name="action" value="verify">Verify</button>
 <button type="submit" name="action" value="skip">Skip (sign in with the password only)</button></form>
@@ -281,7 +283,12 @@ export async function createLocalOidcProvider(
       revocation: { enabled: true },
       deviceFlow: {
         enabled: true,
-        userCodeInputSource: async (ctx: { body: string }, form: string, _out: unknown, error: unknown) => {
+        userCodeInputSource: async (
+          ctx: { body: string },
+          form: string,
+          _out: unknown,
+          error: unknown,
+        ) => {
           ctx.body = page(
             'Connect a device',
             `${error ? '<p class="error">That code is not valid; try again.</p>' : '<p>Enter the code the CLI printed.</p>'}${form}<button type="submit" form="op.deviceInputForm">Continue</button>`,
@@ -296,7 +303,7 @@ export async function createLocalOidcProvider(
         ) => {
           ctx.body = page(
             'Confirm the device',
-            `<p>Sign in the Drawbridge CLI that shows <strong>${escape(userCode)}</strong>?</p>${form}<button type="submit" form="op.deviceConfirmForm">Continue</button>`,
+            `<p>Sign in the Drawbridge CLI that shows <strong>${escapeHtml(userCode)}</strong>?</p>${form}<button type="submit" form="op.deviceConfirmForm">Continue</button>`,
           );
         },
         successSource: async (ctx: { body: string }) => {
@@ -421,7 +428,10 @@ export async function createLocalOidcProvider(
             sendHtml(
               response,
               400,
-              page('Sign in', '<p class="error">This sign-in expired or is invalid; start again from the CLI.</p>'),
+              page(
+                'Sign in',
+                '<p class="error">This sign-in expired or is invalid; start again from the CLI.</p>',
+              ),
             );
           } else response.end();
         });

@@ -36,11 +36,15 @@ import { FileAuditLog } from './file-audit-log.ts';
 import { FileNotifier } from './file-notifier.ts';
 import { FileSessionLog } from './file-session-log.ts';
 import { InProcessQueue } from './in-process-queue.ts';
+import { createJwtAuthorizer } from './jwt-authorizer.ts';
 import type { Route } from './local-api.ts';
 import { startLocalApi } from './local-api.ts';
 import { LocalExpiryScheduler } from './local-expiry-scheduler.ts';
-import { createJwtAuthorizer } from './jwt-authorizer.ts';
-import { createLocalOidcProvider, type LocalOidcProvider, OIDC_PREFIX } from './local-oidc-provider.ts';
+import {
+  createLocalOidcProvider,
+  type LocalOidcProvider,
+  OIDC_PREFIX,
+} from './local-oidc-provider.ts';
 import { signInLocally } from './local-sign-in.ts';
 import { type LocalUser, parseLocalUsers } from './local-users.ts';
 import { SshdProvider } from './sshd-provider.ts';
@@ -50,6 +54,7 @@ export const LOCAL_TABLE = 'drawbridge-local';
 export const DEFAULT_USERS_FILE = fileURLToPath(
   new URL('../../policy/local-users.yaml', import.meta.url),
 );
+
 const SIGNAL_ATTEMPTS = 50;
 const SIGNAL_RETRY_MS = 100;
 

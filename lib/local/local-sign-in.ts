@@ -49,9 +49,8 @@ export async function signInLocally(
     { stopAt: REDIRECT_URI },
   );
   if (!callback?.startsWith(REDIRECT_URI)) throw new Error('sign-in did not come back with a code');
-  return client.authorizationCodeGrant(
-    config,
-    new URL(callback),
-    { pkceCodeVerifier: verifier, expectedState: state },
-  );
+  return client.authorizationCodeGrant(config, new URL(callback), {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+  });
 }

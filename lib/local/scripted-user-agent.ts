@@ -29,7 +29,7 @@ function attributes(tag: string): Map<string, string> {
   return found;
 }
 
-const unescape = (text: string): string =>
+const decodeEntities = (text: string): string =>
   text
     .replace(/&quot;/g, '"')
     .replace(/&#39;/g, "'")
@@ -49,9 +49,9 @@ function firstForm(html: string): Form | undefined {
     const name = attrs.get('name');
     if (!name) continue;
     names.add(name);
-    if (attrs.get('type') === 'hidden') fields.set(name, unescape(attrs.get('value') ?? ''));
+    if (attrs.get('type') === 'hidden') fields.set(name, decodeEntities(attrs.get('value') ?? ''));
   }
-  return { action: unescape(action), fields, names };
+  return { action: decodeEntities(action), fields, names };
 }
 
 function fill(form: Form, credentials: ScriptedCredentials): URLSearchParams {
@@ -132,7 +132,7 @@ export async function scriptedSignIn(
       const message = /<p class="error">([^<]*)<\/p>/.exec(html)?.[1];
       const oidcError = /<pre>([\s\S]*?)<\/pre>/.exec(html)?.[1];
       throw new Error(
-        `sign-in failed (${response.status}): ${unescape(message ?? oidcError ?? 'the provider refused it').trim()}`,
+        `sign-in failed (${response.status}): ${decodeEntities(message ?? oidcError ?? 'the provider refused it').trim()}`,
       );
     }
     const form = firstForm(html);
