@@ -209,13 +209,20 @@ export async function refresh(
   return toCache(response, now, tokens);
 }
 
-/** Revokes the refresh token (which ends the grant at the provider), then the access token. */
+/**
+ * Revokes the refresh token, which ends the grant at the provider (and with it every token
+ * of this sign-in); with no refresh token, the access token itself. A JWT access token cannot
+ * be recalled by most providers: it stays valid until its short expiry, as with API Gateway.
+ */
 export async function revoke(config: client.Configuration, tokens: CachedTokens): Promise<void> {
-  if (!config.serverMetadata().revocation_endpoint) return;
+  if (!config.serverMetadata().revocation_endpoint) {
+    throw new Error('the identity provider has no revocation endpoint');
+  }
   if (tokens.refreshToken) {
     await client.tokenRevocation(config, tokens.refreshToken, {
       token_type_hint: 'refresh_token',
     });
+    return;
   }
   await client.tokenRevocation(config, tokens.accessToken, { token_type_hint: 'access_token' });
 }

@@ -280,7 +280,15 @@ export async function createLocalOidcProvider(
     },
     features: {
       devInteractions: { enabled: false },
-      revocation: { enabled: true },
+      revocation: {
+        enabled: true,
+        // A public client may revoke only its own tokens (RFC 7009 §5: no error either way).
+        allowedPolicy: async (
+          _ctx: unknown,
+          client: { clientId: string },
+          token: { clientId?: string },
+        ) => token.clientId === client.clientId,
+      },
       deviceFlow: {
         enabled: true,
         userCodeInputSource: async (
