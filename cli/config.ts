@@ -187,7 +187,7 @@ export async function resolveApiTarget(io: Io, flags: ApiFlags): Promise<ApiTarg
     flags.token ?? io.env.DRAWBRIDGE_TOKEN ?? (await freshToken(io, paths.configFile, config));
   if (!token) {
     throw new NotSignedInError(
-      'not signed in: run `drawbridge login --local --user NAME --groups GROUPS` (local mode) or `drawbridge login --token JWT --api URL`',
+      'not signed in: run `drawbridge login` (your identity provider) or `drawbridge login --local --user alice` (local mode)',
     );
   }
   const fromFlag = flags.api ?? io.env.DRAWBRIDGE_API_URL;

@@ -7,6 +7,7 @@ import { findSshd } from '../lib/local/sshd-provider.ts';
 
 const dataDir = resolve(process.env.DRAWBRIDGE_DATA_DIR ?? '.drawbridge');
 const policyFile = resolve(process.env.DRAWBRIDGE_POLICY ?? 'policy/local.policy.yaml');
+const usersFile = resolve(process.env.DRAWBRIDGE_USERS ?? 'policy/local-users.yaml');
 const apiPort = Number(process.env.DRAWBRIDGE_PORT ?? 8787);
 // Tests only: runs the orchestrator's clock ahead, so a window can run out without waiting.
 const clockOffsetMs = Number(process.env.DRAWBRIDGE_CLOCK_OFFSET_MS ?? 0) || 0;
@@ -35,6 +36,7 @@ const logger = { info: line('INFO'), warn: line('WARN'), error: line('ERROR') };
 const orchestrator = await startLocalOrchestrator({
   dataDir,
   policyFile,
+  usersFile,
   apiPort,
   logger,
   onAudit: (entry) => console.log(entry),
@@ -50,7 +52,7 @@ const demos = await Promise.all(
 );
 writeFileSync(
   join(dataDir, 'local.json'),
-  `${JSON.stringify({ url: orchestrator.url }, null, 2)}\n`,
+  `${JSON.stringify({ url: orchestrator.url, issuer: orchestrator.oidc.issuer, usersFile }, null, 2)}\n`,
   { mode: 0o600 },
 );
 
@@ -59,9 +61,10 @@ Drawbridge local mode is up.
   API:        ${orchestrator.url}
   data:       ${dataDir}
   policy:     ${policyFile}
+  sign-in:    ${orchestrator.oidc.issuer} (OpenID Provider; demo users in ${usersFile})
 
 Try it (in another terminal):
-  npx drawbridge login --local --user alice --groups dev
+  npx drawbridge login --local --user alice        (or: npx drawbridge login, in a browser)
   npx drawbridge open demo --for 5m --reason "trying drawbridge" --connect
 `);
 
