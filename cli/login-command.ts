@@ -4,15 +4,13 @@ import { parseLocalUsers } from '../lib/local/local-users.ts';
 import { scriptedSignIn } from '../lib/local/scripted-user-agent.ts';
 import {
   DEFAULT_LOCAL_USERS_FILE,
-  freshToken,
   localApiUrl,
   normalizeApiUrl,
   readConfig,
-  type SavedConfig,
   writeConfig,
 } from './config.ts';
 import type { Context } from './context.ts';
-import { CliError, ExitCode, NotSignedInError, UsageError } from './errors.ts';
+import { CliError, ExitCode, UsageError } from './errors.ts';
 import { clean, json } from './format.ts';
 import {
   type BrowserLogin,
@@ -23,7 +21,6 @@ import {
   loginWithDevice,
   type OidcSettings,
   platformOpen,
-  revoke,
 } from './oidc.ts';
 
 interface TokenSummary {
@@ -241,106 +238,5 @@ export async function login(context: Context): Promise<number> {
     },
   });
   report(context, apiUrl, tokens.accessToken, configFile);
-  return ExitCode.ok;
-}
-
-const ago = (ms: number): string => {
-  const minutes = Math.max(0, Math.round(ms / 60_000));
-  if (minutes < 60) return `${minutes}m ago`;
-  const hours = Math.floor(minutes / 60);
-  return `${hours}h ${minutes % 60}m ago`;
-};
-
-const SECOND_FACTORS = [
-  'mfa',
-  'otp',
-  'hwk',
-  'swk',
-  'sms',
-  'tel',
-  'face',
-  'fpt',
-  'iris',
-  'retina',
-  'vbm',
-  'pop',
-];
-
-/** Who the cached token says you are, renewed first if it expired and can be. */
-export async function whoami(context: Context): Promise<number> {
-  const { configFile } = context.paths;
-  const config = await readConfig(configFile);
-  const token =
-    context.string('token') ??
-    context.io.env.DRAWBRIDGE_TOKEN ??
-    (await freshToken(context.io, configFile, config));
-  if (!token) throw new NotSignedInError('not signed in: run drawbridge login');
-  const summary = summarize(token);
-  const now = (context.io.now ?? Date.now)();
-  const mfa = (summary.amr ?? []).some((method) => SECOND_FACTORS.includes(method));
-  const refreshed = await readConfig(configFile);
-  const renewable = Boolean(refreshed.oidc?.refreshToken) && token === refreshed.token;
-  if (context.json) {
-    context.out(
-      json({
-        ...summary,
-        mfa,
-        ...(refreshed.apiUrl ? { apiUrl: refreshed.apiUrl } : {}),
-        ...(refreshed.oidc ? { issuer: refreshed.oidc.issuer } : {}),
-        renewable,
-      }),
-    );
-    return ExitCode.ok;
-  }
-  const lines = [`subject:  ${summary.subject ?? '(none)'}`];
-  lines.push(`groups:   ${summary.groups?.length ? summary.groups.join(', ') : '(none)'}`);
-  const methods = summary.amr?.length ? ` (${summary.amr.join(', ')})` : '';
-  const age = summary.authTime ? `, signed in ${ago(now - Date.parse(summary.authTime))}` : '';
-  lines.push(`MFA:      ${mfa ? 'yes' : 'no'}${methods}${age}`);
-  if (summary.expiresAt) {
-    const left = Date.parse(summary.expiresAt) - now;
-    const renew = renewable ? '; renewed silently while the sign-in lasts' : '';
-    lines.push(
-      `expires:  ${summary.expiresAt}${left > 0 ? ` (in ${Math.ceil(left / 60_000)}m${renew})` : ' (expired)'}`,
-    );
-  }
-  if (refreshed.oidc) lines.push(`issuer:   ${refreshed.oidc.issuer}`);
-  if (refreshed.apiUrl) lines.push(`API:      ${refreshed.apiUrl}`);
-  context.out(`${lines.join('\n')}\n`);
-  return ExitCode.ok;
-}
-
-/** Revokes the tokens at the identity provider (which ends the grant), then forgets them. */
-export async function logout(context: Context): Promise<number> {
-  const { configFile } = context.paths;
-  const config: SavedConfig = await readConfig(configFile);
-  if (!config.token && !config.oidc) {
-    context.out(context.json ? json({ signedOut: true, revoked: false }) : 'not signed in\n');
-    return ExitCode.ok;
-  }
-  let revoked = false;
-  let warning: string | undefined;
-  if (config.oidc && config.token) {
-    const { issuer, clientId, scopes, refreshToken, idToken, expiresAt } = config.oidc;
-    try {
-      await revoke(await configure({ issuer, clientId, scopes }, context.fetch), {
-        accessToken: config.token,
-        ...(refreshToken ? { refreshToken } : {}),
-        ...(idToken ? { idToken } : {}),
-        expiresAt,
-      });
-      revoked = true;
-    } catch (error) {
-      warning = `could not revoke at ${issuer} (${(error as Error).message}); the tokens are forgotten here and expire on their own`;
-    }
-  }
-  const { token: _token, oidc: _oidc, ...rest } = config;
-  await writeConfig(configFile, rest);
-  if (warning) context.err(`drawbridge: ${warning}\n`);
-  context.out(
-    context.json
-      ? json({ signedOut: true, revoked })
-      : `signed out${revoked ? ' (tokens revoked at the identity provider)' : ''}; removed from ${configFile}\n`,
-  );
   return ExitCode.ok;
 }
