@@ -100,23 +100,33 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
+  // The demo people of this test's local provider; `login --local` reads their passwords here.
+  const usersFile = join(root, 'users.yaml');
+  await writeFile(
+    usersFile,
+    [
+      'users:',
+      '  - { name: alice, password: pw, groups: [dev] }',
+      '  - { name: root, password: pw, groups: [drawbridge-admins] }',
+      '  - { name: sam, password: pw, groups: [security] }',
+      "  - { name: mia, password: pw, otp: '123456', groups: [dev, oncall] }",
+      '',
+    ].join('\n'),
+  );
   orchestrator = await startLocalOrchestrator({
     dataDir,
     policyFile,
     logger: silentLogger,
-    users: [
-      { name: 'alice', password: 'pw', groups: ['dev'] },
-      { name: 'root', password: 'pw', groups: ['drawbridge-admins'] },
-      { name: 'sam', password: 'pw', groups: ['security'] },
-      { name: 'mia', password: 'pw', otp: '123456', groups: ['dev', 'oncall'] },
-    ],
+    usersFile,
   });
-  await writeFile(join(dataDir, 'local.json'), JSON.stringify({ url: orchestrator.url }), {
-    mode: 0o600,
-  });
+  await writeFile(
+    join(dataDir, 'local.json'),
+    JSON.stringify({ url: orchestrator.url, usersFile }),
+    { mode: 0o600 },
+  );
   env = { XDG_CONFIG_HOME: join(root, 'xdg'), DRAWBRIDGE_DATA_DIR: dataDir, HOME: root };
   keysDir = join(root, 'xdg', 'drawbridge', 'keys');
-  const login = await cli(['login', '--local', '--user', 'alice', '--password', 'pw']);
+  const login = await cli(['login', '--local', '--user', 'alice']);
   expect(login.code).toBe(0);
 });
 
@@ -356,7 +366,7 @@ describe('times, labels, costs and leftovers (item 11)', () => {
 
   it('usage against local mode shows no idle cost of a cloud reaper', async () => {
     const admin = { ...env, DRAWBRIDGE_CONFIG: join(root, 'admin', 'config.json') };
-    await cli(['login', '--local', '--user', 'root', '--password', 'pw'], {
+    await cli(['login', '--local', '--user', 'root'], {
       env: admin,
     });
     const run = await cli(['usage'], { env: admin });
@@ -400,7 +410,7 @@ describe('what may I open, who am I (item 5)', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatch(/^echo\s+local\s+jump-only\s+15m\s+1h\s+no\s+no\s+-$/);
     const leads = { ...env, DRAWBRIDGE_CONFIG: join(root, 'sec', 'config.json') };
-    await cli(['login', '--local', '--user', 'sam', '--password', 'pw'], { env: leads });
+    await cli(['login', '--local', '--user', 'sam'], { env: leads });
     const asJson = await cli(['targets', '--json'], { env: leads });
     expect(JSON.parse(asJson.stdout)).toEqual({
       items: [
@@ -428,7 +438,7 @@ describe('what may I open, who am I (item 5)', () => {
     expect(version.stdout).toMatch(/^drawbridge \d+\.\d+\.\d+\n$/);
 
     const own = { ...env, DRAWBRIDGE_CONFIG: join(root, 'who', 'config.json') };
-    await cli(['login', '--local', '--user', 'mia', '--password', 'pw', '--mfa'], {
+    await cli(['login', '--local', '--user', 'mia', '--mfa'], {
       env: own,
     });
     const who = await cli(['whoami'], { env: own });

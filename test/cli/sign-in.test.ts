@@ -342,7 +342,7 @@ describe('restart and logout', () => {
     await orchestrator.stop();
     await start();
     expect((await callApi(before.token ?? '')).status).toBe(200);
-    const run = await cli(['whoami'], { now: () => Date.now() + 16 * 60_000 });
+    const run = await cli(['ls', '--json'], { now: () => Date.now() + 16 * 60_000 });
     expect(run.code).toBe(0);
     expect((await saved()).token).not.toBe(before.token);
   });
