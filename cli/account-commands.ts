@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod/mini';
 import { formatMinutes } from '../lib/domain/durations.ts';
-import { readConfig, writeConfig } from './config.ts';
+import { freshToken, readConfig, writeConfig } from './config.ts';
 import type { Context } from './context.ts';
 import { ExitCode, NotSignedInError } from './errors.ts';
 import { clean, json, relativeTime, table } from './format.ts';
+import { configure, revoke } from './oidc.ts';
 
 /** The version of the package this CLI came from (cli/ and dist/ both sit below its root). */
 export function cliVersion(): string {
@@ -65,10 +66,27 @@ export async function targets(context: Context): Promise<number> {
   return ExitCode.ok;
 }
 
+// RFC 8176 methods that show a factor beyond a password (lib/domain/mfa.ts reads them so too).
+const SECOND_FACTORS = [
+  'mfa',
+  'otp',
+  'hwk',
+  'swk',
+  'sms',
+  'tel',
+  'face',
+  'fpt',
+  'iris',
+  'retina',
+  'vbm',
+  'pop',
+];
+
 interface Claims {
   subject?: string;
   issuer?: string;
   groups: string[];
+  amr: string[];
   mfa: boolean;
   authTime?: number;
   expiresAt?: number;
@@ -92,7 +110,8 @@ function readClaims(token: string): Claims | undefined {
     ...(typeof sub === 'string' ? { subject: clean(sub, 256) } : {}),
     ...(typeof iss === 'string' ? { issuer: clean(iss, 256) } : {}),
     groups: strings(groups).map((group) => clean(group, 128)),
-    mfa: strings(amr).includes('mfa'),
+    amr: strings(amr).map((method) => clean(method, 32)),
+    mfa: strings(amr).some((method) => SECOND_FACTORS.includes(method)),
     ...(typeof auth_time === 'number' ? { authTime: auth_time * 1000 } : {}),
     ...(typeof exp === 'number' ? { expiresAt: exp * 1000 } : {}),
   };
@@ -101,11 +120,15 @@ function readClaims(token: string): Claims | undefined {
 /** `drawbridge whoami`: who the saved token says I am, from the token alone (no network). */
 export async function whoami(context: Context): Promise<number> {
   const config = await readConfig(context.paths.configFile);
-  const token = context.string('token') ?? context.io.env.DRAWBRIDGE_TOKEN ?? config.token;
+  // An expired cached token is renewed first (refresh token), as any other command would.
+  const token =
+    context.string('token') ??
+    context.io.env.DRAWBRIDGE_TOKEN ??
+    (await freshToken(context.io, context.paths.configFile, config));
   if (!token) throw new NotSignedInError('not signed in: run drawbridge login');
   const claims = readClaims(token);
   if (!claims) throw new NotSignedInError('the saved token is not a JWT: run drawbridge login');
-  const now = Date.now();
+  const now = (context.io.now ?? Date.now)();
   const iso = (ms: number | undefined): string | undefined =>
     ms === undefined ? undefined : new Date(ms).toISOString();
   const expired = claims.expiresAt !== undefined && claims.expiresAt <= now;
@@ -127,7 +150,7 @@ export async function whoami(context: Context): Promise<number> {
     [
       'mfa',
       claims.mfa
-        ? `yes${claims.authTime ? `, signed in ${relativeTime(iso(claims.authTime), now)}` : ''}`
+        ? `yes (${claims.amr.join(', ')})${claims.authTime ? `, signed in ${relativeTime(iso(claims.authTime), now)}` : ''}`
         : 'no',
     ],
     [
@@ -143,15 +166,34 @@ export async function whoami(context: Context): Promise<number> {
   return expired ? ExitCode.auth : ExitCode.ok;
 }
 
-/** `drawbridge logout`: forget the saved token (the API URL stays, for the next login). */
+/**
+ * `drawbridge logout`: revoke the refresh token at the identity provider (which ends the
+ * grant), then forget the tokens (the API URL stays, for the next login).
+ */
 export async function logout(context: Context): Promise<number> {
   const { configFile } = context.paths;
-  const { token, ...rest } = await readConfig(configFile);
-  if (token !== undefined) await writeConfig(configFile, rest);
+  const { token, oidc, ...rest } = await readConfig(configFile);
+  let revoked = false;
+  if (token !== undefined && oidc) {
+    const { issuer, clientId, scopes, refreshToken, expiresAt } = oidc;
+    try {
+      await revoke(await configure({ issuer, clientId, scopes }, context.fetch), {
+        accessToken: token,
+        ...(refreshToken ? { refreshToken } : {}),
+        expiresAt,
+      });
+      revoked = true;
+    } catch (error) {
+      context.err(
+        `drawbridge: could not revoke at ${issuer} (${(error as Error).message}); the tokens are forgotten here and expire on their own\n`,
+      );
+    }
+  }
+  if (token !== undefined || oidc !== undefined) await writeConfig(configFile, rest);
   const message = token
-    ? `signed out: the token is gone from ${configFile}`
+    ? `signed out${revoked ? ' (tokens revoked at the identity provider)' : ''}: the token is gone from ${configFile}`
     : `not signed in (${configFile} holds no token)`;
-  if (context.json) context.out(json({ signedOut: token !== undefined, configFile }));
+  if (context.json) context.out(json({ signedOut: token !== undefined, revoked, configFile }));
   else context.out(`${message}\n`);
   if (context.io.env.DRAWBRIDGE_TOKEN) {
     context.err('drawbridge: note: DRAWBRIDGE_TOKEN is still set in this shell\n');

@@ -10,9 +10,9 @@ export const MAIN_HELP = `drawbridge: ephemeral bastions on demand
 Usage: drawbridge <command> [options]
 
 Commands:
-  login    sign in (local mode, or with a token from your identity provider)
-  whoami   who the saved token says you are: groups, MFA and its age, expiry
-  logout   forget the saved token
+  login    sign in with your identity provider (browser, or --device; --local for the demo)
+  whoami   who you are signed in as: subject, groups, MFA and its age, expiry
+  logout   revoke your tokens and forget them
   targets  what you may open: mode, durations, approval, MFA, break-glass
   open     open a session to a target and wait until it is READY
   ls       list your sessions
@@ -52,20 +52,32 @@ Exit codes:
 
 export const COMMAND_HELP: Record<string, string> = {
   login: `Usage:
-  drawbridge login --local --user NAME [--groups G1,G2] [--ttl 1h] [--mfa] [--data-dir DIR]
+  drawbridge login [--api URL] [--device] [--no-browser]
+  drawbridge login --issuer URL --client-id ID [--scopes "openid offline_access ..."] --api URL
+  drawbridge login --local --user NAME [--mfa] [--data-dir DIR]
   drawbridge login --token JWT --api URL
 
---local mints a token with local mode's own issuer key (only on the machine that runs
-local mode, npm start) and signs you in to it. --token saves a token from your identity
-provider for a deployed API. Either way the API URL and token are saved to the config file
-(mode 0600).
+Signs in with the identity provider the API trusts (its issuer, client id and scopes come
+from the API's /.well-known/drawbridge, or from --issuer and --client-id): your browser opens
+on the provider's sign-in page and comes back to this machine (authorization code with PKCE,
+loopback redirect). On a machine without a browser, --device prints a URL and a code to
+enter on any other device. Tokens are cached in the config file (mode 0600, directory 0700)
+and renewed silently while the provider allows; drawbridge logout revokes them.
+
+--local signs a demo user of local mode (policy/local-users.yaml) in through local mode's own
+OpenID Provider, filling its sign-in form for you; --mfa also enters the one-time code.
+--token saves a token you already have, as given.
 
 Options:
-  --local           sign in to local mode on this machine
-  --user NAME       the identity to act as (local mode)
-  --groups LIST     comma-separated groups, e.g. dev,oncall (local mode)
-  --ttl DURATION    token lifetime, e.g. 30m, 8h (local mode; default 1h, at most 24h)
-  --mfa             the token shows a second factor used now (local mode), for targets and
+  --device          device authorization grant (headless machines)
+  --no-browser      print the sign-in URL instead of opening a browser
+  --issuer URL      the OpenID Connect issuer (when the API does not publish it)
+  --client-id ID    the CLI's client id at that issuer
+  --scopes LIST     scopes to ask for (default: openid offline_access)
+  --local           sign in to local mode on this machine as a demo user
+  --user NAME       the demo user (local mode: alice, bob, carol, dana, fiona)
+  --password PW     the demo user's password (default: from the local users file)
+  --mfa             enter the demo second factor too (amr pwd+otp), for targets and
                     break-glass that ask for fresh MFA
 
 ${COMMON}
@@ -82,16 +94,17 @@ ${COMMON}
   whoami: `Usage:
   drawbridge whoami
 
-Who the saved token (or --token, DRAWBRIDGE_TOKEN) says you are: subject, groups, whether a
-second factor was used and how long ago, and when the token expires. Read from the token on
-this machine, nothing is sent. Exits 3 when the token has expired.
+Shows who the cached token says you are: subject, groups, whether a second factor was used
+(amr) and how long ago you signed in (auth_time), and when the token expires. An expired
+token is renewed first when the identity provider allows.
 
 ${COMMON}
 `,
   logout: `Usage:
   drawbridge logout
 
-Forgets the saved token (the API URL stays for the next login).
+Revokes your tokens at the identity provider (its revocation endpoint ends the grant, so the
+refresh token stops working) and removes them from the config file.
 
 ${COMMON}
 `,

@@ -12,6 +12,7 @@ import { findSshd } from '../lib/local/sshd-provider.ts';
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = resolve(process.env.DRAWBRIDGE_DATA_DIR ?? '.drawbridge');
 const policyFile = resolve(process.env.DRAWBRIDGE_POLICY ?? 'policy/local.policy.yaml');
+const usersFile = resolve(process.env.DRAWBRIDGE_USERS ?? 'policy/local-users.yaml');
 const portText = process.env.DRAWBRIDGE_PORT ?? '8787';
 const apiPort = Number(portText);
 // Tests only: runs the orchestrator's clock ahead, so a window can run out without waiting.
@@ -39,6 +40,7 @@ try {
   orchestrator = await startLocalOrchestrator({
     dataDir,
     policyFile,
+    usersFile,
     apiPort,
     logger,
     onAudit: audit,
@@ -87,7 +89,7 @@ const demos: { address: string; server?: Server; problem?: string }[] = await Pr
 );
 writeFileSync(
   join(dataDir, 'local.json'),
-  `${JSON.stringify({ url: orchestrator.url }, null, 2)}\n`,
+  `${JSON.stringify({ url: orchestrator.url, issuer: orchestrator.oidc.issuer, usersFile }, null, 2)}\n`,
   { mode: 0o600 },
 );
 
@@ -106,10 +108,11 @@ Drawbridge local mode is up.
   API:        ${orchestrator.url}
   data:       ${dataDir}
   policy:     ${policyFile}
+  sign-in:    ${orchestrator.oidc.issuer} (demo users: ${usersFile})
 ${demoLines.join('\n')}
 
 Try it (in another terminal):
-  ${command('login', '--local', '--user', 'alice', '--groups', 'dev', ...dataDirFlag)}
+  ${command('login', '--local', '--user', 'alice', ...dataDirFlag)}   (or in a browser: ${command('login', ...dataDirFlag)})
   ${command('targets')}
   ${command('open', 'demo', '--for', '5m', '--reason', 'trying drawbridge', '--connect', '--stdio')}
   (type a line: the demo answers through your bastion; Ctrl-D leaves and ends the session)

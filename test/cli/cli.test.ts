@@ -5,6 +5,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SpawnFn } from '../../cli/io.ts';
 import { type Io, main } from '../../cli/main.ts';
@@ -183,10 +184,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (orchestrator) {
     // stop() leaves sshd bastions running (a restart re-adopts them): end every session first.
-    const admin = await orchestrator.issuer.mint({
-      subject: 'cleanup',
-      groups: ['drawbridge-admins'],
-    });
+    const admin = await orchestrator.signIn('dana');
     const headers = { authorization: `Bearer ${admin}` };
     const page = (await (
       await fetch(`${orchestrator.url}/sessions?all=true&limit=100`, { headers })
@@ -266,31 +264,31 @@ describe('signing in', () => {
     expect(parse<{ error: { code: string } }>(asJson).error.code).toBe('not_signed_in');
   });
 
-  it('login --local mints a token from the data dir and saves it privately', async () => {
-    const run = await cli([
-      'login',
-      '--local',
-      '--user',
-      'alice',
-      '--groups',
-      'dev,oncall',
-      '--ttl',
-      '2h',
-    ]);
+  it('login --local signs a demo user in through the local provider and caches the tokens privately', async () => {
+    const run = await cli(['login', '--local', '--user', 'alice', '--mfa']);
+    expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain(`signed in to ${orchestrator.url} as alice (groups: dev, oncall)`);
+    expect(run.stdout).toContain(`signed in to ${orchestrator.url} as alice (groups: dev)`);
     const file = join(root, 'xdg', 'drawbridge', 'config.json');
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect((await stat(join(root, 'xdg', 'drawbridge'))).mode & 0o777).toBe(0o700);
-    const saved = JSON.parse(await readFile(file, 'utf8')) as { apiUrl: string; token: string };
+    const saved = JSON.parse(await readFile(file, 'utf8')) as {
+      apiUrl: string;
+      token: string;
+      oidc: { issuer: string; refreshToken?: string };
+    };
     expect(saved.apiUrl).toBe(orchestrator.url);
-    const claims = await orchestrator.issuer.verify(saved.token);
-    expect(claims).toMatchObject({ sub: 'alice', groups: ['dev', 'oncall'] });
-    expect(claims.exp - claims.iat).toBe(7200);
-
-    const bob = await cli(['login', '--local', '--user', 'bob', '--groups', 'dev', '--json'], {
-      env: bobEnv,
+    expect(saved.oidc.issuer).toBe(orchestrator.oidc.issuer);
+    expect(saved.oidc.refreshToken).toEqual(expect.any(String));
+    expect(decodeJwt(saved.token)).toMatchObject({
+      iss: orchestrator.oidc.issuer,
+      aud: 'drawbridge',
+      sub: 'alice',
+      groups: ['dev'],
+      amr: ['pwd', 'otp'],
     });
+
+    const bob = await cli(['login', '--local', '--user', 'bob', '--json'], { env: bobEnv });
     expect(bob.code).toBe(0);
     expect(parse<{ subject: string; configFile: string }>(bob)).toMatchObject({
       subject: 'bob',
@@ -298,25 +296,35 @@ describe('signing in', () => {
     });
   });
 
-  it('login refuses a bad --ttl (2), a missing local mode (1), and saves --token as given', async () => {
-    expect((await cli(['login', '--local', '--user', 'x', '--ttl', 'forever'])).code).toBe(2);
+  it('login refuses an unknown demo user (2), a wrong password (3), a missing local mode (1), and saves --token as given', async () => {
+    const env = {
+      DRAWBRIDGE_CONFIG: join(root, 'carol', 'config.json'),
+      DRAWBRIDGE_DATA_DIR: dataDir,
+    };
+    expect((await cli(['login', '--local', '--user', 'mallory'], { env })).code).toBe(2);
+    const wrong = await cli(['login', '--local', '--user', 'alice', '--password', 'guess'], {
+      env,
+    });
+    expect(wrong.code).toBe(3);
+    expect(wrong.stderr).toMatch(
+      /^drawbridge: sign-in failed \(401\): Unknown user or wrong password\.\n$/,
+    );
     const elsewhere = await cli(
       ['login', '--local', '--user', 'x', '--data-dir', join(root, 'nowhere')],
-      {
-        env: { DRAWBRIDGE_CONFIG: join(root, 'carol', 'config.json') },
-      },
+      { env: { DRAWBRIDGE_CONFIG: join(root, 'carol', 'config.json') } },
     );
     expect(elsewhere.code).toBe(1);
     expect(elsewhere.stderr).toMatch(/^drawbridge: no local Drawbridge in [^\n]+\n$/);
 
-    const token = await orchestrator.issuer.mint({ subject: 'dave', groups: ['dev'] });
-    const env = { DRAWBRIDGE_CONFIG: join(root, 'dave', 'config.json') };
-    const saved = await cli(['login', '--token', token, '--api', orchestrator.url], { env });
+    const token = await orchestrator.signIn('alice');
+    const daveEnv = { DRAWBRIDGE_CONFIG: join(root, 'dave', 'config.json') };
+    const saved = await cli(['login', '--token', token, '--api', orchestrator.url], {
+      env: daveEnv,
+    });
     expect(saved.code).toBe(0);
-    expect(saved.stdout).toContain('as dave');
-    const list = await cli(['ls', '--json'], { env });
+    expect(saved.stdout).toContain('as alice');
+    const list = await cli(['ls', '--json'], { env: daveEnv });
     expect(list.code).toBe(0);
-    expect(parse<{ items: unknown[] }>(list).items).toEqual([]);
   });
 
   it('a token the API refuses exits 3 with the API message on one line', async () => {

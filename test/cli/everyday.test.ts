@@ -100,22 +100,39 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-  orchestrator = await startLocalOrchestrator({ dataDir, policyFile, logger: silentLogger });
-  await writeFile(join(dataDir, 'local.json'), JSON.stringify({ url: orchestrator.url }), {
-    mode: 0o600,
+  // The demo people of this test's local provider; `login --local` reads their passwords here.
+  const usersFile = join(root, 'users.yaml');
+  await writeFile(
+    usersFile,
+    [
+      'users:',
+      '  - { name: alice, password: pw, groups: [dev] }',
+      '  - { name: root, password: pw, groups: [drawbridge-admins] }',
+      '  - { name: sam, password: pw, groups: [security] }',
+      "  - { name: mia, password: pw, otp: '123456', groups: [dev, oncall] }",
+      '',
+    ].join('\n'),
+  );
+  orchestrator = await startLocalOrchestrator({
+    dataDir,
+    policyFile,
+    logger: silentLogger,
+    usersFile,
   });
+  await writeFile(
+    join(dataDir, 'local.json'),
+    JSON.stringify({ url: orchestrator.url, usersFile }),
+    { mode: 0o600 },
+  );
   env = { XDG_CONFIG_HOME: join(root, 'xdg'), DRAWBRIDGE_DATA_DIR: dataDir, HOME: root };
   keysDir = join(root, 'xdg', 'drawbridge', 'keys');
-  const login = await cli(['login', '--local', '--user', 'alice', '--groups', 'dev']);
+  const login = await cli(['login', '--local', '--user', 'alice']);
   expect(login.code).toBe(0);
 });
 
 afterAll(async () => {
   if (orchestrator) {
-    const admin = await orchestrator.issuer.mint({
-      subject: 'cleanup',
-      groups: ['drawbridge-admins'],
-    });
+    const admin = await orchestrator.signIn('root');
     const headers = { authorization: `Bearer ${admin}` };
     const page = (await (
       await fetch(`${orchestrator.url}/sessions?all=true&limit=100`, { headers })
@@ -349,7 +366,7 @@ describe('times, labels, costs and leftovers (item 11)', () => {
 
   it('usage against local mode shows no idle cost of a cloud reaper', async () => {
     const admin = { ...env, DRAWBRIDGE_CONFIG: join(root, 'admin', 'config.json') };
-    await cli(['login', '--local', '--user', 'root', '--groups', 'drawbridge-admins'], {
+    await cli(['login', '--local', '--user', 'root'], {
       env: admin,
     });
     const run = await cli(['usage'], { env: admin });
@@ -393,7 +410,7 @@ describe('what may I open, who am I (item 5)', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatch(/^echo\s+local\s+jump-only\s+15m\s+1h\s+no\s+no\s+-$/);
     const leads = { ...env, DRAWBRIDGE_CONFIG: join(root, 'sec', 'config.json') };
-    await cli(['login', '--local', '--user', 'sam', '--groups', 'security'], { env: leads });
+    await cli(['login', '--local', '--user', 'sam'], { env: leads });
     const asJson = await cli(['targets', '--json'], { env: leads });
     expect(JSON.parse(asJson.stdout)).toEqual({
       items: [
@@ -421,18 +438,15 @@ describe('what may I open, who am I (item 5)', () => {
     expect(version.stdout).toMatch(/^drawbridge \d+\.\d+\.\d+\n$/);
 
     const own = { ...env, DRAWBRIDGE_CONFIG: join(root, 'who', 'config.json') };
-    await cli(
-      ['login', '--local', '--user', 'mia', '--groups', 'dev,oncall', '--mfa', '--ttl', '2h'],
-      {
-        env: own,
-      },
-    );
+    await cli(['login', '--local', '--user', 'mia', '--mfa'], {
+      env: own,
+    });
     const who = await cli(['whoami'], { env: own });
     expect(who.code).toBe(0);
     expect(who.stdout).toMatch(/^subject {2}mia$/m);
     expect(who.stdout).toMatch(/^groups {3}dev, oncall$/m);
-    expect(who.stdout).toMatch(/^mfa {6}yes, signed in (just now|\d+s ago)$/m);
-    expect(who.stdout).toMatch(/^expires {2}\S+ \(in 1h5\dm\)$/m);
+    expect(who.stdout).toMatch(/^mfa {6}yes \(pwd, otp\), signed in (just now|\d+s ago)$/m);
+    expect(who.stdout).toMatch(/^expires {2}\S+ \(in 1[45]m\d*s?\)$/m);
 
     const out = await cli(['logout'], { env: own });
     expect(out.code).toBe(0);
