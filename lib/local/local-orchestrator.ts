@@ -13,7 +13,7 @@ import { type ReapReport, reap } from '../app/reap.ts';
 import { localDynamoClient } from '../aws/dynamodb-clients.ts';
 import { DynamoDbSessionStore, documentClientFor } from '../aws/dynamodb-session-store.ts';
 import { ensureTable } from '../aws/table-definition.ts';
-import { httpRoutes } from '../composition/routes.ts';
+import { consoleRoutes, httpRoutes } from '../composition/routes.ts';
 import { type Policy, parsePolicy } from '../domain/policy.ts';
 import { SessionStatus } from '../domain/session.ts';
 import { type Clock, systemClock } from '../ports/clock.ts';
@@ -155,7 +155,7 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
   await reapNow();
 
   const api = await startLocalApi({
-    routes: httpRoutes(() => ({ ...deps, groupsClaim: 'groups' })),
+    routes: [...httpRoutes(() => ({ ...deps, groupsClaim: 'groups' })), ...consoleRoutes()],
     verify: async (token) => ({ ...(await issuer.verify(token)) }),
     host: options.apiHost ?? '127.0.0.1',
     port: options.apiPort ?? 0,
