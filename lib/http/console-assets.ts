@@ -28,7 +28,9 @@ const CONTENT_TYPES: Record<string, string> = {
 export function contentSecurityPolicy(connectSources: readonly string[] = []): string {
   return [
     "default-src 'none'",
-    "script-src 'self'",
+    // 'wasm-unsafe-eval' lets the recording player compile its terminal emulator (WebAssembly);
+    // it allows no eval of JavaScript and no inline script.
+    "script-src 'self' 'wasm-unsafe-eval'",
     "style-src 'self'",
     "img-src 'self' data:",
     "font-src 'self'",
