@@ -127,7 +127,6 @@ export function LiveBastions() {
                     type="button"
                     class="danger small"
                     disabled={action.busy}
-                    aria-label={`End ${session.owner}'s session to ${session.target}`}
                     onClick={() =>
                       void action
                         .run(() => api('DELETE', `/sessions/${session.id}`))
@@ -135,6 +134,9 @@ export function LiveBastions() {
                     }
                   >
                     End now
+                    <span class="visually-hidden">
+                      {` ${session.owner}'s session to ${session.target}`}
+                    </span>
                   </button>
                 </td>
               </tr>
