@@ -55,24 +55,26 @@ export function Columns({ title, bars, unit }: { title: string; bars: Bar[]; uni
 /** Horizontal bars by category (user, target, team), largest first. */
 export function Rows({ title, bars, unit }: { title: string; bars: Bar[]; unit: string }) {
   const sorted = [...bars].sort((a, b) => b.value - a.value).slice(0, 12);
+  // Narrower than the column chart: these sit two abreast, and the text must stay readable.
+  const width = 400;
   const rowHeight = 22;
-  const labelWidth = 150;
+  const labelWidth = 120;
   const height = Math.max(1, sorted.length) * rowHeight + 8;
   const max = Math.max(1e-9, ...sorted.map((bar) => bar.value));
   return (
     <figure class="chart">
-      <svg viewBox={`0 0 ${WIDTH} ${height}`} role="img" aria-label={title}>
+      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={title}>
         <title>{title}</title>
         {sorted.map((bar, index) => {
           const y = index * rowHeight + 4;
-          const width = ((WIDTH - labelWidth - 90) * bar.value) / max;
+          const barWidth = ((width - labelWidth - 80) * bar.value) / max;
           return (
             <g key={bar.label}>
               <text x={labelWidth - 6} y={y + 15} class="tick" text-anchor="end">
-                {bar.label.length > 22 ? `${bar.label.slice(0, 21)}…` : bar.label}
+                {bar.label.length > 18 ? `${bar.label.slice(0, 17)}…` : bar.label}
               </text>
-              <rect class="bar" x={labelWidth} y={y + 3} width={Math.max(1, width)} height={16} />
-              <text x={labelWidth + width + 6} y={y + 15} class="tick">
+              <rect class="bar" x={labelWidth} y={y + 3} width={Math.max(1, barWidth)} height={16} />
+              <text x={labelWidth + barWidth + 6} y={y + 15} class="tick">
                 {format(bar.value)} {unit}
               </text>
             </g>

@@ -98,7 +98,7 @@ export function Usage() {
               <Section title={`Cost per ${groupBy}`} key={groupBy}>
                 <Rows
                   title={`Estimated cost per ${groupBy} (USD)`}
-                  unit="$"
+                  unit="USD"
                   bars={(data.groups[index]?.groups ?? []).map((group) => ({
                     label: group.key,
                     value: group.cost.total,
