@@ -73,7 +73,13 @@ export function Rows({ title, bars, unit }: { title: string; bars: Bar[]; unit: 
               <text x={labelWidth - 6} y={y + 15} class="tick" text-anchor="end">
                 {bar.label.length > 18 ? `${bar.label.slice(0, 17)}…` : bar.label}
               </text>
-              <rect class="bar" x={labelWidth} y={y + 3} width={Math.max(1, barWidth)} height={16} />
+              <rect
+                class="bar"
+                x={labelWidth}
+                y={y + 3}
+                width={Math.max(1, barWidth)}
+                height={16}
+              />
               <text x={labelWidth + barWidth + 6} y={y + 15} class="tick">
                 {format(bar.value)} {unit}
               </text>

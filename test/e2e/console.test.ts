@@ -8,12 +8,7 @@ import {
 } from '../../lib/local/local-orchestrator.ts';
 import { SshdProvider } from '../../lib/local/sshd-provider.ts';
 import { silentLogger } from '../../lib/ports/logger.ts';
-import {
-  buildConsole,
-  launchChromium,
-  screenshot,
-  seriousViolations,
-} from '../support/browser.ts';
+import { buildConsole, launchChromium, screenshot, seriousViolations } from '../support/browser.ts';
 import { apiClient, tempDir } from '../support/local-mode.ts';
 import { type ClientKey, type EchoServer, makeClientKey, startEchoServer } from '../support/ssh.ts';
 
@@ -140,9 +135,7 @@ describe('the console in Chromium', { timeout: 45_000 }, () => {
     await card.waitFor({ timeout: 20_000 });
     await expect(card.locator('.countdown').textContent()).resolves.toMatch(/^\d\d:\d\d left$/);
     await expect(card.getByText('ssh -J').count()).resolves.toBeGreaterThan(0);
-    aliceReadyId = String(
-      (await card.getAttribute('aria-label'))?.replace('session ', '') ?? '',
-    );
+    aliceReadyId = String((await card.getAttribute('aria-label'))?.replace('session ', '') ?? '');
     await screenshot(page, 'my-sessions');
     await expectAccessible(page);
   });

@@ -111,7 +111,10 @@ describe('the console, served by local mode', () => {
   it('maps no path, however written, outside index.html and assets/', () => {
     fc.assert(
       fc.property(
-        fc.oneof(fc.string(), fc.string().map((tail) => `/assets/${tail}`)),
+        fc.oneof(
+          fc.string(),
+          fc.string().map((tail) => `/assets/${tail}`),
+        ),
         (path) => {
           const file = consoleFilePath(dir, path);
           if (file === undefined) return;
