@@ -54,9 +54,9 @@ try {
     // (Runs in the page: the browser's Performance, typed here as Node's, takes 'paint'.)
     const paint = await page.evaluate(
       () =>
-        (performance.getEntriesByType as (type: string) => PerformanceEntry[])('paint').find(
-          (entry) => entry.name === 'first-contentful-paint',
-        )?.startTime,
+        (performance.getEntriesByType as (type: string) => { name: string; startTime: number }[])(
+          'paint',
+        ).find((entry) => entry.name === 'first-contentful-paint')?.startTime,
     );
     firstRender.push(paint ?? performance.now() - started);
     await page.getByLabel('Token').fill('x');
