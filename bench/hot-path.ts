@@ -16,6 +16,7 @@ export const HOT_PATH: Record<string, { file: string; sdk: string[] }> = {
   reviewSession: { file: 'functions/review-session.ts', sdk: DYNAMODB },
   verifyAudit: { file: 'functions/verify-audit.ts', sdk: DYNAMODB },
   usage: { file: 'functions/usage.ts', sdk: DYNAMODB },
+  listTargets: { file: 'functions/list-targets.ts', sdk: DYNAMODB },
   sessionEvents: {
     file: 'functions/session-events.ts',
     sdk: [...DYNAMODB, '@aws-sdk/client-cloudwatch-logs'],

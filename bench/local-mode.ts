@@ -52,10 +52,7 @@ const orchestrator = await startLocalOrchestrator({
   logger: silentLogger,
   watchIntervalMs: 1000,
 });
-const alice = apiClient(
-  orchestrator.url,
-  await orchestrator.issuer.mint({ subject: 'alice', groups: ['dev'] }),
-);
+const alice = apiClient(orchestrator.url, await orchestrator.signIn('alice'));
 
 // 1. Request → connectable, one session at a time.
 const toConnectable: number[] = [];

@@ -1,16 +1,35 @@
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod/mini';
 import { CliError, ExitCode, NotSignedInError, UsageError } from './errors.ts';
 import type { Io } from './io.ts';
+import { configure, REFRESH_MARGIN_MS, refresh } from './oidc.ts';
 
-/** What `drawbridge login` saves. The token is a bearer credential, hence mode 0600. */
+/** The identity provider a `drawbridge login` went through, and what renews its token. */
+export const SavedOidc = z.object({
+  issuer: z.string(),
+  clientId: z.string(),
+  scopes: z.array(z.string()),
+  audience: z.optional(z.string()),
+  resource: z.optional(z.string()),
+  idToken: z.optional(z.string()),
+  refreshToken: z.optional(z.string()),
+  /** epoch ms at which `token` expires */
+  expiresAt: z.number(),
+});
+export type SavedOidc = z.infer<typeof SavedOidc>;
+
+/**
+ * What `drawbridge login` saves: `token` is the access token the API gets, `oidc` how to renew
+ * it. Bearer credentials, hence mode 0600 in a 0700 directory, both checked on every read.
+ */
 export const SavedConfig = z.looseObject({
   apiUrl: z.optional(z.string()),
   token: z.optional(z.string()),
+  oidc: z.optional(SavedOidc),
 });
 export type SavedConfig = z.infer<typeof SavedConfig>;
 
@@ -28,6 +47,8 @@ export interface Paths {
 // cli/*.ts and the bundled dist/drawbridge.mjs both sit one level below the repository root,
 // which is where `npm start` keeps local mode's data by default.
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The demo users `npm start` signs in by default (local mode's OpenID Provider). */
+export const DEFAULT_LOCAL_USERS_FILE = join(REPO_ROOT, 'policy', 'local-users.yaml');
 
 export function resolvePaths(io: Io, dataDirFlag?: string): Paths {
   const { env } = io;
@@ -51,12 +72,33 @@ export function resolvePaths(io: Io, dataDirFlag?: string): Paths {
 const isMissing = (error: unknown): boolean =>
   (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 
+/** Refuses a token cache others could read, or a directory others could swap it in. */
+async function checkPrivate(file: string): Promise<void> {
+  const [fileInfo, directoryInfo] = await Promise.all([stat(file), stat(dirname(file))]);
+  if ((fileInfo.mode & 0o077) !== 0) {
+    throw new CliError(
+      `${file} holds your tokens and is readable or writable by other users; run chmod 600 ${file} (or delete it and sign in again)`,
+      ExitCode.unexpected,
+      'config_permissions',
+    );
+  }
+  if ((directoryInfo.mode & 0o022) !== 0) {
+    throw new CliError(
+      `${dirname(file)} is writable by other users, who could replace your token cache; run chmod 700 ${dirname(file)}`,
+      ExitCode.unexpected,
+      'config_permissions',
+    );
+  }
+}
+
 export async function readConfig(file: string): Promise<SavedConfig> {
   let text: string;
   try {
+    await checkPrivate(file);
     text = await readFile(file, 'utf8');
   } catch (error) {
     if (isMissing(error)) return {};
+    if (error instanceof CliError) throw error;
     throw new CliError(
       `cannot read ${file}: ${(error as Error).message}`,
       ExitCode.unexpected,
@@ -141,10 +183,11 @@ export interface ApiTarget {
 export async function resolveApiTarget(io: Io, flags: ApiFlags): Promise<ApiTarget> {
   const paths = resolvePaths(io, flags['data-dir']);
   const config = await readConfig(paths.configFile);
-  const token = flags.token ?? io.env.DRAWBRIDGE_TOKEN ?? config.token;
+  const token =
+    flags.token ?? io.env.DRAWBRIDGE_TOKEN ?? (await freshToken(io, paths.configFile, config));
   if (!token) {
     throw new NotSignedInError(
-      'not signed in: run `drawbridge login --local --user NAME --groups GROUPS` (local mode) or `drawbridge login --token JWT --api URL`',
+      'not signed in: run `drawbridge login` (your identity provider) or `drawbridge login --local --user alice` (local mode)',
     );
   }
   const fromFlag = flags.api ?? io.env.DRAWBRIDGE_API_URL;
@@ -158,4 +201,60 @@ export async function resolveApiTarget(io: Io, flags: ApiFlags): Promise<ApiTarg
     );
   }
   return { url: normalizeApiUrl(url, paths.configFile), token };
+}
+
+/**
+ * The cached access token, renewed with the refresh token when it expires within a minute
+ * (silently, as `aws sso` does), and the renewed tokens saved. A refresh token the provider
+ * no longer honours (revoked, expired) means signing in again.
+ */
+export async function freshToken(
+  io: Io,
+  configFile: string,
+  config: SavedConfig,
+): Promise<string | undefined> {
+  const { token, oidc } = config;
+  const now = (io.now ?? Date.now)();
+  if (!token || !oidc || oidc.expiresAt - REFRESH_MARGIN_MS > now) return token;
+  if (!oidc.refreshToken) {
+    throw new NotSignedInError('your sign-in expired: run drawbridge login again');
+  }
+  const fetchFn = io.fetch ?? globalThis.fetch;
+  const settings = {
+    issuer: oidc.issuer,
+    clientId: oidc.clientId,
+    scopes: oidc.scopes,
+    ...(oidc.resource ? { resource: oidc.resource } : {}),
+  };
+  let renewed: Awaited<ReturnType<typeof refresh>>;
+  try {
+    renewed = await refresh(
+      await configure(settings, fetchFn),
+      settings,
+      {
+        accessToken: token,
+        refreshToken: oidc.refreshToken,
+        ...(oidc.idToken ? { idToken: oidc.idToken } : {}),
+        expiresAt: oidc.expiresAt,
+      },
+      now,
+    );
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new NotSignedInError(
+      `your sign-in expired and could not be renewed (${(error as Error).message}): run drawbridge login again`,
+    );
+  }
+  const { accessToken, idToken, refreshToken, expiresAt } = renewed;
+  await writeConfig(configFile, {
+    ...config,
+    token: accessToken,
+    oidc: {
+      ...oidc,
+      ...(idToken ? { idToken } : {}),
+      ...(refreshToken ? { refreshToken } : {}),
+      expiresAt,
+    },
+  });
+  return accessToken;
 }

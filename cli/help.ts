@@ -10,12 +10,15 @@ export const MAIN_HELP = `drawbridge: ephemeral bastions on demand
 Usage: drawbridge <command> [options]
 
 Commands:
-  login    sign in (local mode, or with a token from your identity provider)
+  login    sign in with your identity provider (browser, or --device; --local for the demo)
+  whoami   who you are signed in as: subject, groups, MFA and its age, expiry
+  logout   revoke your tokens and forget them
+  targets  what you may open: mode, durations, approval, MFA, break-glass
   open     open a session to a target and wait until it is READY
   ls       list your sessions
   show     one session, and how to connect when it is READY
   end      end a session now
-  events   a session's audit trail, with its hash chain checked
+  events   a session's audit trail (hash chain checked) and its connection log
   extend   more time for a READY session, within the policy
   approve  let a request that waits for approval go ahead (approvers; never your own)
   deny     refuse a request that waits for approval (approvers)
@@ -24,7 +27,7 @@ Commands:
   usage    usage and estimated cost, with bastion-hours per day (admins, finops)
   audit    audit verify <id>: the API recomputes a session's trail and says if it is intact
 
-Run drawbridge <command> --help for a command's options.
+Run drawbridge <command> --help for a command's options; drawbridge --version for the version.
 
 Configuration, first found wins:
   flags --api / --token, then DRAWBRIDGE_API_URL / DRAWBRIDGE_TOKEN, then the config file
@@ -35,39 +38,80 @@ Configuration, first found wins:
 Exit codes:
   0    ok
   1    unexpected error, network error, or a 5xx from the API
-  2    usage error (unknown option, bad duration, missing argument)
+  2    usage error (unknown option, bad duration, missing argument, or a request the API
+       answered 400: unknown target, --for over the target's maximum)
   3    not signed in, token refused (401), or not allowed (403)
   4    not found (404): no such session, or not yours
-  5    refused by policy or quota (400, 409, 429 from the API)
+  5    refused by policy or quota (409, 429 from the API)
   6    the session FAILED (or ended before it was ready)
   7    audit verify: the audit trail is broken
   130  interrupted (Ctrl-C); a pending request is revoked first
-  open --connect exits with ssh's exit code.
+  open --connect exits with ssh's exit code when you leave the connection, and 0 when the
+  session ended under it (its window closed, or it was ended): it says when and why.
 `;
 
 export const COMMAND_HELP: Record<string, string> = {
   login: `Usage:
-  drawbridge login --local --user NAME [--groups G1,G2] [--ttl 1h] [--mfa] [--data-dir DIR]
+  drawbridge login [--api URL] [--device] [--no-browser]
+  drawbridge login --issuer URL --client-id ID [--scopes "openid offline_access ..."] --api URL
+  drawbridge login --local --user NAME [--mfa] [--data-dir DIR]
   drawbridge login --token JWT --api URL
 
---local mints a token with local mode's own issuer key (only on the machine that runs
-local mode, npm start) and signs you in to it. --token saves a token from your identity
-provider for a deployed API. Either way the API URL and token are saved to the config file
-(mode 0600).
+Signs in with the identity provider the API trusts (its issuer, client id and scopes come
+from the API's /.well-known/drawbridge, or from --issuer and --client-id): your browser opens
+on the provider's sign-in page and comes back to this machine (authorization code with PKCE,
+loopback redirect). On a machine without a browser, --device prints a URL and a code to
+enter on any other device. Tokens are cached in the config file (mode 0600, directory 0700)
+and renewed silently while the provider allows; drawbridge logout revokes them.
+
+--local signs a demo user of local mode (policy/local-users.yaml) in through local mode's own
+OpenID Provider, filling its sign-in form for you; --mfa also enters the one-time code.
+--token saves a token you already have, as given.
 
 Options:
-  --local           sign in to local mode on this machine
-  --user NAME       the identity to act as (local mode)
-  --groups LIST     comma-separated groups, e.g. dev,oncall (local mode)
-  --ttl DURATION    token lifetime, e.g. 30m, 8h (local mode; default 1h, at most 24h)
-  --mfa             the token shows a second factor used now (local mode), for targets and
+  --device          device authorization grant (headless machines)
+  --no-browser      print the sign-in URL instead of opening a browser
+  --issuer URL      the OpenID Connect issuer (when the API does not publish it)
+  --client-id ID    the CLI's client id at that issuer
+  --scopes LIST     scopes to ask for (default: openid offline_access)
+  --local           sign in to local mode on this machine as a demo user
+  --user NAME       the demo user (local mode: alice, bob, carol, dana, fiona)
+  --password PW     the demo user's password (default: from the local users file)
+  --mfa             enter the demo second factor too (amr pwd+otp), for targets and
                     break-glass that ask for fresh MFA
+
+${COMMON}
+`,
+  targets: `Usage:
+  drawbridge targets
+
+The targets your groups may open (and, if you are on call, those break-glass covers): mode,
+access, default and maximum duration, whether a request waits for approval and by whom,
+whether a fresh second factor is required, and the break-glass maximum.
+
+${COMMON}
+`,
+  whoami: `Usage:
+  drawbridge whoami
+
+Shows who the cached token says you are: subject, groups, whether a second factor was used
+(amr) and how long ago you signed in (auth_time), and when the token expires. An expired
+token is renewed first when the identity provider allows.
+
+${COMMON}
+`,
+  logout: `Usage:
+  drawbridge logout
+
+Revokes your tokens at the identity provider (its revocation endpoint ends the grant, so the
+refresh token stops working) and removes them from the config file.
 
 ${COMMON}
 `,
   open: `Usage:
   drawbridge open <target> --reason "why" [--for 30m] [--key ~/.ssh/id_ed25519.pub]
-                  [--connect [--shell]] [--local-port N] [--wait-timeout 10m]
+                  [--connect [--keep] [--stdio | --shell]] [--local-port N]
+                  [--wait-timeout 10m]
 
 Requests a session, waits until it is READY, then prints the ssh lines (port forward, ssh
 through the bastion, ~/.ssh/config snippet) and when it expires. Unless --key is given a
@@ -82,6 +126,11 @@ Options:
                         otherwise a local port forward. For an ssm target: aws ssm
                         start-session (port forward, or the shell with --shell), with the
                         session's credentials in its environment only
+  --keep                with --connect: keep the session when the connection closes (by
+                        default leaving the connection ends the session, as aws ssm
+                        start-session does)
+  --stdio               with --connect: join this terminal to the target itself (ssh -W),
+                        as nc would; type a line and the target gets it. Needs only OpenSSH
   --shell               ssm targets, with --connect: open a shell instead of the forward
   --local-port N        local end of the port forward (default: the API's suggestion, or a
                         free port if that one is taken here)
@@ -99,7 +148,8 @@ ${COMMON}
 
 Options:
   --all             everyone's sessions (admins only)
-  --status STATUS   REQUESTED, PROVISIONING, READY, ENDING, ENDED or FAILED
+  --status STATUS   REQUESTED, PENDING_APPROVAL, PROVISIONING, READY, ENDING, ENDED
+                    or FAILED
   --target TARGET   only this target
   --limit N         at most N sessions (1-100, default 25)
   --cursor C        the next page, as printed by the previous one
@@ -125,7 +175,9 @@ ${COMMON}
   drawbridge events <session-id>
 
 Prints the session's audit trail and recomputes its hash chain: intact, BROKEN at an
-event, or unverifiable (the API returned events in an unexpected shape).
+event, or unverifiable (the API returned events in an unexpected shape). Then the bastion's
+connection log, with times: who connected and authenticated (with which key), from where,
+which forwards were refused, and when they left.
 
 ${COMMON}
 `,

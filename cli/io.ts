@@ -24,6 +24,10 @@ export interface Io {
   cwd: string;
   fetch?: typeof fetch;
   spawn?: SpawnFn;
+  /** opens a URL in a browser (false: cannot); the platform opener when absent */
+  openUrl?: (url: string) => Promise<boolean>;
+  /** the time, epoch ms (Date.now when absent): token expiry and renewal */
+  now?: () => number;
   /** subscribes to Ctrl-C; returns the unsubscribe function */
   onInterrupt?: (handler: () => void) => () => void;
 }

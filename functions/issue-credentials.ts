@@ -1,4 +1,8 @@
-import { type IssueCredentialsDeps, issueCredentials } from '../lib/app/issue-credentials.ts';
+import {
+  type IssueCredentialsDeps,
+  issueSessionCredentials,
+} from '../lib/app/issue-credentials.ts';
+import { EiceGrant } from '../lib/aws/eice-grant.ts';
 import { SsmGrant, stsClient } from '../lib/aws/ssm-grant.ts';
 import { composeCore, type HttpDeps } from '../lib/composition/core.ts';
 import { httpFunction } from '../lib/composition/http.ts';
@@ -8,11 +12,16 @@ import { json } from '../lib/http/http-handler.ts';
 export type IssueCredentialsFunctionDeps = IssueCredentialsDeps & HttpDeps;
 
 /**
- * Talks to DynamoDB and STS: its role is the one the ssm session role trusts, and it is the
+ * Talks to DynamoDB and STS: its role is the one the ssm and eice session roles trust, and it is the
  * only function that loads the STS client.
  */
 export function composeIssueCredentials(): IssueCredentialsFunctionDeps {
-  const core = composeCore(['SSM_SESSION_ROLE_ARN', 'SSM_SHELL_DOCUMENT', 'AWS_REGION']);
+  const core = composeCore([
+    'SSM_SESSION_ROLE_ARN',
+    'SSM_SHELL_DOCUMENT',
+    'EICE_SESSION_ROLE_ARN',
+    'AWS_REGION',
+  ]);
   const { settings } = core.config;
   return {
     ...core,
@@ -21,6 +30,11 @@ export function composeIssueCredentials(): IssueCredentialsFunctionDeps {
       roleArn: settings.SSM_SESSION_ROLE_ARN,
       region: settings.AWS_REGION,
       shellDocument: settings.SSM_SHELL_DOCUMENT,
+    }),
+    eiceGrant: new EiceGrant({
+      sts: stsClient(),
+      roleArn: settings.EICE_SESSION_ROLE_ARN,
+      region: settings.AWS_REGION,
     }),
   };
 }
@@ -33,7 +47,11 @@ export const createIssueCredentialsHandler = (deps: () => IssueCredentialsFuncti
   httpFunction(deps, async ({ event, identity, sourceIp }, d) =>
     json(
       200,
-      await issueCredentials(d, { identity, sourceIp, sessionId: event.pathParameters?.id ?? '' }),
+      await issueSessionCredentials(d, {
+        identity,
+        sourceIp,
+        sessionId: event.pathParameters?.id ?? '',
+      }),
     ),
   );
 

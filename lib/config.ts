@@ -17,6 +17,8 @@ export const SETTING_NAMES = [
   'SSM_SESSION_ROLE_ARN',
   'SSM_SHELL_DOCUMENT',
   'SSM_BASTION_INSTANCE_PROFILE_ARN',
+  // eice mode: the role whose sessions are the tunnel grants
+  'EICE_SESSION_ROLE_ARN',
   // set by Lambda; the region ssm credentials and commands are for
   'AWS_REGION',
   // the console: the OpenID Provider's issuer, whose origin its pages may fetch tokens from

@@ -15,7 +15,16 @@ export interface Me {
 
 interface Discovery {
   issuer: string;
+  /** the CLI's client (a native app with a loopback redirect): not usable from a page */
   clientId: string;
+  /**
+   * The console's own client (a browser app whose redirect is this origin's `/`).
+   * TODO(console client): local mode's provider does not register one yet; until it does, the
+   * console falls back to the pasted-token form.
+   */
+  consoleClientId?: string;
+  /** the API's audience, asked for as the token's resource (RFC 8707) */
+  audience?: string;
   scopes?: string[];
 }
 
@@ -28,7 +37,9 @@ interface Tokens {
 }
 
 let tokens: Tokens | undefined;
-let provider: { as: oauth.AuthorizationServer; client: oauth.Client; scopes: string } | undefined;
+let provider:
+  | { as: oauth.AuthorizationServer; client: oauth.Client; scopes: string; resource?: string }
+  | undefined;
 const PENDING = 'drawbridge.signin';
 const REFRESH_MARGIN_MS = 30_000;
 const redirectUri = (): string => `${location.origin}/`;
@@ -52,6 +63,7 @@ async function discover(): Promise<typeof provider> {
   const response = await fetch('/.well-known/drawbridge');
   if (!response.ok) return undefined;
   const discovery = (await response.json()) as Discovery;
+  if (!discovery.consoleClientId) return undefined;
   const issuer = new URL(discovery.issuer);
   const options = issuer.protocol === 'http:' ? { [oauth.allowInsecureRequests]: true } : {};
   const as = await oauth.processDiscoveryResponse(
@@ -60,7 +72,8 @@ async function discover(): Promise<typeof provider> {
   );
   provider = {
     as,
-    client: { client_id: discovery.clientId },
+    client: { client_id: discovery.consoleClientId },
+    ...(discovery.audience ? { resource: discovery.audience } : {}),
     scopes: (discovery.scopes ?? ['openid', 'offline_access']).join(' '),
   };
   return provider;
@@ -99,6 +112,7 @@ export async function signIn(silent = false): Promise<void> {
     nonce,
     code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
+    ...(found.resource ? { resource: found.resource } : {}),
     ...(silent ? { prompt: 'none' } : {}),
   }).toString();
   location.assign(url.toString());

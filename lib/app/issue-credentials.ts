@@ -1,13 +1,7 @@
-import {
-  ConflictError,
-  DrawbridgeError,
-  ForbiddenError,
-  GrantError,
-  StaleSessionError,
-} from '../domain/errors.ts';
-import { cidrContains, parseCidr } from '../domain/network.ts';
+import { ConflictError, DrawbridgeError, ForbiddenError, GrantError } from '../domain/errors.ts';
 import { findTarget } from '../domain/policy.ts';
-import { type Identity, type Session, SessionStatus } from '../domain/session.ts';
+import type { Identity, Session } from '../domain/session.ts';
+import { shellQuote } from '../domain/shell-quote.ts';
 import {
   documentNamesFor,
   type SsmCommands,
@@ -16,15 +10,24 @@ import {
   ssmTargetRef,
   suggestedLocalPort,
 } from '../domain/ssm-session-policy.ts';
-import type { CredentialGrant, IssuedCredentials } from '../ports/credential-grant.ts';
+import type {
+  CredentialGrant,
+  EiceCredentialGrant,
+  IssuedCredentials,
+} from '../ports/credential-grant.ts';
 import type { AppDeps } from './deps.ts';
-import { applyEvent } from './record.ts';
+import { checkWindow, endUnusable, recordIssue } from './grant-record.ts';
+import { type EiceCredentialsResponse, issueEiceCredentials } from './issue-eice-credentials.ts';
 import { loadVisibleSession } from './sessions-query.ts';
 
 export type IssueCredentialsDeps = Pick<
   AppDeps,
   'policy' | 'store' | 'auditLog' | 'clock' | 'logger'
-> & { grant: CredentialGrant };
+> & {
+  grant: CredentialGrant;
+  /** eice sessions' grants (lib/app/issue-eice-credentials.ts); absent where the mode is off */
+  eiceGrant?: EiceCredentialGrant;
+};
 
 export interface IssueCredentialsInput {
   identity: Identity;
@@ -50,8 +53,6 @@ export interface CredentialsResponse {
   commands: Partial<Record<'shell' | 'ssh' | 'portForward', string>>;
 }
 
-const MAX_RACE_RETRIES = 3;
-
 /**
  * POST /sessions/{id}/credentials: the owner of a READY ssm session, from the address that
  * requested it, gets temporary credentials that can start Session Manager sessions on that one
@@ -62,12 +63,15 @@ export async function issueCredentials(
   deps: IssueCredentialsDeps,
   input: IssueCredentialsInput,
 ): Promise<CredentialsResponse> {
-  const session = await loadVisibleSession(deps, input.identity, input.sessionId);
-  // Admins may see any session, but the credentials carry the owner's name into CloudTrail.
-  if (session.owner !== input.identity.subject) {
-    throw new ForbiddenError('credentials are issued only to the person who requested the session');
-  }
-  const { expiresAt, target, instanceId } = checkGrantable(deps, session, input.sourceIp);
+  return issueSsmCredentials(deps, await loadOwnSession(deps, input), input.sourceIp);
+}
+
+async function issueSsmCredentials(
+  deps: IssueCredentialsDeps,
+  session: Session,
+  sourceIp: string,
+): Promise<CredentialsResponse> {
+  const { expiresAt, target, instanceId } = checkGrantable(deps, session, sourceIp);
   const documents = documentNamesFor(target, deps.grant.shellDocument);
   let issued: IssuedCredentials;
   try {
@@ -82,7 +86,11 @@ export async function issueCredentials(
     if (error instanceof GrantError && error.permanent) await endUnusable(deps, session, error);
     throw error;
   }
-  await recordIssue(deps, session, issued, Object.values(documents), input.sourceIp, instanceId);
+  await recordIssue(deps, session, issued, {
+    instanceId,
+    documents: Object.values(documents).join(','),
+    sourceIp,
+  });
 
   const connect: SsmConnect = {
     instanceId,
@@ -117,22 +125,7 @@ function checkGrantable(
       `session ${session.id} is a ${session.mode} session: it connects with ssh, not Session Manager credentials`,
     );
   }
-  if (session.status !== SessionStatus.READY) {
-    throw new ConflictError(
-      `session ${session.id} is ${session.status}: credentials are issued while it is READY`,
-    );
-  }
-  const expiresAt = session.expiresAt;
-  if (expiresAt === undefined || deps.clock.now() >= expiresAt) {
-    throw new ConflictError(`the window of session ${session.id} has ended`);
-  }
-  // The session policy pins aws:SourceIp to the requesting address: credentials fetched from
-  // elsewhere could not be used there, so say it now rather than hand over dead credentials.
-  if (!cidrContains(parseCidr(session.sourceCidr), sourceIp)) {
-    throw new ForbiddenError(
-      `credentials for session ${session.id} work only from ${session.sourceIp}, the address that requested it; request a new session from ${sourceIp}`,
-    );
-  }
+  const expiresAt = checkWindow(deps, session, sourceIp);
   const target = findTarget(deps.policy, session.target);
   if (target?.mode !== 'ssm') {
     throw new ConflictError(`target '${session.target}' is no longer an ssm target in the policy`);
@@ -143,83 +136,39 @@ function checkGrantable(
 }
 
 /**
- * The credentials go to the owner only once the issue is on record. The event changes nothing
- * but the version, so a concurrent change (an extension, the expiry) is retried on the fresh
- * session; if it is no longer READY the credentials are dropped unseen.
+ * The route's use case: the session's mode picks the grant (Session Manager for ssm, EC2
+ * Instance Connect Endpoint tunnels for eice).
  */
-async function recordIssue(
+export async function issueSessionCredentials(
   deps: IssueCredentialsDeps,
-  session: Session,
-  issued: IssuedCredentials,
-  documents: readonly string[],
-  sourceIp: string,
-  instanceId: string,
-): Promise<void> {
-  let current = session;
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      await applyEvent(
-        deps,
-        current,
-        { type: 'grant' },
-        {
-          type: 'credentials-issued',
-          actor: current.owner,
-          detail: {
-            instanceId,
-            documents: documents.join(','),
-            sourceIp,
-            sourceIdentity: issued.sourceIdentity,
-            durationSeconds: issued.durationSeconds,
-            credentialsExpireAt: new Date(issued.expiration).toISOString(),
-          },
-        },
-      );
-      return;
-    } catch (error) {
-      if (!(error instanceof StaleSessionError) || attempt >= MAX_RACE_RETRIES) throw error;
-      const fresh = await deps.store.get(current.id);
-      if (!fresh || fresh.status !== SessionStatus.READY) {
-        throw new ConflictError(`session ${current.id} ended while its credentials were issued`);
-      }
-      current = fresh;
-    }
-  }
+  input: IssueCredentialsInput,
+): Promise<CredentialsResponse | EiceCredentialsResponse> {
+  const session = await loadOwnSession(deps, input);
+  if (session.mode === 'eice') return issueEiceCredentials(deps, session, input.sourceIp);
+  return issueSsmCredentials(deps, session, input.sourceIp);
 }
 
-/**
- * STS will never issue this session's credentials (the role's trust or policy refuses): the
- * session cannot be used, so it ends now and the reaper (which takes ENDING sessions at once)
- * releases it and gives the quota back. A transient refusal leaves it READY for a retry.
- */
-async function endUnusable(
+async function loadOwnSession(
   deps: IssueCredentialsDeps,
-  session: Session,
-  error: GrantError,
-): Promise<void> {
-  try {
-    await applyEvent(
-      deps,
-      session,
-      { type: 'end', reason: 'failed', detail: error.message },
-      { actor: 'drawbridge', detail: { reason: 'failed', grant: error.message } },
-    );
-  } catch (endError) {
-    deps.logger.error('could not end a session whose credentials STS refused', {
-      sessionId: session.id,
-      error: endError,
-    });
+  input: IssueCredentialsInput,
+): Promise<Session> {
+  const session = await loadVisibleSession(deps, input.identity, input.sessionId);
+  // Admins may see any session, but the credentials carry the owner's name into CloudTrail.
+  if (session.owner !== input.identity.subject) {
+    throw new ForbiddenError('credentials are issued only to the person who requested the session');
   }
+  return session;
 }
-
-const quote = (arg: string): string => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg}'`);
 
 function commandLines(commands: SsmCommands, instanceId: string): CredentialsResponse['commands'] {
-  const line = (argv: string[]) => argv.map(quote).join(' ');
+  const line = (argv: string[]) => argv.map(shellQuote).join(' ');
   return {
     ...(commands.shell ? { shell: line(commands.shell) } : {}),
     ...(commands.sshProxyCommand
-      ? { ssh: `ssh -o ProxyCommand="${line(commands.sshProxyCommand)}" ${instanceId}` }
+      ? {
+          // The whole option is one word for the shell: the proxy line inside may hold quotes.
+          ssh: `ssh -o ${shellQuote(`ProxyCommand=${line(commands.sshProxyCommand)}`)} ${shellQuote(instanceId)}`,
+        }
       : {}),
     ...(commands.portForward ? { portForward: line(commands.portForward) } : {}),
   };

@@ -133,6 +133,8 @@ export async function requestSession(
         ? (deps.policy.breakGlass?.quota ?? 0)
         : deps.policy.quota.activeSessionsPerUser,
     ...(input.idempotency ? { idempotency: input.idempotency } : {}),
+    // An EC2 Instance Connect Endpoint carries 20 connections at most: count its sessions.
+    ...(session.mode === 'eice' ? { endpointCap: deps.policy.eiceSessionsPerEndpoint } : {}),
     // Every break-glass session is reviewed; the review exists from the same write on.
     ...(session.breakGlass ? { review: openReview(session) } : {}),
     event: {

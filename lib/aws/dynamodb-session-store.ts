@@ -24,6 +24,12 @@ import {
   stampEvent,
   stampEvents,
 } from './dynamodb/audit-events.ts';
+import {
+  countedEndpoint,
+  endpointRefusal,
+  releaseEndpointSlot,
+  takeEndpointSlot,
+} from './dynamodb/endpoint-counters.ts';
 import { claimedSessionId, claimKey } from './dynamodb/idempotency-records.ts';
 import { quotaRefusal, releaseQuota, takeQuota } from './dynamodb/quota-counters.ts';
 import { listReaperDays, recordReaperSweep } from './dynamodb/reaper-days.ts';
@@ -65,8 +71,13 @@ export function documentClientFor(client: DynamoDBClient): DynamoDBDocumentClien
   });
 }
 
-type CreateItem = 'session' | 'quota' | 'event' | 'idempotency' | 'review';
-type TransitionItem = 'session' | 'event' | 'quotaRelease' | `eventPurge#${number}`;
+type CreateItem = 'session' | 'quota' | 'endpoint' | 'event' | 'idempotency' | 'review';
+type TransitionItem =
+  | 'session'
+  | 'event'
+  | 'quotaRelease'
+  | 'endpointRelease'
+  | `eventPurge#${number}`;
 
 export class DynamoDbSessionStore implements SessionStore {
   private readonly table: Table;
@@ -85,9 +96,14 @@ export class DynamoDbSessionStore implements SessionStore {
     const event = nextEvent(session, session.status, options.event, table.clock.now());
     const stored: Session = { ...session, auditSeq: event.seq, auditHead: event.hash };
     const claim = options.idempotency;
+    const endpoint = countedEndpoint(session);
+    const endpointCap = options.endpointCap;
     const items: NamedItems<CreateItem> = [
       ['session', insertSession(table, stored)],
       ['quota', takeQuota(table, session, options.quota)],
+      ...(endpoint !== undefined && endpointCap !== undefined
+        ? [['endpoint', takeEndpointSlot(table, endpoint, endpointCap)] as const]
+        : []),
       ['event', appendEvent(table, event)],
       ...(claim
         ? [['idempotency', claimKey(table, session.owner, session.id, claim)] as const]
@@ -109,6 +125,9 @@ export class DynamoDbSessionStore implements SessionStore {
     }
     const quota = failed.get('quota');
     if (quota) throw quotaRefusal(session, options.quota, quota.item);
+    if (endpoint !== undefined && endpointCap !== undefined && failed.has('endpoint')) {
+      throw endpointRefusal(endpoint, endpointCap);
+    }
     throw new SessionStoreError(`session ${session.id} or its first audit event already exists`);
   }
 
@@ -136,8 +155,14 @@ export class DynamoDbSessionStore implements SessionStore {
       ['event', appendEvent(table, event, purgeAfter)],
     ];
     const releasesQuota = isLive(current.status) && ends;
+    const endpoint = countedEndpoint(current);
     const quotaRelease: NamedItems<TransitionItem> = releasesQuota
-      ? [['quotaRelease', releaseQuota(table, current)]]
+      ? [
+          ['quotaRelease', releaseQuota(table, current)],
+          ...(endpoint !== undefined
+            ? [['endpointRelease', releaseEndpointSlot(table, endpoint)] as const]
+            : []),
+        ]
       : [];
     const purges: Array<readonly [TransitionItem, ReturnType<typeof appendEvent>]> = [];
     if (purgeAfter !== undefined) {
@@ -157,9 +182,12 @@ export class DynamoDbSessionStore implements SessionStore {
     }
 
     let failed = await transact(table, [...items, ...quotaRelease, ...purges]);
-    if (failed?.size === 1 && failed.has('quotaRelease')) {
-      // The counter was already at zero: end the session without giving back a slot it lacks.
-      failed = await transact(table, [...items, ...purges]);
+    const counters = new Set<TransitionItem>(['quotaRelease', 'endpointRelease']);
+    if (failed && failed.size > 0 && [...failed.keys()].every((name) => counters.has(name))) {
+      // A counter was already at zero: end the session without giving back a slot it lacks,
+      // but still give back the other one.
+      const kept = quotaRelease.filter(([name]) => !failed?.has(name));
+      failed = await transact(table, [...items, ...kept, ...purges]);
     }
     if (failed) throw new StaleSessionError();
     return { session: stored, event };

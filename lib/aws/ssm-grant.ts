@@ -96,34 +96,44 @@ export class SsmGrant implements CredentialGrant {
     };
   }
 
-  async issue(request: GrantRequest): Promise<IssuedCredentials> {
-    const input = this.assumeRoleInput(request);
-    let credentials: Credentials | undefined;
-    try {
-      ({ Credentials: credentials } = await this.#sts.send(new AssumeRoleCommand(input)));
-    } catch (error) {
-      // Only the code: STS messages can quote the request (the role, the policy).
-      const code = errorName(error);
-      throw new GrantError(`STS refused this session's credentials (${code})`, {
-        cause: error,
-        permanent: PERMANENT.has(code),
-      });
-    }
-    if (
-      !credentials?.AccessKeyId ||
-      !credentials.SecretAccessKey ||
-      !credentials.SessionToken ||
-      !credentials.Expiration
-    ) {
-      throw new GrantError('STS answered without credentials', { permanent: false });
-    }
-    return {
-      accessKeyId: credentials.AccessKeyId,
-      secretAccessKey: credentials.SecretAccessKey,
-      sessionToken: credentials.SessionToken,
-      expiration: credentials.Expiration.getTime(),
-      sourceIdentity: input.SourceIdentity ?? '',
-      durationSeconds: input.DurationSeconds ?? 0,
-    };
+  issue(request: GrantRequest): Promise<IssuedCredentials> {
+    return assumeRole(this.#sts, this.assumeRoleInput(request));
   }
+}
+
+/**
+ * Sends one AssumeRole and returns the credentials, or a GrantError that carries only STS's
+ * error code (its messages can quote the request: the role, the policy). Shared by the ssm
+ * and eice grants.
+ */
+export async function assumeRole(
+  sts: STSClient,
+  input: AssumeRoleCommandInput,
+): Promise<IssuedCredentials> {
+  let credentials: Credentials | undefined;
+  try {
+    ({ Credentials: credentials } = await sts.send(new AssumeRoleCommand(input)));
+  } catch (error) {
+    const code = errorName(error);
+    throw new GrantError(`STS refused this session's credentials (${code})`, {
+      cause: error,
+      permanent: PERMANENT.has(code),
+    });
+  }
+  if (
+    !credentials?.AccessKeyId ||
+    !credentials.SecretAccessKey ||
+    !credentials.SessionToken ||
+    !credentials.Expiration
+  ) {
+    throw new GrantError('STS answered without credentials', { permanent: false });
+  }
+  return {
+    accessKeyId: credentials.AccessKeyId,
+    secretAccessKey: credentials.SecretAccessKey,
+    sessionToken: credentials.SessionToken,
+    expiration: credentials.Expiration.getTime(),
+    sourceIdentity: input.SourceIdentity ?? '',
+    durationSeconds: input.DurationSeconds ?? 0,
+  };
 }

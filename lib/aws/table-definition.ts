@@ -28,6 +28,9 @@ import type { QuotaKind } from '../domain/session.ts';
  *                      counter, QUOTA#<owner> / QUOTA#break-glass (the kind goes in the sort
  *                      key: in the partition key, an owner named "x#break-glass" would share
  *                      x's break-glass counter)
+ * - endpoint counter   EICE#<endpointId> / ENDPOINT — active (N): live eice sessions through
+ *                      that endpoint, taken and given back in the same transactions as the
+ *                      quota counter (lib/aws/dynamodb/endpoint-counters.ts)
  * - review             REVIEW#<sessionId> / REVIEW — a break-glass session's review (the
  *                      Review fields; `requester`, never `owner`), kind='review-open' or
  *                      'review-reviewed' and createdAt=requestedAt, so byCreated lists open
@@ -128,6 +131,8 @@ export const itemKey = {
     sk: kind === 'standard' ? 'QUOTA' : `QUOTA#${kind}`,
   }),
   review: (sessionId: string) => ({ pk: `REVIEW#${sessionId}`, sk: 'REVIEW' }),
+  /** live eice sessions through one EC2 Instance Connect Endpoint */
+  endpoint: (endpointId: string) => ({ pk: `EICE#${endpointId}`, sk: 'ENDPOINT' }),
   /** one partition for every day: the usage report reads a range of days with one Query */
   reaperDay: (day: string) => ({ pk: 'REAPER', sk: `DAY#${day}` }),
   idempotency: (owner: string, key: string) => ({

@@ -18,7 +18,7 @@ export function composeActing(): ActingDeps {
   const core = composeCore([...PROVIDER_SETTINGS, ...SCHEDULER_SETTINGS, ...QUEUE_SETTINGS]);
   return {
     ...core,
-    providers: cloudProviders(core.config),
+    providers: cloudProviders(core.config, core.policy),
     scheduler: expiryScheduler(core.config),
     queue: provisionQueue(core.config),
     ...alerts(core.config),

@@ -1,7 +1,9 @@
 import { ec2Client } from '../aws/ec2-client.ts';
 import { Ec2Provider } from '../aws/ec2-provider.ts';
+import { EiceProvider } from '../aws/eice-provider.ts';
 import { ManagedInstances, SsmProvider } from '../aws/ssm-provider.ts';
 import type { Config } from '../config.ts';
+import { findTarget, type Policy } from '../domain/policy.ts';
 import type { Mode } from '../domain/session.ts';
 import type { Provider, Providers } from '../ports/provider.ts';
 
@@ -26,12 +28,12 @@ function deferred(mode: Mode, get: () => Promise<Provider>): Provider {
 }
 
 /**
- * The ec2 and ssm providers. The EC2 SDK (~500 ms to load) and the Systems Manager SDK are
+ * The ec2, ssm and eice providers. The EC2 SDK (~500 ms to load) and the Systems Manager SDK are
  * imported on the first call that needs them (lib/aws/ec2-client.ts, lib/aws/ssm-provider.ts),
  * never at cold start. Fresh ssm bastions take the ec2 launch path, so the two share one
  * Ec2Provider, and acting on an ssm session loads the EC2 client too.
  */
-export function cloudProviders(config: Config<ProviderSetting>): Providers {
+export function cloudProviders(config: Config<ProviderSetting>, policy: Policy): Providers {
   const { settings } = config;
   let built: Promise<{ ec2: Ec2Provider; ssm: SsmProvider }> | undefined;
   const build = () => {
@@ -55,5 +57,11 @@ export function cloudProviders(config: Config<ProviderSetting>): Providers {
   return {
     ec2: deferred('ec2', async () => (await build()).ec2),
     ssm: deferred('ssm', async () => (await build()).ssm),
+    // Loads the EC2 SDK on its first lookup; release and reconciliation make no call at all.
+    eice: eiceProvider(policy),
   };
 }
+
+/** The eice provider, also POST /sessions' eice target check (one instance, its endpoint). */
+export const eiceProvider = (policy: Policy): EiceProvider =>
+  new EiceProvider({ findTarget: (name) => findTarget(policy, name) });

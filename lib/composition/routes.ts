@@ -6,6 +6,7 @@ import { createExtendSessionHandler } from '../../functions/extend-session.ts';
 import { createGetSessionHandler } from '../../functions/get-session.ts';
 import { createListReviewsHandler } from '../../functions/list-reviews.ts';
 import { createListSessionsHandler } from '../../functions/list-sessions.ts';
+import { createListTargetsHandler } from '../../functions/list-targets.ts';
 import { createRequestSessionHandler } from '../../functions/request-session.ts';
 import { createReviewSessionHandler } from '../../functions/review-session.ts';
 import { createSessionEventsHandler } from '../../functions/session-events.ts';
@@ -33,6 +34,7 @@ export function httpRoutes(deps: () => ActingDeps): Route[] {
     { method: 'POST', path: '/reviews/{id}', handler: createReviewSessionHandler(deps) },
     { method: 'GET', path: '/sessions/{id}/audit', handler: createVerifyAuditHandler(deps) },
     { method: 'GET', path: '/usage', handler: createUsageHandler(deps) },
+    { method: 'GET', path: '/targets', handler: createListTargetsHandler(deps) },
   ];
 }
 

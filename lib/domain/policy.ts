@@ -9,6 +9,16 @@ import { bannerProblem, DEFAULT_BANNER } from './sshd-hardening.ts';
 export const ACCESS = ['jump-only', 'shell'] as const;
 export type Access = (typeof ACCESS)[number];
 
+/**
+ * What a target's sessions leave behind: `full` records the terminal (a shell on the bastion
+ * under the forced recorder, never a tunnel), `metadata` only connections and forwards (the
+ * sshd log), `off` nothing beyond the audit trail.
+ */
+export const RECORDING = ['full', 'metadata', 'off'] as const;
+export type Recording = (typeof RECORDING)[number];
+/** the modes whose bastion runs the recorder (an ssm session's output is Session Manager's) */
+export const RECORDED_MODES: readonly Mode[] = ['ec2', 'local'];
+
 /** What an ssm target may start: a shell, `ssh` over Session Manager, a port forward to the target. */
 export const SSM_DOCUMENTS = ['shell', 'ssh', 'port-forwarding'] as const;
 export type SsmDocument = (typeof SSM_DOCUMENTS)[number];
@@ -113,6 +123,54 @@ const SsmTargetSchema = z
   });
 export type SsmTarget = z.infer<typeof SsmTargetSchema>;
 
+/** EC2 Instance Connect caps one endpoint at 20 concurrent connections. */
+export const EICE_ENDPOINT_CONNECTIONS = 20;
+/** Linux user names (useradd's default rule), as SendSSHPublicKey's InstanceOSUser takes them. */
+const OS_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+/**
+ * The eice block of a target: the existing instance the endpoint tunnels to (by id, or by tags
+ * that must match exactly one running instance), the endpoint (by id, or the one in the
+ * instance's VPC), and for SSH (port 22) the OS user the session's key is pushed for with
+ * SendSSHPublicKey. The remote port is the target's `port`.
+ */
+const EiceTargetSchema = z
+  .strictObject({
+    instanceId: z
+      .string()
+      .regex(/^i-[0-9a-f]{8,17}$/, 'an instance id like i-0abc…')
+      .optional(),
+    instanceTags: z
+      .record(z.string(), ssmTagValue)
+      .refine(
+        (tags) => Object.keys(tags).every((key) => SSM_TAG_KEY.test(key)),
+        'tag keys are letters, digits, spaces and _.:/=+-@, and must not start with aws:',
+      )
+      .refine((tags) => Object.keys(tags).length >= 1, 'names at least one tag')
+      .refine((tags) => Object.keys(tags).length <= 10, 'names at most 10 tags')
+      .optional(),
+    endpointId: z
+      .string()
+      .regex(/^eice-[0-9a-f]{8,17}$/, 'an endpoint id like eice-0abc…')
+      .optional(),
+    osUser: z.string().regex(OS_USER, 'a Linux user name like ec2-user').optional(),
+    /**
+     * Push the session's key with SendSSHPublicKey (EC2 Instance Connect on the instance); false
+     * when the instance authorizes keys some other way and only the tunnel is granted.
+     */
+    sendSshPublicKey: z.boolean().default(true),
+  })
+  .superRefine((eice, ctx) => {
+    if ((eice.instanceId === undefined) === (eice.instanceTags === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: 'must name exactly one of instanceId or instanceTags',
+      });
+    }
+  });
+export type EiceTarget = z.infer<typeof EiceTargetSchema>;
+
 export const TargetSchema = z
   .strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes'),
@@ -168,6 +226,8 @@ export const TargetSchema = z
       .default(['t4g.nano']),
     /** mode ssm only: the instance Session Manager connects to and the documents allowed */
     ssm: SsmTargetSchema.optional(),
+    /** mode eice only: the instance and endpoint the tunnel grant is for */
+    eice: EiceTargetSchema.optional(),
     /** requests wait in PENDING_APPROVAL until a member of these groups (not the requester) approves */
     approval: z
       .strictObject({ approverGroups: z.array(group).min(1), timeoutMinutes: minutes })
@@ -185,8 +245,42 @@ export const TargetSchema = z
       .min(0)
       .max(24 * 60)
       .default(0),
+    recording: z.enum(RECORDING).default('metadata'),
+    /** keystrokes too (never those typed while the terminal's echo is off); recording full only */
+    recordInput: z.boolean().default(false),
+    /** no terminal activity this long closes the connection; recording full only */
+    idleTimeoutMinutes: z.number().int().min(1).max(MAX_WINDOW_MINUTES).optional(),
+    /** whether an idle close also ends the session (it does unless this says false) */
+    idleEndsSession: z.boolean().default(true),
   })
   .superRefine((target, ctx) => {
+    if (target.recording === 'full') {
+      if (!RECORDED_MODES.includes(target.mode)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['recording'],
+          message: `full is for modes ${RECORDED_MODES.join(' and ')} (their bastion runs the recorder)`,
+        });
+      }
+      if (target.access !== 'shell') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['access'],
+          message:
+            'must be shell when recording is full: a recorded session is a shell, never a tunnel',
+        });
+      }
+    } else {
+      for (const field of ['recordInput', 'idleTimeoutMinutes'] as const) {
+        if (target[field] !== undefined && target[field] !== false) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [field],
+            message: 'needs recording: full (only the recorder sees the terminal)',
+          });
+        }
+      }
+    }
     if (target.defaultDurationMinutes > target.maxDurationMinutes) {
       ctx.addIssue({
         code: 'custom',
@@ -204,6 +298,46 @@ export const TargetSchema = z
           path: ['host'],
           message:
             'must be an IP address for mode ec2 (the bastion security group allows egress to it only)',
+        });
+      }
+    }
+    if (target.mode !== 'eice') {
+      if (target.eice) {
+        ctx.addIssue({ code: 'custom', path: ['eice'], message: 'is only for mode eice' });
+      }
+    } else if (!target.eice) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['eice'],
+        message: 'is required for mode eice (instanceId or instanceTags)',
+      });
+    } else {
+      if (target.network) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['network'],
+          message: 'is not for mode eice: the endpoint tunnels to the instance where it is',
+        });
+      }
+      if (target.port === 22 && !target.eice.osUser) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['eice', 'osUser'],
+          message: 'is required for an SSH target (port 22): the user ssh logs in as',
+        });
+      }
+      if (target.port !== 22 && target.eice.osUser) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['eice', 'osUser'],
+          message: 'is only for an SSH target (port 22)',
+        });
+      }
+      if (target.access === 'shell') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['access'],
+          message: 'is jump-only for mode eice: the tunnel is all the grant allows',
         });
       }
     }
@@ -266,6 +400,18 @@ export const PolicySchema = z
       .max(MAX_SELF_DESTRUCT_GRACE_MINUTES)
       .default(5),
     retentionDays: z.number().int().min(1).max(3650).default(90),
+    /** may replay and export any session's recording, like the admins */
+    auditorGroups: z.array(group).min(1).optional(),
+    /**
+     * Live eice sessions allowed per EC2 Instance Connect Endpoint, counted in the same
+     * transaction as the session; at most the endpoint's own limit of 20 connections.
+     */
+    eiceSessionsPerEndpoint: z
+      .number()
+      .int()
+      .min(1)
+      .max(EICE_ENDPOINT_CONNECTIONS)
+      .default(EICE_ENDPOINT_CONNECTIONS),
     /** the pre-login legal notice of every bastion (CIS), unless a target sets its own */
     banner: banner.default(DEFAULT_BANNER),
     targets: z.array(TargetSchema).min(1),
@@ -359,8 +505,25 @@ export function findTarget(policy: Policy, name: string): Target | undefined {
   return policy.targets.find((target) => target.name === name);
 }
 
+/** The targets this caller's groups may open (GET /targets, and the unknown-target message). */
+export const targetsFor = (policy: Policy, identity: Identity): Target[] =>
+  policy.targets.filter((target) =>
+    target.allowedGroups.some((allowed) => identity.groups.includes(allowed)),
+  );
+
+/** `unknown target 'x'; you may open: a, b`: the names the caller could have meant, and no others. */
+export function unknownTarget(name: string, allowed: readonly Target[]): ValidationError {
+  const names = allowed.map((target) => target.name);
+  return new ValidationError(
+    `unknown target '${name}'; ${names.length ? `you may open: ${names.join(', ')}` : 'your groups may open no target'}`,
+  );
+}
+
 export const isAdmin = (policy: Policy, identity: Identity): boolean =>
   identity.groups.includes(policy.adminGroup);
+
+export const isAuditor = (policy: Policy, identity: Identity): boolean =>
+  policy.auditorGroups?.some((group) => identity.groups.includes(group)) ?? false;
 
 export interface AccessRequest {
   target: string;
@@ -381,7 +544,7 @@ export function decideAccess(
   request: AccessRequest,
 ): AccessDecision {
   const target = findTarget(policy, request.target);
-  if (!target) throw new ValidationError(`unknown target '${request.target}'`);
+  if (!target) throw unknownTarget(request.target, targetsFor(policy, identity));
   if (!target.allowedGroups.some((allowed) => identity.groups.includes(allowed))) {
     throw new ForbiddenError(`your groups may not open target '${target.name}'`);
   }

@@ -25,6 +25,9 @@ const ResourcesSchema = z.object({
   scheduleName: z.string().optional(),
   pid: z.number().int().optional(),
   targetInstanceId: z.string().optional(),
+  eiceEndpointId: z.string().optional(),
+  eiceEndpointDns: z.string().optional(),
+  privateIpAddress: z.string().optional(),
 });
 
 const ConnectionSchema = z.object({

@@ -33,7 +33,7 @@ export const EndReason = {
 } as const;
 export type EndReason = (typeof EndReason)[keyof typeof EndReason];
 
-export const MODES = ['ec2', 'ssm', 'local'] as const;
+export const MODES = ['ec2', 'ssm', 'eice', 'local'] as const;
 export type Mode = (typeof MODES)[number];
 
 /** Ids of whatever the provider created for the session; all optional, filled as they appear. */
@@ -50,6 +50,12 @@ export interface SessionResources {
    * which always means a bastion Drawbridge launched and terminates: this one is not ours.
    */
   targetInstanceId?: string;
+  /** eice mode: the EC2 Instance Connect Endpoint the grant opens tunnels through */
+  eiceEndpointId?: string;
+  /** eice mode: the endpoint's DNS name, so the client needs no EC2 Describe permission */
+  eiceEndpointDns?: string;
+  /** eice mode: the target instance's private address, pinned by the grant */
+  privateIpAddress?: string;
 }
 
 /** How to reach the bastion once READY. */

@@ -25,6 +25,11 @@ export interface LocalApiOptions {
   host?: string;
   port?: number;
   logger: Logger;
+  /**
+   * Unauthenticated paths served beside the API (local mode's OpenID Provider under /oidc and
+   * the client discovery document); returns false for a path it does not serve.
+   */
+  serveUnauthenticated?: (request: IncomingMessage, response: ServerResponse) => boolean;
 }
 
 /** Requests larger than API Gateway's own payload limit never reach a handler there either. */
@@ -119,6 +124,7 @@ export async function startLocalApi(
 ): Promise<{ server: Server; url: string }> {
   const server = createServer(async (request, response) => {
     try {
+      if (options.serveUnauthenticated?.(request, response)) return;
       const url = new URL(request.url ?? '/', 'http://localhost');
       const method = request.method ?? 'GET';
       const matched = matchRoute(options.routes, method, url.pathname);

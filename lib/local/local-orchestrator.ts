@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { AppDeps } from '../app/deps.ts';
 import { expireSession } from '../app/expire-session.ts';
 import {
@@ -23,13 +24,25 @@ import { FileAuditLog } from './file-audit-log.ts';
 import { FileNotifier } from './file-notifier.ts';
 import { FileSessionLog } from './file-session-log.ts';
 import { InProcessQueue } from './in-process-queue.ts';
+import { createJwtAuthorizer } from './jwt-authorizer.ts';
 import type { Route } from './local-api.ts';
 import { startLocalApi } from './local-api.ts';
 import { LocalExpiryScheduler } from './local-expiry-scheduler.ts';
-import { LocalIssuer } from './local-issuer.ts';
+import {
+  createLocalOidcProvider,
+  type LocalOidcProvider,
+  OIDC_PREFIX,
+} from './local-oidc-provider.ts';
+import { signInLocally } from './local-sign-in.ts';
+import { type LocalUser, parseLocalUsers } from './local-users.ts';
 import { SshdProvider } from './sshd-provider.ts';
 
 export const LOCAL_TABLE = 'drawbridge-local';
+/** The demo people of local mode's OpenID Provider, unless the caller names another file. */
+export const DEFAULT_USERS_FILE = fileURLToPath(
+  new URL('../../policy/local-users.yaml', import.meta.url),
+);
+
 const SIGNAL_ATTEMPTS = 50;
 const SIGNAL_RETRY_MS = 100;
 
@@ -37,6 +50,10 @@ export interface LocalOptions {
   /** everything local mode keeps: table, issuer key, sshd sessions, logs */
   dataDir: string;
   policyFile: string;
+  /** the demo users of the local OpenID Provider (policy/local-users.yaml by default) */
+  usersFile?: string;
+  /** the same, given inline (tests) */
+  users?: readonly LocalUser[];
   apiPort?: number;
   apiHost?: string;
   /** the reaper's period; a minute in AWS */
@@ -55,7 +72,13 @@ export interface LocalOptions {
 
 export interface LocalOrchestrator {
   url: string;
-  issuer: LocalIssuer;
+  /** local mode's OpenID Provider: issuer, client id, audience and scopes */
+  oidc: LocalOidcProvider;
+  /**
+   * Signs a demo user in through the provider (authorization code with PKCE, the login form
+   * filled by a scripted user agent) and returns the API access token.
+   */
+  signIn(username: string, options?: { mfa?: boolean }): Promise<string>;
   deps: AppDeps;
   policy: Policy;
   reapNow(): Promise<ReapReport>;
@@ -83,7 +106,8 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
   const dynamo: DynamoServer = await startDynamo({ path: join(dataDir, 'dynamo') });
   const client = localDynamoClient(dynamo.endpoint);
   await ensureTable(client, LOCAL_TABLE);
-  const issuer = await LocalIssuer.open(dataDir);
+  const usersFile = options.usersFile ?? DEFAULT_USERS_FILE;
+  const users = options.users ?? parseLocalUsers(readFileSync(usersFile, 'utf8'), usersFile);
 
   let deps: AppDeps;
   const scheduler = new LocalExpiryScheduler(
@@ -116,9 +140,14 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     running.add(run);
     void run.finally(() => running.delete(run));
   };
+  const sessionLog = new FileSessionLog(dataDir);
   const provider = new SshdProvider({
     dataDir,
-    onLog: (sessionId, line) => logger.info('sshd', { correlation_id: sessionId, sshd: line }),
+    onLog: (sessionId, line) => {
+      // sshd -e writes no times: the connection log gets them from when each line was seen.
+      void sessionLog.stamp(sessionId, line, Date.now());
+      logger.info('sshd', { correlation_id: sessionId, sshd: line });
+    },
     onBastionRunning: (sessionId) => deliverRunning(sessionId),
   });
   deps = {
@@ -139,7 +168,7 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     ),
     clock,
     logger,
-    sessionLog: new FileSessionLog(dataDir),
+    sessionLog,
   };
 
   await recover(deps, scheduler);
@@ -154,13 +183,58 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
   };
   await reapNow();
 
+  // The provider's issuer is the API's origin + /oidc, known once the API listens: requests
+  // that arrive before (none can, nobody knows the port yet) would get 503.
+  let oidc: LocalOidcProvider | undefined;
+  let authorize: ((token: string) => Promise<Record<string, unknown>>) | undefined;
   const api = await startLocalApi({
     routes: [...httpRoutes(() => ({ ...deps, groupsClaim: 'groups' })), ...consoleRoutes()],
-    verify: async (token) => ({ ...(await issuer.verify(token)) }),
+    verify: async (token) => {
+      if (!authorize) throw new Error('the local OpenID Provider is not ready');
+      return authorize(token);
+    },
+    serveUnauthenticated: (request, response) => {
+      const path = (request.url ?? '/').split('?')[0] ?? '/';
+      if (path === '/.well-known/drawbridge' && request.method === 'GET' && oidc) {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(
+          JSON.stringify({
+            issuer: oidc.issuer,
+            clientId: oidc.clientId,
+            audience: oidc.audience,
+            scopes: oidc.scopes,
+          }),
+        );
+        return true;
+      }
+      if (path !== OIDC_PREFIX && !path.startsWith(`${OIDC_PREFIX}/`)) return false;
+      if (!oidc) {
+        response.writeHead(503).end();
+        return true;
+      }
+      oidc.handle(request, response);
+      return true;
+    },
     host: options.apiHost ?? '127.0.0.1',
     port: options.apiPort ?? 0,
     logger,
   });
+  const identityProvider = await createLocalOidcProvider({
+    dataDir,
+    issuer: `${api.url}${OIDC_PREFIX}`,
+    users,
+  });
+  oidc = identityProvider;
+  authorize = createJwtAuthorizer({
+    issuer: identityProvider.issuer,
+    audience: identityProvider.audience,
+  });
+  const signIn = async (username: string, signInOptions: { mfa?: boolean } = {}) => {
+    const user = users.find((candidate) => candidate.name === username);
+    if (!user) throw new Error(`no local user ${username} in ${usersFile}`);
+    const tokens = await signInLocally({ ...identityProvider, user, ...signInOptions });
+    return tokens.access_token;
+  };
 
   const track = (work: () => Promise<unknown>, what: string): void => {
     const run = work()
@@ -184,7 +258,8 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
 
   return {
     url: api.url,
-    issuer,
+    oidc: identityProvider,
+    signIn,
     deps,
     policy,
     reapNow,

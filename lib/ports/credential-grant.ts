@@ -1,3 +1,4 @@
+import type { TunnelBounds } from '../domain/eice-session-policy.ts';
 import type { Session } from '../domain/session.ts';
 
 export interface GrantRequest {
@@ -33,4 +34,27 @@ export interface CredentialGrant {
   /** the stage's own Session document that `shell` maps to */
   readonly shellDocument: string;
   issue(request: GrantRequest): Promise<IssuedCredentials>;
+}
+
+export interface EiceGrantRequest {
+  session: Session;
+  endpointId: string;
+  instanceId: string;
+  privateIpAddress: string;
+  remotePort: number;
+  /** set when the grant may push a key for this OS user (SendSSHPublicKey) */
+  osUser?: string | undefined;
+  /** the session's expiresAt (epoch ms) */
+  notAfter: number;
+  bounds: TunnelBounds;
+  now: number;
+}
+
+/**
+ * Issues scoped temporary credentials for an eice session (lib/domain/eice-session-policy.ts).
+ * Throws GrantError (permanent or not); nothing above it sees an SDK type.
+ */
+export interface EiceCredentialGrant {
+  readonly region: string;
+  issue(request: EiceGrantRequest): Promise<IssuedCredentials>;
 }

@@ -27,6 +27,12 @@ export interface CreateSessionOptions {
    * counter `session.quotaKind` names (break-glass sessions have their own)
    */
   quota: number;
+  /**
+   * eice sessions: the most live sessions one EC2 Instance Connect Endpoint may carry, enforced
+   * in the same transaction on the counter of `session.resources.eiceEndpointId` (refused with
+   * a QuotaExceededError that names the endpoint); given back when the session ends
+   */
+  endpointCap?: number;
   /** a break-glass session's review record, written in the same transaction */
   review?: Review;
   idempotency?: IdempotencyClaim;

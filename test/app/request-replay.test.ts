@@ -50,7 +50,10 @@ describe.each(stores)('Idempotency-Key replays (%s)', (_name, storeFor) => {
   it('(a) after an enqueue failure (503), a retry starts afresh instead of replaying FAILED', async () => {
     const w = world();
     w.queue.failEnqueue = new Error('SQS is down');
-    await expect(requestSession(w.deps, input())).rejects.toMatchObject({ status: 503 });
+    await expect(requestSession(w.deps, input())).rejects.toMatchObject({
+      name: 'ProvisioningUnavailableError',
+      code: 'unavailable',
+    });
     w.queue.failEnqueue = undefined;
 
     const retry = await requestSession(w.deps, input());
@@ -125,7 +128,10 @@ describe.each(stores)('Idempotency-Key replays (%s)', (_name, storeFor) => {
   it('still refuses the same key with a different body, including after a failure', async () => {
     const w = world();
     w.queue.failEnqueue = new Error('SQS is down');
-    await expect(requestSession(w.deps, input())).rejects.toMatchObject({ status: 503 });
+    await expect(requestSession(w.deps, input())).rejects.toMatchObject({
+      name: 'ProvisioningUnavailableError',
+      code: 'unavailable',
+    });
     await expect(requestSession(w.deps, input('another reason'))).rejects.toBeInstanceOf(
       IdempotencyConflictError,
     );

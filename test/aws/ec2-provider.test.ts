@@ -14,7 +14,7 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { onInstanceState } from '../../lib/app/observe-bastion.ts';
 import { reap } from '../../lib/app/reap.ts';

@@ -90,7 +90,13 @@ describe('PowertoolsMetrics', () => {
     const handler = createExpireHandler(() => ({
       ...world.deps,
       metrics,
-      store: { ...world.deps.store, get: async () => (await emitSeveral(), undefined) },
+      store: {
+        ...world.deps.store,
+        get: async () => {
+          await emitSeveral();
+          return undefined;
+        },
+      },
     }));
     await handler({ sessionId: `s-${'a'.repeat(20)}` }, lambdaContext);
     const documents = out.emf();

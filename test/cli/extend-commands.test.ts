@@ -101,7 +101,8 @@ describe('drawbridge extend', () => {
     expect(stored?.expiresAt).toBe((session.createdAt ?? 0) + 45 * MINUTE);
 
     const tooMuch = await cli(alice, ['extend', session.id, '--by', '1h', '--reason', 'more']);
-    expect(tooMuch.code).toBe(5);
+    // A 400 is a request to change (a smaller --by), not a refusal to wait out: exit 2.
+    expect(tooMuch.code).toBe(2);
     expect(tooMuch.stderr).toContain('at most 15 more');
 
     const usage = await cli(alice, ['extend', session.id, '--reason', 'x']);

@@ -210,17 +210,14 @@ describe('end to end in local mode', () => {
     const policyFile = await writeLocalPolicy(dir, 7);
     await appendFile(policyFile, 'finopsGroup: finops\n');
     orchestrator = await startLocalOrchestrator({ dataDir: dir, policyFile, logger: silentLogger });
-    const alice = apiClient(
-      orchestrator.url,
-      await orchestrator.issuer.mint({ subject: 'alice', groups: ['dev'] }),
-    );
+    const alice = apiClient(orchestrator.url, await orchestrator.signIn('alice'));
     const opened = await alice.open(ed25519PublicKey(), 5);
     sessionId = String(opened.body.id);
     await alice.waitFor(sessionId, ['READY'], 20_000);
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     await alice.end(sessionId);
     await alice.waitFor(sessionId, ['ENDED'], 20_000);
-    const token = await orchestrator.issuer.mint({ subject: 'fiona', groups: ['finops'] });
+    const token = await orchestrator.signIn('fiona');
     finops = ['--api', orchestrator.url, '--token', token];
   }, 60_000);
 
@@ -242,14 +239,14 @@ describe('end to end in local mode', () => {
     expect(chart.stdout).toContain('bastion-hours per day (UTC)');
     expect(chart.stdout).toContain(`${today} │`);
 
-    const aliceToken = await orchestrator.issuer.mint({ subject: 'alice', groups: ['dev'] });
+    const aliceToken = await orchestrator.signIn('alice');
     const refused = await cli(['usage', '--api', orchestrator.url, '--token', aliceToken]);
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain('only members of the admin or finops group may read usage');
   });
 
   it('verifies the real trail of that session', async () => {
-    const aliceToken = await orchestrator.issuer.mint({ subject: 'alice', groups: ['dev'] });
+    const aliceToken = await orchestrator.signIn('alice');
     const run = await cli([
       'audit',
       'verify',

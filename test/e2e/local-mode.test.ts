@@ -45,18 +45,16 @@ beforeAll(async () => {
     dataDir,
     policyFile: await writeLocalPolicy(dataDir, target.port),
     logger: silentLogger,
+    users: [
+      { name: 'alice', password: 'a', groups: ['dev'] },
+      { name: 'bob', password: 'b', groups: ['dev'] },
+    ],
     reapIntervalMs: 60_000,
     watchIntervalMs: 250,
     clock,
   });
-  alice = apiClient(
-    orchestrator.url,
-    await orchestrator.issuer.mint({ subject: 'alice', groups: ['dev'] }),
-  );
-  bob = apiClient(
-    orchestrator.url,
-    await orchestrator.issuer.mint({ subject: 'bob', groups: ['dev'] }),
-  );
+  alice = apiClient(orchestrator.url, await orchestrator.signIn('alice'));
+  bob = apiClient(orchestrator.url, await orchestrator.signIn('bob'));
   const short = await alice.open(key.publicKey, 1);
   shortId = String(short.body.id);
   const ready = await alice.settle(shortId);

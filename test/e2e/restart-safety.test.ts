@@ -3,11 +3,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../lib/local/free-port.ts';
-import { LocalIssuer } from '../../lib/local/local-issuer.ts';
 import { SshdProvider } from '../../lib/local/sshd-provider.ts';
 import {
   apiClient,
   type ConnectionInfo,
+  signInThroughApi,
   tempDir,
   writeLocalPolicy,
 } from '../support/local-mode.ts';
@@ -85,9 +85,9 @@ afterAll(async () => {
 describe('restart safety', () => {
   it('keeps live sessions, reaps expired ones and leaves no sshd behind', async () => {
     let url = await startLocalMode();
-    const issuer = await LocalIssuer.open(dataDir);
+    // Signed in before the crashes: the provider's keys and issuer survive them.
+    const tokenFor = await signInThroughApi(url, 'alice');
     const alice = () => apiClient(url, tokenFor);
-    const tokenFor = await issuer.mint({ subject: 'alice', groups: ['dev'] });
 
     const shortId = String((await alice().open(key.publicKey, 1)).body.id);
     const longId = String((await alice().open(key.publicKey, 30)).body.id);

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { bundleFunction, sdkImportsOf } from '../../bench/bundle-graph.ts';
 import { HOT_PATH } from '../../bench/hot-path.ts';
 
@@ -26,6 +28,41 @@ describe.each(Object.entries(HOT_PATH))('%s', (name, { file, sdk }) => {
   });
 });
 
+it('covers every function serverless.yml deploys, with its handler file', () => {
+  // CloudFormation intrinsics (!Ref, !Sub…) are custom tags: read them as plain values.
+  const yaml = parseYaml(readFileSync(join(ROOT, 'serverless.yml'), 'utf8'), {
+    customTags: [
+      'Ref',
+      'Sub',
+      'GetAtt',
+      'Join',
+      'If',
+      'Equals',
+      'Not',
+      'Select',
+      'Split',
+      'ImportValue',
+      'FindInMap',
+      'GetAZs',
+      'Base64',
+      'Cidr',
+      'Condition',
+      'And',
+      'Or',
+    ].map((tag) => ({ tag: `!${tag}`, resolve: (value: unknown) => value })),
+  }) as { functions: Record<string, { handler: string }> };
+  const deployed = Object.fromEntries(
+    Object.entries(yaml.functions).map(([name, fn]) => [
+      name,
+      `${fn.handler.replace(/\.handler$/, '')}.ts`,
+    ]),
+  );
+  const listed = Object.fromEntries(
+    Object.entries(HOT_PATH).map(([name, { file }]) => [name, file]),
+  );
+  expect(listed).toEqual(deployed);
+});
+
 it('HTTP read functions and POST /sessions load no EC2, SSM, STS or Logs client at cold start', () => {
   for (const name of [
     'getSession',
@@ -34,6 +71,7 @@ it('HTTP read functions and POST /sessions load no EC2, SSM, STS or Logs client 
     'reviewSession',
     'verifyAudit',
     'usage',
+    'listTargets',
     'requestSession',
   ]) {
     expect(HOT_PATH[name]?.sdk.filter((pkg) => HEAVY.includes(pkg))).toEqual([]);

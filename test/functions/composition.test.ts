@@ -4,6 +4,7 @@ import { composeGetSession } from '../../functions/get-session.ts';
 import { composeIssueCredentials } from '../../functions/issue-credentials.ts';
 import { composeListReviews } from '../../functions/list-reviews.ts';
 import { composeListSessions } from '../../functions/list-sessions.ts';
+import { composeListTargets } from '../../functions/list-targets.ts';
 import { composeReviewSession } from '../../functions/review-session.ts';
 import { composeSessionEvents } from '../../functions/session-events.ts';
 import { composeUsage } from '../../functions/usage.ts';
@@ -32,6 +33,7 @@ const FULL_ENV: Record<string, string> = {
   ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:drawbridge-dev-alerts',
   SSM_SESSION_ROLE_ARN: 'arn:aws:iam::123456789012:role/drawbridge-dev-eu-west-1-ssm-session',
   SSM_SHELL_DOCUMENT: 'drawbridge-dev-shell',
+  EICE_SESSION_ROLE_ARN: 'arn:aws:iam::123456789012:role/drawbridge-dev-eu-west-1-eice-session',
   SSM_BASTION_INSTANCE_PROFILE_ARN:
     'arn:aws:iam::123456789012:instance-profile/drawbridge-dev-ssm-bastion',
 };
@@ -56,11 +58,12 @@ const FUNCTIONS: [string, () => unknown, SettingName[]][] = [
   ['reviewSession', composeReviewSession, []],
   ['verifyAudit', composeVerifyAudit, []],
   ['usage', composeUsage, []],
+  ['listTargets', composeListTargets, []],
   ['sessionEvents', composeSessionEvents, ['BASTION_LOG_GROUP']],
   [
     'issueCredentials',
     composeIssueCredentials,
-    ['SSM_SESSION_ROLE_ARN', 'SSM_SHELL_DOCUMENT', 'AWS_REGION'],
+    ['SSM_SESSION_ROLE_ARN', 'SSM_SHELL_DOCUMENT', 'EICE_SESSION_ROLE_ARN', 'AWS_REGION'],
   ],
   ['requestSession, approveSession, denySession', composeRequest, ['PROVISION_QUEUE_URL']],
   ['provision, expire, reap, endSession, extendSession, onInstanceState', composeActing, ACTING],

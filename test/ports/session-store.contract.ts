@@ -279,6 +279,71 @@ export function sessionStoreContract(name: string, subject: () => StoreUnderTest
       });
     });
 
+    describe('per-endpoint cap (eice)', () => {
+      const ENDPOINT = 'eice-0123456789abcdef0';
+      const eice = (owner: string, endpoint = ENDPOINT): Partial<Session> => ({
+        owner,
+        mode: 'eice',
+        target: 'prod-eice',
+        resources: {
+          targetInstanceId: 'i-0123456789abcdef0',
+          privateIpAddress: '10.0.1.5',
+          eiceEndpointId: endpoint,
+          eiceEndpointDns: `${endpoint}.ec2-instance-connect-endpoint.eu-west-1.amazonaws.com`,
+        },
+      });
+      async function createEice(overrides: Partial<Session>, cap: number) {
+        const session = makeSession(overrides);
+        const result = await subject().store.create(session, {
+          quota: 5,
+          endpointCap: cap,
+          event: { ...requested, actor: session.owner },
+        });
+        return result.session;
+      }
+
+      it('admits exactly the cap of 30 concurrent requests from 30 users through one endpoint, and names the endpoint in the refusal', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 30 }, (_, index) => settle(createEice(eice(`eu-${index}`), 20))),
+        );
+
+        expect(results.filter((result) => result.ok)).toHaveLength(20);
+        const refusals = results.flatMap((result) => (result.ok ? [] : [result.error]));
+        expect(refusals).toHaveLength(10);
+        for (const refusal of refusals) {
+          expect(refusal).toBeInstanceOf(QuotaExceededError);
+          expect((refusal as Error).message).toBe(
+            `EC2 Instance Connect Endpoint ${ENDPOINT} already carries 20 live sessions, the most this policy allows; retry when one ends`,
+          );
+        }
+      });
+
+      it('gives the slot back when an eice session ends or fails, and counts each endpoint apart', async () => {
+        const first = await createEice(eice('ella'), 1);
+        await expect(createEice(eice('finn'), 1)).rejects.toThrow(ENDPOINT);
+        await expect(createEice(eice('finn', 'eice-0fedcba9876543210'), 1)).resolves.toMatchObject({
+          owner: 'finn',
+        });
+
+        await end(first);
+        const second = await createEice(eice('gus'), 1);
+        await expect(createEice(eice('hal'), 1)).rejects.toThrow(ENDPOINT);
+        await step(second, { type: 'fail', reason: 'instance stopped' });
+        await expect(createEice(eice('hal'), 1)).resolves.toMatchObject({ owner: 'hal' });
+      });
+
+      it('never counts sessions of other modes on an endpoint', async () => {
+        await createEice(eice('ivy'), 1);
+        await expect(
+          subject().store.create(makeSession({ ...eice('jon'), mode: 'ssm' }), {
+            quota: 5,
+            endpointCap: 1,
+            event: { ...requested, actor: 'jon' },
+          }),
+        ).resolves.toMatchObject({ replayed: false });
+      });
+    });
+
     describe('idempotency', () => {
       const claim = { key: 'retry-1', bodyHash: 'a'.repeat(64) };
       const createWith = (idempotency: typeof claim & { replaces?: string }, quota = 5) =>

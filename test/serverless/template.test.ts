@@ -56,6 +56,7 @@ const FUNCTIONS = [
   'listReviews',
   'reviewSession',
   'console',
+  'listTargets',
 ] as const;
 const logicalId = (name: string) => `${name[0]?.toUpperCase()}${name.slice(1)}LambdaFunction`;
 
@@ -430,6 +431,7 @@ describe('IAM', () => {
       approveSession: [...table, 'sqs:SendMessage'],
       denySession: table,
       listReviews: ['dynamodb:Query'],
+      listTargets: ['logs:PutLogEvents'],
       reviewSession: ['dynamodb:GetItem', 'dynamodb:PutItem'],
       // serves files from its own artifact: no AWS call beyond its logs
       console: [],
@@ -446,6 +448,7 @@ describe('IAM', () => {
       'usage',
       'verifyAudit',
       'listReviews',
+      'listTargets',
     ] as const) {
       const writes = [...allowedActions(roleOf(name))].filter(
         (action) =>
@@ -924,6 +927,7 @@ describe('functions', () => {
       'GET /sessions/{id}',
       'GET /sessions/{id}/audit',
       'GET /sessions/{id}/events',
+      'GET /targets',
       'GET /usage',
       'POST /reviews/{id}',
       'POST /sessions',
@@ -1364,6 +1368,62 @@ describe('policy validation', () => {
   });
 });
 
+// ---------------------------------------------------------------- eice mode
+
+describe('eice mode', () => {
+  const eiceRoleArn = `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/drawbridge-${STAGE}-eu-west-1-eice-session`;
+
+  it('lets only the credentials function assume the eice role, naming the person and tagging the session', () => {
+    const role = resource('EiceSessionRole').Properties as unknown as RoleProperties & {
+      RoleName: string;
+      MaxSessionDuration: number;
+    };
+    expect(role.RoleName).toBe(`drawbridge-${STAGE}-eu-west-1-eice-session`);
+    expect(role.MaxSessionDuration).toBe(3600);
+    const trust = role.AssumeRolePolicyDocument.Statement;
+    expect(trust.map((statement) => statement.Principal)).toEqual([
+      { AWS: { 'Fn::GetAtt': ['IssueCredentialsRole', 'Arn'] } },
+      { AWS: { 'Fn::GetAtt': ['IssueCredentialsRole', 'Arn'] } },
+      { AWS: { 'Fn::GetAtt': ['IssueCredentialsRole', 'Arn'] } },
+    ]);
+    expect(trust.map((statement) => statement.Action)).toEqual([
+      'sts:AssumeRole',
+      'sts:SetSourceIdentity',
+      'sts:TagSession',
+    ]);
+    expect(conditionValue(trust[0] as IamStatement, 'StringLike', 'sts:RoleSessionName')).toBe(
+      's-*',
+    );
+    expect(fnEnv('issueCredentials').EICE_SESSION_ROLE_ARN).toEqual({ 'Fn::Sub': eiceRoleArn });
+  });
+
+  it('caps every grant at hour-long tunnels through, and keys to, resources opted in for this stage', () => {
+    const statements = roleStatements('EiceSessionRole');
+    expect(statements.flatMap(actionsOf)).toEqual([
+      'ec2-instance-connect:OpenTunnel',
+      'ec2-instance-connect:SendSSHPublicKey',
+    ]);
+    const [tunnel, key] = statements as unknown as [IamStatement, IamStatement];
+    expect(resourcesOf(tunnel)).toEqual([expect.stringContaining(':instance-connect-endpoint/*')]);
+    expect(resourcesOf(key)).toEqual([expect.stringContaining(':instance/*')]);
+    for (const statement of statements) {
+      expect(statement.Condition?.StringEquals).toEqual({
+        'ec2:ResourceTag/drawbridge:eice-target': STAGE,
+      });
+    }
+    expect(
+      conditionValue(tunnel, 'NumericLessThanEquals', 'ec2-instance-connect:maxTunnelDuration'),
+    ).toBe('3600');
+    // nothing else in the stack may open tunnels or push keys
+    const others = permissionStatements().filter(
+      (statement) =>
+        statement.role !== 'EiceSessionRole' &&
+        actionsOf(statement).some((action) => action.startsWith('ec2-instance-connect:')),
+    );
+    expect(others).toEqual([]);
+  });
+});
+
 // ---------------------------------------------------------------- ssm mode
 
 describe('ssm mode', () => {
@@ -1401,7 +1461,10 @@ describe('ssm mode', () => {
       actionsOf(statement).some((action) => action.startsWith('sts:')),
     );
     expect(assumers.map((statement) => statement.role)).toEqual(['IssueCredentialsRole']);
-    expect(resourcesOf(assumers[0] as IamStatement)).toEqual([text({ 'Fn::Sub': sessionRoleArn })]);
+    expect(resourcesOf(assumers[0] as IamStatement)).toEqual([
+      text({ 'Fn::Sub': sessionRoleArn }),
+      text({ 'Fn::Sub': sessionRoleArn.replace('-ssm-session', '-eice-session') }),
+    ]);
     expect(fnEnv('issueCredentials').SSM_SESSION_ROLE_ARN).toEqual({ 'Fn::Sub': sessionRoleArn });
   });
 

@@ -12,6 +12,7 @@ import { REVIEW_KIND } from '../../lib/aws/table-definition.ts';
 import { type AuditEvent, sealEvent } from '../../lib/domain/audit.ts';
 import type { Review } from '../../lib/domain/break-glass.ts';
 import { dueAtFor } from '../../lib/domain/due.ts';
+import { endpointFull } from '../../lib/domain/eice-session-policy.ts';
 import {
   ConflictError,
   DrawbridgeError,
@@ -47,6 +48,8 @@ export class InMemorySessionStore implements SessionStore {
   readonly events = new Map<string, AuditEvent[]>();
   /** live sessions per quota counter: `owner` (standard) or `owner#break-glass` */
   readonly active = new Map<string, number>();
+  /** live eice sessions per EC2 Instance Connect Endpoint */
+  readonly endpointActive = new Map<string, number>();
   readonly reviews = new Map<string, Review>();
   readonly reaperDays = new Map<string, ReaperDay>();
   private readonly idempotency = new Map<
@@ -82,6 +85,12 @@ export class InMemorySessionStore implements SessionStore {
     const counter = quotaCounter(session);
     const active = this.active.get(counter) ?? 0;
     if (active >= options.quota) throw quotaExceeded(options.quota, session.quotaKind, active);
+    const endpoint = session.mode === 'eice' ? session.resources.eiceEndpointId : undefined;
+    const endpointCap = options.endpointCap;
+    const onEndpoint = endpoint === undefined ? 0 : (this.endpointActive.get(endpoint) ?? 0);
+    if (endpoint !== undefined && endpointCap !== undefined && onEndpoint >= endpointCap) {
+      throw endpointFull(endpoint, endpointCap);
+    }
     if (options.review && this.reviews.has(options.review.sessionId)) {
       throw new Error(`review ${options.review.sessionId} already exists`);
     }
@@ -90,6 +99,9 @@ export class InMemorySessionStore implements SessionStore {
     this.sessions.set(session.id, structuredClone(stored));
     this.events.set(session.id, [event]);
     this.active.set(counter, active + 1);
+    if (endpoint !== undefined && endpointCap !== undefined) {
+      this.endpointActive.set(endpoint, onEndpoint + 1);
+    }
     if (options.review) this.reviews.set(session.id, structuredClone(options.review));
     if (idemKey && claim) {
       this.idempotency.set(idemKey, {
@@ -134,6 +146,13 @@ export class InMemorySessionStore implements SessionStore {
     if (isLive(current.status) && !isLive(next.status)) {
       const counter = quotaCounter(current);
       this.active.set(counter, Math.max(0, (this.active.get(counter) ?? 0) - 1));
+      const endpoint = current.mode === 'eice' ? current.resources.eiceEndpointId : undefined;
+      if (endpoint !== undefined) {
+        this.endpointActive.set(
+          endpoint,
+          Math.max(0, (this.endpointActive.get(endpoint) ?? 0) - 1),
+        );
+      }
     }
     if (!isLive(next.status)) {
       // As in DynamoDB: the session and every one of its events go with the session's purge time.

@@ -1,6 +1,9 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_USERS_FILE } from '../../lib/local/local-orchestrator.ts';
+import { signInLocally } from '../../lib/local/local-sign-in.ts';
+import { type LocalUser, parseLocalUsers } from '../../lib/local/local-users.ts';
 
 export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `drawbridge-${prefix}-`));
@@ -89,4 +92,29 @@ export function apiClient(url: string, token: string) {
 
 export interface ConnectionInfo {
   bastion: { host: string; port: number; user: string };
+}
+
+/**
+ * An API access token for a demo user of policy/local-users.yaml, obtained from the local
+ * OpenID Provider that the API at `url` announces (/.well-known/drawbridge): authorization
+ * code with PKCE, the login form filled by a scripted user agent. Works against `npm start`
+ * in another process as well as an in-process orchestrator.
+ */
+export async function signInThroughApi(
+  url: string,
+  username: string,
+  options: { mfa?: boolean; users?: readonly LocalUser[] } = {},
+): Promise<string> {
+  const settings = (await (await fetch(`${url}/.well-known/drawbridge`)).json()) as {
+    issuer: string;
+    clientId: string;
+    audience: string;
+    scopes: string[];
+  };
+  const users =
+    options.users ?? parseLocalUsers(await readFile(DEFAULT_USERS_FILE, 'utf8'), 'users');
+  const user = users.find((candidate) => candidate.name === username);
+  if (!user) throw new Error(`no demo user ${username}`);
+  const tokens = await signInLocally({ ...settings, user, mfa: options.mfa === true });
+  return tokens.access_token;
 }

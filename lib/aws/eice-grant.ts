@@ -1,0 +1,83 @@
+import type { AssumeRoleCommandInput, STSClient } from '@aws-sdk/client-sts';
+import { buildEiceSessionPolicy } from '../domain/eice-session-policy.ts';
+import { ConfigError } from '../domain/errors.ts';
+import {
+  type GrantScope,
+  grantDurationSeconds,
+  parseRoleArn,
+  serializeSessionPolicy,
+  sessionTagsFor,
+  sourceIdentityFor,
+} from '../domain/ssm-session-policy.ts';
+import type {
+  EiceCredentialGrant,
+  EiceGrantRequest,
+  IssuedCredentials,
+} from '../ports/credential-grant.ts';
+import { assumeRole } from './ssm-grant.ts';
+
+export interface EiceGrantOptions {
+  sts: STSClient;
+  /** the EiceSessionRole: trusts only the credentials function's role */
+  roleArn: string;
+  region: string;
+}
+
+/**
+ * AssumeRole on the eice session role, narrowed by the inline session policy (one endpoint,
+ * one address and port, the caller's address, the tunnel and time bounds, and the key push
+ * for one OS user on one instance), with the person as SourceIdentity and session tags, and
+ * the Drawbridge session id as role session name, exactly as the ssm grant does.
+ */
+export class EiceGrant implements EiceCredentialGrant {
+  readonly region: string;
+  readonly #sts: STSClient;
+  readonly #roleArn: string;
+  readonly #scope: GrantScope;
+
+  constructor(options: EiceGrantOptions) {
+    let role: ReturnType<typeof parseRoleArn>;
+    try {
+      role = parseRoleArn(options.roleArn);
+    } catch {
+      throw new ConfigError('EICE_SESSION_ROLE_ARN is not an IAM role ARN');
+    }
+    this.#sts = options.sts;
+    this.#roleArn = options.roleArn;
+    this.region = options.region;
+    this.#scope = { partition: role.partition, accountId: role.accountId, region: options.region };
+  }
+
+  /** The exact AssumeRole request for a grant; pure, so tests and the benchmark can read it. */
+  assumeRoleInput(request: EiceGrantRequest): AssumeRoleCommandInput {
+    const { session } = request;
+    const { tags, transitiveTagKeys } = sessionTagsFor(session);
+    return {
+      RoleArn: this.#roleArn,
+      RoleSessionName: session.id,
+      // The credentials only need to open tunnels until openUntil (and push keys meanwhile):
+      // STS's 15-minute minimum is usually all they get.
+      DurationSeconds: grantDurationSeconds(request.now, request.bounds.openUntil),
+      Policy: serializeSessionPolicy(
+        buildEiceSessionPolicy({
+          scope: this.#scope,
+          endpointId: request.endpointId,
+          instanceId: request.instanceId,
+          privateIpAddress: request.privateIpAddress,
+          remotePort: request.remotePort,
+          osUser: request.osUser,
+          sourceCidr: session.sourceCidr,
+          notAfter: request.notAfter,
+          bounds: request.bounds,
+        }),
+      ),
+      SourceIdentity: sourceIdentityFor(session.owner),
+      Tags: tags,
+      TransitiveTagKeys: transitiveTagKeys,
+    };
+  }
+
+  issue(request: EiceGrantRequest): Promise<IssuedCredentials> {
+    return assumeRole(this.#sts, this.assumeRoleInput(request));
+  }
+}
