@@ -10,6 +10,7 @@ const steps: [string, string[]][] = [
   ['bench/cold-start.ts', ['7']],
   ['bench/local-mode.ts', ['50', '10']],
   ['bench/usage.ts', ['100000', '10000', '100']],
+  ['bench/console.ts', ['10']],
 ];
 let failed = false;
 for (const [script, args] of steps) {

@@ -21,6 +21,8 @@ export const SETTING_NAMES = [
   'EICE_SESSION_ROLE_ARN',
   // set by Lambda; the region ssm credentials and commands are for
   'AWS_REGION',
+  // the console: the OpenID Provider's issuer, whose origin its pages may fetch tokens from
+  'OIDC_ISSUER',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 

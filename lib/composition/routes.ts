@@ -1,4 +1,5 @@
 import { createApproveSessionHandler } from '../../functions/approve-session.ts';
+import { CONSOLE_DIR, createConsoleHandler } from '../../functions/console.ts';
 import { createDenySessionHandler } from '../../functions/deny-session.ts';
 import { createEndSessionHandler } from '../../functions/end-session.ts';
 import { createExtendSessionHandler } from '../../functions/extend-session.ts';
@@ -34,5 +35,17 @@ export function httpRoutes(deps: () => ActingDeps): Route[] {
     { method: 'GET', path: '/sessions/{id}/audit', handler: createVerifyAuditHandler(deps) },
     { method: 'GET', path: '/usage', handler: createUsageHandler(deps) },
     { method: 'GET', path: '/targets', handler: createListTargetsHandler(deps) },
+  ];
+}
+
+/**
+ * The console's routes, which have no authorizer (serverless.yml declares them the same way).
+ * Local mode's identity provider shares the API's origin, so no other origin is allowed.
+ */
+export function consoleRoutes(dir = CONSOLE_DIR): Route[] {
+  const handler = createConsoleHandler(() => ({ dir }));
+  return [
+    { method: 'GET', path: '/', handler, public: true },
+    { method: 'GET', path: '/assets/{file}', handler, public: true },
   ];
 }

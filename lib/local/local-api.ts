@@ -14,6 +14,8 @@ export interface Route {
   /** API Gateway route key path, e.g. /sessions/{id} */
   path: string;
   handler: RouteHandler;
+  /** served without a token, as a route with no authorizer (the console's files) */
+  public?: boolean;
 }
 
 export interface LocalApiOptions {
@@ -101,6 +103,17 @@ const localContext = (name: string): Context => ({
   succeed: () => {},
 });
 
+async function authorize(
+  request: IncomingMessage,
+  verify: LocalApiOptions['verify'],
+): Promise<Record<string, unknown>> {
+  const authorization = request.headers.authorization ?? '';
+  const token = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(authorization)?.[1];
+  if (!token)
+    throw new UnauthorizedError('missing bearer token: run `drawbridge login --local` first');
+  return verify(token);
+}
+
 /**
  * The HTTP API on one machine, in front of the very same Lambda handlers: it does what API
  * Gateway does for them — verify the JWT (signature, issuer, audience, expiry), route, and
@@ -125,11 +138,7 @@ export async function startLocalApi(
         });
         return;
       }
-      const authorization = request.headers.authorization ?? '';
-      const token = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(authorization)?.[1];
-      if (!token)
-        throw new UnauthorizedError('missing bearer token: run `drawbridge login --local` first');
-      const claims = await options.verify(token);
+      const claims = matched.route.public ? {} : await authorize(request, options.verify);
       const body = await readBody(request);
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(request.headers)) {

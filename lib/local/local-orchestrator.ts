@@ -14,7 +14,7 @@ import { type ReapReport, reap } from '../app/reap.ts';
 import { localDynamoClient } from '../aws/dynamodb-clients.ts';
 import { DynamoDbSessionStore, documentClientFor } from '../aws/dynamodb-session-store.ts';
 import { ensureTable } from '../aws/table-definition.ts';
-import { httpRoutes } from '../composition/routes.ts';
+import { consoleRoutes, httpRoutes } from '../composition/routes.ts';
 import { type Policy, parsePolicy } from '../domain/policy.ts';
 import { SessionStatus } from '../domain/session.ts';
 import { type Clock, systemClock } from '../ports/clock.ts';
@@ -188,7 +188,7 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
   let oidc: LocalOidcProvider | undefined;
   let authorize: ((token: string) => Promise<Record<string, unknown>>) | undefined;
   const api = await startLocalApi({
-    routes: httpRoutes(() => ({ ...deps, groupsClaim: 'groups' })),
+    routes: [...httpRoutes(() => ({ ...deps, groupsClaim: 'groups' })), ...consoleRoutes()],
     verify: async (token) => {
       if (!authorize) throw new Error('the local OpenID Provider is not ready');
       return authorize(token);

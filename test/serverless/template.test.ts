@@ -55,6 +55,7 @@ const FUNCTIONS = [
   'denySession',
   'listReviews',
   'reviewSession',
+  'console',
   'listTargets',
 ] as const;
 const logicalId = (name: string) => `${name[0]?.toUpperCase()}${name.slice(1)}LambdaFunction`;
@@ -432,6 +433,8 @@ describe('IAM', () => {
       listReviews: ['dynamodb:Query'],
       listTargets: ['logs:PutLogEvents'],
       reviewSession: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      // serves files from its own artifact: no AWS call beyond its logs
+      console: [],
     };
     for (const name of FUNCTIONS) {
       const actions = allowedActions(roleOf(name));
@@ -908,7 +911,16 @@ describe('functions', () => {
       ([, route]) =>
         route.Properties as { RouteKey: string; AuthorizationType: string; AuthorizerId: unknown },
     );
-    expect(routes.map((route) => route.RouteKey).sort()).toEqual([
+    // The console's files are public (the page is what signs people in); nothing else is.
+    const consoleRoutes = routes.filter(
+      (route) => route.RouteKey.startsWith('GET /assets/') || route.RouteKey === 'GET /',
+    );
+    expect(consoleRoutes.map((route) => [route.RouteKey, route.AuthorizationType]).sort()).toEqual([
+      ['GET /', undefined],
+      ['GET /assets/{file}', undefined],
+    ]);
+    const apiRoutes = routes.filter((route) => !consoleRoutes.includes(route));
+    expect(apiRoutes.map((route) => route.RouteKey).sort()).toEqual([
       'DELETE /sessions/{id}',
       'GET /reviews',
       'GET /sessions',
@@ -924,7 +936,7 @@ describe('functions', () => {
       'POST /sessions/{id}/deny',
       'POST /sessions/{id}/extend',
     ]);
-    for (const route of routes) {
+    for (const route of apiRoutes) {
       expect(route.AuthorizationType, route.RouteKey).toBe('JWT');
       expect(route.AuthorizerId).toEqual({ Ref: 'HttpApiAuthorizerJwt' });
     }
@@ -1201,10 +1213,14 @@ describe('artifacts', () => {
       expect(entries, name).toContain('policy/drawbridge.policy.yaml');
       expect(entries, name).toContain(`${handler.slice(0, handler.lastIndexOf('.'))}.mjs`);
       // nothing else: no node_modules, no sources, no tests
-      expect(
-        entries.filter((entry) => !/\.mjs(\.map)?$/.test(entry) && !entry.startsWith('policy/')),
-        name,
-      ).toEqual([]);
+      // nothing else: no node_modules, no sources, no tests (the console also ships its build)
+      const extra = entries.filter(
+        (entry) => !/\.mjs(\.map)?$/.test(entry) && !entry.startsWith('policy/'),
+      );
+      if (name === 'console') {
+        expect(extra).toContain('dist/console/index.html');
+        expect(extra.every((entry) => entry.startsWith('dist/console/'))).toBe(true);
+      } else expect(extra, name).toEqual([]);
     }
   });
 
