@@ -11,8 +11,13 @@ import { findSshd } from '../lib/local/sshd-provider.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = resolve(process.env.DRAWBRIDGE_DATA_DIR ?? '.drawbridge');
-const policyFile = resolve(process.env.DRAWBRIDGE_POLICY ?? 'policy/local.policy.yaml');
-const usersFile = resolve(process.env.DRAWBRIDGE_USERS ?? 'policy/local-users.yaml');
+// The shipped policy and demo people are found beside this script, wherever npm start runs from.
+const policyFile = resolve(
+  process.env.DRAWBRIDGE_POLICY ?? join(REPO_ROOT, 'policy/local.policy.yaml'),
+);
+const usersFile = resolve(
+  process.env.DRAWBRIDGE_USERS ?? join(REPO_ROOT, 'policy/local-users.yaml'),
+);
 const portText = process.env.DRAWBRIDGE_PORT ?? '8787';
 const apiPort = Number(portText);
 // Tests only: runs the orchestrator's clock ahead, so a window can run out without waiting.
@@ -112,7 +117,8 @@ Drawbridge local mode is up.
 ${demoLines.join('\n')}
 
 Try it (in another terminal):
-  ${command('login', '--local', '--user', 'alice', ...dataDirFlag)}   (or in a browser: ${command('login', ...dataDirFlag)})
+  ${command('login', '--local', '--user', 'alice', ...dataDirFlag)}
+  (or sign in in a browser: ${command('login', ...dataDirFlag)})
   ${command('targets')}
   ${command('open', 'demo', '--for', '5m', '--reason', 'trying drawbridge', '--connect', '--stdio')}
   (type a line: the demo answers through your bastion; Ctrl-D leaves and ends the session)
