@@ -23,7 +23,6 @@ const ResourcesSchema = z.lazy(() =>
     securityGroupId: z.string().optional(),
     subnetId: z.string().optional(),
     instanceType: z.string().optional(),
-    scheduleName: z.string().optional(),
     pid: z.number().int().optional(),
     targetInstanceId: z.string().optional(),
   }),
