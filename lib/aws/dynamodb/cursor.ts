@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import type { Review } from '../../domain/break-glass.ts';
-import { ValidationError } from '../../domain/errors.ts';
+import { InvalidCursorError, ValidationError } from '../../domain/errors.ts';
+
 import type { Session } from '../../domain/session.ts';
 import { itemKey, REVIEW_KIND, SESSION_KIND } from '../table-definition.ts';
 
@@ -51,14 +52,6 @@ export const ReviewCursor = z.lazy(() =>
   }),
 );
 export type ReviewCursor = z.infer<typeof ReviewCursor>;
-
-/** A 400: the caller sent a cursor this listing did not hand out. */
-export class InvalidCursorError extends ValidationError {
-  constructor() {
-    super('invalid cursor: pass back the cursor of the previous page unchanged, or none');
-    this.name = 'InvalidCursorError';
-  }
-}
 
 export type CursorKey = ByOwnerCursor | ByCreatedCursor | ReviewCursor;
 
