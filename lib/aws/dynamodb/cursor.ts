@@ -1,7 +1,6 @@
 import * as z from 'zod';
 import type { Review } from '../../domain/break-glass.ts';
-import { InvalidCursorError, ValidationError } from '../../domain/errors.ts';
-
+import { InvalidCursorError } from '../../domain/errors.ts';
 import type { Session } from '../../domain/session.ts';
 import { itemKey, REVIEW_KIND, SESSION_KIND } from '../table-definition.ts';
 
