@@ -3,6 +3,7 @@
 // Usage: node bench/local-mode.ts [sessions] [expiring]
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startLocalOrchestrator } from '../lib/local/local-orchestrator.ts';
 import { SshdProvider } from '../lib/local/sshd-provider.ts';
 import { silentLogger } from '../lib/ports/logger.ts';
@@ -64,7 +65,7 @@ for (let index = 0; index < sessions; index += 1) {
   let view = created;
   while (view.body.status !== 'READY') {
     if (view.body.status === 'FAILED') throw new Error(String(view.body.failureReason));
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await sleep(5);
     view = await alice.get(id);
   }
   const connection = view.body.connection as ConnectionInfo;
@@ -123,11 +124,11 @@ for (let index = 0; index < expiring; index += 1) {
 }
 const gone = await Promise.all(
   shortLived.map(async ({ expiresAt, connection }) => {
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt - Date.now() - 200)));
+    await sleep(Math.max(0, expiresAt - Date.now() - 200));
     for (;;) {
       try {
         await sshBanner(connection.bastion.host, connection.bastion.port);
-        await new Promise((resolve) => setTimeout(resolve, 10));
+        await sleep(10);
       } catch {
         return Date.now() - expiresAt;
       }

@@ -78,8 +78,9 @@ mockClient(sqs).on(SendMessageCommand).resolves({ MessageId: 'm' });
 const schedulerClient = new SchedulerClient({ region, credentials });
 mockClient(schedulerClient).on(CreateScheduleCommand).resolves({ ScheduleArn: 'arn' });
 
+const instances = new ManagedInstances({ ssm });
 const provider = new SsmProvider({
-  instances: new ManagedInstances({ ssm }),
+  instances,
   bastions: new Ec2Provider({
     // existing targets never reach EC2: an unmocked client would fail loudly if they did
     ec2: new EC2Client({ region, credentials }),
@@ -99,7 +100,7 @@ const deps = {
     clock: systemClock,
   }),
   providers: { ssm: provider },
-  targetChecks: { ssm: provider },
+  targetChecks: { ssm: instances },
   scheduler: new EventBridgeExpiryScheduler({
     scheduler: schedulerClient,
     groupName: 'drawbridge-bench',

@@ -14,7 +14,7 @@ import { reap } from '../lib/app/reap.ts';
 import { usageReport } from '../lib/app/usage.ts';
 import { DynamoDbSessionStore, documentClientFor } from '../lib/aws/dynamodb-session-store.ts';
 import { DUE_SHARD, ensureTable, itemKey, SESSION_KIND } from '../lib/aws/table-definition.ts';
-import { DEFAULT_PRICING } from '../lib/domain/cost.ts';
+import { defaultPricing } from '../lib/domain/cost.ts';
 import { dueAtFor } from '../lib/domain/due.ts';
 import { parsePolicy } from '../lib/domain/policy.ts';
 import type { Session } from '../lib/domain/session.ts';
@@ -186,7 +186,7 @@ const inMemory = new UsageAccumulator({
   window: { from: MONTH_START, to: MONTH_START + 92 * DAY, now: MONTH_START + 100 * DAY },
   groupBy: 'user',
   policy,
-  pricing: DEFAULT_PRICING,
+  pricing: defaultPricing(),
   pricingSource: 'default',
 });
 for (const session of ended) inMemory.add(session);

@@ -26,16 +26,18 @@ export const SETTING_NAMES = [
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
-const BaseSchema = z.object({
-  STAGE: z.string().regex(/^[a-z0-9-]{1,20}$/, 'lower-case letters, digits and dashes'),
-  TABLE_NAME: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table name'),
-  GROUPS_CLAIM: z
-    .string()
-    .regex(/^[A-Za-z0-9_:/.-]{1,128}$/)
-    .default('groups'),
-  POLICY_FILE: z.string().min(1).default('policy/drawbridge.policy.yaml'),
-  LAMBDA_TASK_ROOT: z.string().min(1).optional(),
-});
+const BaseSchema = z.lazy(() =>
+  z.object({
+    STAGE: z.string().regex(/^[a-z0-9-]{1,20}$/, 'lower-case letters, digits and dashes'),
+    TABLE_NAME: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table name'),
+    GROUPS_CLAIM: z
+      .string()
+      .regex(/^[A-Za-z0-9_:/.-]{1,128}$/)
+      .default('groups'),
+    POLICY_FILE: z.string().min(1).default('policy/drawbridge.policy.yaml'),
+    LAMBDA_TASK_ROOT: z.string().min(1).optional(),
+  }),
+);
 
 export interface Config<Required extends SettingName = never> {
   stage: string;

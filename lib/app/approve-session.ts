@@ -1,11 +1,15 @@
 import { approvedTimes, assertMayDecide, isApproverFor } from '../domain/approval.ts';
-import { ConflictError, NotFoundError } from '../domain/errors.ts';
+
+import { ConflictError, NotFoundError, ProvisioningUnavailableError } from '../domain/errors.ts';
+
 import { requireFreshMfa } from '../domain/mfa.ts';
+
 import { findTarget, isAdmin } from '../domain/policy.ts';
+
 import { type Identity, isSessionId, type Session } from '../domain/session.ts';
+
 import type { AppDeps } from './deps.ts';
 import { applyEvent } from './record.ts';
-import { ProvisioningUnavailableError } from './request-session.ts';
 
 type DecideDeps = Pick<
   AppDeps,

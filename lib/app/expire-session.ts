@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Session, SessionStatus } from '../domain/session.ts';
 import type { AppDeps } from './deps.ts';
 import { endSession, isOverdue } from './end-session.ts';
@@ -14,8 +15,6 @@ export interface ExpireOptions {
   maxWaitMs?: number;
   sleep?: (ms: number) => Promise<void>;
 }
-
-const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Layer 2: invoked by the session's one-time schedule. Early, it waits in-process until
@@ -42,7 +41,7 @@ export async function expireSession(
       ? session.expiresAt - deps.clock.now()
       : 0;
   if (early > SCHEDULE_TOLERANCE_MS && early <= (options.maxWaitMs ?? 0)) {
-    await (options.sleep ?? realSleep)(early);
+    await (options.sleep ?? sleep)(early);
     // An extension or a revoke may have landed while we waited.
     session = await deps.store.get(sessionId);
     if (!session) return undefined;

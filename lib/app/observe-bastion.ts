@@ -1,6 +1,10 @@
+import { UnknownInstanceError, UnrecordedBastionError } from '../domain/errors.ts';
 import { type Session, SessionStatus } from '../domain/session.ts';
+
 import { type AppDeps, providerFor } from './deps.ts';
+
 import { endSession, failSession } from './end-session.ts';
+
 import { markReady } from './provision-session.ts';
 
 export type BastionSignal = 'running' | 'gone';
@@ -46,20 +50,6 @@ export async function observeBastion(
 
 /** EC2 instance state names that mean the bastion is no longer usable. */
 export const GONE_INSTANCE_STATES = ['shutting-down', 'terminated', 'stopping', 'stopped'] as const;
-
-export class UnknownInstanceError extends Error {
-  constructor(instanceId: string) {
-    super(`no session records instance ${instanceId} yet`);
-    this.name = 'UnknownInstanceError';
-  }
-}
-
-export class UnrecordedBastionError extends Error {
-  constructor(sessionId: string) {
-    super(`session ${sessionId} has not recorded its bastion yet`);
-    this.name = 'UnrecordedBastionError';
-  }
-}
 
 /**
  * The local bastion's running signal → its session, on the same path as EC2's event: the

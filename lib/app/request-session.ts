@@ -1,11 +1,19 @@
 import { GENESIS_HASH } from '../domain/audit.ts';
+
 import { openReview } from '../domain/break-glass.ts';
-import { DrawbridgeError } from '../domain/errors.ts';
+
+import { DrawbridgeError, ProvisioningUnavailableError } from '../domain/errors.ts';
+
 import { decideGrant } from '../domain/grant.ts';
+
 import { hostCidr } from '../domain/network.ts';
+
 import { findTarget, type Policy } from '../domain/policy.ts';
+
 import { parsePublicKey } from '../domain/public-key.ts';
+
 import { replayAction } from '../domain/replay.ts';
+
 import {
   type Identity,
   linuxUserFor,
@@ -13,10 +21,13 @@ import {
   type Session,
   SessionStatus,
 } from '../domain/session.ts';
+
 import { isBreakGlass } from '../domain/usage.ts';
+
 import type { CreateSessionOptions, IdempotencyClaim } from '../ports/session-store.ts';
 import type { AppDeps } from './deps.ts';
 import { approvalRequest, breakGlassAlert, type NotifyOutcome, notify } from './notify.ts';
+
 import { applyEvent } from './record.ts';
 
 export interface SessionRequest {
@@ -42,16 +53,6 @@ export interface RequestSessionResult {
   replayed: boolean;
   /** break-glass only: whether the security alert went out (never holds access back) */
   alert?: NotifyOutcome;
-}
-
-/** 503: the request was valid but could not be started; nothing was left behind. */
-export class ProvisioningUnavailableError extends DrawbridgeError {
-  override readonly code = 'unavailable';
-  override readonly expose = true;
-  constructor(options?: { cause?: unknown }) {
-    super('Drawbridge could not start provisioning right now; retry in a moment', options);
-    this.name = 'ProvisioningUnavailableError';
-  }
 }
 
 /** Builds the REQUESTED session. Pure apart from the id; exported for the benchmarks and tests. */

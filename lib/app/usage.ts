@@ -1,4 +1,4 @@
-import { DEFAULT_PRICING } from '../domain/cost.ts';
+import { defaultPricing } from '../domain/cost.ts';
 import { ForbiddenError } from '../domain/errors.ts';
 import { isAdmin, type Policy } from '../domain/policy.ts';
 import type { Identity } from '../domain/session.ts';
@@ -54,7 +54,7 @@ export async function usageReport(
     window: { from: request.from, to: request.to, now },
     groupBy: request.groupBy,
     policy,
-    pricing: policy.pricing ?? DEFAULT_PRICING,
+    pricing: policy.pricing ?? defaultPricing(),
     pricingSource: policy.pricing ? 'policy' : 'default',
   });
 

@@ -1,9 +1,17 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
 import type { AuditEvent } from '../domain/audit.ts';
 import type { Review } from '../domain/break-glass.ts';
-import { DrawbridgeError, StaleSessionError } from '../domain/errors.ts';
+import {
+  CorruptItemError,
+  DrawbridgeError,
+  SessionStoreError,
+  StaleSessionError,
+} from '../domain/errors.ts';
+
 import { isLive, isTerminal, type Session } from '../domain/session.ts';
+
 import type { ReaperDay, ReaperSweep } from '../domain/usage.ts';
 import type { Clock } from '../ports/clock.ts';
 import type {
@@ -31,9 +39,13 @@ import {
   takeEndpointSlot,
 } from './dynamodb/endpoint-counters.ts';
 import { claimedSessionId, claimKey } from './dynamodb/idempotency-records.ts';
+
 import { quotaRefusal, releaseQuota, takeQuota } from './dynamodb/quota-counters.ts';
+
 import { listReaperDays, recordReaperSweep } from './dynamodb/reaper-days.ts';
+
 import { closeReview, getReview, insertReview, listReviews } from './dynamodb/reviews.ts';
+
 import {
   findByInstanceId,
   getSession,
@@ -46,7 +58,8 @@ import {
   replaceSession,
   sessionPurgeAfter,
 } from './dynamodb/sessions.ts';
-import { CorruptItemError, SessionStoreError, type Table } from './dynamodb/table.ts';
+
+import type { Table } from './dynamodb/table.ts';
 import { type NamedItems, TRANSACTION_LIMIT, transact } from './dynamodb/transaction.ts';
 
 export { CorruptItemError, SessionStoreError };

@@ -226,7 +226,7 @@ export interface SsmProviderOptions {
  * this provider decides when the instance is usable and, at the end, terminates every Session
  * Manager session opened under the grant — never anyone else's — and any fresh bastion.
  */
-export class SsmProvider implements Provider, TargetCheck {
+export class SsmProvider implements Provider {
   readonly mode = 'ssm' as const;
   readonly #instances: ManagedInstances;
   readonly #bastions: Ec2Provider;
@@ -240,10 +240,6 @@ export class SsmProvider implements Provider, TargetCheck {
     this.#sessionRoleArn = options.sessionRoleArn;
     this.#instanceProfileArn = options.bastionInstanceProfileArn;
     this.#recheckSeconds = options.recheckSeconds ?? 10;
-  }
-
-  checkTarget(target: Target): Promise<Session['resources']> {
-    return this.#instances.checkTarget(target);
   }
 
   async launch(plan: LaunchPlan): Promise<LaunchResult> {

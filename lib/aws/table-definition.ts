@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type AttributeDefinition,
   CreateTableCommand,
@@ -222,7 +223,7 @@ async function waitUntilActive(client: DynamoDBClient, tableName: string, timeou
     if (Date.now() > deadline) {
       throw new Error(`table ${tableName} did not become ACTIVE within ${timeoutMs} ms`);
     }
-    await new Promise((resolve) => setTimeout(resolve, delay));
+    await sleep(delay);
     delay = Math.min(delay * 2, 2_000);
   }
 }

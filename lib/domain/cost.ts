@@ -8,9 +8,6 @@ import * as z from 'zod';
  * the bill.
  */
 
-const price = z.number().nonnegative().finite();
-const count = z.number().nonnegative().finite();
-
 export const DEFAULT_INSTANCE_HOURLY: Readonly<Record<string, number>> = {
   't4g.nano': 0.0042,
   't4g.micro': 0.0084,
@@ -23,48 +20,66 @@ export const DEFAULT_INSTANCE_HOURLY: Readonly<Record<string, number>> = {
   'c7g.large': 0.0725,
 };
 
-const LambdaPricingSchema = z.strictObject({
-  perMillionRequests: price.default(0.2),
-  /** arm64 */
-  perGbSecond: price.default(0.0000133334),
-  /** request, provision, state changes, a few status polls, expire: one session's invocations */
-  invocationsPerSession: count.default(8),
-  averageDurationMs: count.default(200),
-  memoryMb: count.default(256),
-  /** the reaper runs every minute whether or not there are sessions: the idle baseline */
-  reaperInvocationsPerDay: count.default(1440),
-  reaperAverageDurationMs: count.default(300),
-});
+// Built on first use (a policy's validation, the usage report), not when a function's module
+// loads: constructing and first running zod schemas is the bulk of a function's own init.
+function buildPricingSchema() {
+  const price = z.number().nonnegative().finite();
+  const count = z.number().nonnegative().finite();
 
-const DynamoDbPricingSchema = z.strictObject({
-  perMillionWriteUnits: price.default(0.625),
-  perMillionReadUnits: price.default(0.125),
-  /**
-   * Every audit event is one transaction: the session and the event item at 2 WRU each
-   * (transactional writes cost double), plus the session's index entries.
-   */
-  writeUnitsPerEvent: count.default(10),
-  /** the consistent read before each change, and the status polls */
-  readUnitsPerEvent: count.default(4),
-});
+  const LambdaPricingSchema = z.strictObject({
+    perMillionRequests: price.default(0.2),
+    /** arm64 */
+    perGbSecond: price.default(0.0000133334),
+    /** request, provision, state changes, a few status polls, expire: one session's invocations */
+    invocationsPerSession: count.default(8),
+    averageDurationMs: count.default(200),
+    memoryMb: count.default(256),
+    /** the reaper runs every minute whether or not there are sessions: the idle baseline */
+    reaperInvocationsPerDay: count.default(1440),
+    reaperAverageDurationMs: count.default(300),
+  });
 
-export const PricingSchema = z.strictObject({
-  currency: z.literal('USD').default('USD'),
-  /** on-demand price per hour by instance type; billed per second with a 60 s minimum */
-  instanceHourly: z
-    .record(
-      z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'an instance type like t4g.nano'),
-      price,
-    )
-    .default({ ...DEFAULT_INSTANCE_HOURLY }),
-  /** every ec2 bastion has one public IPv4 address while it runs */
-  publicIpv4Hourly: price.default(0.005),
-  lambda: LambdaPricingSchema.default(LambdaPricingSchema.parse({})),
-  dynamodb: DynamoDbPricingSchema.default(DynamoDbPricingSchema.parse({})),
+  const DynamoDbPricingSchema = z.strictObject({
+    perMillionWriteUnits: price.default(0.625),
+    perMillionReadUnits: price.default(0.125),
+    /**
+     * Every audit event is one transaction: the session and the event item at 2 WRU each
+     * (transactional writes cost double), plus the session's index entries.
+     */
+    writeUnitsPerEvent: count.default(10),
+    /** the consistent read before each change, and the status polls */
+    readUnitsPerEvent: count.default(4),
+  });
+
+  const PricingSchema = z.strictObject({
+    currency: z.literal('USD').default('USD'),
+    /** on-demand price per hour by instance type; billed per second with a 60 s minimum */
+    instanceHourly: z
+      .record(
+        z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'an instance type like t4g.nano'),
+        price,
+      )
+      .default({ ...DEFAULT_INSTANCE_HOURLY }),
+    /** every ec2 bastion has one public IPv4 address while it runs */
+    publicIpv4Hourly: price.default(0.005),
+    lambda: LambdaPricingSchema.default(LambdaPricingSchema.parse({})),
+    dynamodb: DynamoDbPricingSchema.default(DynamoDbPricingSchema.parse({})),
+  });
+  return PricingSchema;
+}
+let pricingSchema: ReturnType<typeof buildPricingSchema> | undefined;
+export const PricingSchema = z.lazy(() => {
+  pricingSchema ??= buildPricingSchema();
+  return pricingSchema;
 });
 export type Pricing = z.infer<typeof PricingSchema>;
 
-export const DEFAULT_PRICING: Pricing = PricingSchema.parse({});
+let cachedDefault: Pricing | undefined;
+/** Every price at its default: the usage report's prices when the policy names none. */
+export const defaultPricing = (): Pricing => {
+  cachedDefault ??= PricingSchema.parse({});
+  return cachedDefault;
+};
 
 export const SECOND_MS = 1_000;
 export const HOUR_MS = 3_600_000;

@@ -158,3 +158,51 @@ export class ConfigError extends DrawbridgeError {
     this.name = 'ConfigError';
   }
 }
+
+/** Reading an item we did not write the way we write it: a bug or tampering, never a 4xx. */
+export class CorruptItemError extends DrawbridgeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CorruptItemError';
+  }
+}
+
+/** DynamoDB failed in a way the caller cannot fix (throttled, unreachable, misconfigured). */
+export class SessionStoreError extends DrawbridgeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SessionStoreError';
+  }
+}
+
+/** A 400: the caller sent a cursor this listing did not hand out. */
+export class InvalidCursorError extends ValidationError {
+  constructor() {
+    super('invalid cursor: pass back the cursor of the previous page unchanged, or none');
+    this.name = 'InvalidCursorError';
+  }
+}
+
+/** 503: the request was valid but could not be started; nothing was left behind. */
+export class ProvisioningUnavailableError extends DrawbridgeError {
+  override readonly code = 'unavailable';
+  override readonly expose = true;
+  constructor(options?: { cause?: unknown }) {
+    super('Drawbridge could not start provisioning right now; retry in a moment', options);
+    this.name = 'ProvisioningUnavailableError';
+  }
+}
+
+export class UnknownInstanceError extends Error {
+  constructor(instanceId: string) {
+    super(`no session records instance ${instanceId} yet`);
+    this.name = 'UnknownInstanceError';
+  }
+}
+
+export class UnrecordedBastionError extends Error {
+  constructor(sessionId: string) {
+    super(`session ${sessionId} has not recorded its bastion yet`);
+    this.name = 'UnrecordedBastionError';
+  }
+}

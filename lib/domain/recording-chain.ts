@@ -14,7 +14,7 @@ export const EVENT_CODES = ['o', 'i', 'r', 'm'] as const;
 export type EventCode = (typeof EVENT_CODES)[number];
 export type RecordingEvent = [at: number, code: EventCode, data: string];
 
-const millis = z.number().int().nonnegative();
+const millis = z.lazy(() => z.number().int().nonnegative());
 const base = {
   v: z.literal(1),
   sid: z.string().min(1).max(64),
@@ -23,28 +23,30 @@ const base = {
   conn: z.string().min(1).max(64),
   hash: z.string().regex(/^[0-9a-f]{64}$/),
 };
-export const ChunkSchema = z.discriminatedUnion('kind', [
-  z.strictObject({
-    ...base,
-    kind: z.literal('start'),
-    at: millis,
-    width: z.number().int().min(1).max(10000),
-    height: z.number().int().min(1).max(10000),
-    user: z.string().max(64),
-    input: z.boolean(),
-  }),
-  z.strictObject({
-    ...base,
-    kind: z.literal('data'),
-    events: z.array(z.tuple([millis, z.enum(EVENT_CODES), z.string()])).min(1),
-  }),
-  z.strictObject({
-    ...base,
-    kind: z.literal('end'),
-    at: millis,
-    reason: z.enum(['exit', 'idle', 'hangup', 'sink-failed', 'signal']),
-  }),
-]);
+export const ChunkSchema = z.lazy(() =>
+  z.discriminatedUnion('kind', [
+    z.strictObject({
+      ...base,
+      kind: z.literal('start'),
+      at: millis,
+      width: z.number().int().min(1).max(10000),
+      height: z.number().int().min(1).max(10000),
+      user: z.string().max(64),
+      input: z.boolean(),
+    }),
+    z.strictObject({
+      ...base,
+      kind: z.literal('data'),
+      events: z.array(z.tuple([millis, z.enum(EVENT_CODES), z.string()])).min(1),
+    }),
+    z.strictObject({
+      ...base,
+      kind: z.literal('end'),
+      at: millis,
+      reason: z.enum(['exit', 'idle', 'hangup', 'sink-failed', 'signal']),
+    }),
+  ]),
+);
 export type RecordingChunk = z.infer<typeof ChunkSchema>;
 
 /** The last link, which the session stores when it ends: a cut-short recording no longer reaches it. */

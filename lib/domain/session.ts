@@ -42,7 +42,6 @@ export interface SessionResources {
   securityGroupId?: string;
   subnetId?: string;
   instanceType?: string;
-  scheduleName?: string;
   /** local mode: pid of the sshd process group leader */
   pid?: number;
   /**

@@ -199,17 +199,7 @@ interface Tally {
   breakGlass: number;
 }
 
-const emptyTally = (): Tally => ({
-  sessions: 0,
-  cloudSessions: 0,
-  bastionSeconds: 0,
-  billedSeconds: 0,
-  instances: 0,
-  publicIpv4: 0,
-  events: 0,
-  overstay: [],
-  breakGlass: 0,
-});
+const emptyTally = (): Tally => ({ ...emptyShare(), overstay: [] });
 
 /** One session's contribution to one group. */
 type Share = Omit<Tally, 'overstay'> & { overstay?: number };

@@ -100,7 +100,7 @@ export function buildOpenApi(version = '0.1.0') {
         },
         get: {
           summary: 'Your sessions, newest first (admins: everyone, with filters)',
-          parameters: queryParameters(ListSessionsQuery),
+          parameters: queryParameters(ListSessionsQuery.unwrap()),
           responses: {
             '200': {
               description: 'a page of sessions',
@@ -209,7 +209,7 @@ export function buildOpenApi(version = '0.1.0') {
       '/reviews': {
         get: {
           summary: 'Break-glass reviews (admins), open ones first',
-          parameters: queryParameters(ListReviewsQuery),
+          parameters: queryParameters(ListReviewsQuery.unwrap()),
           responses: {
             '200': { description: 'reviews' },
             ...COMMON_ERRORS,

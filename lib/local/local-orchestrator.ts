@@ -4,29 +4,34 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AppDeps } from '../app/deps.ts';
 import { expireSession } from '../app/expire-session.ts';
-import {
-  observeBastion,
-  onLocalBastionRunning,
-  UnrecordedBastionError,
-} from '../app/observe-bastion.ts';
+import { observeBastion, onLocalBastionRunning } from '../app/observe-bastion.ts';
 import { provisionSession } from '../app/provision-session.ts';
 import { type ReapReport, reap } from '../app/reap.ts';
 import { localDynamoClient } from '../aws/dynamodb-clients.ts';
 import { DynamoDbSessionStore, documentClientFor } from '../aws/dynamodb-session-store.ts';
 import { ensureTable } from '../aws/table-definition.ts';
 import { consoleRoutes, httpRoutes } from '../composition/routes.ts';
+import { UnrecordedBastionError } from '../domain/errors.ts';
 import { type Policy, parsePolicy } from '../domain/policy.ts';
+
 import { SessionStatus } from '../domain/session.ts';
+
 import { type Clock, systemClock } from '../ports/clock.ts';
+
 import type { Logger } from '../ports/logger.ts';
 import { type DynamoServer, startDynamo } from './dynamo-server.ts';
+
 import { FileAuditLog } from './file-audit-log.ts';
+
 import { FileNotifier } from './file-notifier.ts';
+
 import { FileSessionLog } from './file-session-log.ts';
+
 import { InProcessQueue } from './in-process-queue.ts';
 import { createJwtAuthorizer } from './jwt-authorizer.ts';
 import type { Route } from './local-api.ts';
 import { startLocalApi } from './local-api.ts';
+
 import { LocalExpiryScheduler } from './local-expiry-scheduler.ts';
 import {
   createLocalOidcProvider,

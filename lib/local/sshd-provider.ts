@@ -16,6 +16,7 @@ import {
 import { homedir, userInfo } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { ConfigError, ProvisioningError } from '../domain/errors.ts';
 import { bannerOf } from '../domain/policy.ts';
@@ -121,8 +122,6 @@ export function findSshd(searchPath?: string): string | undefined {
 
 export const SSHD_MISSING_MESSAGE =
   'sshd (OpenSSH server) is not installed: run `sudo apt-get install openssh-server`';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

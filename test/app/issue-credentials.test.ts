@@ -129,10 +129,9 @@ interface SsmWorld extends TestWorld {
 
 function ssmWorld(): SsmWorld {
   const world = testWorld(parsePolicy(POLICY, 'ssm test policy'));
+  const instances = new ManagedInstances({ ssm: new SSMClient({ region: REGION }) });
   const ssm = new SsmProvider({
-    instances: new ManagedInstances({
-      ssm: new SSMClient({ region: REGION }),
-    }),
+    instances,
     bastions: new Ec2Provider({
       ec2: new EC2Client({ region: REGION }),
       stage: 'test',
@@ -144,7 +143,7 @@ function ssmWorld(): SsmWorld {
   });
   const delayQueue = new DelayQueue();
   world.deps.providers = { ...world.deps.providers, ssm };
-  world.deps.targetChecks = { ssm };
+  world.deps.targetChecks = { ssm: instances };
   world.deps.queue = delayQueue;
   const grant = new SsmGrant({
     sts: new STSClient({ region: REGION }),

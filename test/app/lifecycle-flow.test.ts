@@ -1,20 +1,30 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+
 import { expireSession } from '../../lib/app/expire-session.ts';
-import { onInstanceState, UnknownInstanceError } from '../../lib/app/observe-bastion.ts';
+
+import { onInstanceState } from '../../lib/app/observe-bastion.ts';
 import { provisionSession } from '../../lib/app/provision-session.ts';
+
 import { reap } from '../../lib/app/reap.ts';
-import { ProvisioningUnavailableError, requestSession } from '../../lib/app/request-session.ts';
+
+import { requestSession } from '../../lib/app/request-session.ts';
 import { revokeSession } from '../../lib/app/revoke-session.ts';
+
 import { verifyChain } from '../../lib/domain/audit.ts';
+
 import {
   ForbiddenError,
   NotFoundError,
   ProvisioningError,
+  ProvisioningUnavailableError,
   QuotaExceededError,
+  UnknownInstanceError,
   ValidationError,
 } from '../../lib/domain/errors.ts';
+
 import type { Identity, Session } from '../../lib/domain/session.ts';
 import { type TestWorld, testWorld } from '../support/fakes.ts';
+
 import { ed25519PublicKey } from '../support/keys.ts';
 
 const alice: Identity = { subject: 'alice', groups: ['dba', 'dev'] };

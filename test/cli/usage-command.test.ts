@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_BROKEN_EXIT } from '../../cli/audit-command.ts';
 import { type Io, main } from '../../cli/main.ts';
 import { bar, dayChart, renderUsage, shortDuration } from '../../cli/usage-command.ts';
-import { DEFAULT_PRICING } from '../../lib/domain/cost.ts';
+import { defaultPricing } from '../../lib/domain/cost.ts';
 import { UsageAccumulator, type UsageReport } from '../../lib/domain/usage.ts';
 import {
   type LocalOrchestrator,
@@ -63,7 +63,7 @@ function fixedReport(): UsageReport {
     },
     groupBy: 'user',
     policy: testPolicy(),
-    pricing: DEFAULT_PRICING,
+    pricing: defaultPricing(),
     pricingSource: 'default',
   });
   const hour = 3_600_000;

@@ -5,7 +5,7 @@ import {
   billedInterval,
   billedSecondsIn,
   controlPlaneCost,
-  DEFAULT_PRICING,
+  defaultPricing,
   idleBaselineCost,
   PricingSchema,
   roundMoney,
@@ -42,7 +42,7 @@ describe('per-second billing with a 60 s minimum', () => {
       { start: DAY1, end: DAY2 },
     );
     expect(seconds).toBe(1_800);
-    const cost = bastionCost(seconds, 't4g.nano', DEFAULT_PRICING);
+    const cost = bastionCost(seconds, 't4g.nano', defaultPricing());
     // 1800 s x $0.0042/h / 3600 = $0.0021; 1800 s x $0.005/h / 3600 = $0.0025
     expect(cost.instance).toBeCloseTo(0.0021, 12);
     expect(cost.publicIpv4).toBeCloseTo(0.0025, 12);
@@ -59,7 +59,7 @@ describe('per-second billing with a 60 s minimum', () => {
       usedSecondsIn({ start: DAY1, end: DAY1 + 20 * SECOND }, { start: DAY1, end: DAY2 }),
     ).toBe(20);
     // 60 s x 0.0042 / 3600
-    expect(bastionCost(seconds, 't4g.nano', DEFAULT_PRICING).instance).toBeCloseTo(0.00007, 12);
+    expect(bastionCost(seconds, 't4g.nano', defaultPricing()).instance).toBeCloseTo(0.00007, 12);
   });
 
   it('splits a run across a report boundary: 23:50 to 00:20 is 600 s before and 1200 s after', () => {
@@ -68,8 +68,8 @@ describe('per-second billing with a 60 s minimum', () => {
     const after = billedSecondsIn(run, { start: DAY2, end: DAY3 });
     expect(before).toBe(600);
     expect(after).toBe(1_200);
-    expect(bastionCost(before, 't4g.nano', DEFAULT_PRICING).instance).toBeCloseTo(0.0007, 12);
-    expect(bastionCost(after, 't4g.nano', DEFAULT_PRICING).instance).toBeCloseTo(0.0014, 12);
+    expect(bastionCost(before, 't4g.nano', defaultPricing()).instance).toBeCloseTo(0.0007, 12);
+    expect(bastionCost(after, 't4g.nano', defaultPricing()).instance).toBeCloseTo(0.0014, 12);
   });
 
   it("puts the minimum at the run's start, so a 10 s run at 23:59:30 bills 30 s on each day", () => {
@@ -86,9 +86,9 @@ describe('per-second billing with a 60 s minimum', () => {
   });
 
   it('does not price an instance type the table lacks, but still counts its IPv4', () => {
-    const cost = bastionCost(3_600, 'x9g.huge', DEFAULT_PRICING);
+    const cost = bastionCost(3_600, 'x9g.huge', defaultPricing());
     expect(cost).toEqual({ instance: 0, publicIpv4: 0.005, priced: false });
-    expect(bastionCost(3_600, undefined, DEFAULT_PRICING).priced).toBe(false);
+    expect(bastionCost(3_600, undefined, defaultPricing()).priced).toBe(false);
   });
 
   it('property: windows that tile the timeline add up to the whole bill, never under a minute', () => {
@@ -124,16 +124,16 @@ describe('control plane and idle baseline', () => {
     // 10 sessions x 8 invocations = 80; 80 x 0.2 s x 0.25 GB = 4 GB-s
     // Lambda: 80 x $0.20/M + 4 x $0.0000133334 = $0.000016 + $0.0000533336
     // DynamoDB: 50 events x 10 WRU x $0.625/M + 50 x 4 RRU x $0.125/M = $0.0003125 + $0.000025
-    const cost = controlPlaneCost(10, 50, DEFAULT_PRICING);
+    const cost = controlPlaneCost(10, 50, defaultPricing());
     expect(cost.lambda).toBeCloseTo(0.0000693336, 12);
     expect(cost.dynamodb).toBeCloseTo(0.0003375, 12);
-    expect(controlPlaneCost(0, 0, DEFAULT_PRICING)).toEqual({ lambda: 0, dynamodb: 0 });
+    expect(controlPlaneCost(0, 0, defaultPricing())).toEqual({ lambda: 0, dynamodb: 0 });
   });
 
   it('costs one idle day of reaper at $0.0017280072', () => {
     // 1440 x $0.20/M = $0.000288; 1440 x 0.3 s x 0.25 GB = 108 GB-s x $0.0000133334
-    expect(idleBaselineCost(86_400_000, DEFAULT_PRICING)).toBeCloseTo(0.0017280072, 12);
-    expect(idleBaselineCost(0, DEFAULT_PRICING)).toBe(0);
+    expect(idleBaselineCost(86_400_000, defaultPricing())).toBeCloseTo(0.0017280072, 12);
+    expect(idleBaselineCost(0, defaultPricing())).toBe(0);
   });
 
   it('rounds money to the micro-dollar', () => {
@@ -153,7 +153,7 @@ describe('pricing in the policy', () => {
     expect(policy.finopsGroup).toBe('finops');
     expect(policy.pricing?.instanceHourly).toEqual({ 't4g.nano': 0.0053 });
     expect(policy.pricing?.publicIpv4Hourly).toBe(0.006);
-    expect(policy.pricing?.lambda).toEqual(DEFAULT_PRICING.lambda);
+    expect(policy.pricing?.lambda).toEqual(defaultPricing().lambda);
     expect(policy.pricing?.dynamodb.perMillionWriteUnits).toBe(0.625);
   });
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PRICING } from '../../lib/domain/cost.ts';
+import { defaultPricing } from '../../lib/domain/cost.ts';
 import { UsageAccumulator } from '../../lib/domain/usage.ts';
 import { CSV_COLUMNS, csvCell, usageCsv } from '../../lib/domain/usage-csv.ts';
 import { testPolicy } from '../support/fakes.ts';
@@ -44,7 +44,7 @@ function report(owner: string) {
     },
     groupBy: 'user',
     policy: testPolicy(),
-    pricing: DEFAULT_PRICING,
+    pricing: defaultPricing(),
     pricingSource: 'default',
   });
   const readyAt = Date.parse('2026-11-01T10:00:00Z');

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PRICING } from '../../lib/domain/cost.ts';
+import { defaultPricing } from '../../lib/domain/cost.ts';
 import type { Session } from '../../lib/domain/session.ts';
 import {
   GROUP_BY,
@@ -90,7 +90,7 @@ function build(groupBy: GroupBy, sessions: Session[] = [A, B, C, D, E, F, G], no
     window: { from: FROM, to: TO, now },
     groupBy,
     policy,
-    pricing: DEFAULT_PRICING,
+    pricing: defaultPricing(),
     pricingSource: 'default',
   });
   for (const session of sessions) usage.add(session);

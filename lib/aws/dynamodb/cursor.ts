@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import type { Review } from '../../domain/break-glass.ts';
-import { ValidationError } from '../../domain/errors.ts';
+import { InvalidCursorError } from '../../domain/errors.ts';
 import type { Session } from '../../domain/session.ts';
 import { itemKey, REVIEW_KIND, SESSION_KIND } from '../table-definition.ts';
 
@@ -15,44 +15,42 @@ import { itemKey, REVIEW_KIND, SESSION_KIND } from '../table-definition.ts';
  */
 
 const CURSOR_PATTERN = /^[A-Za-z0-9_-]{1,2048}$/;
-const Millis = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const SessionPk = z.string().regex(/^SESSION#[A-Za-z0-9_-]{1,64}$/);
-const ReviewPk = z.string().regex(/^REVIEW#[A-Za-z0-9_-]{1,64}$/);
+const Millis = z.lazy(() => z.number().int().min(0).max(Number.MAX_SAFE_INTEGER));
+const SessionPk = z.lazy(() => z.string().regex(/^SESSION#[A-Za-z0-9_-]{1,64}$/));
+const ReviewPk = z.lazy(() => z.string().regex(/^REVIEW#[A-Za-z0-9_-]{1,64}$/));
 
 /** byOwner: owner + createdAt, plus the table key. */
-export const ByOwnerCursor = z.strictObject({
-  pk: SessionPk,
-  sk: z.literal('SESSION'),
-  owner: z.string().min(1).max(256),
-  createdAt: Millis,
-});
+export const ByOwnerCursor = z.lazy(() =>
+  z.strictObject({
+    pk: SessionPk,
+    sk: z.literal('SESSION'),
+    owner: z.string().min(1).max(256),
+    createdAt: Millis,
+  }),
+);
 export type ByOwnerCursor = z.infer<typeof ByOwnerCursor>;
 
 /** byCreated, session partition: kind + createdAt, plus the table key. */
-export const ByCreatedCursor = z.strictObject({
-  pk: SessionPk,
-  sk: z.literal('SESSION'),
-  kind: z.literal(SESSION_KIND),
-  createdAt: Millis,
-});
+export const ByCreatedCursor = z.lazy(() =>
+  z.strictObject({
+    pk: SessionPk,
+    sk: z.literal('SESSION'),
+    kind: z.literal(SESSION_KIND),
+    createdAt: Millis,
+  }),
+);
 export type ByCreatedCursor = z.infer<typeof ByCreatedCursor>;
 
 /** byCreated, a review partition (open or reviewed). */
-export const ReviewCursor = z.strictObject({
-  pk: ReviewPk,
-  sk: z.literal('REVIEW'),
-  kind: z.enum([REVIEW_KIND.open, REVIEW_KIND.reviewed]),
-  createdAt: Millis,
-});
+export const ReviewCursor = z.lazy(() =>
+  z.strictObject({
+    pk: ReviewPk,
+    sk: z.literal('REVIEW'),
+    kind: z.enum([REVIEW_KIND.open, REVIEW_KIND.reviewed]),
+    createdAt: Millis,
+  }),
+);
 export type ReviewCursor = z.infer<typeof ReviewCursor>;
-
-/** A 400: the caller sent a cursor this listing did not hand out. */
-export class InvalidCursorError extends ValidationError {
-  constructor() {
-    super('invalid cursor: pass back the cursor of the previous page unchanged, or none');
-    this.name = 'InvalidCursorError';
-  }
-}
 
 export type CursorKey = ByOwnerCursor | ByCreatedCursor | ReviewCursor;
 

@@ -12,12 +12,14 @@ import type { TransactItem } from './transaction.ts';
  */
 const IDEMPOTENCY_SECONDS = DAY_SECONDS;
 
-const IdempotencyRecordSchema = z.object({
-  subject: z.string(),
-  bodyHash: z.string(),
-  sessionId: z.string(),
-  purgeAfter: z.number(),
-});
+const IdempotencyRecordSchema = z.lazy(() =>
+  z.object({
+    subject: z.string(),
+    bodyHash: z.string(),
+    sessionId: z.string(),
+    purgeAfter: z.number(),
+  }),
+);
 
 export function claimKey(
   table: Table,

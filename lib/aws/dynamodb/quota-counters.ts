@@ -51,7 +51,7 @@ export function releaseQuota(table: Table, session: Session): TransactItem {
 }
 
 /** The counter as DynamoDB returns it in a cancellation reason (not unmarshalled). */
-const RawQuotaSchema = z.object({ active: z.object({ N: z.string() }) });
+const RawQuotaSchema = z.lazy(() => z.object({ active: z.object({ N: z.string() }) }));
 
 /** The domain's refusal, with the count the failed condition saw when there was one. */
 export function quotaRefusal(

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+
 import {
   BatchGetCommand,
   GetCommand,
@@ -6,20 +7,25 @@ import {
   type QueryCommandInput,
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
+
 import type * as z from 'zod';
 import { dueAtFor } from '../../domain/due.ts';
-import { ValidationError } from '../../domain/errors.ts';
+
+import { InvalidCursorError, SessionStoreError, ValidationError } from '../../domain/errors.ts';
+
 import { SessionSchema } from '../../domain/schemas.ts';
+
 import { isLive, isTerminal, type Session } from '../../domain/session.ts';
+
 import type { ListAllOptions, ListOptions, Page } from '../../ports/session-store.ts';
 import { DUE_SHARD, INDEX, itemKey, SESSION_KIND, TTL_ATTRIBUTE } from '../table-definition.ts';
+
 import {
   ByCreatedCursor,
   ByOwnerCursor,
   type CursorKey,
   decodeCursor,
   encodeCursor,
-  InvalidCursorError,
 } from './cursor.ts';
 import {
   defined,
@@ -27,7 +33,6 @@ import {
   type Item,
   parseItem,
   purgeAfter,
-  SessionStoreError,
   type Table,
   translate,
 } from './table.ts';

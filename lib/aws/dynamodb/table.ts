@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type * as z from 'zod';
-import { DrawbridgeError } from '../../domain/errors.ts';
+import { CorruptItemError, DrawbridgeError, SessionStoreError } from '../../domain/errors.ts';
+
 import type { Clock } from '../../ports/clock.ts';
 
 /** What every item-kind module of the store works on: one stage's table. */
@@ -19,22 +20,6 @@ export const DAY_SECONDS = 86_400;
 /** The TTL value (epoch seconds) for history that ended at `at` (epoch ms). */
 export const purgeAfter = (table: Table, at: number): number =>
   Math.floor(at / 1000) + table.retentionDays * DAY_SECONDS;
-
-/** Reading an item we did not write the way we write it: a bug or tampering, never a 4xx. */
-export class CorruptItemError extends DrawbridgeError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'CorruptItemError';
-  }
-}
-
-/** DynamoDB failed in a way the caller cannot fix (throttled, unreachable, misconfigured). */
-export class SessionStoreError extends DrawbridgeError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SessionStoreError';
-  }
-}
 
 export function parseItem<T>(schema: z.ZodType<T>, item: unknown, what: string): T {
   const parsed = schema.safeParse(item);

@@ -1,12 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  ByOwnerCursor,
-  decodeCursor,
-  encodeCursor,
-  InvalidCursorError,
-} from '../../../lib/aws/dynamodb/cursor.ts';
+import { ByOwnerCursor, decodeCursor, encodeCursor } from '../../../lib/aws/dynamodb/cursor.ts';
+import { InvalidCursorError } from '../../../lib/domain/errors.ts';
 import { useDynamo } from '../../support/dynamo.ts';
+
 import { BASE_TIME, makeSession } from '../../support/sessions.ts';
 
 const dynamo = useDynamo();
