@@ -209,7 +209,9 @@ export async function openEice(
       return afterConnection(context, client, view, ended);
     }
     // Waits only when the tunnel keeps closing at once; a tunnel that ran reconnects at once.
-    if (quickFailures > 1) await new Promise((wake) => setTimeout(wake, 2_000 * quickFailures));
+    if (quickFailures > 1) {
+      await new Promise((wake) => setTimeout(wake, 1_000 * (quickFailures - 1)));
+    }
     if (options.isInterrupted()) return afterConnection(context, client, view, ended);
     context.err(
       `${view.id}: the tunnel closed before the window's end (${relativeTime(current.expiresAt, now())}); reconnecting with fresh credentials (${attempt + 1})\n`,
