@@ -166,7 +166,7 @@ async function everythingWritten(dir: string): Promise<string> {
   return text;
 }
 
-async function cli(args: string[], tunnelExits = '0') {
+async function cli(args: string[], tunnelExits = '0', withKey = true) {
   let stdout = '';
   let stderr = '';
   const io: Io = {
@@ -195,8 +195,7 @@ async function cli(args: string[], tunnelExits = '0') {
       'app-host',
       '--reason',
       'INC-42',
-      '--key',
-      keyFile,
+      ...(withKey ? ['--key', keyFile] : []),
       '--api',
       'http://api.test',
       '--token',
@@ -386,6 +385,31 @@ describe('drawbridge open <eice target> --connect', () => {
     ]);
     expect(run.code).toBe(0);
     expect(requests.at(-1)).toEqual({ method: 'DELETE', path: `/sessions/${ID}` });
+  });
+
+  it("with a key drawbridge made, pushes that key and keeps the host key in the session's own file", async () => {
+    await install('aws', FAKE_AWS);
+    await install('ssh', FAKE_SSH);
+    answers = [answer(FIRST, true)];
+    const run = await cli(['--connect', '--keep'], '0', false);
+    expect(run.code).toBe(0);
+    const dir = join(root, 'config', 'drawbridge', 'keys', ID);
+    const push = (await recorded('aws'))[0]?.argv ?? [];
+    expect(push.at(-1)).toBe(`file://${join(dir, 'id_ed25519.pub')}`);
+    expect((await recorded('ssh'))[0]?.argv.slice(0, 10)).toEqual([
+      '-i',
+      join(dir, 'id_ed25519'),
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      `HostKeyAlias=${INSTANCE}`,
+      '-o',
+      `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
+      '-o',
+      'StrictHostKeyChecking=accept-new',
+    ]);
+    // --keep: the session and its key stay for the rest of the window
+    expect(await readFile(join(dir, 'expires-at'), 'utf8')).toBe(`${FUTURE}\n`);
   });
 
   it('says what to install when the AWS CLI is missing, and runs nothing', async () => {
