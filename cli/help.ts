@@ -125,7 +125,10 @@ Options:
   --connect             run ssh when READY: through the bastion for a target on port 22,
                         otherwise a local port forward. For an ssm target: aws ssm
                         start-session (port forward, or the shell with --shell), with the
-                        session's credentials in its environment only
+                        session's credentials in its environment only. For an eice target:
+                        push the key, then ssh (or a port forward for other ports) through
+                        aws ec2-instance-connect open-tunnel, reopened with fresh credentials
+                        whenever the tunnel closes before the window ends
   --keep                with --connect: keep the session when the connection closes (by
                         default leaving the connection ends the session, as aws ssm
                         start-session does)

@@ -7,6 +7,7 @@ import { type ApiClient, SessionStatus, SessionView } from './api-client.ts';
 import { OPEN_FLAGS } from './api-words.ts';
 import { renderReady, sshCommands } from './connection-output.ts';
 import type { Context } from './context.ts';
+import { openEice } from './eice.ts';
 import { CliError, ExitCode, UsageError } from './errors.ts';
 import { announceRequest, breakGlassFlags, waitDeadline } from './extend-command.ts';
 import { clean, json } from './format.ts';
@@ -244,6 +245,13 @@ export async function open(context: Context): Promise<number> {
       );
     }
 
+    if (view.status === SessionStatus.READY && view.mode === 'eice') {
+      // No bastion: the way in is a tunnel grant, and the key is pushed to the instance.
+      return await openEice(context, client, view, key, {
+        localPort: localPortFlag,
+        isInterrupted: () => interrupt.interrupted,
+      });
+    }
     if (view.status === SessionStatus.READY && view.mode === 'ssm') {
       // Session Manager needs no key: the way in is the credentials (cli/ssm.ts).
       await discardKey(key.dir);

@@ -49,13 +49,12 @@ export type CredentialsAnswer = z.infer<typeof CredentialsAnswer>;
 /** The profile name in the private credentials file drawbridge writes. */
 export const PROFILE = 'drawbridge';
 
+export const AWS_CLI_MISSING =
+  'the AWS CLI (aws) is not on PATH: install AWS CLI v2, https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html';
+
 /** The programs `aws ssm start-session` needs, and where to get them. */
 const TOOLS = [
-  {
-    name: 'aws',
-    missing:
-      'the AWS CLI (aws) is not on PATH: install AWS CLI v2, https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html',
-  },
+  { name: 'aws', missing: AWS_CLI_MISSING },
   {
     name: 'session-manager-plugin',
     missing:
@@ -96,9 +95,9 @@ async function missingTools(env: Readonly<Record<string, string | undefined>>): 
  * printed commands work in another terminal without touching ~/.aws. Never used by --connect,
  * which hands them to the child process in its environment only.
  */
-async function writeProfile(
+export async function writeProfile(
   dir: string,
-  answer: CredentialsAnswer,
+  answer: Pick<CredentialsAnswer, 'credentials'>,
 ): Promise<{ credentialsFile: string }> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
@@ -217,6 +216,34 @@ function renderSsmReady(
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * The environment a child runs with under --connect: the grant and nothing that could
+ * override it (no profile, no other keys). The only place the credentials go.
+ */
+export function grantEnvironment(
+  base: Readonly<Record<string, string | undefined>>,
+  credentials: CredentialsAnswer['credentials'],
+  region: string,
+): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...base };
+  for (const name of [
+    'AWS_PROFILE',
+    'AWS_DEFAULT_PROFILE',
+    'AWS_SHARED_CREDENTIALS_FILE',
+    'AWS_ROLE_ARN',
+    'AWS_WEB_IDENTITY_TOKEN_FILE',
+  ]) {
+    delete env[name];
+  }
+  return Object.assign(env, {
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_SESSION_TOKEN: credentials.sessionToken,
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+  });
+}
+
 /** --connect: run start-session in the foreground with the credentials in its environment only. */
 async function connectSsm(
   context: Context,
@@ -242,24 +269,7 @@ async function connectSsm(
   const spawn = context.io.spawn;
   if (!spawn) throw new CliError('cannot start aws here', ExitCode.unexpected, 'no_spawn');
 
-  // The child gets the grant and nothing that could override it: no profile, no other keys.
-  const env: Record<string, string | undefined> = { ...context.io.env };
-  for (const name of [
-    'AWS_PROFILE',
-    'AWS_DEFAULT_PROFILE',
-    'AWS_SHARED_CREDENTIALS_FILE',
-    'AWS_ROLE_ARN',
-    'AWS_WEB_IDENTITY_TOKEN_FILE',
-  ]) {
-    delete env[name];
-  }
-  Object.assign(env, {
-    AWS_ACCESS_KEY_ID: answer.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: answer.credentials.secretAccessKey,
-    AWS_SESSION_TOKEN: answer.credentials.sessionToken,
-    AWS_REGION: answer.connect.region,
-    AWS_DEFAULT_REGION: answer.connect.region,
-  });
+  const env = grantEnvironment(context.io.env, answer.credentials, answer.connect.region);
   context.err(
     argv === commands.portForward
       ? `forwarding 127.0.0.1:${localPort} to ${clean(answer.connect.target.host, 253)}:${answer.connect.target.port} through Session Manager\nuse 127.0.0.1:${localPort}; Ctrl-C stops the forward\n`

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { ValidationError } from '../lib/domain/errors.ts';
-import { GROUP_BY, type UsageReport } from '../lib/domain/usage.ts';
+import { MODES } from '../lib/domain/session.ts';
+import { GROUP_BY, type ModeUsage, type UsageReport } from '../lib/domain/usage.ts';
 import { usageCsv } from '../lib/domain/usage-csv.ts';
 import { parseReportTime } from '../lib/http/usage-query.ts';
 import { localApiUrl } from './config.ts';
@@ -56,6 +57,17 @@ export const UsageReportView = z.looseObject({
     source: z.enum(['policy', 'default']),
     unpricedInstanceTypes: z.array(z.string()),
   }),
+  // Optional: an API from before per-mode figures answers without them.
+  modes: z.optional(
+    z.array(
+      z.looseObject({
+        mode: z.enum(MODES),
+        sessions: num,
+        timeToReady: Overstay,
+        instanceCost: num,
+      }),
+    ),
+  ),
 });
 
 const usd = (value: number): string => `$${value.toFixed(4)}`;
@@ -68,6 +80,25 @@ export function shortDuration(seconds: number): string {
   if (whole < 3_600) return `${Math.floor(whole / 60)}m${whole % 60 ? `${whole % 60}s` : ''}`;
   const minutes = Math.round((whole % 3_600) / 60);
   return `${Math.floor(whole / 3_600)}h${minutes ? `${minutes}m` : ''}`;
+}
+
+/** Time to READY: tenths below 10 s, where an eice grant and an ec2 boot differ most. */
+export function readyDuration(seconds: number): string {
+  return seconds < 10 ? `${(Math.round(seconds * 10) / 10).toFixed(1)}s` : shortDuration(seconds);
+}
+
+/** One line a mode: how fast its sessions were READY, and what its instances cost. */
+export function modeTable(modes: readonly ModeUsage[]): string {
+  if (modes.length === 0) return '';
+  const rows = modes.map((mode) => [
+    clean(mode.mode, 8),
+    String(mode.sessions),
+    mode.timeToReady.sessions ? readyDuration(mode.timeToReady.p50Seconds) : '-',
+    mode.timeToReady.sessions ? readyDuration(mode.timeToReady.p99Seconds) : '-',
+    mode.timeToReady.sessions ? readyDuration(mode.timeToReady.maxSeconds) : '-',
+    usd(mode.instanceCost),
+  ]);
+  return `time to READY and instance cost by mode\n${table(['MODE', 'SESSIONS', 'READY P50', 'READY P99', 'READY MAX', 'INSTANCES'], rows)}`;
 }
 
 const BAR_WIDTH = 40;
@@ -132,6 +163,8 @@ export function renderUsage(report: UsageReport, options: RenderOptions = {}): s
       `no price for ${unpriced.map((type) => clean(type, 32)).join(', ')}: add them to the policy's pricing\n`,
     );
   }
+  const modes = modeTable(report.modes);
+  if (modes) out.push('\n', modes);
   out.push('\n', dayChart(report.days));
   return out.join('');
 }
@@ -170,7 +203,7 @@ export async function usage(context: Context): Promise<number> {
       retries: 2,
     },
   );
-  const report: UsageReport = data;
+  const report: UsageReport = { ...data, modes: data.modes ?? [] };
   if (context.json) context.out(json(report));
   else if (context.flag('csv')) {
     // Keys come from tokens (user names); none may carry escape sequences to a terminal.

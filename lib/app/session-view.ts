@@ -41,8 +41,14 @@ export function suggestedLocalPort(sessionId: string, target: { host: string; po
 export function connectionView(session: Session, policy: Policy): ConnectionView | undefined {
   const connection = session.connection;
   const target = findTarget(policy, session.target);
-  // An ssm session has no ssh endpoint: its way in is the credentials (ssmView).
-  if (session.status !== SessionStatus.READY || !connection || !target || session.mode === 'ssm')
+  // ssm and eice sessions have no bastion: their way in is the credentials (ssmView, eiceView).
+  if (
+    session.status !== SessionStatus.READY ||
+    !connection ||
+    !target ||
+    session.mode === 'ssm' ||
+    session.mode === 'eice'
+  )
     return undefined;
   const bastion = `${connection.linuxUser}@${hostForSsh(connection.bastionHost)}`;
   const jump = connection.bastionPort === 22 ? bastion : `${bastion}:${connection.bastionPort}`;
@@ -95,9 +101,45 @@ export function ssmView(session: Session, policy: Policy): SsmView | undefined {
   };
 }
 
+export interface EiceView {
+  /** the instance the tunnel leads to */
+  instanceId: string;
+  /** the EC2 Instance Connect Endpoint the tunnel goes through */
+  endpointId: string;
+  port: number;
+  /** the user ssh logs in as (SSH targets) */
+  osUser?: string;
+  /** POST here (as the owner, from the requesting address) for the tunnel grant */
+  credentials: string;
+}
+
+/** How a READY eice session is used: ask for its credentials, then open-tunnel. */
+export function eiceView(session: Session, policy: Policy): EiceView | undefined {
+  const { targetInstanceId, eiceEndpointId } = session.resources;
+  if (
+    session.mode !== 'eice' ||
+    session.status !== SessionStatus.READY ||
+    !targetInstanceId ||
+    !eiceEndpointId
+  )
+    return undefined;
+  const target = findTarget(policy, session.target);
+  return {
+    instanceId: targetInstanceId,
+    endpointId: eiceEndpointId,
+    port: target?.port ?? 0,
+    ...(target?.eice?.osUser ? { osUser: target.eice.osUser } : {}),
+    credentials: `/sessions/${session.id}/credentials`,
+  };
+}
+
+/** The modes whose way in is POST /sessions/{id}/credentials. */
+const GRANT_MODES = new Set<Session['mode']>(['ssm', 'eice']);
+
 export function sessionView(session: Session, policy: Policy) {
   const connection = connectionView(session, policy);
   const ssm = ssmView(session, policy);
+  const eice = eiceView(session, policy);
   return {
     id: session.id,
     status: session.status,
@@ -133,10 +175,13 @@ export function sessionView(session: Session, policy: Policy) {
     ...(session.extendedMinutes ? { extendedMinutes: session.extendedMinutes } : {}),
     ...(connection ? { connection } : {}),
     ...(ssm ? { ssm } : {}),
+    ...(eice ? { eice } : {}),
     links: {
       self: `/sessions/${session.id}`,
       events: `/sessions/${session.id}/events`,
-      ...(session.mode === 'ssm' ? { credentials: `/sessions/${session.id}/credentials` } : {}),
+      ...(GRANT_MODES.has(session.mode)
+        ? { credentials: `/sessions/${session.id}/credentials` }
+        : {}),
     },
   };
 }

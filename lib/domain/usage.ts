@@ -11,7 +11,7 @@ import {
   usedSecondsIn,
 } from './cost.ts';
 import { findTarget, type Policy } from './policy.ts';
-import { type Session, SessionStatus } from './session.ts';
+import { MODES, type Mode, type Session, SessionStatus } from './session.ts';
 
 export const GROUP_BY = ['user', 'target', 'team', 'day'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
@@ -72,6 +72,28 @@ export interface UsageGroup extends UsageFigures {
   orphansReaped?: number;
 }
 
+export interface TimeToReadyStats {
+  /** sessions created in the report that reached READY */
+  sessions: number;
+  p50Seconds: number;
+  p99Seconds: number;
+  maxSeconds: number;
+}
+
+/**
+ * One mode's figures: how long its sessions took to be READY (an ec2 bastion boots, an eice
+ * grant only resolves an instance and an endpoint) and what its instances cost (ec2 only:
+ * ssm, eice and local start none).
+ */
+export interface ModeUsage {
+  mode: Mode;
+  /** sessions created in the report */
+  sessions: number;
+  timeToReady: TimeToReadyStats;
+  /** instances and their public IPv4 addresses, inside the report */
+  instanceCost: number;
+}
+
 export interface UsageReport {
   from: string;
   to: string;
@@ -88,6 +110,8 @@ export interface UsageReport {
   reaper: { endedAfterMissedSchedule: number; failedAtDeadline: number };
   breakGlass: { sessions: number; openReviews: number };
   pricing: { source: 'policy' | 'default'; unpricedInstanceTypes: string[] };
+  /** per mode that had a session or a cost in the report, in the order of MODES */
+  modes: ModeUsage[];
 }
 
 export const utcDay = (epochMs: number): string => new Date(epochMs).toISOString().slice(0, 10);
@@ -150,6 +174,16 @@ export function overstayStats(samples: readonly number[]): OverstayStats {
     p99Seconds: percentile(sorted, 99),
     maxSeconds: sorted.at(-1) ?? 0,
   };
+}
+
+/** Same nearest-rank figures as overstay, over seconds from request to READY. */
+export const timeToReadyStats = (samples: readonly number[]): TimeToReadyStats =>
+  overstayStats(samples);
+
+interface ModeTally {
+  sessions: number;
+  timeToReady: number[];
+  instanceCost: number;
 }
 
 /**
@@ -234,6 +268,7 @@ export class UsageAccumulator {
   private readonly unpriced = new Set<string>();
   private readonly reaperDays = new Map<string, ReaperDay>();
   private readonly daySeconds = new Map<string, number>();
+  private readonly modes = new Map<Mode, ModeTally>();
   private openReviews = 0;
 
   constructor(options: UsageOptions) {
@@ -262,10 +297,13 @@ export class UsageAccumulator {
       }
     }
 
+    if (created) this.countMode(session);
     if (this.options.groupBy === 'day') {
       if (run) {
         for (const [day, piece] of this.pieces(run)) {
-          this.credit(day, this.runShare(session, run, piece));
+          const share = this.runShare(session, run, piece);
+          this.chargeMode(session.mode, share);
+          this.credit(day, share);
         }
       }
       if (created) this.credit(utcDay(session.createdAt), this.creationShare(session));
@@ -275,12 +313,35 @@ export class UsageAccumulator {
       return;
     }
     const share = run ? this.runShare(session, run, this.window) : emptyShare();
+    this.chargeMode(session.mode, share);
     if (created) addShare(share, this.creationShare(session));
     if (overstayHere !== undefined) share.overstay = overstayHere;
     const nothingHere =
       share.bastionSeconds === 0 && share.billedSeconds === 0 && share.overstay === undefined;
     if (!created && nothingHere) return;
     this.credit(this.keyOf(session), share);
+  }
+
+  private modeTally(mode: Mode): ModeTally {
+    let tally = this.modes.get(mode);
+    if (!tally) {
+      tally = { sessions: 0, timeToReady: [], instanceCost: 0 };
+      this.modes.set(mode, tally);
+    }
+    return tally;
+  }
+
+  /** A session created in the report: counted for its mode, with its time to READY if it got there. */
+  private countMode(session: Session): void {
+    const tally = this.modeTally(session.mode);
+    tally.sessions += 1;
+    const seconds = timeToReadySeconds(session);
+    if (seconds !== undefined && seconds >= 0) tally.timeToReady.push(seconds);
+  }
+
+  private chargeMode(mode: Mode, share: Share): void {
+    const cost = share.instances + share.publicIpv4;
+    if (cost > 0) this.modeTally(mode).instanceCost += cost;
   }
 
   addReaperDay(day: ReaperDay): void {
@@ -341,6 +402,18 @@ export class UsageAccumulator {
         source: this.options.pricingSource,
         unpricedInstanceTypes: [...this.unpriced].sort(),
       },
+      modes: MODES.flatMap((mode) => {
+        const tally = this.modes.get(mode);
+        if (!tally) return [];
+        return [
+          {
+            mode,
+            sessions: tally.sessions,
+            timeToReady: timeToReadyStats(tally.timeToReady),
+            instanceCost: roundMoney(tally.instanceCost),
+          },
+        ];
+      }),
     };
   }
 

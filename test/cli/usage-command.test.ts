@@ -87,6 +87,51 @@ function fixedReport(): UsageReport {
   return usage.report();
 }
 
+/** The fixed report plus two eice sessions, READY 0.8 s and 1.3 s after they were asked for. */
+function withEice(): UsageReport {
+  const usage = new UsageAccumulator({
+    window: {
+      from: Date.parse('2026-11-01T00:00:00Z'),
+      to: Date.parse('2026-11-04T00:00:00Z'),
+      now: Date.parse('2026-11-10T00:00:00Z'),
+    },
+    groupBy: 'user',
+    policy: testPolicy(),
+    pricing: DEFAULT_PRICING,
+    pricingSource: 'default',
+  });
+  const base = Date.parse('2026-11-02T10:00:00Z');
+  usage.add(
+    makeSession({
+      owner: 'alice',
+      mode: 'ec2',
+      createdAt: base - 41_000,
+      readyAt: base,
+      expiresAt: base + 3_600_000,
+      endedAt: base + 3_600_000,
+      status: 'ENDED',
+      resources: { instanceType: 't4g.nano' },
+    }),
+  );
+  for (const [offset, readyMs] of [
+    [0, 800],
+    [60_000, 1_300],
+  ] as const) {
+    usage.add(
+      makeSession({
+        owner: 'erin',
+        mode: 'eice',
+        createdAt: base + offset,
+        readyAt: base + offset + readyMs,
+        expiresAt: base + offset + 1_800_000,
+        endedAt: base + offset + 1_800_000,
+        status: 'ENDED',
+      }),
+    );
+  }
+  return usage.report();
+}
+
 describe('rendering', () => {
   it('prints the groups, the totals, and a bar chart of bastion-hours per day', () => {
     const text = renderUsage(fixedReport());
@@ -102,6 +147,16 @@ describe('rendering', () => {
     // a name from a token cannot drive the terminal
     expect(text).not.toContain('\u001b');
     expect(text).toContain('?[31mmallory');
+  });
+
+  it('prints time to READY and instance cost per mode: eice its own, at no instance cost', () => {
+    const text = renderUsage(withEice());
+    expect(text).toContain('time to READY and instance cost by mode');
+    expect(text).toMatch(/^MODE\s+SESSIONS\s+READY P50\s+READY P99\s+READY MAX\s+INSTANCES$/m);
+    expect(text).toMatch(/^ec2\s+1\s+41s\s+41s\s+41s\s+\$0\.0092$/m);
+    expect(text).toMatch(/^eice\s+2\s+0\.8s\s+1\.3s\s+1\.3s\s+\$0\.0000$/m);
+    // an API from before per-mode figures: no such section
+    expect(renderUsage({ ...withEice(), modes: [] })).not.toContain('by mode');
   });
 
   it('says so when there was no bastion time, and formats durations in their unit', () => {
@@ -156,6 +211,13 @@ describe('drawbridge usage (against a fake API)', () => {
     expect(csv.stdout).not.toContain('\u001b');
     const json = await cli(['usage', '--json', ...API], api.fetchFn);
     expect(JSON.parse(json.stdout)).toMatchObject({ groupBy: 'user', totals: { sessions: 3 } });
+    const eice = await cli(['usage', ...API], answering(withEice()).fetchFn);
+    expect(eice.stdout).toMatch(/^eice\s+2\s+0\.8s\s+1\.3s\s+1\.3s\s+\$0\.0000$/m);
+    // an older API's report, without per-mode figures, still prints
+    const { modes: _modes, ...older } = fixedReport();
+    const old = await cli(['usage', ...API], answering(older).fetchFn);
+    expect(old.code).toBe(0);
+    expect(old.stdout).not.toContain('by mode');
   });
 
   it('refuses bad options before calling the API', async () => {

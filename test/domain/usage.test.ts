@@ -207,6 +207,73 @@ describe('usage report arithmetic', () => {
   });
 });
 
+describe('time to READY by mode', () => {
+  /** An eice session: no instance started, READY as soon as the grant's scope is resolved. */
+  const eice = (created: string, readyAfterMs: number | undefined, extra: Partial<Session> = {}) =>
+    makeSession({
+      owner: 'erin',
+      ownerGroups: ['dev'],
+      target: 'web-ssh',
+      mode: 'eice',
+      createdAt: at(created),
+      status: readyAfterMs === undefined ? 'FAILED' : 'ENDED',
+      auditSeq: 5,
+      resources: {
+        targetInstanceId: 'i-0aaaaaaaaaaaaaaa1',
+        eiceEndpointId: 'eice-0123456789abcdef0',
+      },
+      ...(readyAfterMs === undefined
+        ? { endedAt: at(created) + 2 * SECOND }
+        : {
+            readyAt: at(created) + readyAfterMs,
+            expiresAt: at(created) + readyAfterMs + 30 * MINUTE,
+            endedAt: at(created) + readyAfterMs + 20 * MINUTE,
+          }),
+      ...extra,
+    });
+  const EICE = [
+    eice('2026-11-01T08:00:00Z', 800),
+    eice('2026-11-01T09:00:00Z', 1_200),
+    eice('2026-11-02T09:00:00Z', 400),
+    // never READY (no running instance): a session, no time to READY
+    eice('2026-11-02T10:00:00Z', undefined),
+    // created before the report: neither a session nor a sample here
+    eice('2026-10-31T23:59:00Z', 300),
+  ];
+
+  it('gives each mode its own time to READY, and eice no instance cost', () => {
+    for (const groupBy of GROUP_BY) {
+      const { modes, totals } = build(groupBy, [A, B, C, D, E, F, G, ...EICE]);
+      expect(modes.map((mode) => mode.mode)).toEqual(['ec2', 'eice', 'local']);
+      const [ec2Mode, eiceMode, localMode] = modes;
+      // ec2: A 60 s, B 60 s, E never READY, F 30 s (C before the report, G after)
+      expect(ec2Mode).toEqual({
+        mode: 'ec2',
+        sessions: 4,
+        timeToReady: { sessions: 3, p50Seconds: 60, p99Seconds: 60, maxSeconds: 60 },
+        // 3820 billed s x ($0.0042 + $0.005)/h, rounded once
+        instanceCost: 0.009762,
+      });
+      expect(eiceMode).toEqual({
+        mode: 'eice',
+        sessions: 4,
+        timeToReady: { sessions: 3, p50Seconds: 0.8, p99Seconds: 1.2, maxSeconds: 1.2 },
+        instanceCost: 0,
+      });
+      // D: 1 s
+      expect(localMode).toMatchObject({ sessions: 1, timeToReady: { maxSeconds: 1 } });
+      // the eice sessions' time is counted (the window was theirs) but costs no instance
+      expect(totals.sessions).toBe(9);
+      expect(totals.cost.instances).toBe(0.004457);
+    }
+  });
+
+  it('lists no mode that had nothing in the report', () => {
+    expect(build('user', [G]).modes).toEqual([]);
+    expect(build('user', []).modes).toEqual([]);
+  });
+});
+
 describe('overstay, overdue and the read-back span', () => {
   it('measures overstay from expiresAt to endedAt, only for sessions live at expiresAt', () => {
     expect(overstaySeconds(A, NOW)).toBe(30);
@@ -239,7 +306,7 @@ describe('properties', () => {
       duration: fc.integer({ min: 1, max: 120 }),
       ended: fc.boolean(),
       owner: fc.constantFrom(...OWNERS),
-      local: fc.boolean(),
+      mode: fc.constantFrom('ec2', 'local', 'eice'),
       events: fc.integer({ min: 1, max: 12 }),
     })
     .map((s) => {
@@ -247,8 +314,8 @@ describe('properties', () => {
       return makeSession({
         owner: s.owner,
         ownerGroups: ['dba', 'dev'],
-        mode: s.local ? 'local' : 'ec2',
-        target: s.local ? 'demo' : 'prod-db',
+        mode: s.mode,
+        target: s.mode === 'local' ? 'demo' : 'prod-db',
         createdAt: s.created,
         status: s.ended ? 'ENDED' : readyAt === undefined ? 'PROVISIONING' : 'READY',
         auditSeq: s.events,
@@ -277,6 +344,17 @@ describe('properties', () => {
           expect(sum((g) => g.overstay.sessions)).toBe(report.totals.overstay.sessions);
           const chart = report.days.reduce((total, day) => total + day.bastionSeconds, 0);
           expect(chart).toBeCloseTo(report.totals.bastionSeconds, 2);
+          // per mode: the same whatever the grouping, adding up to the totals, no cost but ec2's
+          expect(report.modes.map(({ instanceCost, ...rest }) => rest)).toEqual(
+            first?.modes.map(({ instanceCost, ...rest }) => rest),
+          );
+          const modes = report.modes;
+          expect(modes.reduce((total, m) => total + m.sessions, 0)).toBe(report.totals.sessions);
+          expect(modes.reduce((total, m) => total + m.instanceCost, 0)).toBeCloseTo(
+            report.totals.cost.instances + report.totals.cost.publicIpv4,
+            4,
+          );
+          for (const m of modes) if (m.mode !== 'ec2') expect(m.instanceCost).toBe(0);
         }
       }),
       { numRuns: 150 },

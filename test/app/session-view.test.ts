@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { sessionView } from '../../lib/app/session-view.ts';
+import { parsePolicy } from '../../lib/domain/policy.ts';
+import type { Session } from '../../lib/domain/session.ts';
+import { makeSession } from '../support/sessions.ts';
+
+const INSTANCE = 'i-0aaaaaaaaaaaaaaa1';
+const ENDPOINT = 'eice-0123456789abcdef0';
+const ENDPOINT_DNS = `${ENDPOINT}.ec2-instance-connect-endpoint.eu-west-1.amazonaws.com`;
+
+const POLICY = parsePolicy(
+  `
+version: 1
+adminGroup: admins
+quota:
+  activeSessionsPerUser: 2
+targets:
+  - name: web-ssh
+    mode: eice
+    host: 10.0.1.5
+    port: 22
+    allowedGroups: [dev]
+    defaultDurationMinutes: 30
+    maxDurationMinutes: 120
+    eice:
+      instanceId: ${INSTANCE}
+      osUser: ec2-user
+  - name: app-db
+    mode: eice
+    host: 10.0.1.5
+    port: 5432
+    allowedGroups: [dev]
+    defaultDurationMinutes: 30
+    maxDurationMinutes: 120
+    eice:
+      instanceId: ${INSTANCE}
+`,
+  'session view test policy',
+);
+
+/** A READY eice session as the provider leaves it: a connection record naming the endpoint. */
+const readyEice = (target: string, overrides: Partial<Session> = {}): Session =>
+  makeSession({
+    target,
+    mode: 'eice',
+    status: 'READY',
+    readyAt: Date.UTC(2026, 2, 1, 9, 0, 1),
+    expiresAt: Date.UTC(2026, 2, 1, 9, 30, 1),
+    resources: {
+      targetInstanceId: INSTANCE,
+      privateIpAddress: '10.0.1.5',
+      eiceEndpointId: ENDPOINT,
+      eiceEndpointDns: ENDPOINT_DNS,
+    },
+    connection: { bastionHost: ENDPOINT_DNS, bastionPort: 22, linuxUser: 'ec2-user' },
+    ...overrides,
+  });
+
+describe('the view of an eice session', () => {
+  it('links to its credentials and says where the tunnel goes, with no bastion ssh lines', () => {
+    const session = readyEice('web-ssh');
+    const view = sessionView(session, POLICY);
+    expect(view.links).toEqual({
+      self: `/sessions/${session.id}`,
+      events: `/sessions/${session.id}/events`,
+      credentials: `/sessions/${session.id}/credentials`,
+    });
+    expect(view).toMatchObject({
+      eice: {
+        instanceId: INSTANCE,
+        endpointId: ENDPOINT,
+        port: 22,
+        osUser: 'ec2-user',
+        credentials: `/sessions/${session.id}/credentials`,
+      },
+    });
+    // The endpoint is no bastion: `ssh -J ec2-user@<endpoint dns>` would lead nowhere.
+    expect(view).not.toHaveProperty('connection');
+  });
+
+  it('names no OS user for a port forward target, and offers nothing before READY or after', () => {
+    const forward = sessionView(readyEice('app-db'), POLICY);
+    expect(forward).toMatchObject({ eice: { port: 5432 } });
+    expect(forward.eice).not.toHaveProperty('osUser');
+    const ended = sessionView(readyEice('app-db', { status: 'ENDED' }), POLICY);
+    expect(ended).not.toHaveProperty('eice');
+    // The link stays: asking for credentials of an ended session is answered with a clear 409.
+    expect(ended.links).toHaveProperty('credentials');
+  });
+
+  it('gives a local session no credentials link', () => {
+    const view = sessionView(makeSession({ mode: 'local' }), POLICY);
+    expect(view.links).not.toHaveProperty('credentials');
+  });
+});
