@@ -12,6 +12,7 @@ import {
 } from './cost.ts';
 import { findTarget, type Policy } from './policy.ts';
 import { type Session, SessionStatus } from './session.ts';
+import { phaseDurations } from './time-to-ready.ts';
 
 export const GROUP_BY = ['user', 'target', 'team', 'day'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
@@ -133,7 +134,7 @@ export function overdueSeconds(session: Session, now: number): number {
 }
 
 export const timeToReadySeconds = (session: Session): number | undefined =>
-  session.readyAt === undefined ? undefined : (session.readyAt - session.createdAt) / 1_000;
+  phaseDurations(session).total;
 
 /** Nearest-rank percentile; 0 for no samples. */
 export function percentile(sorted: readonly number[], p: number): number {

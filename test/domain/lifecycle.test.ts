@@ -59,6 +59,7 @@ function makeSession(overrides: Partial<Session> = {}): Session {
 const EVENTS: Record<LifecycleEventType, LifecycleEvent> = {
   provision: { type: 'provision', resources: { instanceType: 't4g.nano' } },
   attach: { type: 'attach', resources: { instanceId: 'i-0abc' } },
+  running: { type: 'running' },
   ready: { type: 'ready', connection },
   end: { type: 'end', reason: 'revoked' },
   ended: { type: 'ended' },
@@ -81,7 +82,7 @@ const { REQUESTED, PROVISIONING, READY, ENDING, ENDED, FAILED } = SessionStatus;
 const EXPECTED: Record<SessionStatus, Partial<Record<LifecycleEventType, SessionStatus>>> = {
   REQUESTED: { provision: PROVISIONING, end: ENDING, fail: FAILED },
   PENDING_APPROVAL: { approve: REQUESTED, deny: ENDED, end: ENDING, fail: FAILED },
-  PROVISIONING: { attach: PROVISIONING, ready: READY, end: ENDING, fail: FAILED },
+  PROVISIONING: { attach: PROVISIONING, running: PROVISIONING, ready: READY, end: ENDING, fail: FAILED },
   READY: { end: ENDING, fail: FAILED, extend: READY, warn: READY, grant: READY },
   ENDING: { ended: ENDED, fail: FAILED },
   ENDED: {},
@@ -95,8 +96,8 @@ const pairs = ALL_STATUSES.flatMap((status) =>
 );
 
 describe('transition table: every status × event pair', () => {
-  it('covers 77 pairs and agrees with TRANSITIONS / canTransition', () => {
-    expect(pairs).toHaveLength(77);
+  it('covers 84 pairs and agrees with TRANSITIONS / canTransition', () => {
+    expect(pairs).toHaveLength(84);
     for (const { status, type, to } of pairs) {
       expect(canTransition(status, type), `${status} × ${type}`).toBe(to !== undefined);
       expect(TRANSITIONS[type].from.includes(status)).toBe(to !== undefined);
