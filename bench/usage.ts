@@ -12,13 +12,10 @@ import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dyn
 import type { AppDeps } from '../lib/app/deps.ts';
 import { reap } from '../lib/app/reap.ts';
 import { usageReport } from '../lib/app/usage.ts';
-import {
-  DynamoDbSessionStore,
-  documentClientFor,
-  dueAtFor,
-} from '../lib/aws/dynamodb-session-store.ts';
+import { DynamoDbSessionStore, documentClientFor } from '../lib/aws/dynamodb-session-store.ts';
 import { DUE_SHARD, ensureTable, itemKey, SESSION_KIND } from '../lib/aws/table-definition.ts';
 import { DEFAULT_PRICING } from '../lib/domain/cost.ts';
+import { dueAtFor } from '../lib/domain/due.ts';
 import { parsePolicy } from '../lib/domain/policy.ts';
 import type { Session } from '../lib/domain/session.ts';
 import { UsageAccumulator } from '../lib/domain/usage.ts';

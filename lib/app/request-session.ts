@@ -5,6 +5,7 @@ import { decideGrant } from '../domain/grant.ts';
 import { hostCidr } from '../domain/network.ts';
 import { findTarget, type Policy } from '../domain/policy.ts';
 import { parsePublicKey } from '../domain/public-key.ts';
+import { replayAction } from '../domain/replay.ts';
 import {
   type Identity,
   linuxUserFor,
@@ -13,7 +14,7 @@ import {
   SessionStatus,
 } from '../domain/session.ts';
 import { isBreakGlass } from '../domain/usage.ts';
-import type { IdempotencyClaim } from '../ports/session-store.ts';
+import type { CreateSessionOptions, IdempotencyClaim } from '../ports/session-store.ts';
 import type { AppDeps } from './deps.ts';
 import { approvalRequest, breakGlassAlert, type NotifyOutcome, notify } from './notify.ts';
 import { applyEvent } from './record.ts';
@@ -127,7 +128,7 @@ export async function requestSession(
   input: RequestSessionInput,
 ): Promise<RequestSessionResult> {
   const session = await checkTarget(deps, newSession(deps.policy, input, deps.clock.now()));
-  const created = await deps.store.create(session, {
+  const options: CreateSessionOptions = {
     quota:
       session.quotaKind === 'break-glass'
         ? (deps.policy.breakGlass?.quota ?? 0)
@@ -149,8 +150,21 @@ export async function requestSession(
         ...(session.breakGlass ? { breakGlass: true, incidentId: session.incidentId ?? '' } : {}),
       },
     },
-  });
-  if (created.replayed) return created;
+  };
+  let created = await deps.store.create(session, options);
+  if (created.replayed && input.idempotency && replayAction(created.session) === 'fresh') {
+    // The earlier attempt failed before launching anything: this retry is a new attempt, and
+    // the key moves to it only if it still points at the failed session (a concurrent retry
+    // that got there first is replayed instead).
+    created = await deps.store.create(session, {
+      ...options,
+      idempotency: { ...input.idempotency, replaces: created.session.id },
+    });
+  }
+  if (created.replayed) {
+    if (replayAction(created.session) === 'resume') await enqueueOrFail(deps, created.session);
+    return created;
+  }
   if (created.event) deps.auditLog.record(created.event);
   deps.metrics?.emit('SessionsRequested', 1);
   if (isBreakGlass(created.session)) deps.metrics?.emit('BreakGlassSessions', 1);
@@ -168,26 +182,30 @@ export async function requestSession(
     return created;
   }
 
+  await enqueueOrFail(deps, created.session);
+  return alert ? { ...created, alert } : created;
+}
+
+/**
+ * Hands the session to the provisioner. No half-made request: without a provisioner the
+ * session could only wait for its deadline, so a failed send fails it now (which gives the
+ * quota back; nothing was launched, so there is nothing to release) and the caller is told to
+ * retry, which then starts afresh (lib/domain/replay.ts).
+ */
+async function enqueueOrFail(deps: RequestDeps, session: Session): Promise<void> {
   try {
-    await deps.queue.enqueue(created.session.id);
+    await deps.queue.enqueue(session.id);
   } catch (error) {
-    // No half-made request: without a provisioner the session could only wait for its
-    // deadline, so fail it now (which gives the quota back) and tell the caller to retry.
-    deps.logger.error('enqueue failed; failing the session', {
-      sessionId: created.session.id,
-      error,
-    });
-    // Nothing was launched yet, so there is nothing to release: record FAILED directly.
+    deps.logger.error('enqueue failed; failing the session', { sessionId: session.id, error });
     const reason = 'could not start provisioning; please retry';
     await applyEvent(
       deps,
-      created.session,
+      session,
       { type: 'fail', reason },
       { actor: 'drawbridge', detail: { reason } },
     );
     throw new ProvisioningUnavailableError({ cause: error });
   }
-  return alert ? { ...created, alert } : created;
 }
 
 /**

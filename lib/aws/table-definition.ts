@@ -15,11 +15,14 @@ import type { QuotaKind } from '../domain/session.ts';
  * The one table a stage keeps, as a CreateTable input. serverless.yml declares the same
  * table for AWS; scripts/create-table.ts, local mode and the tests create it from here.
  *
- * Items (pk / sk):
+ * Items (pk / sk), each kind's code in lib/aws/dynamodb/<kind>.ts (sessions, audit-events,
+ * quota-counters, reviews, reaper-days, idempotency-records; cursor.ts for list cursors):
  * - session            SESSION#<id> / SESSION — every Session field, plus kind='session',
  *                      dueShard/dueAt while live, instanceId once there is an instance,
  *                      purgeAfter once ENDED or FAILED
- * - audit event        SESSION#<id> / EVENT#<seq, 6 digits> — the AuditEvent fields
+ * - audit event        SESSION#<id> / EVENT#<seq, 6 digits> — the AuditEvent fields, and
+ *                      the session's purgeAfter once it is ENDED or FAILED (written by the
+ *                      transaction that ends it), so history goes with its session
  * - quota counter      QUOTA#<owner> / QUOTA — active (N), subject; never `owner`, so it
  *                      stays out of byOwner. Break-glass sessions count on their own
  *                      counter, QUOTA#<owner> / QUOTA#break-glass (the kind goes in the sort

@@ -14,6 +14,11 @@ export interface IdempotencyClaim {
   key: string;
   /** sha256 of the canonical request body */
   bodyHash: string;
+  /**
+   * A retry that starts afresh: the record may be overwritten only while it still points at
+   * this (failed) session; otherwise the create is a replay of whatever it points at now.
+   */
+  replaces?: string;
 }
 
 export interface CreateSessionOptions {
@@ -72,7 +77,12 @@ export interface ListAllOptions extends ListOptions {
  * same transaction that moves it to ENDED or FAILED.
  */
 export interface SessionStore {
-  /** Throws QuotaExceededError, IdempotencyConflictError. */
+  /**
+   * Throws QuotaExceededError, IdempotencyConflictError. With an idempotency claim whose key
+   * is already held by a live (unexpired) record, nothing is written and the session that
+   * record points at comes back with `replayed: true`; an expired record counts as absent,
+   * even before TTL deletes it.
+   */
   create(session: Session, options: CreateSessionOptions): Promise<CreateSessionResult>;
   get(id: string): Promise<Session | undefined>;
   /** Strongly consistent reads of many sessions (the reaper's reconciliation); missing ids are absent from the map. */

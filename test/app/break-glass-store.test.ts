@@ -3,9 +3,9 @@
 // and the byDue index following approvals and "expiring soon" notices.
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { dueAtFor } from '../../lib/aws/dynamodb-session-store.ts';
 import { itemKey } from '../../lib/aws/table-definition.ts';
 import { closeReview, openReview } from '../../lib/domain/break-glass.ts';
+import { dueAtFor } from '../../lib/domain/due.ts';
 import { ConflictError, QuotaExceededError } from '../../lib/domain/errors.ts';
 import { type LifecycleEvent, transition } from '../../lib/domain/lifecycle.ts';
 import type { Session } from '../../lib/domain/session.ts';

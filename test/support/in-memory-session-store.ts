@@ -1,12 +1,26 @@
+import type * as z from 'zod';
+import {
+  ByCreatedCursor,
+  ByOwnerCursor,
+  type CursorKey,
+  cursorKey,
+  decodeCursor,
+  encodeCursor,
+  ReviewCursor,
+} from '../../lib/aws/dynamodb/cursor.ts';
+import { REVIEW_KIND } from '../../lib/aws/table-definition.ts';
 import { type AuditEvent, sealEvent } from '../../lib/domain/audit.ts';
 import type { Review } from '../../lib/domain/break-glass.ts';
+import { dueAtFor } from '../../lib/domain/due.ts';
 import {
   ConflictError,
+  DrawbridgeError,
   IdempotencyConflictError,
-  QuotaExceededError,
   StaleSessionError,
+  ValidationError,
 } from '../../lib/domain/errors.ts';
-import { isLive, type Session, SessionStatus } from '../../lib/domain/session.ts';
+import { quotaExceeded } from '../../lib/domain/quota.ts';
+import { isLive, type Session } from '../../lib/domain/session.ts';
 import { type ReaperDay, type ReaperSweep, utcDay } from '../../lib/domain/usage.ts';
 import type { Clock } from '../../lib/ports/clock.ts';
 import type {
@@ -21,6 +35,9 @@ import type {
   TransitionResult,
 } from '../../lib/ports/session-store.ts';
 
+/** An Idempotency-Key holds for a day, as in DynamoDB. */
+const IDEMPOTENCY_SECONDS = 86_400;
+
 /**
  * The SessionStore contract in memory, for use-case tests: same conditional-write, quota,
  * idempotency and audit-chain rules as the DynamoDB store (which is tested on dynalite).
@@ -32,30 +49,39 @@ export class InMemorySessionStore implements SessionStore {
   readonly active = new Map<string, number>();
   readonly reviews = new Map<string, Review>();
   readonly reaperDays = new Map<string, ReaperDay>();
-  private readonly idempotency = new Map<string, { bodyHash: string; sessionId: string }>();
+  private readonly idempotency = new Map<
+    string,
+    { bodyHash: string; sessionId: string; purgeAfter: number }
+  >();
+  /** TTL purge times (epoch s) set once a session is over: its own and its events' */
+  readonly purgeAfter = new Map<string, { session: number; events: number[] }>();
   private readonly clock: Clock;
+  private readonly retentionDays: number;
   /** set to make the next write fail, to test fault paths */
   failNextWrite: Error | undefined;
 
-  constructor(clock: Clock) {
+  constructor(clock: Clock, options: { retentionDays?: number } = {}) {
     this.clock = clock;
+    this.retentionDays = options.retentionDays ?? 30;
   }
 
   async create(session: Session, options: CreateSessionOptions): Promise<CreateSessionResult> {
     this.maybeFail();
-    const idemKey = options.idempotency ? `${session.owner}#${options.idempotency.key}` : undefined;
-    if (idemKey && options.idempotency) {
+    const claim = options.idempotency;
+    const idemKey = claim ? JSON.stringify([session.owner, claim.key]) : undefined;
+    const nowSeconds = Math.floor(this.clock.now() / 1000);
+    if (idemKey && claim) {
       const existing = this.idempotency.get(idemKey);
-      if (existing) {
-        if (existing.bodyHash !== options.idempotency.bodyHash)
-          throw new IdempotencyConflictError();
+      const live = existing !== undefined && existing.purgeAfter > nowSeconds;
+      if (live && !(claim.replaces !== undefined && existing.sessionId === claim.replaces)) {
+        if (existing.bodyHash !== claim.bodyHash) throw new IdempotencyConflictError();
         const stored = this.sessions.get(existing.sessionId);
         if (stored) return { session: structuredClone(stored), replayed: true };
       }
     }
     const counter = quotaCounter(session);
     const active = this.active.get(counter) ?? 0;
-    if (active >= options.quota) throw new QuotaExceededError(`quota of ${options.quota} reached`);
+    if (active >= options.quota) throw quotaExceeded(options.quota, session.quotaKind, active);
     if (options.review && this.reviews.has(options.review.sessionId)) {
       throw new Error(`review ${options.review.sessionId} already exists`);
     }
@@ -65,10 +91,11 @@ export class InMemorySessionStore implements SessionStore {
     this.events.set(session.id, [event]);
     this.active.set(counter, active + 1);
     if (options.review) this.reviews.set(session.id, structuredClone(options.review));
-    if (idemKey && options.idempotency) {
+    if (idemKey && claim) {
       this.idempotency.set(idemKey, {
-        bodyHash: options.idempotency.bodyHash,
+        bodyHash: claim.bodyHash,
         sessionId: session.id,
+        purgeAfter: nowSeconds + IDEMPOTENCY_SECONDS,
       });
     }
     return { session: structuredClone(stored), replayed: false, event };
@@ -90,6 +117,9 @@ export class InMemorySessionStore implements SessionStore {
 
   async transition(current: Session, next: Session, draft: AuditDraft): Promise<TransitionResult> {
     this.maybeFail();
+    if (next.id !== current.id || next.owner !== current.owner) {
+      throw new DrawbridgeError('a transition cannot change the session id or owner');
+    }
     const stored = this.sessions.get(current.id);
     if (!stored || stored.status !== current.status || stored.version !== current.version) {
       throw new StaleSessionError();
@@ -105,6 +135,15 @@ export class InMemorySessionStore implements SessionStore {
       const counter = quotaCounter(current);
       this.active.set(counter, Math.max(0, (this.active.get(counter) ?? 0) - 1));
     }
+    if (!isLive(next.status)) {
+      // As in DynamoDB: the session and every one of its events go with the session's purge time.
+      const at =
+        Math.floor((written.endedAt ?? this.clock.now()) / 1000) + this.retentionDays * 86_400;
+      this.purgeAfter.set(next.id, {
+        session: at,
+        events: (this.events.get(next.id) ?? []).map(() => at),
+      });
+    }
     return { session: structuredClone(written), event };
   }
 
@@ -112,6 +151,9 @@ export class InMemorySessionStore implements SessionStore {
     return this.page(
       [...this.sessions.values()].filter((s) => s.owner === owner),
       options,
+      ByOwnerCursor,
+      cursorKey.byOwner,
+      (cursor) => cursor.owner === owner,
     );
   }
 
@@ -122,13 +164,22 @@ export class InMemorySessionStore implements SessionStore {
         (options.target === undefined || s.target === options.target) &&
         (options.status === undefined || s.status === options.status),
     );
-    return this.page(items, options);
+    const owner = options.owner;
+    return owner === undefined
+      ? this.page(items, options, ByCreatedCursor, cursorKey.byCreated)
+      : this.page(
+          items,
+          options,
+          ByOwnerCursor,
+          cursorKey.byOwner,
+          (cursor) => cursor.owner === owner,
+        );
   }
 
   async listDue(now: number, limit: number): Promise<Session[]> {
     return [...this.sessions.values()]
-      .filter((s) => isLive(s.status) && dueAt(s) <= now)
-      .sort((a, b) => dueAt(a) - dueAt(b))
+      .filter((s) => isLive(s.status) && (dueAtFor(s) ?? Number.POSITIVE_INFINITY) <= now)
+      .sort((a, b) => (dueAtFor(a) ?? 0) - (dueAtFor(b) ?? 0))
       .slice(0, limit)
       .map((s) => structuredClone(s));
   }
@@ -143,9 +194,13 @@ export class InMemorySessionStore implements SessionStore {
   }
 
   async listCreatedBetween(from: number, to: number, options: ListOptions): Promise<Page<Session>> {
+    if (!(to > from)) return { items: [] };
     return this.page(
       [...this.sessions.values()].filter((s) => s.createdAt >= from && s.createdAt < to),
       options,
+      ByCreatedCursor,
+      cursorKey.byCreated,
+      (cursor) => cursor.createdAt >= from && cursor.createdAt < to,
     );
   }
 
@@ -175,17 +230,18 @@ export class InMemorySessionStore implements SessionStore {
   }
 
   async listReviews(options: ListReviewsOptions): Promise<Page<Review>> {
-    const matching = [...this.reviews.values()]
-      .filter(
+    const kind = REVIEW_KIND[options.status];
+    const before = options.requestedBefore;
+    return pageOf(
+      [...this.reviews.values()].filter(
         (review) =>
-          review.status === options.status &&
-          (options.requestedBefore === undefined || review.requestedAt < options.requestedBefore),
-      )
-      .sort((a, b) => b.requestedAt - a.requestedAt);
-    const start = options.cursor ? Number(options.cursor) : 0;
-    const items = matching.slice(start, start + options.limit).map((r) => structuredClone(r));
-    const next = start + options.limit;
-    return { items, ...(next < matching.length ? { cursor: String(next) } : {}) };
+          review.status === options.status && (before === undefined || review.requestedAt < before),
+      ),
+      options,
+      ReviewCursor,
+      cursorKey.review,
+      (cursor) => cursor.kind === kind && (before === undefined || cursor.createdAt < before),
+    );
   }
 
   async closeReview(review: Review): Promise<Review> {
@@ -209,12 +265,14 @@ export class InMemorySessionStore implements SessionStore {
     });
   }
 
-  private page(items: Session[], options: ListOptions): Page<Session> {
-    const sorted = items.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1));
-    const start = options.cursor ? Number(options.cursor) : 0;
-    const slice = sorted.slice(start, start + options.limit).map((s) => structuredClone(s));
-    const nextStart = start + options.limit;
-    return { items: slice, ...(nextStart < sorted.length ? { cursor: String(nextStart) } : {}) };
+  private page<K extends CursorKey>(
+    items: Session[],
+    options: ListOptions,
+    schema: z.ZodType<K>,
+    keyOf: (session: Session) => K,
+    fits?: (cursor: K) => boolean,
+  ): Page<Session> {
+    return pageOf(items, options, schema, keyOf, fits);
   }
 
   private maybeFail(): void {
@@ -226,18 +284,37 @@ export class InMemorySessionStore implements SessionStore {
   }
 }
 
-/** Same rule as the DynamoDB store's byDue index (dueAtFor). */
-function dueAt(session: Session): number {
-  if (session.status === SessionStatus.ENDING) return session.updatedAt;
-  if (session.status === SessionStatus.PENDING_APPROVAL)
-    return session.approval?.deadline ?? session.provisioningDeadline;
-  if (session.status === SessionStatus.READY) {
-    const end = session.expiresAt ?? session.provisioningDeadline;
-    return Math.min(end, session.expiryWarningAt ?? end);
-  }
-  return session.provisioningDeadline;
-}
-
 /** The quota counter a session holds: break-glass sessions have their own, as in DynamoDB. */
 const quotaCounter = (session: Session): string =>
   session.quotaKind === 'break-glass' ? `${session.owner}#break-glass` : session.owner;
+
+/**
+ * One page, newest first, resuming after the cursor's position as DynamoDB does (the cursor's
+ * item need not exist). Cursors are the DynamoDB store's own (lib/aws/dynamodb/cursor.ts), so
+ * a cursor the real store refuses, this one refuses too.
+ */
+function pageOf<T, K extends CursorKey>(
+  items: T[],
+  options: ListOptions,
+  schema: z.ZodType<K>,
+  keyOf: (item: T) => K,
+  fits?: (cursor: K) => boolean,
+): Page<T> {
+  if (!Number.isInteger(options.limit) || options.limit < 1) {
+    throw new ValidationError('limit must be a positive integer');
+  }
+  // Positive when `a` comes after `b`: older first, then (equal times) the lower key.
+  const newestFirst = (a: K, b: K) =>
+    b.createdAt - a.createdAt || (a.pk < b.pk ? 1 : a.pk > b.pk ? -1 : 0);
+  const keyed = items.map((item) => ({ item, key: keyOf(item) }));
+  keyed.sort((a, b) => newestFirst(a.key, b.key));
+  const start =
+    options.cursor === undefined ? undefined : decodeCursor(options.cursor, schema, fits);
+  const rest = start ? keyed.filter(({ key }) => newestFirst(key, start) > 0) : keyed;
+  const slice = rest.slice(0, options.limit);
+  const last = slice.at(-1);
+  return {
+    items: slice.map(({ item }) => structuredClone(item)),
+    ...(rest.length > options.limit && last ? { cursor: encodeCursor(last.key) } : {}),
+  };
+}
