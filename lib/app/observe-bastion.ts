@@ -25,7 +25,15 @@ export async function observeBastion(
     if (state.state !== 'running') return session;
     // A bastion with our sshd is READY only on its readiness proof (prove-readiness.ts):
     // running is progress, recorded once as a phase of time to ready.
-    if (awaitsReadinessProof(session)) return recordRunning(deps, session);
+    if (awaitsReadinessProof(session)) {
+      if (deps.clock.now() > session.provisioningDeadline)
+        return failSession(
+          deps,
+          session,
+          'the instance reached running after the provisioning deadline',
+        );
+      return recordRunning(deps, session);
+    }
     return markReady(deps, session, state.connection, {}, 'bastion-running');
   }
   switch (session.status) {

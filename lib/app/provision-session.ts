@@ -1,6 +1,6 @@
 import { authorizedKeyLine } from '../domain/authorized-key.ts';
-import { issueHostKey, publicHalf } from '../domain/host-key.ts';
 import { IllegalTransitionError, ProvisioningError, StaleSessionError } from '../domain/errors.ts';
+import { issueHostKey, publicHalf } from '../domain/host-key.ts';
 import { findTarget } from '../domain/policy.ts';
 import type { Connection, Session } from '../domain/session.ts';
 import { isLive, SessionStatus } from '../domain/session.ts';

@@ -49,7 +49,8 @@ export class PowertoolsMetrics implements Metrics {
       if (dimensions && Object.keys(dimensions).length > 0) {
         // Its own EMF line, so the dimension applies to this value only.
         const single = this.client.singleMetric();
-        for (const [key, dimension] of Object.entries(dimensions)) single.addDimension(key, dimension);
+        for (const [key, dimension] of Object.entries(dimensions))
+          single.addDimension(key, dimension);
         single.addMetric(name, METRIC_UNITS[name], value);
         return;
       }

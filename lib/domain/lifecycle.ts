@@ -97,7 +97,12 @@ export function transition(session: Session, event: LifecycleEvent, now: number)
         resources: { ...session.resources, ...event.resources },
         ...(event.launchSentAt !== undefined ? { launchSentAt: event.launchSentAt } : {}),
         ...(event.hostKey
-          ? { hostKey: { publicKey: event.hostKey.publicKey, fingerprint: event.hostKey.fingerprint } }
+          ? {
+              hostKey: {
+                publicKey: event.hostKey.publicKey,
+                fingerprint: event.hostKey.fingerprint,
+              },
+            }
           : {}),
       };
     case 'running':

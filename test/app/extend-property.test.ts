@@ -15,6 +15,7 @@ import { parsePolicy } from '../../lib/domain/policy.ts';
 import { isLive, type Session } from '../../lib/domain/session.ts';
 import type { TestWorld } from '../support/fakes.ts';
 import { testWorld } from '../support/fakes.ts';
+import { proveReady } from '../support/readiness.ts';
 import { LIFECYCLE_POLICY_YAML, MINUTE, open, person } from './break-glass-world.ts';
 
 // Room for a few live sessions each, so that sequences reach approvals and extensions often.
@@ -164,6 +165,7 @@ async function run(world: TestWorld, ids: string[], current: Step): Promise<void
       if (provisioned?.status !== 'PROVISIONING') return;
       for (const bastion of world.ec2.running.values()) bastion.state = 'running';
       await observeBastion(world.deps, provisioned, 'running');
+      await proveReady(world.deps, id);
       return;
     }
     case 'expire':

@@ -82,7 +82,13 @@ const { REQUESTED, PROVISIONING, READY, ENDING, ENDED, FAILED } = SessionStatus;
 const EXPECTED: Record<SessionStatus, Partial<Record<LifecycleEventType, SessionStatus>>> = {
   REQUESTED: { provision: PROVISIONING, end: ENDING, fail: FAILED },
   PENDING_APPROVAL: { approve: REQUESTED, deny: ENDED, end: ENDING, fail: FAILED },
-  PROVISIONING: { attach: PROVISIONING, running: PROVISIONING, ready: READY, end: ENDING, fail: FAILED },
+  PROVISIONING: {
+    attach: PROVISIONING,
+    running: PROVISIONING,
+    ready: READY,
+    end: ENDING,
+    fail: FAILED,
+  },
   READY: { end: ENDING, fail: FAILED, extend: READY, warn: READY, grant: READY },
   ENDING: { ended: ENDED, fail: FAILED },
   ENDED: {},

@@ -10,6 +10,7 @@ import type { HttpEvent, HttpResult } from '../../lib/http/http-handler.ts';
 import { httpEvent, lambdaContext } from '../support/events.ts';
 import { type TestWorld, testWorld } from '../support/fakes.ts';
 import { ed25519PublicKey } from '../support/keys.ts';
+import { proveReady } from '../support/readiness.ts';
 
 let world: TestWorld;
 beforeEach(() => {
@@ -188,6 +189,7 @@ describe('GET, DELETE /sessions/{id} and the events', () => {
     if (bastion) bastion.state = 'running';
     const { onInstanceState } = await import('../../lib/app/observe-bastion.ts');
     await onInstanceState(world.deps, instanceId, 'running');
+    await proveReady(world.deps, id);
     return id;
   }
 
@@ -237,6 +239,7 @@ describe('GET, DELETE /sessions/{id} and the events', () => {
       'requested',
       'provision',
       'attach',
+      'running',
       'ready',
       'end',
       'ended',
