@@ -1,3 +1,4 @@
+import { StaleSessionError } from '../domain/errors.ts';
 import { parseReadinessLine } from '../domain/readiness.ts';
 import { type Session, SessionStatus } from '../domain/session.ts';
 import { type AppDeps, providerFor } from './deps.ts';
@@ -41,6 +42,24 @@ const ignored = (why: string, session?: Session): ProofOutcome => ({
  * changes nothing (a forged or stray line can never start a window or end a session).
  */
 export async function onBastionLogLine(
+  deps: AppDeps,
+  mode: 'ec2' | 'local',
+  line: BastionLogLine,
+): Promise<ProofOutcome> {
+  // The running signal and the proof arrive close together and both write the session: the
+  // one that loses the conditional write reads the session again and decides anew.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await acceptProof(deps, mode, line);
+    } catch (error) {
+      if (!(error instanceof StaleSessionError) || attempt >= STALE_ATTEMPTS) throw error;
+    }
+  }
+}
+
+const STALE_ATTEMPTS = 3;
+
+async function acceptProof(
   deps: AppDeps,
   mode: 'ec2' | 'local',
   line: BastionLogLine,

@@ -73,6 +73,27 @@ describe('READY means connectable and logging', () => {
     expect(readyEvent?.detail?.via).toBe('readiness-proof');
   });
 
+  it('still turns READY when the running signal wrote the session between its read and its write', async () => {
+    const session = await provisioned();
+    const bastion = world.ec2.running.get(session.resources.instanceId ?? '');
+    if (bastion) bastion.state = 'running';
+    const store = world.deps.store;
+    let raced = false;
+    world.deps.store = Object.assign(Object.create(Object.getPrototypeOf(store)), store, {
+      transition: async (...args: Parameters<typeof store.transition>) => {
+        if (!raced && args[1].status === 'READY') {
+          raced = true;
+          await onInstanceState(world.deps, session.resources.instanceId ?? '', 'running');
+        }
+        return store.transition(...args);
+      },
+    });
+    const outcome = await deliverProof(world.deps, session.id);
+    expect(raced).toBe(true);
+    expect(outcome.outcome).toBe('ready');
+    expect((await store.get(session.id))?.status).toBe('READY');
+  });
+
   it("ignores a proof written to another session's stream", async () => {
     const mine = await running(await provisioned());
     const theirs = await running(await provisioned());
