@@ -2,6 +2,7 @@
 // the effect of a change rather than a YAML diff.
 //
 //   node scripts/policy-check.ts [file]        (default policy/drawbridge.policy.yaml)
+//   node scripts/policy-check.ts --launch-facts [file]   VPCs, subnets, instance types as JSON
 //
 // Exit status 0: valid (report on stdout); 1: invalid or unreadable (reason on stderr).
 // serverless/validate-policy.cjs runs this before `osls package`, so a broken policy never ships.
@@ -182,10 +183,43 @@ export function checkPolicyFile(file: string): Policy {
   return parsePolicy(readFileSync(file, 'utf8'), file);
 }
 
+/**
+ * What the packaged IAM policy needs from the access policy (serverless/validate-policy.cjs):
+ * RunInstances may use only these subnets and instance types, CreateSecurityGroup only these
+ * VPCs. Every target that launches a bastion (ec2, fresh ssm) contributes.
+ */
+export interface LaunchFacts {
+  vpcIds: string[];
+  subnetIds: string[];
+  instanceTypes: string[];
+}
+
+export function launchFacts(policy: Policy): LaunchFacts {
+  const vpcIds = new Set<string>();
+  const subnetIds = new Set<string>();
+  const instanceTypes = new Set<string>();
+  for (const target of policy.targets) {
+    if (!target.network) continue;
+    vpcIds.add(target.network.vpcId);
+    for (const subnet of target.network.subnetIds) subnetIds.add(subnet);
+    for (const type of target.instanceTypes) instanceTypes.add(type);
+  }
+  const sorted = (values: Set<string>) => [...values].sort();
+  return {
+    vpcIds: sorted(vpcIds),
+    subnetIds: sorted(subnetIds),
+    instanceTypes: sorted(instanceTypes),
+  };
+}
+
 if (import.meta.main) {
-  const file = process.argv[2] ?? DEFAULT_POLICY_FILE;
+  const facts = process.argv[2] === '--launch-facts';
+  const file = process.argv[facts ? 3 : 2] ?? DEFAULT_POLICY_FILE;
   try {
-    process.stdout.write(`${formatPolicyReport(checkPolicyFile(file), file)}\n`);
+    const policy = checkPolicyFile(file);
+    process.stdout.write(
+      facts ? `${JSON.stringify(launchFacts(policy))}\n` : `${formatPolicyReport(policy, file)}\n`,
+    );
   } catch (error) {
     const message =
       (error as NodeJS.ErrnoException).code === 'ENOENT'

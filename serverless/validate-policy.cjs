@@ -3,14 +3,65 @@
 // Refuses to package, deploy or run offline with an invalid access policy. The check itself is
 // scripts/policy-check.ts (the same parsePolicy the functions run at cold start), started with
 // the Node that runs osls so TypeScript is stripped natively and no second toolchain is needed.
+//
+// It also gives serverless.yml the variable source `${drawbridgePolicy:<fact>}`, so the IAM
+// conditions on RunInstances and CreateSecurityGroup name exactly what the stage's policy
+// allows: `subnetArns`, `vpcArns` (Fn::Sub ARNs, partition/region/account from the stack) and
+// `instanceTypes`.
 
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
+
+const DEFAULT_POLICY_FILE = 'policy/drawbridge.policy.yaml';
+
+function runCheck(serviceDir, args) {
+  const script = path.join(serviceDir, 'scripts', 'policy-check.ts');
+  return spawnSync(process.execPath, [script, ...args], { cwd: serviceDir, encoding: 'utf8' });
+}
+
+const arns = (kind, ids) =>
+  ids.map((id) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:ec2:\${AWS::Region}:\${AWS::AccountId}:${kind}/${id}`,
+  }));
 
 class ValidatePolicy {
   constructor(serverless, _options, { log } = {}) {
     this.serverless = serverless;
     this.log = log;
+    let facts;
+    this.configurationVariablesSources = {
+      drawbridgePolicy: {
+        resolve: async ({ address, resolveVariable }) => {
+          if (!facts) {
+            const file = await resolveVariable('self:custom.drawbridge.policyFile');
+            const result = runCheck(serverless.serviceDir, ['--launch-facts', file]);
+            if (result.status !== 0) {
+              throw new serverless.classes.Error(
+                `Drawbridge policy rejected: ${(result.stderr || result.stdout || '').trim()}`,
+                'DRAWBRIDGE_POLICY_INVALID',
+              );
+            }
+            facts = JSON.parse(result.stdout);
+          }
+          // IAM refuses an empty condition list; a policy without ec2 targets launches nothing,
+          // and a value no subnet, VPC or type can have keeps that true.
+          const orNone = (values, none) => (values.length > 0 ? values : [none]);
+          switch (address) {
+            case 'subnetArns':
+              return { value: arns('subnet', orNone(facts.subnetIds, 'subnet-none')) };
+            case 'vpcArns':
+              return { value: arns('vpc', orNone(facts.vpcIds, 'vpc-none')) };
+            case 'instanceTypes':
+              return { value: orNone(facts.instanceTypes, 'none') };
+            default:
+              throw new serverless.classes.Error(
+                `Unknown drawbridgePolicy fact '${address}' (subnetArns, vpcArns, instanceTypes)`,
+                'DRAWBRIDGE_POLICY_FACT',
+              );
+          }
+        },
+      },
+    };
     const validate = () => this.validate();
     this.hooks = {
       'before:package:initialize': validate,
@@ -23,12 +74,9 @@ class ValidatePolicy {
   validate() {
     const serviceDir = this.serverless.serviceDir;
     const custom = this.serverless.service.custom ?? {};
-    const file = custom.drawbridge?.policyFile ?? 'policy/drawbridge.policy.yaml';
+    const file = custom.drawbridge?.policyFile ?? DEFAULT_POLICY_FILE;
     const script = path.join(serviceDir, 'scripts', 'policy-check.ts');
-    const result = spawnSync(process.execPath, [script, file], {
-      cwd: serviceDir,
-      encoding: 'utf8',
-    });
+    const result = runCheck(serviceDir, [file]);
     if (result.error) {
       throw new this.serverless.classes.Error(
         `Could not run ${script}: ${result.error.message}`,

@@ -3,7 +3,11 @@ import { stringify } from 'yaml';
 import type { Access } from '../domain/policy.ts';
 import { MAX_SELF_DESTRUCT_MINUTES } from '../domain/policy.ts';
 import { SESSION_ID_PATTERN } from '../domain/session.ts';
-import { hardenedSshdSettings } from '../domain/sshd-hardening.ts';
+import {
+  bannerFileContent,
+  bannerProblem,
+  hardenedSshdSettings,
+} from '../domain/sshd-hardening.ts';
 
 export interface BastionUserDataInput {
   sessionId: string;
@@ -16,11 +20,36 @@ export interface BastionUserDataInput {
   /** `shutdown -h +N`: the bastion powers off (and so terminates) whatever else happens */
   selfDestructMinutes: number;
   logGroupName: string;
+  /** the pre-login legal notice (policy `banner`), written to its own file */
+  banner: string;
   /** the CloudWatch agent finds its region from instance metadata when this is absent */
   region?: string;
 }
 
 export const SSHD_CONFIG_PATH = '/etc/ssh/sshd_config.d/00-drawbridge.conf';
+export const BANNER_PATH = '/etc/ssh/drawbridge-banner';
+/**
+ * The agent names the stream after the instance ({instance_id}, from instance metadata), so no
+ * value in the user data chooses it; the reader (cloudwatch-session-log.ts) reads the stream of
+ * the session's recorded instance id, and IAM lets the bastion write only `i-*` streams.
+ */
+export const LOG_STREAM_NAME = '{instance_id}';
+export const IMDS_GUARD_PATH = '/etc/nftables/drawbridge-imds.nft';
+/**
+ * Instance metadata (and with it the instance role's credentials) for root only: session users
+ * never hold credentials that could write to any log stream, their own or another session's.
+ * The CloudWatch agent runs as root and keeps working.
+ */
+export const IMDS_GUARD = [
+  'table inet drawbridge_imds {',
+  '  chain output {',
+  '    type filter hook output priority 0; policy accept;',
+  '    ip daddr 169.254.169.254 meta skuid != 0 reject',
+  '    ip6 daddr fd00:ec2::254 meta skuid != 0 reject',
+  '  }',
+  '}',
+  '',
+].join('\n');
 export const AGENT_CONFIG_PATH = '/opt/aws/amazon-cloudwatch-agent/etc/drawbridge.json';
 export const AGENT_CTL = '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl';
 /** The longest window plus the longest grace the policy schema allows. */
@@ -56,6 +85,7 @@ function validate(input: BastionUserDataInput): void {
   }
   if (!LOG_GROUP.test(input.logGroupName)) unsafe('logGroupName');
   if (input.region !== undefined && !REGION.test(input.region)) unsafe('region');
+  if (typeof input.banner !== 'string' || bannerProblem(input.banner)) unsafe('banner');
 }
 
 /** `host:port` as sshd's PermitOpen wants it; IPv6 addresses go in brackets. */
@@ -67,7 +97,7 @@ function sshdConfig(input: BastionUserDataInput): string {
   const settings: [string, string][] = [
     ['PermitRootLogin', 'no'],
     ['AllowUsers', input.linuxUser],
-    ...hardenedSshdSettings(permitOpenValue(input.targetHost, input.targetPort)),
+    ...hardenedSshdSettings(permitOpenValue(input.targetHost, input.targetPort), BANNER_PATH),
     ...(input.access === 'jump-only' ? ([['PermitTTY', 'no']] as [string, string][]) : []),
     ['MaxSessions', '2'],
     ['ClientAliveInterval', '30'],
@@ -94,7 +124,7 @@ function agentConfig(input: BastionUserDataInput): string {
             {
               file_path: '/var/log/secure',
               log_group_name: input.logGroupName,
-              log_stream_name: input.sessionId,
+              log_stream_name: LOG_STREAM_NAME,
               timezone: 'UTC',
             },
           ],
@@ -128,8 +158,20 @@ export function buildBastionUserData(input: BastionUserDataInput): string {
     ssh_pwauth: false,
     disable_root: true,
     // AL2023 minimal logs to journald only; rsyslog writes /var/log/secure for the agent.
-    packages: ['amazon-cloudwatch-agent', 'rsyslog'],
+    packages: ['amazon-cloudwatch-agent', 'rsyslog', 'nftables'],
     write_files: [
+      {
+        path: IMDS_GUARD_PATH,
+        owner: 'root:root',
+        permissions: '0600',
+        content: IMDS_GUARD,
+      },
+      {
+        path: BANNER_PATH,
+        owner: 'root:root',
+        permissions: '0644',
+        content: bannerFileContent(input.banner),
+      },
       {
         path: SSHD_CONFIG_PATH,
         owner: 'root:root',
@@ -144,6 +186,7 @@ export function buildBastionUserData(input: BastionUserDataInput): string {
       },
     ],
     runcmd: [
+      ['nft', '-f', IMDS_GUARD_PATH],
       ['systemctl', 'enable', '--now', 'rsyslog'],
       ['systemctl', 'restart', 'sshd'],
       [AGENT_CTL, '-a', 'fetch-config', '-m', 'ec2', '-s', '-c', `file:${AGENT_CONFIG_PATH}`],

@@ -10,7 +10,7 @@ import { isNotFound } from './aws-errors.ts';
 
 export interface CloudWatchSessionLogOptions {
   logs: CloudWatchLogsClient;
-  /** /drawbridge/<stage>/sessions; each bastion writes the stream named after its session */
+  /** /drawbridge/<stage>/sessions; each bastion writes the stream named after its instance id */
   logGroupName: string;
   /** bound on pages read per request, so one chatty session cannot stall the API */
   maxPages?: number;
@@ -30,6 +30,10 @@ export class CloudWatchSessionLog implements SessionLog {
 
   async connections(session: Session): Promise<ConnectionRecord[]> {
     const records: ConnectionRecord[] = [];
+    // The agent's {instance_id} stream (cloud-config.ts): only the session's own instance
+    // writes there. No instance recorded yet: nothing can have been shipped.
+    const stream = session.resources.instanceId;
+    if (!stream) return records;
     let token: string | undefined;
     for (let page = 0; page < this.#maxPages; page += 1) {
       let response: GetLogEventsCommandOutput;
@@ -37,7 +41,7 @@ export class CloudWatchSessionLog implements SessionLog {
         response = await this.#logs.send(
           new GetLogEventsCommand({
             logGroupName: this.#group,
-            logStreamName: session.id,
+            logStreamName: stream,
             startFromHead: true,
             limit: 1000,
             ...(token ? { nextToken: token } : {}),

@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { ConfigError, ProvisioningError } from '../domain/errors.ts';
 import { hostCidr, parseCidr } from '../domain/network.ts';
+import { bannerOf } from '../domain/policy.ts';
 import type { Session } from '../domain/session.ts';
 import type {
   BastionState,
@@ -68,6 +69,30 @@ const LIVE_INSTANCE_STATES = ['pending', 'running', 'stopping', 'stopped'];
 
 const defaultSleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The 443 egress rule to the log-shipping endpoints, or none when the network names none. */
+export function logShippingEgress(
+  sessionId: string,
+  logShipping: { securityGroupIds?: string[]; prefixListIds?: string[] },
+): IpPermission[] {
+  const Description = `drawbridge ${sessionId} log shipping`;
+  const groups = logShipping.securityGroupIds ?? [];
+  const prefixLists = logShipping.prefixListIds ?? [];
+  if (groups.length === 0 && prefixLists.length === 0) return [];
+  return [
+    {
+      IpProtocol: 'tcp',
+      FromPort: 443,
+      ToPort: 443,
+      ...(groups.length > 0
+        ? { UserIdGroupPairs: groups.map((GroupId) => ({ GroupId, Description })) }
+        : {}),
+      ...(prefixLists.length > 0
+        ? { PrefixListIds: prefixLists.map((PrefixListId) => ({ PrefixListId, Description })) }
+        : {}),
+    },
+  ];
+}
 
 /**
  * Tag values are safest within letters, digits, spaces and `+ - = . _ : / @` (the set every
@@ -151,6 +176,7 @@ export class Ec2Provider implements Provider {
         targetPort: target.port,
         selfDestructMinutes: plan.selfDestructMinutes,
         logGroupName: this.#logGroupName,
+        banner: bannerOf(target),
       });
     } catch (error) {
       // Our own validation message: it names the field and carries no SDK text.
@@ -188,6 +214,7 @@ export class Ec2Provider implements Provider {
         targetCidr,
         target.port,
         tags,
+        network.logShipping ?? {},
       );
       step = 'launching the instance';
       // IPv6 callers connect over IPv6, and an IPv6 target is reached over IPv6.
@@ -442,6 +469,7 @@ export class Ec2Provider implements Provider {
     targetCidr: string,
     targetPort: number,
     tags: Tag[],
+    logShipping: { securityGroupIds?: string[]; prefixListIds?: string[] },
   ): Promise<void> {
     const ruleTags: TagSpecification[] = [{ ResourceType: 'security-group-rule', Tags: tags }];
     // A new VPC security group allows all IPv4 egress (and no IPv6 egress); take it away.
@@ -486,20 +514,10 @@ export class Ec2Provider implements Provider {
                 ToPort: targetPort,
                 ...addressRange(targetCidr, `drawbridge ${session.id} target`),
               },
-              // HTTPS anywhere lets the agent ship logs and dnf reach the package repositories
-              // without VPC endpoints. It does not widen what the user can reach: sshd's
-              // PermitOpen and the key's permitopen allow forwards to the target only.
-              {
-                IpProtocol: 'tcp',
-                FromPort: 443,
-                ToPort: 443,
-                IpRanges: [
-                  {
-                    CidrIp: '0.0.0.0/0',
-                    Description: `drawbridge ${session.id} logs and packages`,
-                  },
-                ],
-              },
+              // HTTPS only to what log shipping needs, as the target's network names it (the
+              // CloudWatch Logs endpoint's security group, prefix lists): never the internet, so
+              // a shell user cannot reach arbitrary HTTPS hosts.
+              ...logShippingEgress(session.id, logShipping),
             ],
             TagSpecifications: ruleTags,
           }),

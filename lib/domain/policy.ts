@@ -4,6 +4,7 @@ import { PricingSchema } from './cost.ts';
 import { ForbiddenError, PolicyError, ValidationError } from './errors.ts';
 import { cidrContains, ipVersion, parseCidr } from './network.ts';
 import { type Identity, MODES, type Mode, NOTIFY_EVENTS } from './session.ts';
+import { bannerProblem, DEFAULT_BANNER } from './sshd-hardening.ts';
 
 export const ACCESS = ['jump-only', 'shell'] as const;
 export type Access = (typeof ACCESS)[number];
@@ -26,6 +27,12 @@ const hostname = z
       ),
     'an IP address or DNS name',
   );
+/** The legal notice sshd shows before login (lib/domain/sshd-hardening.ts: bannerProblem). */
+const banner = z.string().superRefine((text, ctx) => {
+  const problem = bannerProblem(text);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 const cidr = z.string().refine((value) => {
   try {
     parseCidr(value);
@@ -118,12 +125,32 @@ export const TargetSchema = z
     defaultDurationMinutes: minutes,
     maxDurationMinutes: minutes,
     access: z.enum(ACCESS).default('jump-only'),
+    /** this target's own pre-login banner; the policy's `banner` otherwise */
+    banner: banner.optional(),
     network: z
       .strictObject({
         vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'a VPC id like vpc-0abc…'),
         subnetIds: z
           .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id like subnet-0abc…'))
           .min(1),
+        /**
+         * Where the bastion may open HTTPS (443) to ship its logs: the security group of this
+         * VPC's CloudWatch Logs interface endpoint, and/or managed prefix lists (e.g. the S3
+         * gateway endpoint's, for the package repositories). Absent: no 443 at all, never the
+         * internet (README: "Deploying", log shipping prerequisite).
+         */
+        logShipping: z
+          .strictObject({
+            securityGroupIds: z
+              .array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'a security group id like sg-0abc…'))
+              .min(1)
+              .optional(),
+            prefixListIds: z
+              .array(z.string().regex(/^pl-[0-9a-f]{8,17}$/, 'a prefix list id like pl-0abc…'))
+              .min(1)
+              .optional(),
+          })
+          .optional(),
       })
       .optional(),
     instanceTypes: z
@@ -239,6 +266,8 @@ export const PolicySchema = z
       .max(MAX_SELF_DESTRUCT_GRACE_MINUTES)
       .default(5),
     retentionDays: z.number().int().min(1).max(3650).default(90),
+    /** the pre-login legal notice of every bastion (CIS), unless a target sets its own */
+    banner: banner.default(DEFAULT_BANNER),
     targets: z.array(TargetSchema).min(1),
     /** on-call access with no approval wait, its own quota and maximum (lib/domain/break-glass.ts) */
     breakGlass: z
@@ -299,8 +328,14 @@ export function validatePolicy(document: unknown, source = 'policy'): Policy {
   const result = PolicySchema.safeParse(document);
   if (!result.success)
     throw new PolicyError(`${source} is invalid: ${describeIssues(result.error)}`);
-  return result.data;
+  const policy = result.data;
+  // Every target carries the banner its bastion shows, so providers need only the target.
+  for (const target of policy.targets) target.banner ??= policy.banner;
+  return policy;
 }
+
+/** The banner a target's bastion shows: its own, else the policy's (filled in by validatePolicy). */
+export const bannerOf = (target: Target): string => target.banner ?? DEFAULT_BANNER;
 
 export function parsePolicy(yamlText: string, source = 'policy'): Policy {
   let document: unknown;

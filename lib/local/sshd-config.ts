@@ -12,6 +12,8 @@ export interface SshdConfigInput {
   hostKeyPath: string;
   authorizedKeysPath: string;
   pidFilePath: string;
+  /** the pre-login banner's file (bannerFileContent), written by the provider */
+  bannerPath: string;
   /** the only account sshd lets in (locally: the OS user running Drawbridge) */
   allowUser: string;
   /** true when that account is root: then a key, and only a key, may log in as root */
@@ -48,7 +50,7 @@ function validate(input: SshdConfigInput): void {
   if (!SESSION_ID_PATTERN.test(input.sessionId)) unsafe('sessionId');
   if (isIP(input.listenHost) === 0) unsafe('listenHost');
   if (!isPort(input.port)) unsafe('port');
-  for (const field of ['hostKeyPath', 'authorizedKeysPath', 'pidFilePath'] as const) {
+  for (const field of ['hostKeyPath', 'authorizedKeysPath', 'pidFilePath', 'bannerPath'] as const) {
     const path = input[field];
     if (!PATH.test(path) || path.split('/').includes('..')) unsafe(field);
   }
@@ -79,7 +81,7 @@ export function buildSshdConfig(input: SshdConfigInput): string {
     // Drawbridge; in CI that is root. A key-only root login is then the only way in, and the
     // key's own options (restrict, permitopen, from, expiry-time) still bound what it can do.
     ['PermitRootLogin', input.rootLogin ? 'prohibit-password' : 'no'],
-    ...hardenedSshdSettings(hostPort(input.targetHost, input.targetPort)),
+    ...hardenedSshdSettings(hostPort(input.targetHost, input.targetPort), input.bannerPath),
     ['PermitListen', 'none'],
     ['PermitUserRC', 'no'],
     ['PermitTTY', jumpOnly ? 'no' : 'yes'],

@@ -18,8 +18,10 @@ import { StringDecoder } from 'node:string_decoder';
 import { promisify } from 'node:util';
 import { ConfigError, ProvisioningError } from '../domain/errors.ts';
 import { type IssuedHostKey, sshFingerprint } from '../domain/host-key.ts';
+import { bannerOf } from '../domain/policy.ts';
 import { readinessLine } from '../domain/readiness.ts';
 import { type Connection, isSessionId, type Session } from '../domain/session.ts';
+import { bannerFileContent } from '../domain/sshd-hardening.ts';
 import type {
   BastionState,
   DestroyOutcome,
@@ -74,6 +76,7 @@ interface SessionPaths {
   config: string;
   hostKey: string;
   authorizedKeys: string;
+  banner: string;
   sshdPid: string;
   pidRecord: string;
   log: string;
@@ -447,6 +450,7 @@ export class SshdProvider implements Provider {
       config: join(dir, 'sshd_config'),
       hostKey: join(dir, 'ssh_host_ed25519_key'),
       authorizedKeys: join(dir, 'authorized_keys'),
+      banner: join(dir, 'banner'),
       sshdPid: join(dir, 'sshd.pid'),
       pidRecord: join(dir, 'pid'),
       log: join(dir, 'sshd.log'),
@@ -483,6 +487,7 @@ export class SshdProvider implements Provider {
       const user = userInfo();
       const strictModes = await this.strictModesFor(paths.authorizedKeys, user.uid);
       const hostKeyFingerprint = sshFingerprint(await readFile(`${paths.hostKey}.pub`, 'utf8'));
+      await writeFile(paths.banner, bannerFileContent(bannerOf(target)), { mode: 0o644 });
 
       for (let attempt = 1; ; attempt += 1) {
         const port = await freePort(this.listenHost);
@@ -492,6 +497,7 @@ export class SshdProvider implements Provider {
           port,
           hostKeyPath: paths.hostKey,
           authorizedKeysPath: paths.authorizedKeys,
+          bannerPath: paths.banner,
           pidFilePath: paths.sshdPid,
           allowUser: user.username,
           rootLogin: user.uid === 0,

@@ -4,13 +4,16 @@ import { parse } from 'yaml';
 import {
   AGENT_CONFIG_PATH,
   AGENT_CTL,
+  BANNER_PATH,
   type BastionUserDataInput,
   buildBastionUserData,
+  IMDS_GUARD_PATH,
   SSHD_CONFIG_PATH,
 } from '../../lib/aws/cloud-config.ts';
 import { authorizedKeyLine } from '../../lib/domain/authorized-key.ts';
 import { MAX_SELF_DESTRUCT_MINUTES, validatePolicy } from '../../lib/domain/policy.ts';
 import { linuxUserFor } from '../../lib/domain/session.ts';
+import { DEFAULT_BANNER } from '../../lib/domain/sshd-hardening.ts';
 
 const SESSION_ID = 's-0123456789abcdefghjk';
 const PUBLIC_KEY =
@@ -39,6 +42,7 @@ function input(overrides: Partial<BastionUserDataInput> = {}): BastionUserDataIn
     targetPort: 5432,
     selfDestructMinutes: 65,
     logGroupName: '/drawbridge/dev/sessions',
+    banner: DEFAULT_BANNER,
     ...overrides,
   };
 }
@@ -98,6 +102,7 @@ function expectedBootcmd(minutes: number): string[][] {
 
 function expectedRuncmd(_minutes: number): string[][] {
   return [
+    ['nft', '-f', IMDS_GUARD_PATH],
     ['systemctl', 'enable', '--now', 'rsyslog'],
     ['systemctl', 'restart', 'sshd'],
     [AGENT_CTL, '-a', 'fetch-config', '-m', 'ec2', '-s', '-c', `file:${AGENT_CONFIG_PATH}`],
@@ -142,7 +147,7 @@ describe('buildBastionUserData', () => {
   });
 
   it('installs the CloudWatch agent and rsyslog', () => {
-    expect(render(input()).packages).toEqual(['amazon-cloudwatch-agent', 'rsyslog']);
+    expect(render(input()).packages).toEqual(['amazon-cloudwatch-agent', 'rsyslog', 'nftables']);
   });
 
   it('writes a hardened sshd drop-in that allows one user and one forward', () => {
@@ -170,7 +175,7 @@ describe('buildBastionUserData', () => {
     expect(single('ClientAliveInterval')).toEqual(['30']);
     expect(single('ClientAliveCountMax')).toEqual(['3']);
     expect(single('LogLevel')).toEqual(['VERBOSE']);
-    expect(single('Banner')).toEqual(['none']);
+    expect(single('Banner')).toEqual([BANNER_PATH]);
     for (const key of ['Ciphers', 'MACs', 'KexAlgorithms']) {
       const list = single(key)?.[0]?.split(',') ?? [];
       expect(list.length).toBeGreaterThan(0);
@@ -188,13 +193,36 @@ describe('buildBastionUserData', () => {
     expect(sshdSettings(config).get('PermitOpen')).toEqual(['[2001:db8::5]:5432']);
   });
 
-  it('ships /var/log/secure to the log group under the session id', () => {
+  it("shows the policy's banner before login, from its own file (CIS), never Banner none", () => {
+    const banner = 'Property of Example Corp.\nAll activity is recorded.';
+    const written = file(render(input({ banner })), BANNER_PATH);
+    expect(written).toMatchObject({ owner: 'root:root', permissions: '0644' });
+    expect(written.content).toBe(`${banner}\n`);
+    expect(sshdSettings(render(input({ banner }))).get('Banner')).toEqual([BANNER_PATH]);
+  });
+
+  it('refuses a banner with control characters, blank or oversized', () => {
+    for (const banner of ['\u001b[2J evil', '   ', 'x'.repeat(2049), 'tab\there']) {
+      expect(() => render(input({ banner }))).toThrow(/unsafe banner/);
+    }
+  });
+
+  it('gives instance metadata (the role credentials) to root only, before anything else runs', () => {
+    const document = render(input()) as unknown as { runcmd: string[][]; packages: string[] };
+    const guard = file(render(input()), IMDS_GUARD_PATH);
+    expect(guard.content).toContain('ip daddr 169.254.169.254 meta skuid != 0 reject');
+    expect(guard.content).toContain('ip6 daddr fd00:ec2::254 meta skuid != 0 reject');
+    expect(document.packages).toContain('nftables');
+    expect(document.runcmd[0]).toEqual(['nft', '-f', IMDS_GUARD_PATH]);
+  });
+
+  it('ships /var/log/secure to the log group under the instance id the agent reads from metadata', () => {
     const agent = JSON.parse(file(render(input()), AGENT_CONFIG_PATH).content);
     expect(agent.logs.logs_collected.files.collect_list).toEqual([
       {
         file_path: '/var/log/secure',
         log_group_name: '/drawbridge/dev/sessions',
-        log_stream_name: SESSION_ID,
+        log_stream_name: '{instance_id}',
         timezone: 'UTC',
       },
     ]);
@@ -276,7 +304,8 @@ describe('buildBastionUserData', () => {
         fc.integer({ min: 1, max: 24 * 60 + 60 }),
         sourceCidr,
         publicKey,
-        (sessionId, linuxUser, access, targetHost, targetPort, minutes, cidr, key) => {
+        fc.stringMatching(/^[ -~\n]{1,400}$/).filter((text) => text.trim() !== ''),
+        (sessionId, linuxUser, access, targetHost, targetPort, minutes, cidr, key, banner) => {
           const authorizedKey = authorizedKeyLine({
             publicKey: key,
             targetHost,
@@ -295,6 +324,7 @@ describe('buildBastionUserData', () => {
             targetPort,
             selfDestructMinutes: minutes,
             logGroupName: '/drawbridge/prod/sessions',
+            banner,
           });
           expect(Object.keys(config)).toEqual(TOP_LEVEL_KEYS);
           expect(config.users).toEqual([
@@ -308,9 +338,14 @@ describe('buildBastionUserData', () => {
           expect(config.runcmd).toEqual(expectedRuncmd(minutes));
           expect(config.bootcmd).toEqual(expectedBootcmd(minutes));
           expect(config.write_files.map((entry) => entry.path)).toEqual([
+            IMDS_GUARD_PATH,
+            BANNER_PATH,
             SSHD_CONFIG_PATH,
             AGENT_CONFIG_PATH,
           ]);
+          // the banner stays in its own file, whatever it says
+          expect(file(config, BANNER_PATH).content.trimEnd()).toBe(banner.trimEnd());
+          expect(sshdSettings(config).get('Banner')).toEqual([BANNER_PATH]);
           const settings = sshdSettings(config);
           expect(settings.get('AllowUsers')).toEqual([linuxUser]);
           expect(settings.get('PermitOpen')).toHaveLength(1);

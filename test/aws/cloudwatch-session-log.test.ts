@@ -10,15 +10,16 @@ const logs = new CloudWatchLogsClient({
 });
 const logsMock = mockClient(logs);
 const GROUP = '/drawbridge/test/sessions';
+const INSTANCE = 'i-0123456789abcdef0';
 const KEY = 'SHA256:M3r5WVSwYhVV8EK/u9MutGEdinF6TtXtp6OVtV9ro2c';
 
 beforeEach(() => logsMock.reset());
 
 describe('CloudWatchSessionLog', () => {
-  it("reads the session's own stream from the head, across pages, until the token repeats", async () => {
-    const session = makeSession();
+  it("reads the session's own instance's stream from the head, across pages, until the token repeats", async () => {
+    const session = makeSession({ resources: { instanceId: INSTANCE } });
     logsMock
-      .on(GetLogEventsCommand, { logStreamName: session.id, nextToken: undefined })
+      .on(GetLogEventsCommand, { logStreamName: INSTANCE, nextToken: undefined })
       .resolves({
         events: [
           {
@@ -59,10 +60,18 @@ describe('CloudWatchSessionLog', () => {
     ]);
     expect(logsMock).toHaveReceivedCommandWith(GetLogEventsCommand, {
       logGroupName: GROUP,
-      logStreamName: session.id,
+      logStreamName: INSTANCE,
       startFromHead: true,
     });
     expect(logsMock).toHaveReceivedCommandTimes(GetLogEventsCommand, 3);
+  });
+
+  it('reads nothing before the session has an instance (no stream can be its own yet)', async () => {
+    const records = await new CloudWatchSessionLog({ logs, logGroupName: GROUP }).connections(
+      makeSession(),
+    );
+    expect(records).toEqual([]);
+    expect(logsMock).toHaveReceivedCommandTimes(GetLogEventsCommand, 0);
   });
 
   it('answers an empty list before the bastion has shipped anything', async () => {
@@ -71,7 +80,9 @@ describe('CloudWatchSessionLog', () => {
     });
     logsMock.on(GetLogEventsCommand).rejects(error);
     expect(
-      await new CloudWatchSessionLog({ logs, logGroupName: GROUP }).connections(makeSession()),
+      await new CloudWatchSessionLog({ logs, logGroupName: GROUP }).connections(
+        makeSession({ resources: { instanceId: INSTANCE } }),
+      ),
     ).toEqual([]);
   });
 
@@ -82,7 +93,7 @@ describe('CloudWatchSessionLog', () => {
       return { events: [], nextForwardToken: `f/${page}` };
     });
     await new CloudWatchSessionLog({ logs, logGroupName: GROUP, maxPages: 2 }).connections(
-      makeSession(),
+      makeSession({ resources: { instanceId: INSTANCE } }),
     );
     expect(logsMock).toHaveReceivedCommandTimes(GetLogEventsCommand, 2);
   });

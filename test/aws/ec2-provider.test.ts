@@ -194,17 +194,36 @@ describe('Ec2Provider.launch', () => {
           ToPort: 5432,
           IpRanges: [{ CidrIp: '10.0.1.20/32', Description: `drawbridge ${SESSION_ID} target` }],
         },
-        {
-          IpProtocol: 'tcp',
-          FromPort: 443,
-          ToPort: 443,
-          IpRanges: [
-            { CidrIp: '0.0.0.0/0', Description: `drawbridge ${SESSION_ID} logs and packages` },
-          ],
-        },
       ],
       TagSpecifications: [{ ResourceType: 'security-group-rule', Tags: TAGS }],
     });
+  });
+
+  it("opens HTTPS only to the network's log-shipping endpoint and prefix lists, never the internet", async () => {
+    await provider().launch(
+      plan(
+        {},
+        {
+          network: {
+            vpcId: 'vpc-0abc1234',
+            subnetIds: [SUBNET_A, SUBNET_B],
+            logShipping: { securityGroupIds: ['sg-0a1b2c3d4e'], prefixListIds: ['pl-0f9e8d7c6b'] },
+          },
+        },
+      ),
+    );
+    const permissions =
+      ec2Mock.commandCalls(AuthorizeSecurityGroupEgressCommand)[0]?.args[0].input.IpPermissions ??
+      [];
+    const description = `drawbridge ${SESSION_ID} log shipping`;
+    expect(permissions[1]).toEqual({
+      IpProtocol: 'tcp',
+      FromPort: 443,
+      ToPort: 443,
+      UserIdGroupPairs: [{ GroupId: 'sg-0a1b2c3d4e', Description: description }],
+      PrefixListIds: [{ PrefixListId: 'pl-0f9e8d7c6b', Description: description }],
+    });
+    expect(JSON.stringify(permissions)).not.toContain('0.0.0.0/0');
   });
 
   it('admits an IPv6 caller by /128 in Ipv6Ranges and gives the bastion an IPv6 address', async () => {

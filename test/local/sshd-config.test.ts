@@ -21,6 +21,7 @@ function input(overrides: Partial<SshdConfigInput> = {}): SshdConfigInput {
     hostKeyPath: `${dir}/ssh_host_ed25519_key`,
     authorizedKeysPath: `${dir}/authorized_keys`,
     pidFilePath: `${dir}/sshd.pid`,
+    bannerPath: `${dir}/banner`,
     allowUser: 'alice',
     rootLogin: false,
     strictModes: true,
@@ -71,6 +72,10 @@ describe('buildSshdConfig', () => {
     expect(directives(config).has('subsystem')).toBe(false);
   });
 
+  it('shows the banner file before login (CIS), never Banner none', () => {
+    expect(only(buildSshdConfig(input()), 'Banner')).toBe(`${dir}/banner`);
+  });
+
   it('gives a jump-only bastion no session and no tty, and a shell bastion both', () => {
     const jump = buildSshdConfig(input({ access: 'jump-only' }));
     const shell = buildSshdConfig(input({ access: 'shell' }));
@@ -112,6 +117,7 @@ describe('buildSshdConfig', () => {
     ['a key path with a token', { authorizedKeysPath: `${dir}/%u` }],
     ['a key path with a space', { hostKeyPath: `${dir}/host key` }],
     ['a path climbing out', { pidFilePath: `${dir}/../../etc/x` }],
+    ['a banner path with a newline', { bannerPath: `${dir}/banner\nBanner none` }],
     ['a port out of range', { port: 70000 }],
     ['a target port that is not whole', { targetPort: 22.5 }],
     ['an unknown access', { access: 'root' as never }],

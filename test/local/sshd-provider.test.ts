@@ -8,6 +8,7 @@ import { authorizedKeyLine } from '../../lib/domain/authorized-key.ts';
 import { ProvisioningError } from '../../lib/domain/errors.ts';
 import { type Access, type Target, validatePolicy } from '../../lib/domain/policy.ts';
 import type { Connection, Session } from '../../lib/domain/session.ts';
+import { DEFAULT_BANNER } from '../../lib/domain/sshd-hardening.ts';
 import { findSshd, SshdProvider } from '../../lib/local/sshd-provider.ts';
 import type { LaunchPlan } from '../../lib/ports/provider.ts';
 import { makeSession } from '../support/sessions.ts';
@@ -17,6 +18,7 @@ import {
   type EchoServer,
   echoThroughBastion,
   type ForwardOptions,
+  forwardArgs,
   makeClientKey,
   openForward,
   scanHostKeyFingerprint,
@@ -358,6 +360,24 @@ describe('SshdProvider with a real sshd and a real ssh client', () => {
     expect(await provider.listOwned()).toEqual([]);
     expect(await provider.inspect(session)).toEqual({ state: 'gone' });
     await writeFile(pidFile, JSON.stringify(record));
+  });
+
+  it("shows the policy's banner to a connecting client before login (CIS)", async () => {
+    const provider = newProvider();
+    const { connection, session } = await launch(provider);
+    expect(await readFile(join(sessionDir(provider, session), 'banner'), 'utf8')).toBe(
+      DEFAULT_BANNER,
+    );
+    // ssh prints a server's banner only at LogLevel INFO or above (the first -o wins)
+    const ssh = spawn('ssh', ['-o', 'LogLevel=INFO', ...forwardArgs(through(connection))]);
+    let stderr = '';
+    ssh.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    ssh.stdin.end();
+    await new Promise((resolve) => ssh.once('close', resolve));
+    expect(stderr).toContain('Authorized use only.');
+    await provider.release(session);
   });
 
   it('keeps StrictModes on when no directory above the key is writable by others', async () => {

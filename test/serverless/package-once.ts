@@ -8,7 +8,7 @@ import { join, relative, resolve } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
-const OSLS_BIN = join(REPO_ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
+export const OSLS_BIN = join(REPO_ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
 
 export interface IamStatement {
   Sid?: string;
@@ -52,6 +52,9 @@ export interface PackageOptions {
   stage?: string;
   /** where the zips go; a fresh temporary directory by default */
   outputDir?: string;
+  region?: string;
+  /** --param="name=value" for each entry */
+  params?: Record<string, string>;
 }
 
 /** Environment without AWS credentials or profiles and with an empty HOME. */
@@ -74,7 +77,16 @@ export async function packageService(options: PackageOptions = {}): Promise<Pack
   try {
     const log = await run(
       process.execPath,
-      [OSLS_BIN, 'package', '--stage', stage, '--package', dir],
+      [
+        OSLS_BIN,
+        'package',
+        '--stage',
+        stage,
+        '--package',
+        dir,
+        ...(options.region ? ['--region', options.region] : []),
+        ...Object.entries(options.params ?? {}).map(([name, value]) => `--param=${name}=${value}`),
+      ],
       isolatedEnv(home, { DRAWBRIDGE_ESBUILD_WORK_DIR: relative(REPO_ROOT, work) }),
     );
     const template = JSON.parse(
@@ -99,6 +111,20 @@ export function packageOnce(stage = 'test'): Promise<PackagedService> {
   if (!result) {
     result = packageService({ stage });
     packaged.set(stage, result);
+  }
+  return result;
+}
+
+/** Like packageOnce, for a stage packaged with its own region and params. */
+export function packageOnceWith(
+  stage: string,
+  options: Omit<PackageOptions, 'stage' | 'outputDir'>,
+): Promise<PackagedService> {
+  const key = `${stage} ${JSON.stringify(options)}`;
+  let result = packaged.get(key);
+  if (!result) {
+    result = packageService({ ...options, stage });
+    packaged.set(key, result);
   }
   return result;
 }

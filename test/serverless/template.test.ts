@@ -9,11 +9,19 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { MAX_EARLY_FIRE_MS } from '../../lib/aws/eventbridge-expiry-scheduler.ts';
 import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../lib/aws/powertools-metrics.ts';
 import { INDEX, TABLE_DEFINITION, TTL_ATTRIBUTE } from '../../lib/aws/table-definition.ts';
 import { parsePolicy } from '../../lib/domain/policy.ts';
+import { DEFAULT_BANNER } from '../../lib/domain/sshd-hardening.ts';
 import { METRIC_UNITS } from '../../lib/ports/metrics.ts';
+import {
+  BASTION_PACKAGES,
+  bastionImageComponent,
+  SSHD_DEFAULTS_PATH,
+} from '../../scripts/bastion-image-component.ts';
+import { checkPolicyFile, launchFacts } from '../../scripts/policy-check.ts';
 import {
   type CfnResource,
   type CfnTemplate,
@@ -22,6 +30,7 @@ import {
   type PackagedService,
   type PolicyDocument,
   packageOnce,
+  packageOnceWith,
   REPO_ROOT,
   readZipEntry,
 } from './package-once.ts';
@@ -522,17 +531,323 @@ describe('IAM', () => {
     ]);
   });
 
-  it('lets the bastion only append to its session log group', () => {
+  it('lets the bastion only append to instance-named streams of its log group, with instance credentials', () => {
     const statements = roleStatements('BastionRole');
     expect(new Set(statements.flatMap(actionsOf))).toEqual(
       new Set(['logs:CreateLogStream', 'logs:PutLogEvents']),
     );
-    for (const arn of statements.flatMap(resourcesOf)) {
-      expect(arn).toContain(`:log-group:/drawbridge/${STAGE}/sessions:`);
+    for (const statement of statements) {
+      for (const arn of resourcesOf(statement)) {
+        // the CloudWatch agent's {instance_id} stream (lib/aws/cloud-config.ts), never any stream
+        expect(arn).toMatch(
+          new RegExp(`:log-group:/drawbridge/${STAGE}/sessions:log-stream:i-\\*"`),
+        );
+      }
+      expect(text(conditionValue(statement, 'ArnLike', 'ec2:SourceInstanceARN'))).toMatch(
+        /:instance\/i-\*"/,
+      );
     }
     const trust = (resource('BastionRole').Properties as unknown as RoleProperties)
       .AssumeRolePolicyDocument.Statement;
     expect(trust[0]?.Principal).toEqual({ Service: 'ec2.amazonaws.com' });
+  });
+});
+
+// ---------------------------------------------------------------- hardening (issue 9)
+
+describe('hardening', () => {
+  const shipped = launchFacts(checkPolicyFile(join(REPO_ROOT, 'policy', 'drawbridge.policy.yaml')));
+  const ec2Arns = (kind: string, ids: string[]) =>
+    ids.map((id) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:ec2:\${AWS::Region}:\${AWS::AccountId}:${kind}/${id}`,
+    }));
+  const statementsWith = (action: string) =>
+    permissionStatements().filter((statement) => actionsOf(statement).includes(action));
+
+  it('throttles the API stage at the stage params (50 requests/s, bursts of 100)', () => {
+    expect(property('HttpApiStage', 'DefaultRouteSettings')).toMatchObject({
+      ThrottlingRateLimit: 50,
+      ThrottlingBurstLimit: 100,
+    });
+  });
+
+  it('writes one JSON access-log line per request, refused tokens included, to a kept log group', () => {
+    const settings = property<{ DestinationArn: unknown; Format: string }>(
+      'HttpApiStage',
+      'AccessLogSettings',
+    );
+    expect(settings.DestinationArn).toEqual({ 'Fn::GetAtt': ['HttpApiLogGroup', 'Arn'] });
+    const fields = Object.values(JSON.parse(settings.Format) as Record<string, string>);
+    for (const variable of [
+      '$context.requestId',
+      '$context.identity.sourceIp',
+      '$context.routeKey',
+      '$context.status',
+      '$context.authorizer.error',
+      '$context.integrationErrorMessage',
+    ]) {
+      expect(fields, variable).toContain(variable);
+    }
+    expect(property('HttpApiLogGroup', 'RetentionInDays')).toBe(90);
+  });
+
+  it('reserves concurrency for the functions that end access (expire 50, reap 2)', () => {
+    expect(property(logicalId('expire'), 'ReservedConcurrentExecutions')).toBe(50);
+    expect(property(logicalId('reap'), 'ReservedConcurrentExecutions')).toBe(2);
+  });
+
+  it('terminates only instances launched from the stage launch template, never by a settable tag alone', () => {
+    const terminations = statementsWith('ec2:TerminateInstances');
+    expect(terminations.map((statement) => statement.role).sort()).toEqual(
+      ['EndSessionRole', 'ExpireRole', 'OnInstanceStateRole', 'ProvisionRole', 'ReapRole'].filter(
+        (role) => allowedActions(role).has('ec2:TerminateInstances'),
+      ),
+    );
+    expect(terminations.length).toBeGreaterThanOrEqual(3);
+    for (const statement of terminations) {
+      const where = `${statement.role} ${statement.Sid}`;
+      expect(actionsOf(statement), where).toEqual(['ec2:TerminateInstances']);
+      expect(
+        resourcesOf(statement).every((arn) => arn.includes(':instance/*')),
+        where,
+      ).toBe(true);
+      expect(
+        conditionValue(statement, 'StringEquals', 'aws:ResourceTag/aws:ec2launchtemplate:id'),
+        where,
+      ).toEqual({ Ref: 'BastionLaunchTemplate' });
+      expect(conditionValue(statement, 'StringEquals', STAGE_TAG), where).toBe(STAGE);
+    }
+  });
+
+  it("deletes and creates security groups only in the policy's VPCs", () => {
+    const vpcs = ec2Arns('vpc', shipped.vpcIds);
+    for (const statement of statementsWith('ec2:DeleteSecurityGroup')) {
+      expect(conditionValue(statement, 'ArnEquals', 'ec2:Vpc'), statement.Sid).toEqual(vpcs);
+    }
+    const creates = roleStatements('ProvisionRole').filter((statement) =>
+      actionsOf(statement).includes('ec2:CreateSecurityGroup'),
+    );
+    expect(creates).toHaveLength(2);
+    for (const statement of creates) {
+      const resources = asArray(statement.Resource as unknown);
+      if (text(resources).includes(':security-group/')) {
+        expect(conditionValue(statement, 'ArnEquals', 'ec2:Vpc')).toEqual(vpcs);
+      } else {
+        expect(resources).toEqual(vpcs);
+      }
+    }
+  });
+
+  it("launches only IMDSv2 instances of the policy's types, encrypted volumes, in the policy's subnets", () => {
+    const runs = roleStatements('ProvisionRole').filter((statement) =>
+      actionsOf(statement).includes('ec2:RunInstances'),
+    );
+    const on = (kind: string) => {
+      const found = runs.filter((statement) =>
+        resourcesOf(statement).some((arn) => arn.includes(`:${kind}/`)),
+      );
+      expect(found, kind).toHaveLength(1);
+      return found[0] as IamStatement;
+    };
+    const instance = on('instance');
+    expect(conditionValue(instance, 'StringEquals', 'ec2:MetadataHttpTokens')).toBe('required');
+    expect(conditionValue(instance, 'StringEquals', 'ec2:InstanceType')).toEqual(
+      shipped.instanceTypes,
+    );
+    expect(conditionValue(on('volume'), 'Bool', 'ec2:Encrypted')).toBe('true');
+    const subnets = ec2Arns('subnet', shipped.subnetIds);
+    expect(conditionValue(on('network-interface'), 'ArnEquals', 'ec2:Subnet')).toEqual(subnets);
+    expect(asArray(on('subnet').Resource as unknown)).toEqual(subnets);
+  });
+
+  it('deploys the same repository to another account and region with its own policy, no edits', async () => {
+    const other = await packageOnceWith('second', {
+      region: 'us-east-1',
+      params: { policyFile: 'test/serverless/fixtures/second-account.policy.yaml' },
+    });
+    const otherResource = (id: string): CfnResource => {
+      const found = other.template.Resources[id];
+      if (!found) throw new Error(`second template has no resource ${id}`);
+      return found;
+    };
+    const statements = (id: string) =>
+      (otherResource(id).Properties as unknown as RoleProperties).Policies?.flatMap(
+        (policy) => policy.PolicyDocument.Statement,
+      ) ?? [];
+    const provision = statements('ProvisionRole');
+    const sid = (name: string) => provision.find((statement) => statement.Sid === name);
+    expect(asArray(sid('LaunchInPolicySubnets')?.Resource as unknown)).toEqual(
+      ec2Arns('subnet', ['subnet-0bbbbbbbbbbbbbbb1']),
+    );
+    expect(
+      conditionValue(
+        sid('LaunchTaggedInstanceFromTemplateOnly') as IamStatement,
+        'StringEquals',
+        'ec2:InstanceType',
+      ),
+    ).toEqual(['m7g.medium']);
+    expect(sid('CreateSecurityGroupInVpc')?.Resource).toEqual(
+      ec2Arns('vpc', ['vpc-0bbbbbbbbbbbbbbbb']),
+    );
+    // the account and region are the stack's own, never written into the template
+    const serialized = JSON.stringify(other.template);
+    expect(serialized).not.toMatch(/\b\d{12}\b/);
+    expect(serialized).not.toContain('eu-west-1');
+    const env = (
+      otherResource(logicalId('provision')).Properties as {
+        Environment: { Variables: Record<string, unknown> };
+      }
+    ).Environment.Variables;
+    expect(env.POLICY_FILE).toBe('test/serverless/fixtures/second-account.policy.yaml');
+    expect(env.PROVISION_QUEUE_URL).toEqual({ Ref: 'ProvisionQueue' });
+    expect(listZip(other.artifacts.provision as string).map((entry) => entry.name)).toContain(
+      'test/serverless/fixtures/second-account.policy.yaml',
+    );
+  }, 180_000);
+});
+
+// ---------------------------------------------------------------- bastion image (issue 11)
+
+describe('bastion image', () => {
+  interface ComponentStep {
+    name: string;
+    action: string;
+    inputs: { commands?: string[] } | { path: string; content: string }[];
+  }
+  const component = () =>
+    parseYaml(property<string>('BastionImageComponent', 'Data')) as {
+      phases: { name: string; steps: ComponentStep[] }[];
+    };
+  const steps = (phase: string) =>
+    component().phases.find((candidate) => candidate.name === phase)?.steps ?? [];
+  const files = () =>
+    steps('build').flatMap((step) => (Array.isArray(step.inputs) ? step.inputs : [])) as {
+      path: string;
+      content: string;
+    }[];
+  const commands = (phase: string) =>
+    steps(phase).flatMap((step) =>
+      Array.isArray(step.inputs) ? [] : (step.inputs.commands ?? []),
+    );
+
+  it('bakes the component rendered from the hardening code, unchanged', () => {
+    expect(property('BastionImageComponent', 'Data')).toBe(bastionImageComponent());
+    expect(property('BastionImageComponent', 'Platform')).toBe('Linux');
+  });
+
+  it('patches and installs the CloudWatch agent, rsyslog and nftables, and validates them', () => {
+    expect(commands('build')).toEqual(
+      expect.arrayContaining([
+        'dnf -y upgrade --refresh',
+        `dnf -y install ${BASTION_PACKAGES.join(' ')}`,
+        'systemctl enable rsyslog nftables',
+      ]),
+    );
+    expect(commands('validate')).toEqual(
+      expect.arrayContaining(['sshd -t', `rpm -q ${BASTION_PACKAGES.join(' ')}`]),
+    );
+  });
+
+  it('ships hardened sshd defaults with the banner, and root-only instance metadata from first boot', () => {
+    const byPath = new Map(files().map((file) => [file.path, file.content]));
+    const defaults = byPath.get(SSHD_DEFAULTS_PATH) ?? '';
+    expect(defaults).toContain('PasswordAuthentication no');
+    expect(defaults).toContain('AllowAgentForwarding no');
+    expect(defaults).toContain('Banner /etc/ssh/drawbridge-banner');
+    expect(defaults).not.toMatch(/^Banner none$/m);
+    expect(byPath.get('/etc/ssh/drawbridge-banner')).toBe(DEFAULT_BANNER);
+    expect(byPath.get('/etc/nftables/drawbridge-imds.nft')).toContain('meta skuid != 0 reject');
+    expect(byPath.get('/etc/sysconfig/nftables.conf')).toContain('drawbridge-imds.nft');
+  });
+
+  it('builds from the latest AL2023 minimal arm64 image onto an encrypted volume', () => {
+    expect(property('BastionImageRecipe', 'ParentImage')).toBe(
+      'ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-minimal-kernel-default-arm64',
+    );
+    expect(property('BastionImageRecipe', 'Components')).toEqual([
+      { ComponentArn: { Ref: 'BastionImageComponent' } },
+    ]);
+    expect(property('BastionImageRecipe', 'BlockDeviceMappings')).toEqual([
+      {
+        DeviceName: '/dev/xvda',
+        Ebs: { VolumeType: 'gp3', VolumeSize: 8, Encrypted: true, DeleteOnTermination: true },
+      },
+    ]);
+  });
+
+  it('builds on instances whose profile holds only the documented Image Builder minimum, IMDSv2', () => {
+    expect(property('BastionImageInfrastructure', 'InstanceProfileName')).toEqual({
+      Ref: 'BastionImageBuildInstanceProfile',
+    });
+    expect(property('BastionImageInfrastructure', 'InstanceMetadataOptions')).toEqual({
+      HttpTokens: 'required',
+      HttpPutResponseHopLimit: 1,
+    });
+    const role = resource('BastionImageBuildRole').Properties as unknown as RoleProperties;
+    expect(role.Policies).toBeUndefined();
+    expect(role.ManagedPolicyArns?.map(text)).toEqual([
+      expect.stringContaining(':iam::aws:policy/EC2InstanceProfileForImageBuilder'),
+      expect.stringContaining(':iam::aws:policy/AmazonSSMManagedInstanceCore'),
+    ]);
+    expect(role.AssumeRolePolicyDocument.Statement[0]?.Principal).toEqual({
+      Service: 'ec2.amazonaws.com',
+    });
+  });
+
+  it('publishes each image id to the stage parameter, tagged for the stage', () => {
+    const [distribution] = property<
+      {
+        AmiDistributionConfiguration: { AmiTags: Record<string, string> };
+        SsmParameterConfigurations: unknown[];
+      }[]
+    >('BastionImageDistribution', 'Distributions');
+    expect(distribution?.SsmParameterConfigurations).toEqual([
+      { ParameterName: `/drawbridge/${STAGE}/bastion-ami`, DataType: 'aws:ec2:image' },
+    ]);
+    expect(distribution?.AmiDistributionConfiguration.AmiTags).toEqual({
+      'drawbridge:stage': STAGE,
+    });
+  });
+
+  it('rebuilds weekly by default (a stage param), every time, and keeps 3 images', () => {
+    expect(property('BastionImagePipeline', 'Schedule')).toEqual({
+      ScheduleExpression: 'cron(0 3 ? * sun *)',
+      PipelineExecutionStartCondition: 'EXPRESSION_MATCH_ONLY',
+    });
+    expect(property('BastionImagePipeline', 'Status')).toBe('ENABLED');
+    const [detail] = property<{ Action: unknown; Filter: unknown }[]>(
+      'BastionImageLifecyclePolicy',
+      'PolicyDetails',
+    );
+    expect(detail).toEqual({
+      Action: { Type: 'DELETE', IncludeResources: { Amis: true, Snapshots: true } },
+      Filter: { Type: 'COUNT', Value: 3 },
+    });
+    expect(property('BastionImageLifecyclePolicy', 'ResourceSelection')).toEqual({
+      Recipes: [{ Name: `drawbridge-${STAGE}-bastion`, SemanticVersion: '1.0.0' }],
+    });
+  });
+
+  it("lets provision read that one parameter and launch only this account's stage images", () => {
+    const provision = roleStatements('ProvisionRole');
+    const reads = provision.filter((statement) =>
+      actionsOf(statement).some((action) => action.startsWith('ssm:GetParameter')),
+    );
+    expect(reads).toHaveLength(1);
+    expect(actionsOf(reads[0] as IamStatement)).toEqual(['ssm:GetParameters']);
+    expect(resourcesOf(reads[0] as IamStatement)).toEqual([
+      JSON.stringify({
+        'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/drawbridge/${STAGE}/bastion-ami`,
+      }),
+    ]);
+    const images = provision.filter((statement) =>
+      resourcesOf(statement).some((arn) => arn.includes(':image/')),
+    );
+    expect(images).toHaveLength(1);
+    expect(conditionValue(images[0] as IamStatement, 'StringEquals', 'ec2:Owner')).toEqual({
+      Ref: 'AWS::AccountId',
+    });
+    expect(conditionValue(images[0] as IamStatement, 'StringEquals', STAGE_TAG)).toBe(STAGE);
   });
 });
 
@@ -847,9 +1162,8 @@ describe('resources', () => {
     expect(data.InstanceInitiatedShutdownBehavior).toBe('terminate');
     expect(data).not.toHaveProperty('KeyName');
     expect(data.Monitoring).toEqual({ Enabled: false });
-    expect(data.ImageId).toBe(
-      '{{resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-minimal-kernel-default-arm64}}',
-    );
+    // EC2 resolves the baked image's parameter at each launch, CloudFormation never does
+    expect(data.ImageId).toBe(`resolve:ssm:/drawbridge/${STAGE}/bastion-ami`);
     expect(data.IamInstanceProfile).toEqual({
       Arn: { 'Fn::GetAtt': ['BastionInstanceProfile', 'Arn'] },
     });
