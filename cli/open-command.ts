@@ -10,9 +10,11 @@ import { announceRequest, breakGlassFlags, waitDeadline } from './extend-command
 import { clean, json } from './format.ts';
 import {
   adoptSessionKey,
+  checkBastionHostKey,
   chooseLocalPort,
   discardKey,
   generateSessionKey,
+  pinHostKey,
   type SessionKey,
   suggestedLocalPort,
   userKey,
@@ -286,8 +288,9 @@ export async function open(context: Context): Promise<number> {
     const connection = view.connection;
     const auth = {
       identityFile: key.identityFile,
-      knownHostsFile: key.dir ? join(key.dir, 'known_hosts') : undefined,
+      knownHostsFile: join(context.paths.keysDir, view.id, 'known_hosts'),
     };
+    await pinHostKey(connection, auth.knownHostsFile);
     const localPort = localPortFlag ?? (await chooseLocalPort(suggestedLocalPort(connection)));
     const commands = sshCommands(connection, localPort, auth);
     if (context.json) {
@@ -335,6 +338,7 @@ async function connect(
       ? `connecting to ${clean(connection.target.host, 253)} through the bastion${fingerprint}\n`
       : `forwarding 127.0.0.1:${commands.localPort} to ${clean(connection.target.host, 253)}:${connection.target.port}${fingerprint}\nuse 127.0.0.1:${commands.localPort}; Ctrl-C stops the forward\n`,
   );
+  await checkBastionHostKey(connection, view.id);
   const [command = 'ssh', ...args] = argv;
   const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
     (resolveExit, reject) => {

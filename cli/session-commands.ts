@@ -12,7 +12,13 @@ import { renderReady, sshCommands } from './connection-output.ts';
 import type { Context } from './context.ts';
 import { ExitCode, NotFoundError, UsageError } from './errors.ts';
 import { clean, json, relativeTime, table } from './format.ts';
-import { chooseLocalPort, discardKey, findSessionKey, suggestedLocalPort } from './ssh.ts';
+import {
+  chooseLocalPort,
+  discardKey,
+  findSessionKey,
+  pinHostKey,
+  suggestedLocalPort,
+} from './ssh.ts';
 
 const STATUSES = Object.values(SessionStatus) as string[];
 
@@ -107,8 +113,9 @@ export async function show(context: Context): Promise<number> {
   const connection = view.status === SessionStatus.READY ? view.connection : undefined;
   const auth = {
     identityFile,
-    knownHostsFile: identityFile ? join(context.paths.keysDir, view.id, 'known_hosts') : undefined,
+    knownHostsFile: join(context.paths.keysDir, view.id, 'known_hosts'),
   };
+  if (connection) await pinHostKey(connection, auth.knownHostsFile);
   const commands = connection
     ? sshCommands(connection, await chooseLocalPort(suggestedLocalPort(connection)), auth)
     : undefined;

@@ -1,6 +1,6 @@
 import type { AuditEvent } from '../domain/audit.ts';
-import type { Policy } from '../domain/policy.ts';
 import { knownHostsLine } from '../domain/host-key.ts';
+import type { Policy } from '../domain/policy.ts';
 import { findTarget } from '../domain/policy.ts';
 import { type Session, SessionStatus } from '../domain/session.ts';
 import type { ConnectionRecord } from '../domain/sshd-log.ts';
