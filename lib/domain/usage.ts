@@ -12,7 +12,12 @@ import {
 } from './cost.ts';
 import { findTarget, type Policy } from './policy.ts';
 import { type Session, SessionStatus } from './session.ts';
-import { phaseDurations } from './time-to-ready.ts';
+import {
+  type PhaseDurations,
+  phaseDurations,
+  type TimeToReadyStats,
+  timeToReadyStats,
+} from './time-to-ready.ts';
 
 export const GROUP_BY = ['user', 'target', 'team', 'day'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
@@ -88,6 +93,8 @@ export interface UsageReport {
   orphans: { found: number; reaped: number; sweeps: number };
   reaper: { endedAfterMissedSchedule: number; failedAtDeadline: number };
   breakGlass: { sessions: number; openReviews: number };
+  /** time to ready of the sessions that became READY in the window, overall and per target */
+  timeToReady: { all: TimeToReadyStats; targets: Record<string, TimeToReadyStats> };
   pricing: { source: 'policy' | 'default'; unpricedInstanceTypes: string[] };
 }
 
@@ -246,6 +253,8 @@ export class UsageAccumulator {
   private readonly reaperDays = new Map<string, ReaperDay>();
   private readonly daySeconds = new Map<string, number>();
   private openReviews = 0;
+  /** per target, the phases of each session that became READY inside the window */
+  private readonly readiness = new Map<string, PhaseDurations[]>();
 
   constructor(options: UsageOptions) {
     this.options = options;
@@ -256,6 +265,11 @@ export class UsageAccumulator {
 
   add(session: Session): void {
     const { now } = this.options.window;
+    if (session.readyAt !== undefined && this.inWindow(session.readyAt)) {
+      const list = this.readiness.get(session.target) ?? [];
+      list.push(phaseDurations(session));
+      this.readiness.set(session.target, list);
+    }
     const run = bastionRun(session, now);
     const created = this.inWindow(session.createdAt);
     const overstay = overstaySeconds(session, now);
@@ -348,6 +362,14 @@ export class UsageAccumulator {
         failedAtDeadline: sum((d) => d.failed),
       },
       breakGlass: { sessions: this.totals.breakGlass, openReviews: this.openReviews },
+      timeToReady: {
+        all: timeToReadyStats([...this.readiness.values()].flat()),
+        targets: Object.fromEntries(
+          [...this.readiness]
+            .sort(([a], [b]) => compare(a, b))
+            .map(([target, samples]) => [target, timeToReadyStats(samples)]),
+        ),
+      },
       pricing: {
         source: this.options.pricingSource,
         unpricedInstanceTypes: [...this.unpriced].sort(),

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_PRICING } from '../../lib/domain/cost.ts';
 import { phaseDurations, timeToReadyStats } from '../../lib/domain/time-to-ready.ts';
+import { UsageAccumulator } from '../../lib/domain/usage.ts';
+import { testPolicy } from '../support/fakes.ts';
 import { BASE_TIME, makeSession } from '../support/sessions.ts';
 
 const S = 1_000;
@@ -54,5 +57,38 @@ describe('time to ready', () => {
 
   it('reports zeros, not NaN, with no sessions', () => {
     expect(timeToReadyStats([]).total).toEqual({ samples: 0, p50Seconds: 0, p95Seconds: 0 });
+  });
+});
+
+describe('GET /usage: time to ready per target and per phase', () => {
+  it('reports the sessions that became READY in the window, by target', () => {
+    const usage = new UsageAccumulator({
+      window: {
+        from: BASE_TIME - 3_600 * S,
+        to: BASE_TIME + 3_600 * S,
+        now: BASE_TIME + 3_600 * S,
+      },
+      groupBy: 'target',
+      policy: testPolicy(),
+      pricing: DEFAULT_PRICING,
+      pricingSource: 'default',
+    });
+    for (let i = 1; i <= 4; i += 1) usage.add({ ...readyAfter(0.1, 10 * i, 5), target: 'prod-db' });
+    usage.add({ ...readyAfter(0.2, 1, 1), target: 'demo', mode: 'local' });
+    // never ready: no sample
+    usage.add(makeSession({ target: 'demo', status: 'FAILED', launchSentAt: BASE_TIME + 10 }));
+    const report = usage.report();
+    expect(Object.keys(report.timeToReady.targets)).toEqual(['demo', 'prod-db']);
+    expect(report.timeToReady.targets['prod-db']?.phases.running).toEqual({
+      samples: 4,
+      p50Seconds: 20,
+      p95Seconds: 40,
+    });
+    expect(report.timeToReady.targets.demo?.total).toEqual({
+      samples: 1,
+      p50Seconds: 2.2,
+      p95Seconds: 2.2,
+    });
+    expect(report.timeToReady.all.sessions).toBe(5);
   });
 });
