@@ -4,11 +4,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { handler } from '../functions/request-session.ts';
+import { createRequestSessionHandler } from '../functions/request-session.ts';
 import { DynamoDbSessionStore, documentClientFor } from '../lib/aws/dynamodb-session-store.ts';
 import { SqsProvisionQueue } from '../lib/aws/sqs-provision-queue.ts';
 import { ensureTable } from '../lib/aws/table-definition.ts';
-import { useAppDeps } from '../lib/composition.ts';
 import { parsePolicy } from '../lib/domain/policy.ts';
 import { startDynamo } from '../lib/local/dynamo-server.ts';
 import { systemClock } from '../lib/ports/clock.ts';
@@ -37,7 +36,8 @@ const policy = parsePolicy(TEST_POLICY_YAML);
 const unused = async () => {
   throw new Error('not used by POST /sessions');
 };
-useAppDeps({
+const deps = {
+  groupsClaim: 'groups',
   policy,
   store: new DynamoDbSessionStore({
     client: documentClientFor(client),
@@ -54,7 +54,8 @@ useAppDeps({
   auditLog: { record() {} },
   clock: systemClock,
   logger: silentLogger,
-});
+};
+const handler = createRequestSessionHandler(() => deps);
 
 const keys = Array.from({ length: 50 }, () => ed25519PublicKey());
 const samples: number[] = [];

@@ -6,6 +6,7 @@ const steps: [string, string[]][] = [
   ['bench/request-latency.ts', ['500']],
   ['bench/ssm-grant.ts', ['300']],
   ['bench/bundle.ts', []],
+  ['bench/cold-start.ts', ['7']],
   ['bench/local-mode.ts', ['50', '10']],
   ['bench/usage.ts', ['100000', '10000', '100']],
 ];

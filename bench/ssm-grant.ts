@@ -12,8 +12,8 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { handler as issueCredentials } from '../functions/issue-credentials.ts';
-import { handler as requestSession } from '../functions/request-session.ts';
+import { createIssueCredentialsHandler } from '../functions/issue-credentials.ts';
+import { createRequestSessionHandler } from '../functions/request-session.ts';
 import { provisionSession } from '../lib/app/provision-session.ts';
 import { DynamoDbSessionStore, documentClientFor } from '../lib/aws/dynamodb-session-store.ts';
 import { Ec2Provider } from '../lib/aws/ec2-provider.ts';
@@ -22,8 +22,6 @@ import { SqsProvisionQueue } from '../lib/aws/sqs-provision-queue.ts';
 import { SsmGrant } from '../lib/aws/ssm-grant.ts';
 import { ManagedInstances, SsmProvider } from '../lib/aws/ssm-provider.ts';
 import { ensureTable } from '../lib/aws/table-definition.ts';
-import { useCredentialGrant } from '../lib/composition/grant.ts';
-import { useAppDeps } from '../lib/composition.ts';
 import { parsePolicy } from '../lib/domain/policy.ts';
 import { startDynamo } from '../lib/local/dynamo-server.ts';
 import { systemClock } from '../lib/ports/clock.ts';
@@ -117,15 +115,18 @@ const deps = {
   clock: systemClock,
   logger: silentLogger,
 };
-useAppDeps(deps);
-useCredentialGrant(
-  new SsmGrant({
-    sts,
-    roleArn: 'arn:aws:iam::123456789012:role/drawbridge-bench-eu-west-1-ssm-session',
-    region,
-    shellDocument: 'drawbridge-bench-shell',
-  }),
-);
+const ssmGrant = new SsmGrant({
+  sts,
+  roleArn: 'arn:aws:iam::123456789012:role/drawbridge-bench-eu-west-1-ssm-session',
+  region,
+  shellDocument: 'drawbridge-bench-shell',
+});
+const requestSession = createRequestSessionHandler(() => ({ ...deps, groupsClaim: 'groups' }));
+const issueCredentials = createIssueCredentialsHandler(() => ({
+  ...deps,
+  grant: ssmGrant,
+  groupsClaim: 'groups',
+}));
 
 const warmup = 20;
 const total: number[] = [];

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as z from 'zod/mini';
 import { SESSION_ID_PATTERN } from '../lib/domain/session.ts';
+import { type FieldFlags, inCliWords } from './api-words.ts';
 import { ApiError, CliError, ExitCode, NetworkError } from './errors.ts';
 import { clean } from './format.ts';
 
@@ -56,20 +57,28 @@ export const EventView = z.looseObject({
   hash: z.optional(z.string()),
 });
 export type EventView = z.infer<typeof EventView>;
-export const EventPage = z.looseObject({ items: z.array(EventView) });
+/** One line of the bastion's sshd log: who connected, from where, what was refused. */
+export const ConnectionEntry = z.looseObject({
+  kind: z.string(),
+  at: z.optional(z.string()),
+  address: z.string(),
+  port: z.number(),
+  user: z.optional(z.string()),
+  target: z.optional(z.string()),
+  key: z.optional(z.string()),
+});
+export type ConnectionEntry = z.infer<typeof ConnectionEntry>;
+export const EventPage = z.looseObject({
+  items: z.array(EventView),
+  connections: z.optional(z.array(ConnectionEntry)),
+});
 
 const ErrorBody = z.looseObject({
   error: z.looseObject({ code: z.string(), message: z.string() }),
 });
 
-export const SessionStatus = {
-  REQUESTED: 'REQUESTED',
-  PROVISIONING: 'PROVISIONING',
-  READY: 'READY',
-  ENDING: 'ENDING',
-  ENDED: 'ENDED',
-  FAILED: 'FAILED',
-} as const;
+// The API's own list: a status the server adds is one the CLI knows (PENDING_APPROVAL was not).
+export { SessionStatus } from '../lib/domain/session.ts';
 
 const REQUEST_TIMEOUT_MS = 30_000;
 /** Statuses API Gateway and load balancers answer when the request may never have arrived. */
@@ -80,6 +89,8 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** extra attempts after a network failure or a 502/503/504 (only for idempotent requests) */
   retries?: number;
+  /** the command's flags for the body's fields, so a 400 speaks in them (cli/api-words.ts) */
+  flags?: FieldFlags;
 }
 
 export interface ApiClientOptions {
@@ -158,7 +169,9 @@ export class ApiClient {
       const parsed = ErrorBody.safeParse(json);
       if (parsed.success) {
         const { code, message } = parsed.data.error;
-        throw new ApiError(response.status, clean(code, 64), clean(message, 500));
+        const words =
+          response.status === 400 && options.flags ? inCliWords(message, options.flags) : message;
+        throw new ApiError(response.status, clean(code, 64), clean(words, 500));
       }
       throw new ApiError(
         response.status,

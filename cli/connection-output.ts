@@ -1,6 +1,6 @@
 import type { Connection, SessionView } from './api-client.ts';
 import { clean, relativeTime, shellLine } from './format.ts';
-import { type BastionAuth, forwardArgs, jumpArgs, sshConfigSnippet } from './ssh.ts';
+import { type BastionAuth, forwardArgs, jumpArgs, sshConfigSnippet, stdioArgs } from './ssh.ts';
 
 export interface SshCommands {
   /** the local end of the port forward */
@@ -8,6 +8,8 @@ export interface SshCommands {
   /** argument vectors, `ssh` first */
   forward: string[];
   jump: string[];
+  /** `ssh -W`: this terminal joined to the target, as nc would do, with nothing to install */
+  stdio: string[];
   /** for ~/.ssh/config */
   config: string;
 }
@@ -21,6 +23,7 @@ export function sshCommands(
     localPort,
     forward: ['ssh', ...forwardArgs(connection, localPort, auth)],
     jump: ['ssh', ...jumpArgs(connection, auth)],
+    stdio: ['ssh', ...stdioArgs(connection, auth)],
     config: sshConfigSnippet(connection, localPort, auth),
   };
 }

@@ -6,11 +6,12 @@ export const ExitCode = {
   ok: 0,
   /** unexpected, network, or a 5xx from the API */
   unexpected: 1,
+  /** a usage error, the CLI's or the API's (a 400: the request itself was wrong) */
   usage: 2,
   /** not signed in, token refused (401), or not allowed (403) */
   auth: 3,
   notFound: 4,
-  /** refused by policy or quota (400, 409, 429 from the API) */
+  /** refused by policy or quota (409, 429 from the API) */
   refused: 5,
   sessionFailed: 6,
   interrupted: 130,
@@ -67,7 +68,8 @@ export class NetworkError extends CliError {
 export function exitCodeForStatus(status: number): number {
   if (status === 401 || status === 403) return ExitCode.auth;
   if (status === 404) return ExitCode.notFound;
-  if (status === 400 || status === 409 || status === 429) return ExitCode.refused;
+  if (status === 400) return ExitCode.usage;
+  if (status === 409 || status === 429) return ExitCode.refused;
   return ExitCode.unexpected;
 }
 

@@ -2,9 +2,11 @@ import * as z from 'zod/mini';
 import { parseDuration } from '../lib/domain/durations.ts';
 import { SESSION_ID_PATTERN } from '../lib/domain/session.ts';
 import { SessionView } from './api-client.ts';
+import { DECISION_FLAGS, EXTEND_FLAGS } from './api-words.ts';
 import type { Context } from './context.ts';
 import { ExitCode, NotFoundError, UsageError } from './errors.ts';
 import { clean, json, relativeTime } from './format.ts';
+import { updateExpiry } from './ssh.ts';
 
 /** What the lifecycle routes answer: a session view, plus notices that did not stop them. */
 const LifecycleView = z.extend(SessionView, {
@@ -50,8 +52,10 @@ export async function extend(context: Context): Promise<number> {
     `/sessions/${encodeURIComponent(id)}/extend`,
     LifecycleView,
     // Not retried: a retry after a lost answer would extend twice.
-    { body: { byMinutes, reason } },
+    { body: { byMinutes, reason }, flags: EXTEND_FLAGS },
   );
+  // The key on this machine lives as long as the window now does (sweepKeys reads this).
+  if (view.expiresAt) await updateExpiry(context.paths.keysDir, view.id, view.expiresAt);
   if (context.json) {
     context.out(json(view));
     return ExitCode.ok;
@@ -71,7 +75,7 @@ async function decide(context: Context, verb: 'approve' | 'deny'): Promise<numbe
     'POST',
     `/sessions/${encodeURIComponent(id)}/${verb}`,
     LifecycleView,
-    { body: comment ? { comment } : {} },
+    { body: comment ? { comment } : {}, flags: DECISION_FLAGS },
   );
   if (context.json) {
     context.out(json(view));

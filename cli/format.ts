@@ -26,32 +26,28 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
   return `${[line(headers), ...rows.map(line)].join('\n')}\n`;
 }
 
-/** `in 14m`, `3m ago`, `2h5m ago`: short, and the same in every time zone. */
+/**
+ * `in 14m`, `in 1m23s`, `3m ago`, `2h5m ago`: short, and the same in every time zone. Seconds
+ * while they matter (under 10 minutes), and always rounded down: a countdown never promises
+ * time that is not there.
+ */
 export function relativeTime(iso: string | undefined, now: number): string {
   if (!iso) return '-';
   const at = Date.parse(iso);
   if (Number.isNaN(at)) return '-';
-  const minutes = Math.round(Math.abs(at - now) / 60_000);
-  if (minutes === 0) return at >= now ? 'in <1m' : 'just now';
-  return at >= now ? `in ${formatMinutes(minutes)}` : `${formatMinutes(minutes)} ago`;
+  const seconds = Math.floor(Math.abs(at - now) / 1000);
+  if (seconds === 0) return at >= now ? 'now' : 'just now';
+  const text =
+    seconds < 60
+      ? `${seconds}s`
+      : seconds < 600
+        ? `${Math.floor(seconds / 60)}m${seconds % 60 ? `${seconds % 60}s` : ''}`
+        : formatMinutes(Math.floor(seconds / 60));
+  return at >= now ? `in ${text}` : `${text} ago`;
 }
 
-const SAFE_SHELL_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
-/**
- * Renders an argument vector as a line a POSIX shell reads back as the same vector. Double
- * quotes when nothing in the word is special inside them (it reads better around a
- * ProxyCommand that has single quotes of its own), single quotes otherwise.
- */
-export function shellLine(argv: readonly string[]): string {
-  return argv
-    .map((arg) => {
-      if (SAFE_SHELL_WORD.test(arg)) return arg;
-      if (!/["$`\\!]/.test(arg)) return `"${arg}"`;
-      return `'${arg.replaceAll("'", `'\\''`)}'`;
-    })
-    .join(' ');
-}
+// One quoting for the API's lines and the CLI's: lib/domain/shell-quote.ts.
+export { shellLine } from '../lib/domain/shell-quote.ts';
 
 export function json(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;

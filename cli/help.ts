@@ -11,11 +11,14 @@ Usage: drawbridge <command> [options]
 
 Commands:
   login    sign in (local mode, or with a token from your identity provider)
+  whoami   who the saved token says you are: groups, MFA and its age, expiry
+  logout   forget the saved token
+  targets  what you may open: mode, durations, approval, MFA, break-glass
   open     open a session to a target and wait until it is READY
   ls       list your sessions
   show     one session, and how to connect when it is READY
   end      end a session now
-  events   a session's audit trail, with its hash chain checked
+  events   a session's audit trail (hash chain checked) and its connection log
   extend   more time for a READY session, within the policy
   approve  let a request that waits for approval go ahead (approvers; never your own)
   deny     refuse a request that waits for approval (approvers)
@@ -24,7 +27,7 @@ Commands:
   usage    usage and estimated cost, with bastion-hours per day (admins, finops)
   audit    audit verify <id>: the API recomputes a session's trail and says if it is intact
 
-Run drawbridge <command> --help for a command's options.
+Run drawbridge <command> --help for a command's options; drawbridge --version for the version.
 
 Configuration, first found wins:
   flags --api / --token, then DRAWBRIDGE_API_URL / DRAWBRIDGE_TOKEN, then the config file
@@ -35,14 +38,16 @@ Configuration, first found wins:
 Exit codes:
   0    ok
   1    unexpected error, network error, or a 5xx from the API
-  2    usage error (unknown option, bad duration, missing argument)
+  2    usage error (unknown option, bad duration, missing argument, or a request the API
+       answered 400: unknown target, --for over the target's maximum)
   3    not signed in, token refused (401), or not allowed (403)
   4    not found (404): no such session, or not yours
-  5    refused by policy or quota (400, 409, 429 from the API)
+  5    refused by policy or quota (409, 429 from the API)
   6    the session FAILED (or ended before it was ready)
   7    audit verify: the audit trail is broken
   130  interrupted (Ctrl-C); a pending request is revoked first
-  open --connect exits with ssh's exit code.
+  open --connect exits with ssh's exit code when you leave the connection, and 0 when the
+  session ended under it (its window closed, or it was ended): it says when and why.
 `;
 
 export const COMMAND_HELP: Record<string, string> = {
@@ -65,9 +70,35 @@ Options:
 
 ${COMMON}
 `,
+  targets: `Usage:
+  drawbridge targets
+
+The targets your groups may open (and, if you are on call, those break-glass covers): mode,
+access, default and maximum duration, whether a request waits for approval and by whom,
+whether a fresh second factor is required, and the break-glass maximum.
+
+${COMMON}
+`,
+  whoami: `Usage:
+  drawbridge whoami
+
+Who the saved token (or --token, DRAWBRIDGE_TOKEN) says you are: subject, groups, whether a
+second factor was used and how long ago, and when the token expires. Read from the token on
+this machine, nothing is sent. Exits 3 when the token has expired.
+
+${COMMON}
+`,
+  logout: `Usage:
+  drawbridge logout
+
+Forgets the saved token (the API URL stays for the next login).
+
+${COMMON}
+`,
   open: `Usage:
   drawbridge open <target> --reason "why" [--for 30m] [--key ~/.ssh/id_ed25519.pub]
-                  [--connect [--shell]] [--local-port N] [--wait-timeout 10m]
+                  [--connect [--keep] [--stdio | --shell]] [--local-port N]
+                  [--wait-timeout 10m]
 
 Requests a session, waits until it is READY, then prints the ssh lines (port forward, ssh
 through the bastion, ~/.ssh/config snippet) and when it expires. Unless --key is given a
@@ -82,6 +113,11 @@ Options:
                         otherwise a local port forward. For an ssm target: aws ssm
                         start-session (port forward, or the shell with --shell), with the
                         session's credentials in its environment only
+  --keep                with --connect: keep the session when the connection closes (by
+                        default leaving the connection ends the session, as aws ssm
+                        start-session does)
+  --stdio               with --connect: join this terminal to the target itself (ssh -W),
+                        as nc would; type a line and the target gets it. Needs only OpenSSH
   --shell               ssm targets, with --connect: open a shell instead of the forward
   --local-port N        local end of the port forward (default: the API's suggestion, or a
                         free port if that one is taken here)
@@ -99,7 +135,8 @@ ${COMMON}
 
 Options:
   --all             everyone's sessions (admins only)
-  --status STATUS   REQUESTED, PROVISIONING, READY, ENDING, ENDED or FAILED
+  --status STATUS   REQUESTED, PENDING_APPROVAL, PROVISIONING, READY, ENDING, ENDED
+                    or FAILED
   --target TARGET   only this target
   --limit N         at most N sessions (1-100, default 25)
   --cursor C        the next page, as printed by the previous one
@@ -125,7 +162,9 @@ ${COMMON}
   drawbridge events <session-id>
 
 Prints the session's audit trail and recomputes its hash chain: intact, BROKEN at an
-event, or unverifiable (the API returned events in an unexpected shape).
+event, or unverifiable (the API returned events in an unexpected shape). Then the bastion's
+connection log, with times: who connected and authenticated (with which key), from where,
+which forwards were refused, and when they left.
 
 ${COMMON}
 `,

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { constants, homedir } from 'node:os';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseDuration } from '../lib/domain/durations.ts';
+import { afterConnection, revoke } from './after-connection.ts';
 import { type ApiClient, SessionStatus, SessionView } from './api-client.ts';
+import { OPEN_FLAGS } from './api-words.ts';
 import { renderReady, sshCommands } from './connection-output.ts';
 import type { Context } from './context.ts';
 import { CliError, ExitCode, UsageError } from './errors.ts';
@@ -15,6 +17,8 @@ import {
   discardKey,
   generateSessionKey,
   pinHostKey,
+  rememberExpiry,
+  rememberLocalPort,
   type SessionKey,
   suggestedLocalPort,
   userKey,
@@ -125,30 +129,6 @@ class Progress {
   }
 }
 
-async function revoke(
-  context: Context,
-  client: ApiClient,
-  id: string,
-  why: string,
-): Promise<boolean> {
-  if (!context.json) context.err(`${why}: revoking ${id}\n`);
-  try {
-    const { data } = await client.request(
-      'DELETE',
-      `/sessions/${encodeURIComponent(id)}`,
-      SessionView,
-      { retries: 2 },
-    );
-    if (!context.json) context.err(`${id} ${clean(data.status, 32)}\n`);
-    return data.status === SessionStatus.ENDED || data.status === SessionStatus.FAILED;
-  } catch (error) {
-    context.err(
-      `drawbridge: could not revoke ${id} (${(error as Error).message}); run drawbridge end ${id}\n`,
-    );
-    return false;
-  }
-}
-
 type WaitOutcome =
   | { kind: 'done'; view: SessionView }
   | { kind: 'interrupted'; view: SessionView }
@@ -228,6 +208,7 @@ export async function open(context: Context): Promise<number> {
         },
         headers: { 'idempotency-key': randomUUID() },
         retries: 2,
+        flags: OPEN_FLAGS,
       }));
     } catch (error) {
       await discardKey(key.dir);
@@ -292,6 +273,9 @@ export async function open(context: Context): Promise<number> {
     };
     await pinHostKey(connection, auth.knownHostsFile);
     const localPort = localPortFlag ?? (await chooseLocalPort(suggestedLocalPort(connection)));
+    // show (and a second look while the forward runs) must print this port, not pick another.
+    await rememberLocalPort(key.dir, localPort);
+    await rememberExpiry(key.dir, view.expiresAt);
     const commands = sshCommands(connection, localPort, auth);
     if (context.json) {
       context.out(
@@ -305,7 +289,7 @@ export async function open(context: Context): Promise<number> {
       context.out(renderReady(view, connection, commands, key.identityFile, Date.now()));
     }
     if (!context.flag('connect')) return ExitCode.ok;
-    return await connect(context, view, commands, interrupt);
+    return await connect(context, client, view, commands, interrupt, key.dir);
   } finally {
     unsubscribe?.();
   }
@@ -317,27 +301,54 @@ function interrupted(context: Context, message: string, tell: boolean): number {
   return ExitCode.interrupted;
 }
 
-/** --connect: run ssh in the foreground; Ctrl-C goes to ssh, which ends, and so do we. */
+/** What ssh is asked to do with the terminal once the session is READY. */
+function connectArgv(
+  context: Context,
+  connection: NonNullable<SessionView['connection']>,
+  commands: ReturnType<typeof sshCommands>,
+): { argv: string[]; say: string } {
+  const target = `${clean(connection.target.host, 253)}:${connection.target.port}`;
+  const fingerprint = connection.hostKeyFingerprint
+    ? ` (bastion host key ${clean(connection.hostKeyFingerprint, 100)})`
+    : '';
+  if (context.flag('stdio')) {
+    // ssh -W joins this terminal to the target itself, as nc would: nothing else to install.
+    return {
+      argv: commands.stdio,
+      say: `talking to ${target} through the bastion${fingerprint}; type a line, Ctrl-D or Ctrl-C ends it\n`,
+    };
+  }
+  if (connection.target.port === 22) {
+    return {
+      argv: commands.jump,
+      say: `connecting to ${clean(connection.target.host, 253)} through the bastion${fingerprint}\n`,
+    };
+  }
+  return {
+    argv: commands.forward,
+    say: `forwarding 127.0.0.1:${commands.localPort} to ${target}${fingerprint}\nuse 127.0.0.1:${commands.localPort}; Ctrl-C stops the forward\n`,
+  };
+}
+
+/**
+ * --connect: run ssh in the foreground; Ctrl-C goes to ssh, which ends, and so do we. Leaving
+ * ends the session (as `aws ssm start-session` does) unless --keep; a session that ended under
+ * the connection is told as such (when, why), not as ssh's failure.
+ */
 async function connect(
   context: Context,
+  client: ApiClient,
   view: SessionView,
   commands: ReturnType<typeof sshCommands>,
   interrupt: Interrupt,
+  keyDir: string | undefined,
 ): Promise<number> {
   const connection = view.connection;
   if (!connection) return ExitCode.ok;
   const spawn = context.io.spawn;
   if (!spawn) throw new CliError('cannot start ssh here', ExitCode.unexpected, 'no_spawn');
-  const viaJump = connection.target.port === 22;
-  const argv = viaJump ? commands.jump : commands.forward;
-  const fingerprint = connection.hostKeyFingerprint
-    ? ` (bastion host key ${clean(connection.hostKeyFingerprint, 100)})`
-    : '';
-  context.err(
-    viaJump
-      ? `connecting to ${clean(connection.target.host, 253)} through the bastion${fingerprint}\n`
-      : `forwarding 127.0.0.1:${commands.localPort} to ${clean(connection.target.host, 253)}:${connection.target.port}${fingerprint}\nuse 127.0.0.1:${commands.localPort}; Ctrl-C stops the forward\n`,
-  );
+  const { argv, say } = connectArgv(context, connection, commands);
+  context.err(say);
   await checkBastionHostKey(connection, view.id);
   const [command = 'ssh', ...args] = argv;
   const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
@@ -355,10 +366,9 @@ async function connect(
       'ssh',
     );
   });
-  context.err(
-    `${view.id} stays open until ${view.expiresAt ?? '?'}; end it now with: drawbridge end ${view.id}\n`,
-  );
-  if (interrupt.interrupted || result.signal === 'SIGINT') return ExitCode.interrupted;
-  if (result.signal) return 128 + (constants.signals[result.signal] ?? 0);
-  return result.code ?? ExitCode.unexpected;
+  return afterConnection(context, client, view, {
+    ...result,
+    interrupted: interrupt.interrupted,
+    keyDir,
+  });
 }

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { SESSION_ID_PATTERN } from '../lib/domain/session.ts';
+import { DECISION_FLAGS } from './api-words.ts';
 import type { Context } from './context.ts';
 import { ExitCode, NotFoundError, UsageError } from './errors.ts';
 import { clean, json, relativeTime, table } from './format.ts';
@@ -84,7 +85,7 @@ export async function review(context: Context): Promise<number> {
     'POST',
     `/reviews/${encodeURIComponent(id)}`,
     ReviewView,
-    { body: { verdict, comment } },
+    { body: { verdict, comment }, flags: DECISION_FLAGS },
   );
   if (context.json) {
     context.out(json(closed));

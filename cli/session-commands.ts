@@ -17,6 +17,7 @@ import {
   discardKey,
   findSessionKey,
   pinHostKey,
+  rememberedLocalPort,
   suggestedLocalPort,
 } from './ssh.ts';
 
@@ -62,6 +63,12 @@ export async function list(context: Context): Promise<number> {
   const { data: page } = await client.request('GET', `/sessions${search}`, SessionPage, {
     retries: 2,
   });
+  for (const view of page.items) {
+    if (view.status === SessionStatus.ENDED || view.status === SessionStatus.FAILED) {
+      // Ended elsewhere (expired, revoked, by an admin): its key opens nothing any more.
+      await discardKey(join(context.paths.keysDir, view.id));
+    }
+  }
   if (context.json) {
     context.out(json(page));
     return ExitCode.ok;
@@ -97,7 +104,7 @@ const FIELDS: [keyof SessionView & string, string][] = [
   ['reason', 'reason'],
   ['durationMinutes', 'minutes'],
   ['createdAt', 'requested'],
-  ['provisioningDeadline', 'deadline'],
+  ['provisioningDeadline', 'ready by'],
   ['readyAt', 'ready'],
   ['expiresAt', 'expires'],
   ['endedAt', 'ended'],
@@ -116,9 +123,13 @@ export async function show(context: Context): Promise<number> {
     knownHostsFile: join(context.paths.keysDir, view.id, 'known_hosts'),
   };
   if (connection) await pinHostKey(connection, auth.knownHostsFile);
-  const commands = connection
-    ? sshCommands(connection, await chooseLocalPort(suggestedLocalPort(connection)), auth)
+  // The port open chose (and a live forward may hold right now), else a free one.
+  const localPort = connection
+    ? ((await rememberedLocalPort(context.paths.keysDir, view.id)) ??
+      (await chooseLocalPort(suggestedLocalPort(connection))))
     : undefined;
+  const commands =
+    connection && localPort !== undefined ? sshCommands(connection, localPort, auth) : undefined;
   if (context.json) {
     context.out(
       json({
@@ -237,8 +248,9 @@ export async function events(context: Context): Promise<number> {
     retries: 2,
   });
   const chain = checkChain(id, data.items);
+  const connections = data.connections ?? [];
   if (context.json) {
-    context.out(json({ sessionId: id, items: data.items, chain }));
+    context.out(json({ sessionId: id, items: data.items, connections, chain }));
     return ExitCode.ok;
   }
   context.out(
@@ -260,6 +272,20 @@ export async function events(context: Context): Promise<number> {
       : chain.status === 'broken'
         ? `hash chain BROKEN at event ${chain.brokenAt}: the trail was altered\n`
         : `hash chain unverifiable: ${chain.why}\n`,
+  );
+  context.out(
+    connections.length === 0
+      ? '\nconnections: none logged\n'
+      : `\nconnections (the bastion's sshd log):\n${table(
+          ['TIME', 'WHAT', 'FROM', 'USER', 'DETAIL'],
+          connections.map((entry) => [
+            entry.at ? clean(entry.at, 30) : '-',
+            clean(entry.kind, 24),
+            `${clean(entry.address, 45)}:${entry.port}`,
+            clean(entry.user ?? '-', 32),
+            clean(entry.target ? `to ${entry.target}` : entry.key ? `key ${entry.key}` : '', 100),
+          ]),
+        )}`,
   );
   return ExitCode.ok;
 }

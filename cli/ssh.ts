@@ -1,8 +1,21 @@
 import { execFile } from 'node:child_process';
-import { access, chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import {
+  access,
+  chmod,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { SESSION_ID_PATTERN } from '../lib/domain/session.ts';
+import { shellQuote } from '../lib/domain/shell-quote.ts';
 import type { Connection } from './api-client.ts';
 import { CliError, ExitCode, UsageError } from './errors.ts';
 
@@ -129,6 +142,76 @@ export async function userKey(path: string): Promise<SessionKey> {
   };
 }
 
+const LOCAL_PORT_FILE = 'local-port';
+const EXPIRES_FILE = 'expires-at';
+/** A key directory open left behind when it crashed between ssh-keygen and the API's answer. */
+const PENDING_MAX_AGE_MS = 24 * 60 * 60_000;
+/** A session's key outlives its window by this much: time for a late show or events. */
+const KEY_GRACE_MS = 60_000;
+
+/** When the session's window ends, kept beside its key so any later run can throw it away. */
+export async function rememberExpiry(dir: string | undefined, expiresAt: string | undefined) {
+  if (dir && expiresAt && !Number.isNaN(Date.parse(expiresAt))) {
+    await writeFile(join(dir, EXPIRES_FILE), `${expiresAt}\n`, { mode: 0o600 });
+  }
+}
+
+/** Moves a session's recorded end (after extend), if this machine has its key. */
+export async function updateExpiry(keysDir: string, sessionId: string, expiresAt: string) {
+  if (await exists(join(keysDir, sessionId))) {
+    await rememberExpiry(join(keysDir, sessionId), expiresAt);
+  }
+}
+
+/**
+ * Private keys of sessions whose window is over, whether or not `drawbridge end` was run:
+ * every run of the CLI removes them, and half-made ones open left behind.
+ */
+export async function sweepKeys(keysDir: string, now: number): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(keysDir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const dir = join(keysDir, name);
+    let stale = false;
+    if (name.startsWith('pending-')) {
+      const made = (await stat(dir).catch(() => undefined))?.mtimeMs;
+      stale = made !== undefined && now - made > PENDING_MAX_AGE_MS;
+    } else if (SESSION_ID_PATTERN.test(name)) {
+      const text = await readFile(join(dir, EXPIRES_FILE), 'utf8').catch(() => '');
+      const end = Date.parse(text.trim());
+      stale = !Number.isNaN(end) && now > end + KEY_GRACE_MS;
+    }
+    if (stale) {
+      await rm(dir, { recursive: true, force: true });
+      removed.push(name);
+    }
+  }
+  return removed;
+}
+
+/** The local end open chose for the session's forward, kept beside its key for show. */
+export async function rememberLocalPort(dir: string | undefined, port: number): Promise<void> {
+  if (dir) await writeFile(join(dir, LOCAL_PORT_FILE), `${port}\n`, { mode: 0o600 });
+}
+
+export async function rememberedLocalPort(
+  keysDir: string,
+  sessionId: string,
+): Promise<number | undefined> {
+  try {
+    const text = (await readFile(join(keysDir, sessionId, LOCAL_PORT_FILE), 'utf8')).trim();
+    const port = Number(text);
+    return /^\d{1,5}$/.test(text) && port > 0 && port < 65536 ? port : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const bracketed = (host: string): string => (host.includes(':') ? `[${host}]` : host);
 
 /** ssh reads a quoted option value as one word; a path with a space would otherwise split. */
@@ -169,9 +252,18 @@ export function forwardArgs(
   ];
 }
 
-const POSIX_SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-const posixQuote = (arg: string): string =>
-  POSIX_SAFE.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
+/** `ssh … -W target:port user@bastion`: stdin and stdout carried to the target itself. */
+export function stdioArgs(connection: Connection, auth: BastionAuth): string[] {
+  const { bastion, target } = connection;
+  return [
+    ...bastionOptions(auth),
+    '-W',
+    `${bracketed(target.host)}:${target.port}`,
+    '-p',
+    String(bastion.port),
+    `${bastion.user}@${bastion.host}`,
+  ];
+}
 
 /**
  * ssh through the bastion to an SSH target. Not `-J`: the ssh that -J starts for the first hop
@@ -190,7 +282,7 @@ export function jumpArgs(connection: Connection, auth: BastionAuth): string[] {
     '[%h]:%p',
     `${bastion.user}@${bastion.host}`,
   ]
-    .map((word) => posixQuote(word === '[%h]:%p' ? word : word.replaceAll('%', '%%')))
+    .map((word) => shellQuote(word === '[%h]:%p' ? word : word.replaceAll('%', '%%')))
     .join(' ');
   return [
     '-o',

@@ -1,6 +1,5 @@
 import { constants } from 'node:fs';
 import { access, chmod, mkdir, writeFile } from 'node:fs/promises';
-import { constants as osConstants } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import * as z from 'zod/mini';
 import { SESSION_ID_PATTERN } from '../lib/domain/session.ts';
@@ -9,6 +8,7 @@ import {
   type SsmConnect,
   ssmCommands,
 } from '../lib/domain/ssm-session-policy.ts';
+import { afterConnection } from './after-connection.ts';
 import type { ApiClient, SessionView } from './api-client.ts';
 import type { Context } from './context.ts';
 import { CliError, ExitCode } from './errors.ts';
@@ -174,7 +174,7 @@ export async function openSsm(
     }
     return ExitCode.ok;
   }
-  return connectSsm(context, view, answer, commands, localPort, options);
+  return connectSsm(context, client, view, answer, commands, localPort, options);
 }
 
 function renderSsmReady(
@@ -220,6 +220,7 @@ function renderSsmReady(
 /** --connect: run start-session in the foreground with the credentials in its environment only. */
 async function connectSsm(
   context: Context,
+  client: ApiClient,
   view: SessionView,
   answer: CredentialsAnswer,
   commands: SsmCommands,
@@ -278,10 +279,8 @@ async function connectSsm(
       'aws',
     );
   });
-  context.err(
-    `${view.id} stays open until ${answer.expiresAt}; end it now with: drawbridge end ${view.id}\n`,
-  );
-  if (options.isInterrupted() || result.signal === 'SIGINT') return ExitCode.interrupted;
-  if (result.signal) return 128 + (osConstants.signals[result.signal] ?? 0);
-  return result.code ?? ExitCode.unexpected;
+  return afterConnection(context, client, view, {
+    ...result,
+    interrupted: options.isInterrupted(),
+  });
 }

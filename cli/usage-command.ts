@@ -2,7 +2,8 @@ import * as z from 'zod/mini';
 import { ValidationError } from '../lib/domain/errors.ts';
 import { GROUP_BY, type UsageReport } from '../lib/domain/usage.ts';
 import { usageCsv } from '../lib/domain/usage-csv.ts';
-import { parseReportTime } from '../lib/domain/usage-query.ts';
+import { parseReportTime } from '../lib/http/usage-query.ts';
+import { localApiUrl } from './config.ts';
 import type { Context } from './context.ts';
 import { ExitCode, UsageError } from './errors.ts';
 import { clean, json, table } from './format.ts';
@@ -114,7 +115,15 @@ const KEY_HEADER: Record<UsageReport['groupBy'], string> = {
   day: 'DAY',
 };
 
-export function renderUsage(report: UsageReport): string {
+export interface RenderOptions {
+  /** the API is local mode on this machine: its reaper runs in-process and costs nothing */
+  local?: boolean;
+}
+
+export function renderUsage(report: UsageReport, options: RenderOptions = {}): string {
+  const idle = options.local
+    ? 'no idle baseline (local mode: the reaper runs inside npm start)'
+    : `idle baseline (the reaper) ${usd(report.idleBaseline.lambda)}`;
   const { totals } = report;
   const rows = [...report.groups, { key: 'total', ...totals }].map((group) => [
     clean(group.key, 48),
@@ -127,7 +136,7 @@ export function renderUsage(report: UsageReport): string {
     `usage ${clean(report.from, 30)} to ${clean(report.to, 30)}, by ${report.groupBy}\n\n`,
     table([KEY_HEADER[report.groupBy], 'SESSIONS', 'BASTION-H', 'COST', 'OVERSTAY MAX'], rows),
     '\n',
-    `cost (estimated, ${report.currency}): instances ${usd(totals.cost.instances)}, public IPv4 ${usd(totals.cost.publicIpv4)}, Lambda ${usd(totals.cost.lambda)}, DynamoDB ${usd(totals.cost.dynamodb)}; idle baseline (the reaper) ${usd(report.idleBaseline.lambda)}\n`,
+    `cost (estimated, ${report.currency}): instances ${usd(totals.cost.instances)}, public IPv4 ${usd(totals.cost.publicIpv4)}, Lambda ${usd(totals.cost.lambda)}, DynamoDB ${usd(totals.cost.dynamodb)}; ${idle}\n`,
     totals.overstay.sessions
       ? `overstay past the window: ${totals.overstay.sessions} sessions, p50 ${shortDuration(totals.overstay.p50Seconds)}, p99 ${shortDuration(totals.overstay.p99Seconds)}, max ${shortDuration(totals.overstay.maxSeconds)}\n`
       : 'overstay past the window: none\n',
@@ -185,6 +194,9 @@ export async function usage(context: Context): Promise<number> {
     // Keys come from tokens (user names); none may carry escape sequences to a terminal.
     const groups = report.groups.map((group) => ({ ...group, key: clean(group.key, 500) }));
     context.out(usageCsv({ ...report, groups }));
-  } else context.out(renderUsage(report));
+  } else {
+    const local = client.url === (await localApiUrl(context.paths.dataDir));
+    context.out(renderUsage(report, { local }));
+  }
   return ExitCode.ok;
 }

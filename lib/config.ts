@@ -1,9 +1,28 @@
 import * as z from 'zod';
 import { ConfigError } from './domain/errors.ts';
 
-const optional = z.string().min(1).optional();
+/** The settings some functions need; each function's composition names the ones it requires. */
+export const SETTING_NAMES = [
+  'PROVISION_QUEUE_URL',
+  'LAUNCH_TEMPLATE_ID',
+  'BASTION_LOG_GROUP',
+  'SCHEDULE_GROUP',
+  'EXPIRE_FUNCTION_ARN',
+  'SCHEDULER_ROLE_ARN',
+  'SCHEDULER_DLQ_ARN',
+  // the SNS topic for break-glass alerts and session notices; a stage may have none
+  'ALERT_TOPIC_ARN',
+  // ssm mode: the role whose sessions are the grants, the stage's shell Session document, and
+  // the instance profile of fresh ssm bastions
+  'SSM_SESSION_ROLE_ARN',
+  'SSM_SHELL_DOCUMENT',
+  'SSM_BASTION_INSTANCE_PROFILE_ARN',
+  // set by Lambda; the region ssm credentials and commands are for
+  'AWS_REGION',
+] as const;
+export type SettingName = (typeof SETTING_NAMES)[number];
 
-const EnvSchema = z.object({
+const BaseSchema = z.object({
   STAGE: z.string().regex(/^[a-z0-9-]{1,20}$/, 'lower-case letters, digits and dashes'),
   TABLE_NAME: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table name'),
   GROUPS_CLAIM: z
@@ -11,46 +30,51 @@ const EnvSchema = z.object({
     .regex(/^[A-Za-z0-9_:/.-]{1,128}$/)
     .default('groups'),
   POLICY_FILE: z.string().min(1).default('policy/drawbridge.policy.yaml'),
-  LAMBDA_TASK_ROOT: optional,
-  PROVISION_QUEUE_URL: optional,
-  LAUNCH_TEMPLATE_ID: optional,
-  BASTION_LOG_GROUP: optional,
-  SCHEDULE_GROUP: optional,
-  EXPIRE_FUNCTION_ARN: optional,
-  SCHEDULER_ROLE_ARN: optional,
-  SCHEDULER_DLQ_ARN: optional,
-  /** the SNS topic for break-glass alerts and session notices */
-  ALERT_TOPIC_ARN: optional,
-  /** ssm mode: the role whose sessions are the grants, and the stage's shell Session document */
-  SSM_SESSION_ROLE_ARN: optional,
-  SSM_SHELL_DOCUMENT: optional,
-  /** ssm mode: the instance profile of fresh ssm bastions */
-  SSM_BASTION_INSTANCE_PROFILE_ARN: optional,
-  /** set by Lambda; the region ssm credentials and commands are for */
-  AWS_REGION: optional,
+  LAMBDA_TASK_ROOT: z.string().min(1).optional(),
 });
-export type Env = z.infer<typeof EnvSchema>;
 
-export interface Config {
+export interface Config<Required extends SettingName = never> {
   stage: string;
   tableName: string;
   groupsClaim: string;
   policyFile: string;
-  /** settings only some functions need; read with `setting()` so a missing one names itself */
-  optional: Omit<Env, 'STAGE' | 'TABLE_NAME' | 'GROUPS_CLAIM' | 'POLICY_FILE' | 'LAMBDA_TASK_ROOT'>;
+  /** the settings the function required (always present) and any others that are set */
+  settings: Record<Required, string> & Partial<Record<SettingName, string>>;
 }
 
-/** Reads the environment once. Fails with the variable's name when one is missing or malformed. */
-export function loadConfig(env: Record<string, string | undefined>): Config {
-  const result = EnvSchema.safeParse(env);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const name = String(issue?.path[0] ?? 'environment');
-    throw new ConfigError(
-      `environment variable ${name} is ${env[name] === undefined ? 'missing' : `invalid: ${issue?.message}`}`,
-    );
+export type Environment = Record<string, string | undefined>;
+
+const fail = (env: Environment, name: string, problem?: string): never => {
+  const value = env[name];
+  throw new ConfigError(
+    `environment variable ${name} is ${value === undefined || value === '' ? 'missing' : `invalid: ${problem}`}`,
+  );
+};
+
+/**
+ * Reads the environment once, at a function's cold start. Every variable the function names
+ * in `required` must be set and non-empty: a missing one fails here, naming itself, and is
+ * never replaced by an empty string or a guess.
+ */
+export function loadConfig<Required extends SettingName = never>(
+  required: readonly Required[] = [],
+  env: Environment = process.env,
+): Config<Required> {
+  const base = BaseSchema.safeParse(env);
+  if (!base.success) {
+    const issue = base.error.issues[0];
+    return fail(env, String(issue?.path[0] ?? 'environment'), issue?.message);
   }
-  const { STAGE, TABLE_NAME, GROUPS_CLAIM, POLICY_FILE, LAMBDA_TASK_ROOT, ...rest } = result.data;
+  const settings: Partial<Record<SettingName, string>> = {};
+  for (const name of SETTING_NAMES) {
+    const value = env[name];
+    if (value === undefined || value === '') {
+      if ((required as readonly SettingName[]).includes(name)) fail(env, name);
+      continue;
+    }
+    settings[name] = value;
+  }
+  const { STAGE, TABLE_NAME, GROUPS_CLAIM, POLICY_FILE, LAMBDA_TASK_ROOT } = base.data;
   return {
     stage: STAGE,
     tableName: TABLE_NAME,
@@ -59,12 +83,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       LAMBDA_TASK_ROOT && !POLICY_FILE.startsWith('/')
         ? `${LAMBDA_TASK_ROOT}/${POLICY_FILE}`
         : POLICY_FILE,
-    optional: rest,
+    settings: settings as Config<Required>['settings'],
   };
-}
-
-export function setting(config: Config, name: keyof Config['optional']): string {
-  const value = config.optional[name];
-  if (value === undefined) throw new ConfigError(`environment variable ${name} is missing`);
-  return value;
 }

@@ -106,6 +106,7 @@ export async function extendSession(
           sourceCidr: extended.sourceCidr,
           expiresAt: extended.credentialExpiresAt,
           access: target.access,
+          recorded: target.recording === 'full',
           sessionId: extended.id,
         }),
         selfDestructAt:

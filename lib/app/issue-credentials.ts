@@ -8,6 +8,7 @@ import {
 import { cidrContains, parseCidr } from '../domain/network.ts';
 import { findTarget } from '../domain/policy.ts';
 import { type Identity, type Session, SessionStatus } from '../domain/session.ts';
+import { shellQuote } from '../domain/shell-quote.ts';
 import {
   documentNamesFor,
   type SsmCommands,
@@ -212,14 +213,15 @@ async function endUnusable(
   }
 }
 
-const quote = (arg: string): string => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg}'`);
-
 function commandLines(commands: SsmCommands, instanceId: string): CredentialsResponse['commands'] {
-  const line = (argv: string[]) => argv.map(quote).join(' ');
+  const line = (argv: string[]) => argv.map(shellQuote).join(' ');
   return {
     ...(commands.shell ? { shell: line(commands.shell) } : {}),
     ...(commands.sshProxyCommand
-      ? { ssh: `ssh -o ProxyCommand="${line(commands.sshProxyCommand)}" ${instanceId}` }
+      ? {
+          // The whole option is one word for the shell: the proxy line inside may hold quotes.
+          ssh: `ssh -o ${shellQuote(`ProxyCommand=${line(commands.sshProxyCommand)}`)} ${shellQuote(instanceId)}`,
+        }
       : {}),
     ...(commands.portForward ? { portForward: line(commands.portForward) } : {}),
   };

@@ -105,6 +105,7 @@ async function launchFor(deps: ProvisionDeps, provisioning: Session): Promise<Se
         sourceCidr: provisioning.sourceCidr,
         expiresAt: provisioning.credentialExpiresAt,
         access: target.access,
+        recorded: target.recording === 'full',
         sessionId: provisioning.id,
       }),
       selfDestructAt,

@@ -47,7 +47,6 @@ export interface RequestSessionResult {
 /** 503: the request was valid but could not be started; nothing was left behind. */
 export class ProvisioningUnavailableError extends DrawbridgeError {
   override readonly code = 'unavailable';
-  override readonly status = 503;
   override readonly expose = true;
   constructor(options?: { cause?: unknown }) {
     super('Drawbridge could not start provisioning right now; retry in a moment', options);

@@ -26,6 +26,23 @@ export interface ConnectionView {
 
 const hostForSsh = (host: string): string => (host.includes(':') ? `[${host}]` : host);
 
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|::1)$/;
+
+/**
+ * The local end suggested for the port forward: the target's own port (10000+ below 1024),
+ * except where the target listens on the very machine that runs the forward (local mode),
+ * where that port is taken by the target itself: there a port in 20000-29999 drawn from the
+ * session id. The CLI checks it is free and picks another if not.
+ */
+export function suggestedLocalPort(sessionId: string, target: { host: string; port: number }) {
+  const usual = target.port < 1024 ? 10_000 + target.port : target.port;
+  if (usual !== target.port || !LOOPBACK.test(target.host)) return usual;
+  let hash = 0;
+  for (const char of sessionId) hash = (hash * 31 + char.charCodeAt(0)) % 10_000;
+  const port = 20_000 + hash;
+  return port === target.port ? port + 1 : port;
+}
+
 export function connectionView(session: Session, policy: Policy): ConnectionView | undefined {
   const connection = session.connection;
   const target = findTarget(policy, session.target);
@@ -39,7 +56,7 @@ export function connectionView(session: Session, policy: Policy): ConnectionView
   // The file the printed lines read; the known_hosts line goes into it (the CLI writes it).
   const knownHostsFile = `~/.ssh/drawbridge-${session.id}.known_hosts`;
   const strict = `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHostsFile}`;
-  const localPort = target.port < 1024 ? 10_000 + target.port : target.port;
+  const localPort = suggestedLocalPort(session.id, target);
   return {
     bastion: {
       host: connection.bastionHost,

@@ -1,23 +1,14 @@
-import {
-  type _InstanceType,
-  AuthorizeSecurityGroupEgressCommand,
-  AuthorizeSecurityGroupIngressCommand,
-  CreateSecurityGroupCommand,
-  DeleteSecurityGroupCommand,
-  DescribeInstancesCommand,
-  type DescribeInstancesCommandOutput,
-  DescribeSecurityGroupsCommand,
-  type DescribeSecurityGroupsCommandOutput,
-  type EC2Client,
-  type Filter,
-  type Instance,
-  type IpPermission,
-  type ResourceType,
-  RevokeSecurityGroupEgressCommand,
-  RunInstancesCommand,
-  type Tag,
-  type TagSpecification,
-  TerminateInstancesCommand,
+import type {
+  _InstanceType,
+  DescribeInstancesCommandOutput,
+  DescribeSecurityGroupsCommandOutput,
+  EC2Client,
+  Filter,
+  Instance,
+  IpPermission,
+  ResourceType,
+  Tag,
+  TagSpecification,
 } from '@aws-sdk/client-ec2';
 import { ConfigError, ProvisioningError } from '../domain/errors.ts';
 import { hostCidr, parseCidr } from '../domain/network.ts';
@@ -39,18 +30,13 @@ import {
   isThrottling,
 } from './aws-errors.ts';
 import { buildBastionUserData } from './cloud-config.ts';
-import { retryThrottled } from './throttle-retry.ts';
+import { type Ec2Sdk, loadEc2Sdk } from './ec2-client.ts';
 
 export interface Ec2ProviderOptions {
   ec2: EC2Client;
   stage: string;
   launchTemplateId: string;
   logGroupName: string;
-  /** injected so tests do not wait through the backoff */
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-  /** retries after the first attempt of any one call that EC2 throttles */
-  maxThrottleRetries?: number;
 }
 
 export const TAG_SESSION = 'drawbridge:session';
@@ -66,9 +52,6 @@ export const TAG_LAUNCH_TEMPLATE = 'aws:ec2launchtemplate:id';
 
 const SSH_PORT = 22;
 const LIVE_INSTANCE_STATES = ['pending', 'running', 'stopping', 'stopped'];
-
-const defaultSleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The 443 egress rule to the log-shipping endpoints, or none when the network names none. */
 export function logShippingEgress(
@@ -145,9 +128,6 @@ export class Ec2Provider implements Provider {
   readonly #stage: string;
   readonly #launchTemplateId: string;
   readonly #logGroupName: string;
-  readonly #sleep: (ms: number) => Promise<void>;
-  readonly #random: () => number;
-  readonly #maxThrottleRetries: number;
 
   constructor(options: Ec2ProviderOptions) {
     // The stage becomes part of security group names and tag filters.
@@ -158,9 +138,6 @@ export class Ec2Provider implements Provider {
     this.#stage = options.stage;
     this.#launchTemplateId = options.launchTemplateId;
     this.#logGroupName = options.logGroupName;
-    this.#sleep = options.sleep ?? defaultSleep;
-    this.#random = options.random ?? Math.random;
-    this.#maxThrottleRetries = options.maxThrottleRetries ?? 3;
   }
 
   async launch(plan: LaunchPlan): Promise<LaunchResult> {
@@ -244,8 +221,8 @@ export class Ec2Provider implements Provider {
     if (!instanceId) return { state: 'gone' };
     let instance: Instance | undefined;
     try {
-      const output = await this.#send(() =>
-        this.#ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })),
+      const output = await this.#send((sdk) =>
+        this.#ec2.send(new sdk.DescribeInstancesCommand({ InstanceIds: [instanceId] })),
       );
       instance = output.Reservations?.[0]?.Instances?.[0];
     } catch (error) {
@@ -310,9 +287,9 @@ export class Ec2Provider implements Provider {
     try {
       let token: string | undefined;
       do {
-        const page: DescribeInstancesCommandOutput = await this.#send(() =>
+        const page: DescribeInstancesCommandOutput = await this.#send((sdk) =>
           this.#ec2.send(
-            new DescribeInstancesCommand({
+            new sdk.DescribeInstancesCommand({
               Filters: [
                 stageFilter,
                 this.#launchTemplateFilter(),
@@ -334,9 +311,9 @@ export class Ec2Provider implements Provider {
         token = page.NextToken;
       } while (token);
       do {
-        const page: DescribeSecurityGroupsCommandOutput = await this.#send(() =>
+        const page: DescribeSecurityGroupsCommandOutput = await this.#send((sdk) =>
           this.#ec2.send(
-            new DescribeSecurityGroupsCommand({
+            new sdk.DescribeSecurityGroupsCommand({
               Filters: [stageFilter],
               MaxResults: 1000,
               NextToken: token,
@@ -365,12 +342,12 @@ export class Ec2Provider implements Provider {
     }
     try {
       if (resource.kind === 'instance') {
-        await this.#send(() =>
-          this.#ec2.send(new TerminateInstancesCommand({ InstanceIds: [resource.id] })),
+        await this.#send((sdk) =>
+          this.#ec2.send(new sdk.TerminateInstancesCommand({ InstanceIds: [resource.id] })),
         );
       } else {
-        await this.#send(() =>
-          this.#ec2.send(new DeleteSecurityGroupCommand({ GroupId: resource.id })),
+        await this.#send((sdk) =>
+          this.#ec2.send(new sdk.DeleteSecurityGroupCommand({ GroupId: resource.id })),
         );
       }
       return 'destroyed';
@@ -382,13 +359,12 @@ export class Ec2Provider implements Provider {
     }
   }
 
-  /** Retries throttled calls with full jitter; the caller's input (and so its ClientToken) is reused. */
-  async #send<T>(call: () => Promise<T>): Promise<T> {
-    return retryThrottled(call, {
-      sleep: this.#sleep,
-      random: this.#random,
-      maxRetries: this.#maxThrottleRetries,
-    });
+  /**
+   * Every EC2 call: the SDK module is loaded on the first (lib/aws/ec2-client.ts); throttling
+   * is retried by the client's own strategy (lib/aws/client-settings.ts), once.
+   */
+  async #send<T>(call: (sdk: Ec2Sdk) => Promise<T>): Promise<T> {
+    return call(await loadEc2Sdk());
   }
 
   #callerCidr(session: Session): string {
@@ -431,9 +407,9 @@ export class Ec2Provider implements Provider {
   async #createSecurityGroup(session: Session, vpcId: string, tags: Tag[]): Promise<string> {
     const groupName = this.#groupName(session.id);
     try {
-      const output = await this.#send(() =>
+      const output = await this.#send((sdk) =>
         this.#ec2.send(
-          new CreateSecurityGroupCommand({
+          new sdk.CreateSecurityGroupCommand({
             GroupName: groupName,
             Description: `Drawbridge bastion for session ${session.id}`,
             VpcId: vpcId,
@@ -446,9 +422,9 @@ export class Ec2Provider implements Provider {
     } catch (error) {
       // A redelivered launch for the same session finds its group already there: reuse it.
       if (errorName(error) !== 'InvalidGroup.Duplicate') throw error;
-      const output = await this.#send(() =>
+      const output = await this.#send((sdk) =>
         this.#ec2.send(
-          new DescribeSecurityGroupsCommand({
+          new sdk.DescribeSecurityGroupsCommand({
             Filters: [
               { Name: 'group-name', Values: [groupName] },
               { Name: 'vpc-id', Values: [vpcId] },
@@ -475,9 +451,9 @@ export class Ec2Provider implements Provider {
     const ruleTags: TagSpecification[] = [{ ResourceType: 'security-group-rule', Tags: tags }];
     // A new VPC security group allows all IPv4 egress (and no IPv6 egress); take it away.
     await this.#ignoring('InvalidPermission.NotFound', () =>
-      this.#send(() =>
+      this.#send((sdk) =>
         this.#ec2.send(
-          new RevokeSecurityGroupEgressCommand({
+          new sdk.RevokeSecurityGroupEgressCommand({
             GroupId: groupId,
             IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
           }),
@@ -486,9 +462,9 @@ export class Ec2Provider implements Provider {
     );
     if (callerCidr !== undefined)
       await this.#ignoring('InvalidPermission.Duplicate', () =>
-        this.#send(() =>
+        this.#send((sdk) =>
           this.#ec2.send(
-            new AuthorizeSecurityGroupIngressCommand({
+            new sdk.AuthorizeSecurityGroupIngressCommand({
               GroupId: groupId,
               IpPermissions: [
                 {
@@ -504,9 +480,9 @@ export class Ec2Provider implements Provider {
         ),
       );
     await this.#ignoring('InvalidPermission.Duplicate', () =>
-      this.#send(() =>
+      this.#send((sdk) =>
         this.#ec2.send(
-          new AuthorizeSecurityGroupEgressCommand({
+          new sdk.AuthorizeSecurityGroupEgressCommand({
             GroupId: groupId,
             IpPermissions: [
               {
@@ -552,9 +528,9 @@ export class Ec2Provider implements Provider {
     });
     for (const [index, { subnetId, instanceType }] of combinations.entries()) {
       try {
-        const output = await this.#send(() =>
+        const output = await this.#send((sdk) =>
           this.#ec2.send(
-            new RunInstancesCommand({
+            new sdk.RunInstancesCommand({
               LaunchTemplate: { LaunchTemplateId: this.#launchTemplateId, Version: '$Default' },
               // policy validates the shape; EC2 itself says whether the type exists
               InstanceType: instanceType as _InstanceType,
@@ -611,9 +587,9 @@ export class Ec2Provider implements Provider {
   }
 
   async #findSessionInstances(sessionId: string): Promise<string[]> {
-    const output = await this.#send(() =>
+    const output = await this.#send((sdk) =>
       this.#ec2.send(
-        new DescribeInstancesCommand({ Filters: this.#sessionInstanceFilters(sessionId) }),
+        new sdk.DescribeInstancesCommand({ Filters: this.#sessionInstanceFilters(sessionId) }),
       ),
     );
     return (output.Reservations ?? [])
@@ -624,9 +600,9 @@ export class Ec2Provider implements Provider {
   async #findSessionInstance(
     sessionId: string,
   ): Promise<{ instanceId: string; subnetId: string; instanceType: string } | undefined> {
-    const output = await this.#send(() =>
+    const output = await this.#send((sdk) =>
       this.#ec2.send(
-        new DescribeInstancesCommand({ Filters: this.#sessionInstanceFilters(sessionId) }),
+        new sdk.DescribeInstancesCommand({ Filters: this.#sessionInstanceFilters(sessionId) }),
       ),
     );
     const instance = (output.Reservations ?? []).flatMap((r) => r.Instances ?? [])[0];
@@ -639,9 +615,9 @@ export class Ec2Provider implements Provider {
   }
 
   async #findSessionGroups(sessionId: string): Promise<string[]> {
-    const output = await this.#send(() =>
+    const output = await this.#send((sdk) =>
       this.#ec2.send(
-        new DescribeSecurityGroupsCommand({
+        new sdk.DescribeSecurityGroupsCommand({
           Filters: [
             { Name: `tag:${TAG_SESSION}`, Values: [sessionId] },
             { Name: `tag:${TAG_STAGE}`, Values: [this.#stage] },
@@ -654,8 +630,8 @@ export class Ec2Provider implements Provider {
 
   async #terminate(instanceIds: string[]): Promise<void> {
     try {
-      await this.#send(() =>
-        this.#ec2.send(new TerminateInstancesCommand({ InstanceIds: instanceIds })),
+      await this.#send((sdk) =>
+        this.#ec2.send(new sdk.TerminateInstancesCommand({ InstanceIds: instanceIds })),
       );
     } catch (error) {
       if (!isNotFound(error)) throw error;
@@ -665,7 +641,9 @@ export class Ec2Provider implements Provider {
   /** The reaper reconciles what is left: a group held by a terminating ENI, or already gone. */
   async #deleteGroupQuietly(groupId: string): Promise<void> {
     try {
-      await this.#send(() => this.#ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId })));
+      await this.#send((sdk) =>
+        this.#ec2.send(new sdk.DeleteSecurityGroupCommand({ GroupId: groupId })),
+      );
     } catch {
       // best effort by design
     }
@@ -684,10 +662,10 @@ export class Ec2Provider implements Provider {
     if (error instanceof ProvisioningError) return error;
     const code = errorName(error);
     if (isThrottling(error)) {
-      return new ProvisioningError(
-        `EC2 throttled ${step} ${this.#maxThrottleRetries + 1} times (${code})`,
-        { cause: error, retryable: true },
-      );
+      return new ProvisioningError(`EC2 throttled ${step} through every retry (${code})`, {
+        cause: error,
+        retryable: true,
+      });
     }
     return new ProvisioningError(`${step} failed: ${code}`, { cause: error, retryable });
   }

@@ -1,5 +1,5 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { renderChatbot, renderText, snsSubject } from '../app/notify-format.ts';
+import { renderChatbot, renderText, snsSubject } from '../domain/notify-format.ts';
 import type { Notification, Notifier } from '../ports/notifier.ts';
 import { errorName } from './aws-errors.ts';
 

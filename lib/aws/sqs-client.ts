@@ -1,5 +1,5 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { common, once } from './client-settings.ts';
+import { clientSettings, once } from './client-settings.ts';
 
 // Its own module so POST /sessions loads SQS and DynamoDB only.
-export const sqsClient = once(() => new SQSClient(common));
+export const sqsClient = once(() => new SQSClient(clientSettings('sqs')));

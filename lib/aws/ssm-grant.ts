@@ -20,10 +20,10 @@ import type {
   IssuedCredentials,
 } from '../ports/credential-grant.ts';
 import { errorName } from './aws-errors.ts';
-import { common, once } from './client-settings.ts';
+import { clientSettings, once } from './client-settings.ts';
 
 // Its own module: only the credentials function talks to STS.
-export const stsClient = once(() => new STSClient(common));
+export const stsClient = once(() => new STSClient(clientSettings('sts')));
 
 export interface SsmGrantOptions {
   sts: STSClient;

@@ -22,10 +22,9 @@ import type {
   TargetCheck,
 } from '../ports/provider.ts';
 import { errorName, isThrottling } from './aws-errors.ts';
-import { common } from './client-settings.ts';
+import { clientSettings } from './client-settings.ts';
 import { MAX_SELF_DESTRUCT_MINUTES } from './cloud-config.ts';
 import type { Ec2Provider } from './ec2-provider.ts';
-import { retryThrottled } from './throttle-retry.ts';
 
 const ONLINE = 'Online';
 /** Session Manager's own user on Linux when run-as is off. */
@@ -49,12 +48,9 @@ const loadSdk = (): Promise<SsmSdk> => {
 let sharedClient: Promise<SSMClient> | undefined;
 /** One client per process, made on first use (see loadSdk). */
 export function ssmClient(): Promise<SSMClient> {
-  sharedClient ??= loadSdk().then((module) => new module.SSMClient(common));
+  sharedClient ??= loadSdk().then((module) => new module.SSMClient(clientSettings('ssm')));
   return sharedClient;
 }
-
-const defaultSleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
 
 export const ssmConnection = (instanceId: string): Connection => ({
   bastionHost: instanceId,
@@ -98,10 +94,6 @@ export function buildSsmBastionUserData(input: SsmBastionUserDataInput): string 
 export interface ManagedInstancesOptions {
   /** the shared client (ssmClient()) when absent */
   ssm?: SSMClient;
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-  /** retries after the first attempt of any one call that Systems Manager throttles */
-  maxThrottleRetries?: number;
 }
 
 /**
@@ -111,15 +103,9 @@ export interface ManagedInstancesOptions {
  */
 export class ManagedInstances implements TargetCheck {
   readonly #ssm: SSMClient | undefined;
-  readonly #sleep: (ms: number) => Promise<void>;
-  readonly #random: () => number;
-  readonly #maxThrottleRetries: number;
 
   constructor(options: ManagedInstancesOptions) {
     this.#ssm = options.ssm;
-    this.#sleep = options.sleep ?? defaultSleep;
-    this.#random = options.random ?? Math.random;
-    this.#maxThrottleRetries = options.maxThrottleRetries ?? 3;
   }
 
   /** At request time: an existing target must be Online now, and be one instance only. */
@@ -215,12 +201,9 @@ export class ManagedInstances implements TargetCheck {
     return this.#send(() => call(module, client));
   }
 
+  /** Throttling is retried by the client's own strategy (lib/aws/client-settings.ts), once. */
   async #send<T>(call: () => Promise<T>): Promise<T> {
-    return retryThrottled(call, {
-      sleep: this.#sleep,
-      random: this.#random,
-      maxRetries: this.#maxThrottleRetries,
-    });
+    return call();
   }
 }
 

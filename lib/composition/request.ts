@@ -1,34 +1,22 @@
 import type { RequestDeps } from '../app/request-session.ts';
-import { sqsClient } from '../aws/sqs-client.ts';
-import { SqsProvisionQueue } from '../aws/sqs-provision-queue.ts';
-import { setting } from '../config.ts';
-import { coreDeps, currentConfig, installedDeps } from './core.ts';
-import { alertNotifier } from './notifier.ts';
-import { ssmTargetCheck } from './ssm-check.ts';
+import { ManagedInstances } from '../aws/ssm-provider.ts';
+import { alerts } from './alerts.ts';
+import { composeCore, type HttpDeps } from './core.ts';
+import { provisionQueue, QUEUE_SETTINGS } from './queue.ts';
+
+export type RequestFunctionDeps = RequestDeps & HttpDeps;
 
 /**
- * POST /sessions needs the core, the provision queue and the alerts topic: DynamoDB, SQS and
- * SNS, nothing else. Approving a request needs the same.
+ * POST /sessions, approve and deny: DynamoDB, the provision queue (SQS) and the alerts topic
+ * (SNS). An ssm target is checked (Online, one instance) before the request takes quota; the
+ * Systems Manager SDK is imported by the first such check only (lib/aws/ssm-provider.ts).
  */
-let deps: RequestDeps | undefined;
-
-export function requestDeps(): RequestDeps {
-  const installed = installedDeps();
-  if (installed) return installed;
-  deps ??= {
-    ...coreDeps(),
-    queue: new SqsProvisionQueue({
-      sqs: sqsClient(),
-      queueUrl: setting(currentConfig(), 'PROVISION_QUEUE_URL'),
-    }),
-    ...withNotifier(),
-    // An ssm target must be Online before the request takes quota.
-    targetChecks: { ssm: ssmTargetCheck },
+export function composeRequest(): RequestFunctionDeps {
+  const core = composeCore(QUEUE_SETTINGS);
+  return {
+    ...core,
+    queue: provisionQueue(core.config),
+    ...alerts(core.config),
+    targetChecks: { ssm: new ManagedInstances({}) },
   };
-  return deps;
-}
-
-function withNotifier(): { notifier?: NonNullable<RequestDeps['notifier']> } {
-  const notifier = alertNotifier();
-  return notifier ? { notifier } : {};
 }

@@ -17,7 +17,7 @@ export interface AuditEvent {
 export type AuditEventBody = Omit<AuditEvent, 'hash'>;
 
 /** Canonical JSON: keys sorted at every depth, so the hash does not depend on insertion order. */
-function canonical(value: unknown): string {
+export function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)

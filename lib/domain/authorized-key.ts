@@ -10,7 +10,12 @@ export interface AuthorizedKeyInput {
   expiresAt: number;
   access: Access;
   sessionId: string;
+  /** recording full: a terminal under the recorder and nothing else (no forward at all) */
+  recorded?: boolean;
 }
+
+/** Where the ec2 bastion's image installs the recorder; each bastion's ForceCommand names its own. */
+export const RECORDER_COMMAND = '/usr/local/bin/drawbridge-record';
 
 /**
  * The single authorized_keys line for the session's user. The server writes every option:
@@ -27,13 +32,23 @@ export function authorizedKeyLine(input: AuthorizedKeyInput): string {
     throw new Error('public key must be normalized before it reaches authorized_keys');
   }
   const host = input.targetHost.includes(':') ? `[${input.targetHost}]` : input.targetHost;
-  const options = [
-    'restrict',
-    'port-forwarding',
-    ...(input.access === 'shell' ? ['pty'] : []),
-    `permitopen="${host}:${input.targetPort}"`,
-    `from="${input.sourceCidr}"`,
-    `expiry-time="${sshExpiryTime(input.expiresAt)}"`,
-  ];
+  // A recorded key forces the recorder even if sshd's ForceCommand were lost, and grants a
+  // terminal only: `restrict` alone already refuses every forward, agent and X11.
+  const options = input.recorded
+    ? [
+        'restrict',
+        'pty',
+        `command="${RECORDER_COMMAND}"`,
+        `from="${input.sourceCidr}"`,
+        `expiry-time="${sshExpiryTime(input.expiresAt)}"`,
+      ]
+    : [
+        'restrict',
+        'port-forwarding',
+        ...(input.access === 'shell' ? ['pty'] : []),
+        `permitopen="${host}:${input.targetPort}"`,
+        `from="${input.sourceCidr}"`,
+        `expiry-time="${sshExpiryTime(input.expiresAt)}"`,
+      ];
   return `${options.join(',')} ${input.publicKey} drawbridge-${input.sessionId}`;
 }

@@ -1,7 +1,7 @@
 import { ConflictError, ForbiddenError, ValidationError } from './errors.ts';
 import { requireFreshMfa } from './mfa.ts';
 import { cidrContains, parseCidr } from './network.ts';
-import { type AccessDecision, findTarget, type Policy } from './policy.ts';
+import { type AccessDecision, findTarget, type Policy, unknownTarget } from './policy.ts';
 import type { Identity, Session } from './session.ts';
 
 /**
@@ -57,7 +57,12 @@ export function decideBreakGlass(
     throw new ForbiddenError('only members of the break-glass groups may break glass');
   }
   const target = findTarget(policy, request.target);
-  if (!target) throw new ValidationError(`unknown target '${request.target}'`);
+  if (!target) {
+    throw unknownTarget(
+      request.target,
+      policy.targets.filter((t) => !breakGlass.targets || breakGlass.targets.includes(t.name)),
+    );
+  }
   if (breakGlass.targets && !breakGlass.targets.includes(target.name)) {
     throw new ForbiddenError(`break-glass does not cover target '${target.name}'`);
   }

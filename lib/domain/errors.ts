@@ -1,10 +1,10 @@
 /**
- * Every error Drawbridge raises on purpose. `status` is the HTTP status the API answers with;
- * anything that is not a DrawbridgeError becomes a generic 500 that reveals nothing.
+ * Every error Drawbridge raises on purpose: a stable `code` and whether its message is safe to
+ * show the caller. Which HTTP status each code answers with is lib/http's business
+ * (lib/http/error-status.ts); anything else becomes a generic 500 that reveals nothing.
  */
 export class DrawbridgeError extends Error {
   readonly code: string = 'internal_error';
-  readonly status: number = 500;
   readonly expose: boolean = false;
 
   constructor(message: string, options?: { cause?: unknown }) {
@@ -20,7 +20,6 @@ abstract class ClientError extends DrawbridgeError {
 
 export class ValidationError extends ClientError {
   override readonly code = 'invalid_request';
-  override readonly status = 400;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ValidationError';
@@ -29,7 +28,6 @@ export class ValidationError extends ClientError {
 
 export class UnauthorizedError extends ClientError {
   override readonly code = 'unauthorized';
-  override readonly status = 401;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'UnauthorizedError';
@@ -38,7 +36,6 @@ export class UnauthorizedError extends ClientError {
 
 export class ForbiddenError extends ClientError {
   override readonly code = 'forbidden';
-  override readonly status = 403;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ForbiddenError';
@@ -47,7 +44,6 @@ export class ForbiddenError extends ClientError {
 
 export class NotFoundError extends ClientError {
   override readonly code = 'not_found';
-  override readonly status = 404;
   constructor(message = 'session not found', options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'NotFoundError';
@@ -56,7 +52,6 @@ export class NotFoundError extends ClientError {
 
 export class ConflictError extends ClientError {
   override readonly code: string = 'conflict';
-  override readonly status = 409;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ConflictError';
@@ -92,7 +87,6 @@ export class IllegalTransitionError extends ConflictError {
 
 export class QuotaExceededError extends ClientError {
   override readonly code = 'quota_exceeded';
-  override readonly status = 429;
   constructor(message: string) {
     super(message);
     this.name = 'QuotaExceededError';
@@ -101,7 +95,6 @@ export class QuotaExceededError extends ClientError {
 
 export class PayloadTooLargeError extends ClientError {
   override readonly code = 'payload_too_large';
-  override readonly status = 413;
   constructor(message: string) {
     super(message);
     this.name = 'PayloadTooLargeError';
@@ -110,7 +103,6 @@ export class PayloadTooLargeError extends ClientError {
 
 export class UnsupportedMediaTypeError extends ClientError {
   override readonly code = 'unsupported_media_type';
-  override readonly status = 415;
   constructor(message = 'send the body as application/json') {
     super(message);
     this.name = 'UnsupportedMediaTypeError';
@@ -140,7 +132,6 @@ export class ProvisioningError extends DrawbridgeError {
  */
 export class GrantError extends DrawbridgeError {
   override readonly code = 'grant_failed';
-  override readonly status = 502;
   override readonly expose = true;
   readonly permanent: boolean;
   constructor(message: string, options: { cause?: unknown; permanent: boolean }) {

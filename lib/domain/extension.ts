@@ -4,7 +4,10 @@ import type { Session } from './session.ts';
 
 const MINUTE = 60_000;
 
-/** The "expiring soon" notice goes this long before the window ends. */
+/**
+ * The "expiring soon" notice is due this long before the window ends; the reaper, which runs
+ * once a minute, sends it within the minute after, so it arrives 4–5 minutes before the end.
+ */
 export const EXPIRY_WARNING_MINUTES = 5;
 
 /** The most minutes one extension may add (the policy's maxima are at most a day anyway). */

@@ -9,6 +9,16 @@ import { bannerProblem, DEFAULT_BANNER } from './sshd-hardening.ts';
 export const ACCESS = ['jump-only', 'shell'] as const;
 export type Access = (typeof ACCESS)[number];
 
+/**
+ * What a target's sessions leave behind: `full` records the terminal (a shell on the bastion
+ * under the forced recorder, never a tunnel), `metadata` only connections and forwards (the
+ * sshd log), `off` nothing beyond the audit trail.
+ */
+export const RECORDING = ['full', 'metadata', 'off'] as const;
+export type Recording = (typeof RECORDING)[number];
+/** the modes whose bastion runs the recorder (an ssm session's output is Session Manager's) */
+export const RECORDED_MODES: readonly Mode[] = ['ec2', 'local'];
+
 /** What an ssm target may start: a shell, `ssh` over Session Manager, a port forward to the target. */
 export const SSM_DOCUMENTS = ['shell', 'ssh', 'port-forwarding'] as const;
 export type SsmDocument = (typeof SSM_DOCUMENTS)[number];
@@ -185,8 +195,42 @@ export const TargetSchema = z
       .min(0)
       .max(24 * 60)
       .default(0),
+    recording: z.enum(RECORDING).default('metadata'),
+    /** keystrokes too (never those typed while the terminal's echo is off); recording full only */
+    recordInput: z.boolean().default(false),
+    /** no terminal activity this long closes the connection; recording full only */
+    idleTimeoutMinutes: z.number().int().min(1).max(MAX_WINDOW_MINUTES).optional(),
+    /** whether an idle close also ends the session (it does unless this says false) */
+    idleEndsSession: z.boolean().default(true),
   })
   .superRefine((target, ctx) => {
+    if (target.recording === 'full') {
+      if (!RECORDED_MODES.includes(target.mode)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['recording'],
+          message: `full is for modes ${RECORDED_MODES.join(' and ')} (their bastion runs the recorder)`,
+        });
+      }
+      if (target.access !== 'shell') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['access'],
+          message:
+            'must be shell when recording is full: a recorded session is a shell, never a tunnel',
+        });
+      }
+    } else {
+      for (const field of ['recordInput', 'idleTimeoutMinutes'] as const) {
+        if (target[field] !== undefined && target[field] !== false) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [field],
+            message: 'needs recording: full (only the recorder sees the terminal)',
+          });
+        }
+      }
+    }
     if (target.defaultDurationMinutes > target.maxDurationMinutes) {
       ctx.addIssue({
         code: 'custom',
@@ -266,6 +310,8 @@ export const PolicySchema = z
       .max(MAX_SELF_DESTRUCT_GRACE_MINUTES)
       .default(5),
     retentionDays: z.number().int().min(1).max(3650).default(90),
+    /** may replay and export any session's recording, like the admins */
+    auditorGroups: z.array(group).min(1).optional(),
     /** the pre-login legal notice of every bastion (CIS), unless a target sets its own */
     banner: banner.default(DEFAULT_BANNER),
     targets: z.array(TargetSchema).min(1),
@@ -359,8 +405,25 @@ export function findTarget(policy: Policy, name: string): Target | undefined {
   return policy.targets.find((target) => target.name === name);
 }
 
+/** The targets this caller's groups may open (GET /targets, and the unknown-target message). */
+export const targetsFor = (policy: Policy, identity: Identity): Target[] =>
+  policy.targets.filter((target) =>
+    target.allowedGroups.some((allowed) => identity.groups.includes(allowed)),
+  );
+
+/** `unknown target 'x'; you may open: a, b`: the names the caller could have meant, and no others. */
+export function unknownTarget(name: string, allowed: readonly Target[]): ValidationError {
+  const names = allowed.map((target) => target.name);
+  return new ValidationError(
+    `unknown target '${name}'; ${names.length ? `you may open: ${names.join(', ')}` : 'your groups may open no target'}`,
+  );
+}
+
 export const isAdmin = (policy: Policy, identity: Identity): boolean =>
   identity.groups.includes(policy.adminGroup);
+
+export const isAuditor = (policy: Policy, identity: Identity): boolean =>
+  policy.auditorGroups?.some((group) => identity.groups.includes(group)) ?? false;
 
 export interface AccessRequest {
   target: string;
@@ -381,7 +444,7 @@ export function decideAccess(
   request: AccessRequest,
 ): AccessDecision {
   const target = findTarget(policy, request.target);
-  if (!target) throw new ValidationError(`unknown target '${request.target}'`);
+  if (!target) throw unknownTarget(request.target, targetsFor(policy, identity));
   if (!target.allowedGroups.some((allowed) => identity.groups.includes(allowed))) {
     throw new ForbiddenError(`your groups may not open target '${target.name}'`);
   }

@@ -57,12 +57,111 @@ const CURVES = {
 
 const b64url = (bytes: Buffer): string => bytes.toString('base64url');
 
-/** Strips the sign byte OpenSSH puts in front of an mpint with its high bit set. */
-const unsigned = (mpint: Buffer): Buffer => {
+/**
+ * Strips the sign byte OpenSSH puts in front of an mpint with its high bit set. A set high
+ * bit without that byte is a negative number, which no RSA key has.
+ */
+const unsigned = (mpint: Buffer, what: string): Buffer => {
+  if (mpint.length === 0 || ((mpint[0] ?? 0) & 0x80) !== 0)
+    reject(`has a zero or negative RSA ${what}`);
   let start = 0;
   while (start < mpint.length - 1 && mpint[start] === 0) start += 1;
   return mpint.subarray(start);
 };
+
+const toBigInt = (bytes: Buffer): bigint =>
+  bytes.length === 0 ? 0n : BigInt(`0x${bytes.toString('hex')}`);
+
+export const MIN_RSA_EXPONENT = 65537n;
+/** Larger public exponents buy nothing and make every signature check slower. */
+const MAX_RSA_EXPONENT_BITS = 256;
+/** The product of the odd primes below 2000: a modulus sharing one of them is not a product of two large primes. */
+const SMALL_PRIMES_PRODUCT = (() => {
+  let product = 1n;
+  for (let candidate = 3; candidate < 2000; candidate += 2) {
+    let prime = true;
+    for (let divisor = 3; divisor * divisor <= candidate; divisor += 2) {
+      if (candidate % divisor === 0) {
+        prime = false;
+        break;
+      }
+    }
+    if (prime) product *= BigInt(candidate);
+  }
+  return product;
+})();
+
+const gcd = (a: bigint, b: bigint): bigint => {
+  let [x, y] = [a, b];
+  while (y !== 0n) [x, y] = [y, x % y];
+  return x;
+};
+
+/**
+ * Refuses RSA parameters that make the key worthless: with e = 1 the public key is its own
+ * private key, an even e has no inverse, and an even modulus (or one with a small factor) is
+ * trivially factored. OpenSSH and node:crypto accept all of these.
+ */
+function checkRsa(e: Buffer, n: Buffer): void {
+  const exponent = toBigInt(e);
+  const modulus = toBigInt(n);
+  if (exponent < MIN_RSA_EXPONENT)
+    reject(`has RSA public exponent ${exponent}; at least ${MIN_RSA_EXPONENT} is required`);
+  if (e.length * 8 > MAX_RSA_EXPONENT_BITS)
+    reject(`has an RSA public exponent over ${MAX_RSA_EXPONENT_BITS} bits`);
+  if (exponent % 2n === 0n) reject('has an even RSA public exponent');
+  if (modulus % 2n === 0n) reject('has an even RSA modulus');
+  if (gcd(modulus, SMALL_PRIMES_PRODUCT) !== 1n) reject('has an RSA modulus with a small factor');
+}
+
+// Ed25519 (RFC 8032 §5.1.3): the curve -x² + y² = 1 + d·x²·y² over GF(2^255 - 19).
+const ED_P = 2n ** 255n - 19n;
+const modP = (value: bigint): bigint => ((value % ED_P) + ED_P) % ED_P;
+const powP = (base: bigint, exponent: bigint): bigint => {
+  let result = 1n;
+  let b = modP(base);
+  let e = exponent;
+  while (e > 0n) {
+    if (e & 1n) result = (result * b) % ED_P;
+    b = (b * b) % ED_P;
+    e >>= 1n;
+  }
+  return result;
+};
+const invP = (value: bigint): bigint => powP(value, ED_P - 2n);
+const ED_D = modP(-121665n * invP(121666n));
+const SQRT_M1 = powP(2n, (ED_P - 1n) / 4n);
+
+type EdPoint = { x: bigint; y: bigint };
+const edAdd = (a: EdPoint, b: EdPoint): EdPoint => {
+  const t = modP(ED_D * a.x * b.x * a.y * b.y);
+  return {
+    x: modP((a.x * b.y + a.y * b.x) * invP(1n + t)),
+    y: modP((a.y * b.y + a.x * b.x) * invP(1n - t)),
+  };
+};
+
+/**
+ * Decodes an Ed25519 public key the way RFC 8032 does, which node:crypto does not: the
+ * encoding must be canonical and on the curve, and the point must not be of small order
+ * (a small-order key verifies signatures nobody made).
+ */
+function checkEd25519(key: Buffer): void {
+  const bytes = Buffer.from(key);
+  const sign = ((bytes[31] ?? 0) & 0x80) !== 0;
+  bytes[31] = (bytes[31] ?? 0) & 0x7f;
+  const y = toBigInt(Buffer.from(bytes).reverse());
+  if (y >= ED_P) reject('is not a canonical ed25519 point');
+  const y2 = modP(y * y);
+  const x2 = modP((y2 - 1n) * invP(ED_D * y2 + 1n));
+  let x = powP(x2, (ED_P + 3n) / 8n);
+  if (modP(x * x) !== x2) x = modP(x * SQRT_M1);
+  if (modP(x * x) !== x2) reject('is not a point on the ed25519 curve');
+  if (x === 0n && sign) reject('is not a canonical ed25519 point');
+  let point: EdPoint = { x: ((x & 1n) === 1n) === sign ? x : modP(-x), y };
+  for (let doubling = 0; doubling < 3; doubling += 1) point = edAdd(point, point);
+  if (point.x === 0n) reject('is an ed25519 point of small order');
+}
 
 function inspectBlob(type: PublicKeyType, blob: Buffer): number {
   const reader = new WireReader(blob);
@@ -75,18 +174,20 @@ function inspectBlob(type: PublicKeyType, blob: Buffer): number {
       const key = reader.string();
       reader.end();
       if (key.length !== 32) reject('is not a 32-byte ed25519 key');
+      checkEd25519(key);
       createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(key) }, format: 'jwk' });
       return 256;
     }
     if (type === 'ssh-rsa') {
-      const e = unsigned(reader.string());
-      const n = unsigned(reader.string());
+      const e = unsigned(reader.string(), 'exponent');
+      const n = unsigned(reader.string(), 'modulus');
       reader.end();
       const bits = n.length * 8 - Math.clz32(n[0] ?? 0) + 24;
       if (bits < MIN_RSA_BITS)
         reject(`is a ${bits}-bit RSA key; at least ${MIN_RSA_BITS} bits are required`);
       if (bits > MAX_RSA_BITS)
         reject(`is a ${bits}-bit RSA key; at most ${MAX_RSA_BITS} bits are accepted`);
+      checkRsa(e, n);
       createPublicKey({ key: { kty: 'RSA', n: b64url(n), e: b64url(e) }, format: 'jwk' });
       return bits;
     }

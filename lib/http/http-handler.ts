@@ -18,6 +18,7 @@ import { identityFromClaims } from '../domain/identity.ts';
 import { describeIssues } from '../domain/policy.ts';
 import type { Identity } from '../domain/session.ts';
 import type { Logger } from '../ports/logger.ts';
+import { httpStatus } from './error-status.ts';
 import { MAX_BODY_BYTES } from './schemas.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
@@ -53,8 +54,9 @@ export function json(
 /** 4xx errors say what was wrong; anything else is a 500 that says nothing internal. */
 export function errorResponse(error: unknown, logger: Logger): HttpResult {
   if (error instanceof DrawbridgeError && error.expose) {
-    if (error.status >= 500) logger.error('request failed', { error });
-    return json(error.status, { error: { code: error.code, message: error.message } });
+    const status = httpStatus(error);
+    if (status >= 500) logger.error('request failed', { error });
+    return json(status, { error: { code: error.code, message: error.message } });
   }
   logger.error('unhandled error', { error });
   return json(500, { error: { code: 'internal_error', message: 'internal error' } });

@@ -8,6 +8,7 @@ import {
   ListSessionsQuery,
   ReviewBody,
   SessionIdParam,
+  TargetList,
 } from './schemas.ts';
 
 /**
@@ -190,6 +191,18 @@ export function buildOpenApi(version = '0.1.0') {
             '200': { description: 'credentials and the aws ssm start-session commands' },
             ...ofSession,
             '409': error('not READY, or not an ssm session'),
+          },
+        },
+      },
+      '/targets': {
+        get: {
+          summary: 'The targets the caller may open, and on what terms',
+          responses: {
+            '200': {
+              description: 'targets: mode, durations, approval, MFA, break-glass',
+              content: { 'application/json': { schema: schema(TargetList) } },
+            },
+            ...COMMON_ERRORS,
           },
         },
       },

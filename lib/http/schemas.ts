@@ -94,3 +94,22 @@ export const ListSessionsQuery = z.strictObject({
   status: z.enum(Object.values(SessionStatus) as [SessionStatus, ...SessionStatus[]]).optional(),
 });
 export type ListSessionsQuery = z.infer<typeof ListSessionsQuery>;
+
+/** GET /targets (a response: documented in openapi.json from this schema, never parsed). */
+export const TargetList = z.object({
+  items: z.array(
+    z.object({
+      name: z.string(),
+      description: z.string().optional(),
+      mode: z.string(),
+      access: z.enum(['jump-only', 'shell']),
+      defaultDurationMinutes: z.number().int(),
+      maxDurationMinutes: z.number().int(),
+      approval: z
+        .object({ approverGroups: z.array(z.string()), timeoutMinutes: z.number().int() })
+        .optional(),
+      requireMfa: z.object({ maxAgeMinutes: z.number().int() }).optional(),
+      breakGlass: z.object({ maxDurationMinutes: z.number().int() }).optional(),
+    }),
+  ),
+});

@@ -8,7 +8,7 @@ export async function startDemoTarget(host: string, port: number): Promise<Serve
   const server = createServer((socket) => {
     socket.on('error', () => socket.destroy());
     socket.write(
-      `drawbridge demo target on ${host}:${port}: you came through your bastion. Type a line and it comes back.\n`,
+      `drawbridge demo target on ${host}:${port}: you came through your bastion. Type a line and it comes back; Ctrl-D leaves.\n`,
     );
     socket.pipe(socket);
   });

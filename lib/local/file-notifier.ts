@@ -1,6 +1,6 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { renderChatbot, renderText, snsSubject } from '../app/notify-format.ts';
+import { renderChatbot, renderText, snsSubject } from '../domain/notify-format.ts';
 import type { Notification, Notifier } from '../ports/notifier.ts';
 
 /**

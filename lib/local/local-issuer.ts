@@ -219,6 +219,11 @@ export class LocalIssuer {
       throw new UnauthorizedError(describe(error), { cause: error });
     }
     const { sub, iss, aud, iat, exp, jti, groups, auth_time: authTime, amr } = payload;
+    // API Gateway's JWT authorizer refuses a token whose iat is after the current time; jose
+    // checks iat only when given a maximum age, so the check is ours.
+    if (typeof iat === 'number' && iat > this.clock.now() / 1000 + CLOCK_TOLERANCE_SECONDS) {
+      throw new UnauthorizedError('token is not valid yet: it was issued in the future');
+    }
     if (typeof sub !== 'string' || !SUBJECT_PATTERN.test(sub)) {
       throw new UnauthorizedError('token has no usable subject');
     }

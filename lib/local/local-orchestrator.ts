@@ -1,19 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { handler as approveSessionHandler } from '../../functions/approve-session.ts';
-import { handler as denySessionHandler } from '../../functions/deny-session.ts';
-import { handler as endSessionHandler } from '../../functions/end-session.ts';
-import { handler as extendSessionHandler } from '../../functions/extend-session.ts';
-import { handler as getSessionHandler } from '../../functions/get-session.ts';
-import { handler as listReviewsHandler } from '../../functions/list-reviews.ts';
-import { handler as listSessionsHandler } from '../../functions/list-sessions.ts';
-import { handler as requestSessionHandler } from '../../functions/request-session.ts';
-import { handler as reviewSessionHandler } from '../../functions/review-session.ts';
-import { handler as sessionEventsHandler } from '../../functions/session-events.ts';
-import { handler as usageHandler } from '../../functions/usage.ts';
-import { handler as verifyAuditHandler } from '../../functions/verify-audit.ts';
 import type { AppDeps } from '../app/deps.ts';
 import { expireSession } from '../app/expire-session.ts';
 import {
@@ -24,9 +11,10 @@ import {
 import { BastionNotRunningYetError, onBastionLogLine } from '../app/prove-readiness.ts';
 import { provisionSession } from '../app/provision-session.ts';
 import { type ReapReport, reap } from '../app/reap.ts';
+import { localDynamoClient } from '../aws/dynamodb-clients.ts';
 import { DynamoDbSessionStore, documentClientFor } from '../aws/dynamodb-session-store.ts';
 import { ensureTable } from '../aws/table-definition.ts';
-import { useAppDeps } from '../composition.ts';
+import { httpRoutes } from '../composition/routes.ts';
 import { type Policy, parsePolicy } from '../domain/policy.ts';
 import { READINESS_MARKER } from '../domain/readiness.ts';
 import { SessionStatus } from '../domain/session.ts';
@@ -76,20 +64,10 @@ export interface LocalOrchestrator {
   stop(): Promise<void>;
 }
 
-export const ROUTES: Route[] = [
-  { method: 'POST', path: '/sessions', handler: requestSessionHandler },
-  { method: 'GET', path: '/sessions', handler: listSessionsHandler },
-  { method: 'GET', path: '/sessions/{id}', handler: getSessionHandler },
-  { method: 'DELETE', path: '/sessions/{id}', handler: endSessionHandler },
-  { method: 'GET', path: '/sessions/{id}/events', handler: sessionEventsHandler },
-  { method: 'POST', path: '/sessions/{id}/extend', handler: extendSessionHandler },
-  { method: 'POST', path: '/sessions/{id}/approve', handler: approveSessionHandler },
-  { method: 'POST', path: '/sessions/{id}/deny', handler: denySessionHandler },
-  { method: 'GET', path: '/reviews', handler: listReviewsHandler },
-  { method: 'POST', path: '/reviews/{id}', handler: reviewSessionHandler },
-  { method: 'GET', path: '/sessions/{id}/audit', handler: verifyAuditHandler },
-  { method: 'GET', path: '/usage', handler: usageHandler },
-];
+/** The API's routes and paths, for tests that compare them with the OpenAPI document. */
+export const ROUTES: Route[] = httpRoutes(() => {
+  throw new Error('ROUTES lists the routes; serve them with httpRoutes(deps)');
+});
 
 /**
  * The whole orchestrator on one machine: dynalite as the table, real sshd bastions, the
@@ -105,11 +83,7 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
   const clock = options.clock ?? systemClock;
 
   const dynamo: DynamoServer = await startDynamo({ path: join(dataDir, 'dynamo') });
-  const client = new DynamoDBClient({
-    endpoint: dynamo.endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const client = localDynamoClient(dynamo.endpoint);
   await ensureTable(client, LOCAL_TABLE);
   const issuer = await LocalIssuer.open(dataDir);
 
@@ -166,9 +140,12 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     running.add(run);
     void run.finally(() => running.delete(run));
   };
+  const sessionLog = new FileSessionLog(dataDir);
   const provider = new SshdProvider({
     dataDir,
     onLog: (sessionId, line) => {
+      // sshd -e writes no times: the connection log gets them from when each line was seen.
+      void sessionLog.stamp(sessionId, line, Date.now());
       logger.info('sshd', { correlation_id: sessionId, sshd: line });
       if (line.includes(READINESS_MARKER)) deliverProof(sessionId, line);
     },
@@ -192,9 +169,8 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     ),
     clock,
     logger,
-    sessionLog: new FileSessionLog(dataDir),
+    sessionLog,
   };
-  useAppDeps(deps, 'groups');
 
   await recover(deps, scheduler);
   const reapNow = async () => {
@@ -209,7 +185,7 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
   await reapNow();
 
   const api = await startLocalApi({
-    routes: ROUTES,
+    routes: httpRoutes(() => ({ ...deps, groupsClaim: 'groups' })),
     verify: async (token) => ({ ...(await issuer.verify(token)) }),
     host: options.apiHost ?? '127.0.0.1',
     port: options.apiPort ?? 0,

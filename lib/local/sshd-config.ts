@@ -23,6 +23,11 @@ export interface SshdConfigInput {
   targetHost: string;
   targetPort: number;
   access: Access;
+  /**
+   * Recorded session: the recorder's command line (absolute paths only). sshd then forces it
+   * on every session, allows a terminal and nothing else: no forward of any kind.
+   */
+  recorder?: string;
 }
 
 // sshd_config has no quoting we could rely on to neutralise a value, and `%` starts a token
@@ -60,6 +65,12 @@ function validate(input: SshdConfigInput): void {
   if (isIP(input.targetHost) === 0 && !DNS_NAME.test(input.targetHost)) unsafe('targetHost');
   if (!isPort(input.targetPort)) unsafe('targetPort');
   if (input.access !== 'jump-only' && input.access !== 'shell') unsafe('access');
+  if (input.recorder !== undefined) {
+    const parts = input.recorder.split(' ');
+    if (!parts.every((part) => PATH.test(part) || /^--[a-z-]{1,30}$/.test(part)))
+      unsafe('recorder');
+    if (parts.some((part) => part.split('/').includes('..'))) unsafe('recorder');
+  }
 }
 
 /**
@@ -70,6 +81,19 @@ function validate(input: SshdConfigInput): void {
 export function buildSshdConfig(input: SshdConfigInput): string {
   validate(input);
   const jumpOnly = input.access === 'jump-only';
+  const recorded = input.recorder !== undefined;
+  // sshd takes the first value of a keyword: a recorded bastion's own values replace the shared
+  // forwarding lines instead of following them.
+  const shared = hardenedSshdSettings(
+    hostPort(input.targetHost, input.targetPort),
+    input.bannerPath,
+  ).map(([key, value]): [string, string] =>
+    recorded && key === 'AllowTcpForwarding'
+      ? [key, 'no']
+      : recorded && key === 'PermitOpen'
+        ? [key, 'none']
+        : [key, value],
+  );
   const settings: [string, string][] = [
     ['ListenAddress', hostPort(input.listenHost, input.port)],
     ['HostKey', input.hostKeyPath],
@@ -81,7 +105,13 @@ export function buildSshdConfig(input: SshdConfigInput): string {
     // Drawbridge; in CI that is root. A key-only root login is then the only way in, and the
     // key's own options (restrict, permitopen, from, expiry-time) still bound what it can do.
     ['PermitRootLogin', input.rootLogin ? 'prohibit-password' : 'no'],
-    ...hardenedSshdSettings(hostPort(input.targetHost, input.targetPort), input.bannerPath),
+    ...shared,
+    ...(recorded
+      ? ([
+          ['DisableForwarding', 'yes'],
+          ['ForceCommand', input.recorder ?? '/bin/false'],
+        ] as [string, string][])
+      : []),
     ['PermitListen', 'none'],
     ['PermitUserRC', 'no'],
     ['PermitTTY', jumpOnly ? 'no' : 'yes'],

@@ -31,6 +31,7 @@ import type {
   OwnedResource,
   Provider,
 } from '../ports/provider.ts';
+import { FileRecordingStore, findPython, RECORDER_PATH } from './file-recording-store.ts';
 import { freePort } from './free-port.ts';
 import { buildSshdConfig } from './sshd-config.ts';
 
@@ -58,6 +59,12 @@ export interface SshdProviderOptions {
   onBastionRunning?: (sessionId: string) => void;
   /** sends a signal; injected by tests to play a kill that does not take */
   signal?: (pid: number, name: NodeJS.Signals) => void;
+  /** the python3 that runs the recorder (recorded targets); found by findPython when absent */
+  pythonPath?: string;
+  /** seconds per policy minute of idleTimeoutMinutes: 60, shortened by tests */
+  idleSecondsPerMinute?: number;
+  /** the shell the recorder starts instead of the user's login shell (tests: a fast /bin/sh) */
+  recordedShell?: string;
 }
 
 /** What <sessionDir>/pid holds: enough to find the process again after Drawbridge restarts. */
@@ -370,6 +377,10 @@ export class SshdProvider implements Provider {
   private readonly tails = new Map<string, LogTail>();
   private readonly onBastionRunning: ((sessionId: string) => void) | undefined;
   private readonly signal: Signaller;
+  private readonly recordings: FileRecordingStore;
+  private readonly pythonPath: string | undefined;
+  private readonly idleSecondsPerMinute: number;
+  private readonly recordedShell: string | undefined;
   /** per session: launch, extend and release never interleave (an extension racing a release
    * could otherwise put the key file back after release removed it) */
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -391,6 +402,37 @@ export class SshdProvider implements Provider {
     this.startTimeoutMs = options.startTimeoutMs ?? 5000;
     this.onBastionRunning = options.onBastionRunning;
     this.signal = options.signal ?? processSignal;
+    this.recordings = new FileRecordingStore(options.dataDir);
+    this.pythonPath = options.pythonPath ?? findPython();
+    this.idleSecondsPerMinute = options.idleSecondsPerMinute ?? 60;
+    this.recordedShell = options.recordedShell;
+  }
+
+  /**
+   * A recorded target's sessions run the recorder as sshd's forced command, configured by a
+   * file in the session directory: the sink in the local log store, input, idle timeout.
+   */
+  private async recorderCommand(
+    plan: LaunchPlan,
+    paths: SessionPaths,
+  ): Promise<string | undefined> {
+    if (plan.target.recording !== 'full') return undefined;
+    if (!this.pythonPath) {
+      throw new ProvisioningError('python3 is not installed: the session recorder needs it');
+    }
+    await this.recordings.prepare();
+    const configPath = join(paths.dir, 'recording.json');
+    const config = {
+      sessionId: plan.session.id,
+      sink: this.recordings.sinkPath(plan.session.id),
+      recordInput: plan.target.recordInput,
+      ...(this.recordedShell ? { shell: this.recordedShell } : {}),
+      ...(plan.target.idleTimeoutMinutes
+        ? { idleSeconds: plan.target.idleTimeoutMinutes * this.idleSecondsPerMinute }
+        : {}),
+    };
+    await writeFile(configPath, JSON.stringify(config), { mode: 0o600 });
+    return `${this.pythonPath} ${RECORDER_PATH} --config ${configPath}`;
   }
 
   private exclusive<T>(sessionId: string, work: () => Promise<T>): Promise<T> {
@@ -488,6 +530,7 @@ export class SshdProvider implements Provider {
       const strictModes = await this.strictModesFor(paths.authorizedKeys, user.uid);
       const hostKeyFingerprint = sshFingerprint(await readFile(`${paths.hostKey}.pub`, 'utf8'));
       await writeFile(paths.banner, bannerFileContent(bannerOf(target)), { mode: 0o644 });
+      const recorder = await this.recorderCommand(plan, paths);
 
       for (let attempt = 1; ; attempt += 1) {
         const port = await freePort(this.listenHost);
@@ -505,6 +548,7 @@ export class SshdProvider implements Provider {
           targetHost: target.host,
           targetPort: target.port,
           access: target.access,
+          ...(recorder ? { recorder } : {}),
         });
         await writeFile(paths.config, config, { mode: 0o600 });
         const started = await this.start(session.id, paths);
@@ -777,6 +821,7 @@ export class SshdProvider implements Provider {
     const tail = this.tails.get(sessionId);
     this.tails.delete(sessionId);
     await tail?.stop();
+    await this.recordings.seal(sessionId);
     // sshd.log and sshd_config stay behind: they are the record of what the session did.
     await Promise.all(
       [paths.pidRecord, paths.sshdPid, paths.hostKey, `${paths.hostKey}.pub`].map((path) =>

@@ -1,40 +1,11 @@
-/** What Drawbridge tells people about, besides the audit trail. */
-export const NOTIFICATION_KINDS = [
-  'break-glass',
-  'approval-requested',
-  'granted',
-  'expiring',
-  'ended',
-] as const;
-export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+import type { Notification } from '../domain/notification.ts';
 
-export interface NotificationField {
-  label: string;
-  value: string;
-}
-
-/**
- * A message in terms of its content, not of any channel: the adapter renders it for e-mail,
- * chat and paging (lib/app/notify-format.ts). Text that came from a caller (reason, subject)
- * is carried as is; renderers escape it for their channel.
- */
-export interface Notification {
-  kind: NotificationKind;
-  severity: 'critical' | 'warning' | 'info';
-  /** one line: the e-mail subject, the chat title, the page's summary */
-  title: string;
-  /** a sentence or two under the title */
-  summary: string;
-  /** who, what target, from where, why, incident, until when — in that order */
-  fields: NotificationField[];
-  /** commands to run next */
-  nextSteps: string[];
-  sessionId: string;
-  target: string;
-  owner: string;
-  /** epoch ms */
-  at: number;
-}
+export {
+  NOTIFICATION_KINDS,
+  type Notification,
+  type NotificationField,
+  type NotificationKind,
+} from '../domain/notification.ts';
 
 /** Delivers a notification (an SNS topic, or in local mode a log file). Throws on failure. */
 export interface Notifier {

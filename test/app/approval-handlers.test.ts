@@ -1,14 +1,13 @@
 // The issue-5 HTTP routes through the real middy stack, on the fixtures in events/http.
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { handler as approveHandler } from '../../functions/approve-session.ts';
-import { handler as denyHandler } from '../../functions/deny-session.ts';
-import { handler as extendHandler } from '../../functions/extend-session.ts';
-import { handler as listReviewsHandler } from '../../functions/list-reviews.ts';
-import { handler as requestHandler } from '../../functions/request-session.ts';
-import { handler as reviewHandler } from '../../functions/review-session.ts';
+import { createApproveSessionHandler } from '../../functions/approve-session.ts';
+import { createDenySessionHandler } from '../../functions/deny-session.ts';
+import { createExtendSessionHandler } from '../../functions/extend-session.ts';
+import { createListReviewsHandler } from '../../functions/list-reviews.ts';
+import { createRequestSessionHandler } from '../../functions/request-session.ts';
+import { createReviewSessionHandler } from '../../functions/review-session.ts';
 import { provisionSession } from '../../lib/app/provision-session.ts';
-import { useAppDeps } from '../../lib/composition.ts';
 import type { HttpEvent, HttpResult } from '../../lib/http/http-handler.ts';
 import { httpEvent, lambdaContext } from '../support/events.ts';
 import type { TestWorld } from '../support/fakes.ts';
@@ -16,9 +15,15 @@ import { ALICE_PUBLIC_KEY } from '../support/sessions.ts';
 import { lifecycleWorld } from './break-glass-world.ts';
 
 let world: TestWorld;
+const deps = () => ({ ...world.deps, groupsClaim: 'groups' });
+const approveHandler = createApproveSessionHandler(deps);
+const denyHandler = createDenySessionHandler(deps);
+const extendHandler = createExtendSessionHandler(deps);
+const listReviewsHandler = createListReviewsHandler(deps);
+const requestHandler = createRequestSessionHandler(deps);
+const reviewHandler = createReviewSessionHandler(deps);
 beforeEach(() => {
   world = lifecycleWorld();
-  useAppDeps(world.deps, 'groups');
 });
 
 type Handler = (event: HttpEvent, context: typeof lambdaContext) => Promise<HttpResult>;

@@ -13,6 +13,7 @@ import { DrawbridgeError } from '../../lib/domain/errors.ts';
 import { maxTotalMinutesFor } from '../../lib/domain/extension.ts';
 import { parsePolicy } from '../../lib/domain/policy.ts';
 import { isLive, type Session } from '../../lib/domain/session.ts';
+import { httpStatus } from '../../lib/http/error-status.ts';
 import type { TestWorld } from '../support/fakes.ts';
 import { testWorld } from '../support/fakes.ts';
 import { proveReady } from '../support/readiness.ts';
@@ -217,7 +218,7 @@ describe('property: no sequence of events leaves a session READY past its maximu
             await run(world, ids, current);
           } catch (error) {
             // Refusals (4xx) are part of the game; anything else is a bug.
-            if (!(error instanceof DrawbridgeError) || error.status >= 500) throw error;
+            if (!(error instanceof DrawbridgeError) || httpStatus(error) >= 500) throw error;
           }
           checkInvariants(
             world,

@@ -23,7 +23,7 @@ import { AssumeRoleCommand, STSClient, STSServiceException } from '@aws-sdk/clie
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { handler as issueCredentialsHandler } from '../../functions/issue-credentials.ts';
+import { createIssueCredentialsHandler } from '../../functions/issue-credentials.ts';
 import { expireSession } from '../../lib/app/expire-session.ts';
 import {
   type CredentialsResponse,
@@ -40,8 +40,6 @@ import { Ec2Provider } from '../../lib/aws/ec2-provider.ts';
 import { LoggerAuditLog, logger } from '../../lib/aws/logger.ts';
 import { SsmGrant } from '../../lib/aws/ssm-grant.ts';
 import { ManagedInstances, SsmProvider } from '../../lib/aws/ssm-provider.ts';
-import { useCredentialGrant } from '../../lib/composition/grant.ts';
-import { useAppDeps } from '../../lib/composition.ts';
 import {
   ConflictError,
   ForbiddenError,
@@ -134,14 +132,12 @@ function ssmWorld(): SsmWorld {
   const ssm = new SsmProvider({
     instances: new ManagedInstances({
       ssm: new SSMClient({ region: REGION }),
-      sleep: async () => {},
     }),
     bastions: new Ec2Provider({
       ec2: new EC2Client({ region: REGION }),
       stage: 'test',
       launchTemplateId: 'lt-0123456789abcdef0',
       logGroupName: '/drawbridge/test/sessions',
-      sleep: async () => {},
     }),
     sessionRoleArn: ROLE_ARN,
     bastionInstanceProfileArn: PROFILE_ARN,
@@ -305,7 +301,7 @@ describe('an existing target', () => {
     ssmMock
       .on(DescribeInstanceInformationCommand)
       .rejects(awsError(SSMServiceException, 'InternalServerError'));
-    await expect(ask(world, 'app-db')).rejects.toMatchObject({ status: 503 });
+    await expect(ask(world, 'app-db')).rejects.toMatchObject({ code: 'unavailable', expose: true });
   });
 
   it('gives credentials to the owner only, from the requesting address only, and only while READY', async () => {
@@ -368,7 +364,7 @@ describe('when STS refuses', () => {
     const error = await issue(world, first.id).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GrantError);
     expect(error).toMatchObject({
-      status: 502,
+      code: 'grant_failed',
       expose: true,
       message: "STS refused this session's credentials (AccessDenied)",
     });
@@ -379,7 +375,7 @@ describe('when STS refuses', () => {
     });
     // quota 2 is full until the reaper (which takes ENDING sessions at once) ends it
     online();
-    await expect(ask(world, 'app-db')).rejects.toMatchObject({ status: 429 });
+    await expect(ask(world, 'app-db')).rejects.toMatchObject({ code: 'quota_exceeded' });
     const report = await reap(world.deps);
     expect(report.resumed).toBe(1);
     expect((await world.store.get(first.id))?.status).toBe('ENDED');
@@ -397,7 +393,7 @@ describe('when STS refuses', () => {
         Credentials: { ...SECRET, Expiration: new Date(Date.parse('2026-11-24T10:00:00Z')) },
       });
     const error = await issue(world, ready.id).catch((e: unknown) => e);
-    expect(error).toMatchObject({ status: 502, permanent: false });
+    expect(error).toMatchObject({ code: 'grant_failed', permanent: false });
     expect((await world.store.get(ready.id))?.status).toBe('READY');
     await expect(issue(world, ready.id)).resolves.toMatchObject({ sessionId: ready.id });
   });
@@ -514,7 +510,6 @@ describe('POST /sessions/{id}/credentials writes the credentials nowhere but its
   afterEach(() => {
     for (const spy of writes) spy.mockRestore();
     logger.setLogLevel('SILENT');
-    useCredentialGrant(undefined);
   });
 
   it('leaves no trace of them in the table, the audit trail or the logs', async () => {
@@ -526,8 +521,11 @@ describe('POST /sessions/{id}/credentials writes the credentials nowhere but its
       auditLog: new LoggerAuditLog(logger),
       logger,
     };
-    useAppDeps(deps, 'groups');
-    useCredentialGrant(dynamoWorld.grantDeps.grant);
+    const issueCredentialsHandler = createIssueCredentialsHandler(() => ({
+      ...deps,
+      grant: dynamoWorld.grantDeps.grant,
+      groupsClaim: 'groups',
+    }));
     online();
     const { session } = await requestSession(deps, {
       identity: ALICE,

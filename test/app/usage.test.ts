@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { handler as usageHandler } from '../../functions/usage.ts';
+import { createUsageHandler } from '../../functions/usage.ts';
 import type { AppDeps } from '../../lib/app/deps.ts';
 import { onInstanceState } from '../../lib/app/observe-bastion.ts';
 import { provisionSession } from '../../lib/app/provision-session.ts';
@@ -8,7 +8,6 @@ import { reap } from '../../lib/app/reap.ts';
 import { requestSession } from '../../lib/app/request-session.ts';
 import { revokeSession } from '../../lib/app/revoke-session.ts';
 import { slices, usageReport } from '../../lib/app/usage.ts';
-import { useAppDeps } from '../../lib/composition.ts';
 import { ForbiddenError, ProvisioningError } from '../../lib/domain/errors.ts';
 import { parsePolicy } from '../../lib/domain/policy.ts';
 import type { Identity, Session } from '../../lib/domain/session.ts';
@@ -242,8 +241,10 @@ describe('read slices', () => {
 
 describe('GET /usage', () => {
   const call = async (patch: (event: ReturnType<typeof httpEvent>) => void = () => {}) => {
-    useAppDeps(deps, 'groups');
-    return usageHandler(httpEvent('usage', patch), lambdaContext);
+    return createUsageHandler(() => ({ ...deps, groupsClaim: 'groups' }))(
+      httpEvent('usage', patch),
+      lambdaContext,
+    );
   };
 
   it('answers JSON for finops, CSV when asked, 403 for others and 400 for a bad query', async () => {

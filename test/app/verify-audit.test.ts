@@ -2,10 +2,9 @@
 // someone with write access to the table would, and the verifier must say where.
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { handler as verifyAuditHandler } from '../../functions/verify-audit.ts';
+import { createVerifyAuditHandler } from '../../functions/verify-audit.ts';
 import { checkTrail, verifySessionAudit } from '../../lib/app/verify-audit.ts';
 import { itemKey } from '../../lib/aws/table-definition.ts';
-import { useAppDeps } from '../../lib/composition.ts';
 import { NotFoundError } from '../../lib/domain/errors.ts';
 import { transition } from '../../lib/domain/lifecycle.ts';
 import type { Identity, Session } from '../../lib/domain/session.ts';
@@ -175,7 +174,11 @@ describe('audit verify', () => {
   it('answers GET /sessions/{id}/audit', async () => {
     const session = await endedSession();
     const world = testWorld();
-    useAppDeps({ ...world.deps, store: db.store }, 'groups');
+    const verifyAuditHandler = createVerifyAuditHandler(() => ({
+      ...world.deps,
+      store: db.store,
+      groupsClaim: 'groups',
+    }));
     const result = await verifyAuditHandler(
       httpEvent('verify-audit', (event) => {
         event.pathParameters = { id: session.id };

@@ -3,12 +3,15 @@ import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import type { HttpRequest } from '@smithy/types';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-type Clients = typeof import('../../lib/aws/clients.ts');
-
-/** A fresh module, so the once-per-process clients are built under this test's environment. */
-async function freshClients(): Promise<Clients> {
+/** Fresh modules, so the once-per-process clients are built under this test's environment. */
+async function freshClients() {
   vi.resetModules();
-  return import('../../lib/aws/clients.ts');
+  const [ec2, dynamo, sqs] = await Promise.all([
+    import('../../lib/aws/ec2-client.ts'),
+    import('../../lib/aws/dynamodb-clients.ts'),
+    import('../../lib/aws/sqs-client.ts'),
+  ]);
+  return { ...ec2, ...dynamo, ...sqs };
 }
 
 interface Sendable {
@@ -51,7 +54,7 @@ describe('AWS clients', () => {
   it('send every request to AWS_ENDPOINT_URL when it is set', async () => {
     vi.stubEnv('AWS_ENDPOINT_URL', 'http://127.0.0.1:4566');
     const { ec2Client } = await freshClients();
-    const client = ec2Client();
+    const client = await ec2Client();
     const requests = captureRequests(client as unknown as Sendable);
     await expect(client.send(new DescribeInstancesCommand({}))).rejects.toThrow('captured');
     expect(requests).toHaveLength(1);
@@ -71,7 +74,7 @@ describe('AWS clients', () => {
   it('use the regional AWS endpoint when nothing is configured', async () => {
     vi.stubEnv('AWS_ENDPOINT_URL', '');
     const { ec2Client } = await freshClients();
-    const client = ec2Client();
+    const client = await ec2Client();
     const requests = captureRequests(client as unknown as Sendable);
     await expect(client.send(new DescribeInstancesCommand({}))).rejects.toThrow('captured');
     expect(requests[0]).toMatchObject({
@@ -82,8 +85,7 @@ describe('AWS clients', () => {
 
   it('are created once per process', async () => {
     const clients = await freshClients();
-    expect(clients.ec2Client()).toBe(clients.ec2Client());
-    expect(clients.clients.ec2()).toBe(clients.ec2Client());
+    expect(await clients.ec2Client()).toBe(await clients.ec2Client());
     expect(clients.dynamoDocumentClient()).toBe(clients.dynamoDocumentClient());
     expect(clients.dynamoDocumentClient().config.translateConfig?.marshallOptions).toEqual({
       removeUndefinedValues: true,

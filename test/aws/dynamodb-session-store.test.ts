@@ -107,7 +107,7 @@ describe('create and get', () => {
     expect(failure.ok).toBe(false);
     if (failure.ok) return;
     expect(failure.error).toBeInstanceOf(CorruptItemError);
-    expect(failure.error).toMatchObject({ status: 500, expose: false });
+    expect(failure.error).toMatchObject({ expose: false });
     expect((failure.error as Error).message).toMatch(/stored session s-broken is malformed/);
   });
 
@@ -123,7 +123,7 @@ describe('create and get', () => {
     expect(failure.ok).toBe(false);
     if (failure.ok) return;
     expect(failure.error).toBeInstanceOf(SessionStoreError);
-    expect(failure.error).toMatchObject({ status: 500, expose: false });
+    expect(failure.error).toMatchObject({ expose: false });
   });
 });
 

@@ -127,16 +127,12 @@ function awsError(name: string, message = `${name} happened`): EC2ServiceExcepti
   return new EC2ServiceException({ name, $fault: 'client', $metadata: {}, message });
 }
 
-let sleep: ReturnType<typeof vi.fn<(ms: number) => Promise<void>>>;
-
 function provider(): Ec2Provider {
   return new Ec2Provider({
     ec2: new EC2Client({ region: 'eu-west-1' }),
     stage: 'dev',
     launchTemplateId: 'lt-0123456789abcdef0',
     logGroupName: '/drawbridge/dev/sessions',
-    sleep,
-    random: () => 1,
   });
 }
 
@@ -146,7 +142,6 @@ function runInputs(): RunInstancesCommandInput[] {
 
 beforeEach(() => {
   ec2Mock.reset();
-  sleep = vi.fn(async (_ms: number) => {});
   ec2Mock.on(CreateSecurityGroupCommand).resolves({ GroupId: SG });
   ec2Mock.on(RevokeSecurityGroupEgressCommand).resolves({ Return: true });
   ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
@@ -309,32 +304,16 @@ describe('Ec2Provider.launch', () => {
     expect(text).toContain(launchPlan.hostKey?.publicKey ?? 'missing');
   });
 
-  it('retries a throttled launch with backoff and the same ClientToken', async () => {
-    ec2Mock
-      .on(RunInstancesCommand)
-      .rejectsOnce(awsError('RequestLimitExceeded'))
-      .rejectsOnce(awsError('RequestLimitExceeded'))
-      .resolves({ Instances: [{ InstanceId: INSTANCE }] });
-    const result = await provider().launch(plan());
-    expect(result.resources.instanceId).toBe(INSTANCE);
-    expect(runInputs().map((input) => input.ClientToken)).toEqual([
-      SESSION_ID,
-      SESSION_ID,
-      SESSION_ID,
-    ]);
-    // full jitter with random() = 1 sleeps the whole exponential bound
-    expect(sleep.mock.calls.map(([ms]) => ms)).toEqual([200, 400]);
-  });
-
-  it('gives up after the throttle budget with a retryable error and removes the group', async () => {
+  it('sends a throttled launch once (the SDK client retries it), then fails retryable and removes the group', async () => {
+    // aws-sdk-client-mock bypasses the SDK's retry middleware: this shows the provider adds no
+    // retry loop of its own. test/aws/client-retry.test.ts shows the client's retries over HTTP.
     ec2Mock.on(RunInstancesCommand).rejects(awsError('RequestLimitExceeded'));
     const error = await provider()
       .launch(plan())
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProvisioningError);
     expect((error as ProvisioningError).retryable).toBe(true);
-    expect(runInputs()).toHaveLength(4);
-    expect(sleep.mock.calls.map(([ms]) => ms)).toEqual([200, 400, 800]);
+    expect(runInputs()).toHaveLength(1);
     expect(ec2Mock).toHaveReceivedCommandWith(DeleteSecurityGroupCommand, { GroupId: SG });
   });
 

@@ -1,5 +1,14 @@
+import { Metrics as PowertoolsMetricsClient } from '@aws-lambda-powertools/metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { PowertoolsMetrics } from '../../lib/aws/powertools-metrics.ts';
+import { createExpireHandler } from '../../functions/expire.ts';
+import {
+  METRICS_NAMESPACE,
+  METRICS_SERVICE,
+  PowertoolsMetrics,
+} from '../../lib/aws/powertools-metrics.ts';
+import { silentLogger } from '../../lib/ports/logger.ts';
+import { lambdaContext } from '../support/events.ts';
+import { testWorld } from '../support/fakes.ts';
 
 interface Emf {
   _aws: {
@@ -19,7 +28,11 @@ function captureStdout() {
     lines.push(String(chunk));
     return true;
   });
-  return { spy, emf: () => lines.map((line) => JSON.parse(line) as Emf) };
+  return {
+    spy,
+    emf: () =>
+      lines.filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line) as Emf),
+  };
 }
 
 afterEach(() => {
@@ -27,30 +40,69 @@ afterEach(() => {
 });
 
 describe('PowertoolsMetrics', () => {
-  it('publishes each value at once as EMF with the service and stage dimensions', () => {
+  it('buffers the values; one flush writes them as ONE EMF document with the service and stage dimensions', () => {
     const out = captureStdout();
     const warn = vi.fn();
+    const client = new PowertoolsMetricsClient({
+      namespace: METRICS_NAMESPACE,
+      serviceName: METRICS_SERVICE,
+    });
     const metrics = new PowertoolsMetrics({
       stage: 'prod',
       logger: { info() {}, warn, error() {} },
+      client,
     });
     metrics.emit('OverstaySeconds', 45);
     metrics.emit('OrphansReaped', 2);
-    const [overstay, orphans] = out.emf();
-    expect(out.emf()).toHaveLength(2);
-    expect(overstay?._aws.CloudWatchMetrics).toEqual([
+    expect(out.emf()).toHaveLength(0);
+    client.publishStoredMetrics();
+    const documents = out.emf();
+    expect(documents).toHaveLength(1);
+    expect(documents[0]?._aws.CloudWatchMetrics).toEqual([
       {
         Namespace: 'Drawbridge',
         Dimensions: [['service', 'stage']],
-        Metrics: [{ Name: 'OverstaySeconds', Unit: 'Seconds' }],
+        Metrics: [
+          { Name: 'OverstaySeconds', Unit: 'Seconds' },
+          { Name: 'OrphansReaped', Unit: 'Count' },
+        ],
       },
     ]);
-    expect(overstay).toMatchObject({ service: 'drawbridge', stage: 'prod', OverstaySeconds: 45 });
-    expect(orphans).toMatchObject({ OrphansReaped: 2 });
-    expect(orphans?._aws.CloudWatchMetrics[0]?.Metrics).toEqual([
-      { Name: 'OrphansReaped', Unit: 'Count' },
-    ]);
+    expect(documents[0]).toMatchObject({
+      service: 'drawbridge',
+      stage: 'prod',
+      OverstaySeconds: 45,
+      OrphansReaped: 2,
+    });
     expect(warn).not.toHaveBeenCalled();
+  });
+
+  it('one invocation of a function that emits several metrics writes one EMF document', async () => {
+    const out = captureStdout();
+    const metrics = new PowertoolsMetrics({ stage: 'prod', logger: silentLogger });
+    const emitSeveral = () => {
+      metrics.emit('SessionsRequested', 1);
+      metrics.emit('BreakGlassSessions', 1);
+      metrics.emit('NotificationFailures', 1);
+      return Promise.resolve({});
+    };
+    const world = testWorld();
+    const handler = createExpireHandler(() => ({
+      ...world.deps,
+      metrics,
+      store: { ...world.deps.store, get: async () => (await emitSeveral(), undefined) },
+    }));
+    await handler({ sessionId: `s-${'a'.repeat(20)}` }, lambdaContext);
+    const documents = out.emf();
+    expect(documents).toHaveLength(1);
+    expect(documents[0]).toMatchObject({
+      SessionsRequested: 1,
+      BreakGlassSessions: 1,
+      NotificationFailures: 1,
+    });
+    // the buffer is empty again: a second invocation that emits nothing writes nothing
+    await createExpireHandler(() => world.deps)({ sessionId: 'nope' }, lambdaContext);
+    expect(out.emf()).toHaveLength(1);
   });
 
   it('never lets a bad value fail the caller', () => {

@@ -9,8 +9,8 @@ import {
   expiringNotice,
   grantedNotice,
 } from '../../lib/app/notify.ts';
-import { chatText, renderChatbot, renderText, snsSubject } from '../../lib/app/notify-format.ts';
 import { SnsNotifier } from '../../lib/aws/sns-notifier.ts';
+import { chatText, renderChatbot, renderText, snsSubject } from '../../lib/domain/notify-format.ts';
 import type { Notification } from '../../lib/ports/notifier.ts';
 import { makeSession } from '../support/sessions.ts';
 

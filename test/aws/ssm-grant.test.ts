@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { SsmGrant } from '../../lib/aws/ssm-grant.ts';
 import { ConfigError, GrantError } from '../../lib/domain/errors.ts';
 import type { SessionPolicyDocument } from '../../lib/domain/ssm-session-policy.ts';
+import { httpStatus } from '../../lib/http/error-status.ts';
 import type { GrantRequest } from '../../lib/ports/credential-grant.ts';
 import { makeSession } from '../support/sessions.ts';
 
@@ -139,7 +140,7 @@ describe('SsmGrant', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GrantError);
     expect((error as GrantError).permanent).toBe(true);
-    expect((error as GrantError).status).toBe(502);
+    expect(httpStatus(error as GrantError)).toBe(502);
     expect((error as GrantError).message).toBe(
       "STS refused this session's credentials (AccessDenied)",
     );

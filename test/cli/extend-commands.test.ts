@@ -1,5 +1,5 @@
 // The issue-5 commands end to end in-process: the CLI over HTTP to the local API host, which
-// runs the very same handlers (ROUTES) on the fakes of testWorld.
+// runs the very same handlers (httpRoutes) on the fakes of testWorld.
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Io, main } from '../../cli/main.ts';
 import { provisionSession } from '../../lib/app/provision-session.ts';
-import { useAppDeps } from '../../lib/composition.ts';
+import { httpRoutes } from '../../lib/composition/routes.ts';
 import { startLocalApi } from '../../lib/local/local-api.ts';
-import { ROUTES } from '../../lib/local/local-orchestrator.ts';
 import { silentLogger } from '../../lib/ports/logger.ts';
 import { lifecycleWorld, MINUTE, open } from '../app/break-glass-world.ts';
 import type { TestWorld } from '../support/fakes.ts';
@@ -33,7 +32,7 @@ const token = (sub: string, groups: string[]) =>
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'drawbridge-cli-lifecycle-'));
   const api = await startLocalApi({
-    routes: ROUTES,
+    routes: httpRoutes(() => ({ ...world.deps, groupsClaim: 'groups' })),
     verify: async (bearer) =>
       JSON.parse(Buffer.from(bearer, 'base64url').toString('utf8')) as Record<string, unknown>,
     logger: silentLogger,
@@ -49,7 +48,6 @@ afterAll(async () => {
 
 beforeEach(() => {
   world = lifecycleWorld();
-  useAppDeps(world.deps, 'groups');
 });
 afterEach(() => {
   server.closeAllConnections();
@@ -103,7 +101,8 @@ describe('drawbridge extend', () => {
     expect(stored?.expiresAt).toBe((session.createdAt ?? 0) + 45 * MINUTE);
 
     const tooMuch = await cli(alice, ['extend', session.id, '--by', '1h', '--reason', 'more']);
-    expect(tooMuch.code).toBe(5);
+    // A 400 is a request to change (a smaller --by), not a refusal to wait out: exit 2.
+    expect(tooMuch.code).toBe(2);
     expect(tooMuch.stderr).toContain('at most 15 more');
 
     const usage = await cli(alice, ['extend', session.id, '--reason', 'x']);

@@ -74,6 +74,9 @@ const fakeFetch: typeof fetch = async (input, init) => {
     return Response.json(VIEW, { status: 202 });
   if (method === 'POST' && url.pathname === `/sessions/${ID}/credentials`)
     return Response.json(ANSWER);
+  if (method === 'GET' && url.pathname === `/sessions/${ID}`) return Response.json(VIEW);
+  if (method === 'DELETE' && url.pathname === `/sessions/${ID}`)
+    return Response.json({ ...VIEW, status: 'ENDED', endReason: 'revoked' });
   return Response.json({ error: { code: 'not_found', message: 'no' } }, { status: 404 });
 };
 
@@ -157,9 +160,12 @@ describe('drawbridge open <ssm target>', () => {
       'forwarding 127.0.0.1:15432 to 10.0.3.4:5432 through Session Manager',
     );
     expect(run.code).toBe(0);
+    // Leaving start-session ends the session, as aws ssm start-session users expect.
     expect(requests).toEqual([
       { method: 'POST', path: '/sessions' },
       { method: 'POST', path: `/sessions/${ID}/credentials` },
+      { method: 'GET', path: `/sessions/${ID}` },
+      { method: 'DELETE', path: `/sessions/${ID}` },
     ]);
     expect(calls).toHaveLength(1);
     expect(calls[0]?.command).toBe('aws');

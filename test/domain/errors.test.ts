@@ -16,6 +16,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../../lib/domain/errors.ts';
+import { httpStatus } from '../../lib/http/error-status.ts';
 
 describe('client errors: the API answers with their status and shows their message', () => {
   it.each([
@@ -35,7 +36,7 @@ describe('client errors: the API answers with their status and shows their messa
     expect(error).toBeInstanceOf(Error);
     expect(error.name).toBe(name);
     expect(error.code).toBe(code);
-    expect(error.status).toBe(status);
+    expect(httpStatus(error)).toBe(status);
     expect(error.expose).toBe(true);
   });
 
@@ -67,7 +68,7 @@ describe('server errors: a 500 that reveals nothing', () => {
   ] as const)('%s is %s (%s), status 500, not exposed', (error, name, code) => {
     expect(error.name).toBe(name);
     expect(error.code).toBe(code);
-    expect(error.status).toBe(500);
+    expect(httpStatus(error)).toBe(500);
     expect(error.expose).toBe(false);
   });
 

@@ -8,6 +8,7 @@ import {
   isAdmin,
   type Policy,
   parsePolicy,
+  targetsFor,
   validatePolicy,
 } from '../../lib/domain/policy.ts';
 
@@ -287,10 +288,18 @@ describe('decideAccess', () => {
     ).toBe(30);
   });
 
-  it('an unknown target is a ValidationError naming it', () => {
+  it('an unknown target is a ValidationError naming it and the targets the caller may open', () => {
+    const allowed = targetsFor(policy, dba).map((target) => target.name);
+    expect(allowed.length).toBeGreaterThan(0);
+    expect(allowed.length).toBeLessThan(policy.targets.length);
     expect(() =>
       decideAccess(policy, dba, { target: 'prod-dbx', sourceIp: '203.0.113.9' }),
-    ).toThrow(new ValidationError("unknown target 'prod-dbx'"));
+    ).toThrow(
+      new ValidationError(`unknown target 'prod-dbx'; you may open: ${allowed.join(', ')}`),
+    );
+    expect(() =>
+      decideAccess(policy, { ...dba, groups: [] }, { target: 'x', sourceIp: '203.0.113.9' }),
+    ).toThrow(new ValidationError("unknown target 'x'; your groups may open no target"));
   });
 
   it('a group not allowed is a ForbiddenError', () => {

@@ -12,6 +12,7 @@ import {
   type PublicKeyType,
   parsePublicKey,
 } from '../../lib/domain/public-key.ts';
+import { rsaModulus, rsaPublicKeyLine } from '../support/keys.ts';
 
 /** Real keys from ssh-keygen, keyed by a short name. */
 const FIXTURES = {
@@ -277,6 +278,151 @@ describe('rejected keys', () => {
       expect(() => parsePublicKey(text)).toThrow(ValidationError);
     },
   );
+});
+
+describe('worthless keys that OpenSSH and node:crypto would accept', () => {
+  const F4 = Buffer.from([1, 0, 1]);
+  let n: Buffer = Buffer.alloc(0);
+  beforeAll(() => {
+    n = rsaModulus();
+  });
+  const evenModulus = (): Buffer => {
+    const copy = Buffer.from(n);
+    copy[copy.length - 1] = (copy.at(-1) ?? 0) & 0xfe;
+    return copy;
+  };
+
+  it('a real 3072-bit modulus with e = 65537 is accepted (the baseline)', () => {
+    expect(parsePublicKey(rsaPublicKeyLine(F4, n)).bits).toBe(3072);
+  });
+
+  it.each([
+    [
+      'e = 1 (the public key is its own private key)',
+      () => Buffer.from([1]),
+      /exponent 1; at least 65537/,
+    ],
+    ['e = 3', () => Buffer.from([3]), /exponent 3; at least 65537/],
+    ['e = 0', () => Buffer.from([0]), /exponent 0;/],
+    ['an even e', () => Buffer.from([1, 0, 2]), /even RSA public exponent/],
+    [
+      'an absurdly long e',
+      () => Buffer.concat([Buffer.from([1]), Buffer.alloc(40, 0xff)]),
+      /over 256 bits/,
+    ],
+  ])('RSA with %s is refused', (_name, exponent, why) => {
+    expect(reasonOf(rsaPublicKeyLine(exponent(), n))).toMatch(why);
+  });
+
+  it('RSA with an even modulus is refused', () => {
+    expect(reasonOf(rsaPublicKeyLine(F4, evenModulus()))).toMatch(/even RSA modulus/);
+  });
+
+  it('RSA with a modulus divisible by a small prime is refused', () => {
+    // n' = 3 * 5 * ... replaces the real modulus with one having the factor 1999
+    const product = BigInt(`0x${n.toString('hex')}`) / 1999n;
+    const withFactor = (product - (product % 2n === 0n ? 1n : 0n)) * 1999n;
+    const bytes = Buffer.from(withFactor.toString(16).padStart(768, '0'), 'hex');
+    expect(reasonOf(rsaPublicKeyLine(F4, bytes))).toMatch(/small factor/);
+  });
+
+  it('RSA with a negative mpint (high bit set, no sign byte) is refused', () => {
+    const blob = wire('ssh-rsa', F4, n).toString('base64');
+    expect(reasonOf(`ssh-rsa ${blob}`)).toMatch(/negative/);
+  });
+
+  // The eight points of small order, as listed by libsodium's ed25519 blocklist.
+  it.each([
+    '0100000000000000000000000000000000000000000000000000000000000000',
+    'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    '0000000000000000000000000000000000000000000000000000000000000000',
+    '0000000000000000000000000000000000000000000000000000000000000080',
+    'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+    'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
+    '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+    '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85',
+  ])('ed25519 key %s (small order: verifies forged signatures) is refused', (hex) => {
+    const blob = wire('ssh-ed25519', Buffer.from(hex, 'hex')).toString('base64');
+    expect(reasonOf(`ssh-ed25519 ${blob}`)).toMatch(/small order/);
+  });
+
+  it('an ed25519 key that is not on the curve is refused (y = 2 has no x)', () => {
+    const key = Buffer.alloc(32);
+    key[0] = 2;
+    expect(reasonOf(`ssh-ed25519 ${wire('ssh-ed25519', key).toString('base64')}`)).toMatch(
+      /not a point on the ed25519 curve/,
+    );
+  });
+
+  it('a non-canonical ed25519 encoding (y >= p) is refused', () => {
+    const key = Buffer.alloc(32, 0xff);
+    key[0] = 0xed; // y = 2^255 - 19 = p
+    key[31] = 0x7f;
+    expect(reasonOf(`ssh-ed25519 ${wire('ssh-ed25519', key).toString('base64')}`)).toMatch(
+      /canonical/,
+    );
+  });
+});
+
+describe('property: only valid keys are accepted', () => {
+  it('RSA: accepted only with an odd e >= 65537 and an odd modulus without small factors', () => {
+    const n = rsaModulus();
+    const exponentArb = fc.oneof(
+      fc.uint8Array({ minLength: 1, maxLength: 5 }).map((bytes) => Buffer.from(bytes)),
+      fc.constantFrom(Buffer.from([1]), Buffer.from([3]), Buffer.from([1, 0, 1])),
+    );
+    const modulusArb = fc.oneof(
+      fc.constant(n),
+      fc.nat({ max: 255 }).map((last) => Buffer.concat([n.subarray(0, -1), Buffer.from([last])])),
+    );
+    fc.assert(
+      fc.property(exponentArb, modulusArb, (e, modulus) => {
+        const exponent = BigInt(`0x${e.toString('hex')}`);
+        const odd = (modulus.at(-1) ?? 0) % 2 === 1;
+        const accepted = expectSafe(rsaPublicKeyLine(e, modulus));
+        if (accepted) {
+          expect(exponent % 2n).toBe(1n);
+          expect(exponent >= 65537n).toBe(true);
+          expect(odd).toBe(true);
+        }
+        if (modulus === n && exponent >= 65537n && exponent % 2n === 1n)
+          expect(accepted).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('ed25519: every real key from node:crypto is accepted', () => {
+    fc.assert(
+      fc.property(fc.constant(null), () => {
+        const { publicKey } = generateKeyPairSync('ed25519');
+        const raw = Buffer.from(String(publicKey.export({ format: 'jwk' }).x), 'base64url');
+        expect(expectSafe(`ssh-ed25519 ${wire('ssh-ed25519', raw).toString('base64')}`)).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('ecdsa: a real key with one coordinate byte changed is refused (off the curve)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('ecdsa256', 'ecdsa384', 'ecdsa521'),
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        (name, position, flip) => {
+          const blob = Buffer.from(blobOf(lines[name as Fixture]));
+          const pointStart =
+            blob.length - (name === 'ecdsa256' ? 64 : name === 'ecdsa384' ? 96 : 132);
+          const at = pointStart + (position % (blob.length - pointStart));
+          blob[at] = (blob[at] ?? 0) ^ flip;
+          expect(expectSafe(`${typeOf(lines[name as Fixture])} ${blob.toString('base64')}`)).toBe(
+            false,
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
 });
 
 const NORMALIZED = /^[a-z0-9-]+ [A-Za-z0-9+/]+=*$/;

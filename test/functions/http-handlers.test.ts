@@ -1,21 +1,27 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { handler as endSession } from '../../functions/end-session.ts';
-import { handler as getSession } from '../../functions/get-session.ts';
-import { handler as listSessions } from '../../functions/list-sessions.ts';
-import { handler as requestSession } from '../../functions/request-session.ts';
-import { handler as sessionEvents } from '../../functions/session-events.ts';
+import { createEndSessionHandler } from '../../functions/end-session.ts';
+import { createGetSessionHandler } from '../../functions/get-session.ts';
+import { createListSessionsHandler } from '../../functions/list-sessions.ts';
+import { createRequestSessionHandler } from '../../functions/request-session.ts';
+import { createSessionEventsHandler } from '../../functions/session-events.ts';
 import { provisionSession } from '../../lib/app/provision-session.ts';
-import { useAppDeps } from '../../lib/composition.ts';
 import type { HttpEvent, HttpResult } from '../../lib/http/http-handler.ts';
 import { httpEvent, lambdaContext } from '../support/events.ts';
 import { type TestWorld, testWorld } from '../support/fakes.ts';
-import { ed25519PublicKey } from '../support/keys.ts';
+import { ed25519PublicKey, rsaModulus, rsaPublicKeyLine } from '../support/keys.ts';
 import { proveReady } from '../support/readiness.ts';
 
+const modulus = rsaModulus();
+
 let world: TestWorld;
+const deps = () => ({ ...world.deps, groupsClaim: 'groups' });
+const endSession = createEndSessionHandler(deps);
+const getSession = createGetSessionHandler(deps);
+const listSessions = createListSessionsHandler(deps);
+const requestSession = createRequestSessionHandler(deps);
+const sessionEvents = createSessionEventsHandler(deps);
 beforeEach(() => {
   world = testWorld();
-  useAppDeps(world.deps, 'groups');
 });
 
 type Handler = (event: HttpEvent, context: typeof lambdaContext) => Promise<HttpResult>;
@@ -111,6 +117,23 @@ describe('POST /sessions', () => {
       createBody({ publicKey: `command="sh" ${ed25519PublicKey()}` }),
       400,
       /publicKey/,
+    ],
+    [
+      'a 3072-bit RSA key with e = 1',
+      createBody({ publicKey: rsaPublicKeyLine(Buffer.from([1]), modulus) }),
+      400,
+      /publicKey has RSA public exponent 1; at least 65537/,
+    ],
+    [
+      'a 3072-bit RSA key with an even modulus',
+      createBody({
+        publicKey: rsaPublicKeyLine(
+          Buffer.from([1, 0, 1]),
+          Buffer.concat([modulus.subarray(0, -1), Buffer.from([(modulus.at(-1) ?? 0) & 0xfe])]),
+        ),
+      }),
+      400,
+      /publicKey has an even RSA modulus/,
     ],
     [
       'a reason with a line break',

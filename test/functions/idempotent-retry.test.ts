@@ -1,13 +1,15 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { handler as requestSession } from '../../functions/request-session.ts';
-import { useAppDeps } from '../../lib/composition.ts';
+import { createRequestSessionHandler } from '../../functions/request-session.ts';
 import { httpEvent, lambdaContext } from '../support/events.ts';
 import { type TestWorld, testWorld } from '../support/fakes.ts';
 
 let world: TestWorld;
+const requestSession = createRequestSessionHandler(() => ({
+  ...world.deps,
+  groupsClaim: 'groups',
+}));
 beforeEach(() => {
   world = testWorld();
-  useAppDeps(world.deps, 'groups');
 });
 
 async function post() {

@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { handler as listReviews } from '../../functions/list-reviews.ts';
-import { handler as listSessions } from '../../functions/list-sessions.ts';
-import { useAppDeps } from '../../lib/composition.ts';
+import { createListReviewsHandler } from '../../functions/list-reviews.ts';
+import { createListSessionsHandler } from '../../functions/list-sessions.ts';
 import type { HttpEvent } from '../../lib/http/http-handler.ts';
 import { useDynamo } from '../support/dynamo.ts';
 import { httpEvent, lambdaContext } from '../support/events.ts';
@@ -11,8 +10,10 @@ import { BASE_TIME, makeSession } from '../support/sessions.ts';
 
 // The handlers on the real store (dynalite): the 500 lived in the DynamoDB marshaller.
 const dynamo = useDynamo();
+const deps = () => ({ ...testWorld().deps, store: dynamo.store, groupsClaim: 'groups' });
+const listSessions = createListSessionsHandler(deps);
+const listReviews = createListReviewsHandler(deps);
 beforeEach(async () => {
-  useAppDeps({ ...testWorld().deps, store: dynamo.store }, 'groups');
   for (const owner of ['alice', 'bob']) {
     for (let index = 0; index < 3; index += 1) {
       await dynamo.store.create(makeSession({ owner, createdAt: BASE_TIME + index * 60_000 }), {

@@ -92,6 +92,24 @@ describe('LocalIssuer', () => {
     expect(error.message).toBe('token expired: run drawbridge login --local again');
   });
 
+  it('refuses a token issued in the future (iat after now), as the JWT authorizer does', async () => {
+    const inAMinute: Clock = { now: () => Date.now() + 60_000 };
+    const future = await LocalIssuer.open(dataDir, { clock: inAMinute });
+    const token = await future.mint({ subject: 'alice', groups: ['engineers'], ttlSeconds: 3600 });
+    expect(decodeJwt(token).nbf).toBeUndefined();
+
+    const error = await rejection(issuer.verify(token));
+    expect(error.message).toBe('token is not valid yet: it was issued in the future');
+  });
+
+  it('accepts a token issued within the clock tolerance of now', async () => {
+    const mintedAt = Date.now();
+    const minter = await LocalIssuer.open(dataDir, { clock: { now: () => mintedAt + 3000 } });
+    const token = await minter.mint({ subject: 'alice', groups: [] });
+    const verifier = await LocalIssuer.open(dataDir, { clock: { now: () => mintedAt } });
+    await expect(verifier.verify(token)).resolves.toMatchObject({ sub: 'alice' });
+  });
+
   it('tolerates a few seconds of clock skew, not more', async () => {
     const ttlSeconds = 60;
     const mintedAt = Date.now();

@@ -55,6 +55,7 @@ const FUNCTIONS = [
   'denySession',
   'listReviews',
   'reviewSession',
+  'listTargets',
 ] as const;
 const logicalId = (name: string) => `${name[0]?.toUpperCase()}${name.slice(1)}LambdaFunction`;
 
@@ -429,6 +430,7 @@ describe('IAM', () => {
       approveSession: [...table, 'sqs:SendMessage'],
       denySession: table,
       listReviews: ['dynamodb:Query'],
+      listTargets: ['logs:PutLogEvents'],
       reviewSession: ['dynamodb:GetItem', 'dynamodb:PutItem'],
     };
     for (const name of FUNCTIONS) {
@@ -443,6 +445,7 @@ describe('IAM', () => {
       'usage',
       'verifyAudit',
       'listReviews',
+      'listTargets',
     ] as const) {
       const writes = [...allowedActions(roleOf(name))].filter(
         (action) =>
@@ -912,6 +915,7 @@ describe('functions', () => {
       'GET /sessions/{id}',
       'GET /sessions/{id}/audit',
       'GET /sessions/{id}/events',
+      'GET /targets',
       'GET /usage',
       'POST /reviews/{id}',
       'POST /sessions',

@@ -1,4 +1,4 @@
-import type { Notification } from '../ports/notifier.ts';
+import type { Notification } from './notification.ts';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to remove them
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;

@@ -1,6 +1,6 @@
-import { DAY_MS } from './cost.ts';
-import { ValidationError } from './errors.ts';
-import { GROUP_BY, type GroupBy } from './usage.ts';
+import { DAY_MS } from '../domain/cost.ts';
+import { ValidationError } from '../domain/errors.ts';
+import { GROUP_BY, type GroupBy } from '../domain/usage.ts';
 
 export const USAGE_FORMATS = ['json', 'csv'] as const;
 export type UsageFormat = (typeof USAGE_FORMATS)[number];

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../lib/domain/errors.ts';
-import { MAX_REPORT_DAYS, parseReportTime, parseUsageQuery } from '../../lib/domain/usage-query.ts';
+import { MAX_REPORT_DAYS, parseReportTime, parseUsageQuery } from '../../lib/http/usage-query.ts';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-11-24T09:00:00Z');

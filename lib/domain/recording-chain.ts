@@ -1,0 +1,180 @@
+import { createHash } from 'node:crypto';
+import * as z from 'zod';
+import { canonical, GENESIS_HASH } from './audit.ts';
+
+/**
+ * One chunk of a session recording, as the recorder (bastion/drawbridge-record) writes it: one
+ * JSON line, shipped off-host as soon as it is written. Chunks of all the session's connections
+ * form one chain: `seq` counts from 1, `prev` is the previous chunk's hash (GENESIS_HASH for the
+ * first), `hash` is sha256 over the canonical JSON of every other field. Times are integer
+ * milliseconds since the epoch, so the recorder (Python) and this module (JavaScript) write the
+ * same canonical text: no float formatting differs between them.
+ */
+export const EVENT_CODES = ['o', 'i', 'r', 'm'] as const;
+export type EventCode = (typeof EVENT_CODES)[number];
+export type RecordingEvent = [at: number, code: EventCode, data: string];
+
+const millis = z.number().int().nonnegative();
+const base = {
+  v: z.literal(1),
+  sid: z.string().min(1).max(64),
+  seq: z.number().int().min(1),
+  prev: z.string().regex(/^[0-9a-f]{64}$/),
+  conn: z.string().min(1).max(64),
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+};
+export const ChunkSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    ...base,
+    kind: z.literal('start'),
+    at: millis,
+    width: z.number().int().min(1).max(10000),
+    height: z.number().int().min(1).max(10000),
+    user: z.string().max(64),
+    input: z.boolean(),
+  }),
+  z.strictObject({
+    ...base,
+    kind: z.literal('data'),
+    events: z.array(z.tuple([millis, z.enum(EVENT_CODES), z.string()])).min(1),
+  }),
+  z.strictObject({
+    ...base,
+    kind: z.literal('end'),
+    at: millis,
+    reason: z.enum(['exit', 'idle', 'hangup', 'sink-failed', 'signal']),
+  }),
+]);
+export type RecordingChunk = z.infer<typeof ChunkSchema>;
+
+/** The last link, which the session stores when it ends: a cut-short recording no longer reaches it. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+export function chunkHash(chunk: Omit<RecordingChunk, 'hash'> & { hash?: string }): string {
+  const { hash: _ignored, ...body } = chunk;
+  return createHash('sha256').update(canonical(body)).digest('hex');
+}
+
+/** Seals a chunk body the way the recorder does: the tests and the local tools build chains with it. */
+export function sealChunk<T extends Omit<RecordingChunk, 'hash'>>(body: T): T & { hash: string } {
+  return { ...body, hash: chunkHash(body) };
+}
+
+export type ChainProblem =
+  | 'malformed'
+  | 'foreign'
+  | 'altered'
+  | 'missing'
+  | 'reordered'
+  | 'truncated';
+
+export interface RecordingVerdict {
+  intact: boolean;
+  chunks: number;
+  /** true when the last connection's end was recorded (false: still live, or the bastion died) */
+  complete: boolean;
+  problem?: ChainProblem;
+  /** the chunk (its position, 1-based, in the stored order) where the chain first breaks */
+  at?: number;
+  detail?: string;
+}
+
+/** Parses the stored lines; a line that is not a chunk is kept as undefined so verify can name it. */
+export function parseChunks(lines: readonly string[]): (RecordingChunk | undefined)[] {
+  return lines
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      try {
+        const parsed = ChunkSchema.safeParse(JSON.parse(line));
+        return parsed.success ? parsed.data : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+}
+
+/**
+ * Checks a recording as stored (in stored order) against itself and, once the session has
+ * ended, against the head it stored. Reports the first problem: a chunk that is not one
+ * (malformed), of another session (foreign), changed (its hash or its link does not hold),
+ * a gap in seq (missing), seq out of order (reordered), or an end short of the head (truncated).
+ */
+export function verifyRecording(
+  sessionId: string,
+  stored: readonly (RecordingChunk | undefined)[],
+  head?: ChainHead,
+): RecordingVerdict {
+  const verdict = (at: number, problem: ChainProblem, detail: string): RecordingVerdict => ({
+    intact: false,
+    chunks: stored.length,
+    complete: false,
+    problem,
+    at,
+    detail,
+  });
+  const chunks: RecordingChunk[] = [];
+  for (const [index, chunk] of stored.entries()) {
+    if (!chunk)
+      return verdict(index + 1, 'malformed', `chunk ${index + 1} is not a recording chunk`);
+    if (chunk.sid !== sessionId) {
+      return verdict(index + 1, 'foreign', `chunk ${index + 1} belongs to another session`);
+    }
+    if (chunkHash(chunk) !== chunk.hash) {
+      return verdict(
+        index + 1,
+        'altered',
+        `chunk ${chunk.seq} does not match its hash: it was changed`,
+      );
+    }
+    chunks.push(chunk);
+  }
+  for (const [index, chunk] of chunks.entries()) {
+    if (chunk.seq === index + 1) continue;
+    const expected = index + 1;
+    const later = chunks.slice(index + 1).some((other) => other.seq === expected);
+    return later || chunk.seq < expected
+      ? verdict(
+          index + 1,
+          'reordered',
+          `position ${index + 1} holds chunk ${chunk.seq}: the chunks were reordered`,
+        )
+      : verdict(
+          index + 1,
+          'missing',
+          `chunk ${expected} is missing (the next stored is ${chunk.seq})`,
+        );
+  }
+  let prev = GENESIS_HASH;
+  for (const [index, chunk] of chunks.entries()) {
+    if (chunk.prev !== prev) {
+      return verdict(
+        index + 1,
+        'altered',
+        `chunk ${chunk.seq} does not link to chunk ${chunk.seq - 1}: one of them was replaced`,
+      );
+    }
+    prev = chunk.hash;
+  }
+  const last = chunks.at(-1);
+  if (head) {
+    const lastSeq = last?.seq ?? 0;
+    if (lastSeq < head.seq) {
+      return verdict(
+        chunks.length,
+        'truncated',
+        `the recording ends at chunk ${lastSeq} but the session recorded ${head.seq}: it was cut short`,
+      );
+    }
+    if (lastSeq > head.seq || last?.hash !== head.hash) {
+      return verdict(
+        chunks.length,
+        'altered',
+        "the recording's last chunk is not the one the session recorded: chunks were added or replaced",
+      );
+    }
+  }
+  return { intact: true, chunks: chunks.length, complete: last?.kind === 'end' };
+}

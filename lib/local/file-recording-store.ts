@@ -1,0 +1,75 @@
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { delimiter, isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChainHead } from '../domain/recording-chain.ts';
+import { isSessionId } from '../domain/session.ts';
+import type { RecordingStore } from '../ports/recording-store.ts';
+
+/** The recorder the ec2 bastion bakes in, run here from the repository: one recorder for both. */
+export const RECORDER_PATH = fileURLToPath(
+  new URL('../../bastion/drawbridge-record', import.meta.url),
+);
+
+/** The interpreter the recorder's shebang names, else the first python3 on the given PATH. */
+export function findPython(searchPath = ''): string | undefined {
+  const candidates = [
+    '/usr/bin/python3',
+    ...searchPath
+      .split(delimiter)
+      .filter((dir) => isAbsolute(dir))
+      .map((dir) => join(dir, 'python3')),
+  ];
+  return candidates.find((path) => existsSync(path));
+}
+
+/**
+ * Local mode's log store for recordings: <dataDir>/recordings/<id>.jsonl, appended by the
+ * recorder chunk by chunk (the file the CloudWatch agent would ship on ec2), `<id>.jsonl.head`
+ * its running head, and `<id>.sealed` the head copied when the bastion is released: the
+ * session's record of where its recording ends.
+ */
+export class FileRecordingStore implements RecordingStore {
+  readonly dir: string;
+  constructor(dataDir: string) {
+    this.dir = join(dataDir, 'recordings');
+  }
+
+  sinkPath(sessionId: string): string {
+    return join(this.dir, `${sessionId}.jsonl`);
+  }
+
+  async prepare(): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+  }
+
+  /** Called once the bastion is gone: nothing can append after this. */
+  async seal(sessionId: string): Promise<void> {
+    if (!isSessionId(sessionId)) return;
+    const sink = this.sinkPath(sessionId);
+    if (!existsSync(`${sink}.head`)) return;
+    await copyFile(`${sink}.head`, join(this.dir, `${sessionId}.sealed`)).catch(() => undefined);
+  }
+
+  async lines(sessionId: string): Promise<string[]> {
+    if (!isSessionId(sessionId)) return [];
+    try {
+      return (await readFile(this.sinkPath(sessionId), 'utf8')).split('\n');
+    } catch {
+      return [];
+    }
+  }
+
+  async head(sessionId: string): Promise<ChainHead | undefined> {
+    if (!isSessionId(sessionId)) return undefined;
+    try {
+      const [seq, hash] = (await readFile(join(this.dir, `${sessionId}.sealed`), 'utf8'))
+        .trim()
+        .split(' ');
+      const parsed = Number(seq);
+      return Number.isInteger(parsed) && hash ? { seq: parsed, hash } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,175 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { toAsciicast, toText } from '../../lib/domain/asciicast.ts';
+import { GENESIS_HASH } from '../../lib/domain/audit.ts';
+import {
+  type ChainHead,
+  parseChunks,
+  type RecordingChunk,
+  sealChunk,
+  verifyRecording,
+} from '../../lib/domain/recording-chain.ts';
+
+const SID = 's-chaintest';
+
+/** A chain as the recorder writes it: start, data chunks with the given outputs, end. */
+function chain(outputs: readonly string[]): { chunks: RecordingChunk[]; head: ChainHead } {
+  const chunks: RecordingChunk[] = [];
+  let prev = GENESIS_HASH;
+  const push = (body: Record<string, unknown>): void => {
+    const sealed = sealChunk({
+      v: 1,
+      sid: SID,
+      seq: chunks.length + 1,
+      prev,
+      conn: 'c1',
+      ...body,
+    } as Omit<RecordingChunk, 'hash'>) as RecordingChunk;
+    chunks.push(sealed);
+    prev = sealed.hash;
+  };
+  push({ kind: 'start', at: 1000, width: 80, height: 24, user: 'alice', input: false });
+  outputs.forEach((text, index) => {
+    push({ kind: 'data', events: [[2000 + index * 1000, 'o', text]] });
+  });
+  push({ kind: 'end', at: 9_000_000, reason: 'exit' });
+  const last = chunks.at(-1) as RecordingChunk;
+  return { chunks, head: { seq: last.seq, hash: last.hash } };
+}
+
+const outputs = fc.array(fc.string({ minLength: 1, maxLength: 40 }), {
+  minLength: 2,
+  maxLength: 8,
+});
+
+describe('verifyRecording', () => {
+  it('accepts an intact, complete chain and the lines the recorder writes', () => {
+    const { chunks, head } = chain(['hello\r\n', 'world\r\n']);
+    const lines = chunks.map((chunk) => JSON.stringify(chunk));
+    expect(verifyRecording(SID, parseChunks(lines), head)).toEqual({
+      intact: true,
+      chunks: 4,
+      complete: true,
+    });
+  });
+
+  it('accepts a chunk sealed by the Python recorder (same canonical JSON and hash)', () => {
+    // Written by bastion/drawbridge-record: escapes, non-ASCII and integer times.
+    const line =
+      '{"at":1796165246736,"conn":"1796165246736-26728","hash":"e0a9f6b693bc7f89697874543e219f20b78e7962ba07cb1edfb5d02602c528f5","height":24,"input":true,"kind":"start","prev":"0000000000000000000000000000000000000000000000000000000000000000","seq":1,"sid":"s-x","user":"root","v":1,"width":80}';
+    expect(verifyRecording('s-x', parseChunks([line]))).toMatchObject({ intact: true });
+  });
+
+  it('property: altering any chunk is caught as altered', () => {
+    fc.assert(
+      fc.property(outputs, fc.nat(), (texts, pick) => {
+        const { chunks, head } = chain(texts);
+        const index = 1 + (pick % texts.length);
+        const victim = chunks[index] as RecordingChunk & { events: [number, string, string][] };
+        victim.events = [[victim.events[0]?.[0] ?? 0, 'o', 'forged']];
+        expect(verifyRecording(SID, chunks, head)).toMatchObject({
+          intact: false,
+          problem: 'altered',
+        });
+      }),
+    );
+  });
+
+  it('property: a chunk replaced by a freshly sealed one breaks the next link (altered)', () => {
+    fc.assert(
+      fc.property(outputs, fc.nat(), (texts, pick) => {
+        const { chunks, head } = chain(texts);
+        const index = 1 + (pick % texts.length);
+        const { hash: _h, ...body } = chunks[index] as RecordingChunk;
+        chunks[index] = sealChunk({
+          ...body,
+          events: [[1, 'o', 'forged']],
+        } as unknown as Omit<RecordingChunk, 'hash'>) as RecordingChunk;
+        expect(verifyRecording(SID, chunks, head)).toMatchObject({
+          intact: false,
+          problem: 'altered',
+        });
+      }),
+    );
+  });
+
+  it('property: removing any chunk but the last is caught as missing', () => {
+    fc.assert(
+      fc.property(outputs, fc.nat(), (texts, pick) => {
+        const { chunks, head } = chain(texts);
+        chunks.splice(pick % (chunks.length - 1), 1);
+        expect(verifyRecording(SID, chunks, head)).toMatchObject({
+          intact: false,
+          problem: 'missing',
+        });
+      }),
+    );
+  });
+
+  it('property: swapping two chunks is caught as reordered', () => {
+    fc.assert(
+      fc.property(outputs, fc.nat(), fc.nat(), (texts, a, b) => {
+        const { chunks, head } = chain(texts);
+        const i = a % chunks.length;
+        const j = b % chunks.length;
+        fc.pre(i !== j);
+        [chunks[i], chunks[j]] = [chunks[j] as RecordingChunk, chunks[i] as RecordingChunk];
+        expect(verifyRecording(SID, chunks, head)).toMatchObject({
+          intact: false,
+          problem: 'reordered',
+        });
+      }),
+    );
+  });
+
+  it('property: a recording cut short is caught as truncated against the stored head', () => {
+    fc.assert(
+      fc.property(outputs, fc.nat(), (texts, keep) => {
+        const { chunks, head } = chain(texts);
+        const cut = chunks.slice(0, keep % chunks.length);
+        expect(verifyRecording(SID, cut, head)).toMatchObject({
+          intact: false,
+          problem: 'truncated',
+        });
+      }),
+    );
+  });
+
+  it('a live recording without a head is intact but not complete; junk and foreign lines are named', () => {
+    const { chunks } = chain(['a']);
+    expect(verifyRecording(SID, chunks.slice(0, 2))).toMatchObject({
+      intact: true,
+      complete: false,
+    });
+    expect(verifyRecording(SID, parseChunks(['{"v":1}']))).toMatchObject({ problem: 'malformed' });
+    expect(verifyRecording('s-other', chunks)).toMatchObject({ problem: 'foreign' });
+  });
+
+  it('property: parseChunks never throws on arbitrary lines', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string()), (lines) => {
+        const verdict = verifyRecording(SID, parseChunks(lines));
+        expect(typeof verdict.intact).toBe('boolean');
+      }),
+    );
+  });
+});
+
+describe('asciicast and text', () => {
+  it('asciicast v2: header, then events in seconds since the start', () => {
+    const { chunks } = chain(['hello\r\n']);
+    const [header, event] = toAsciicast(SID, chunks).split('\n');
+    expect(JSON.parse(header ?? '')).toMatchObject({
+      version: 2,
+      width: 80,
+      height: 24,
+      timestamp: 1,
+    });
+    expect(JSON.parse(event ?? '')).toEqual([1, 'o', 'hello\r\n']);
+  });
+
+  it('text: escapes removed, each line stamped with its UTC time', () => {
+    const { chunks } = chain(['\u001b[1mbold\u001b[0m line\r\n']);
+    expect(toText(chunks)).toContain('1970-01-01T00:00:02.000Z  bold line');
+  });
+});
