@@ -5,6 +5,7 @@ const node = process.execPath;
 const steps: [string, string[]][] = [
   ['bench/request-latency.ts', ['500']],
   ['bench/ssm-grant.ts', ['300']],
+  ['bench/time-to-ready.ts', ['300']],
   ['bench/bundle.ts', []],
   ['bench/cold-start.ts', ['7']],
   ['bench/local-mode.ts', ['50', '10']],
