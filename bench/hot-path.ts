@@ -30,6 +30,7 @@ export const HOT_PATH: Record<string, { file: string; sdk: string[] }> = {
   denySession: { file: 'functions/deny-session.ts', sdk: REQUEST },
   provision: { file: 'functions/provision.ts', sdk: ACTING },
   onInstanceState: { file: 'functions/on-instance-state.ts', sdk: ACTING },
+  onBastionLog: { file: 'functions/on-bastion-log.ts', sdk: ACTING },
   expire: { file: 'functions/expire.ts', sdk: ACTING },
   reap: { file: 'functions/reap.ts', sdk: ACTING },
   endSession: { file: 'functions/end-session.ts', sdk: ACTING },

@@ -6,6 +6,7 @@ const steps: [string, string[]][] = [
   ['bench/request-latency.ts', ['500']],
   ['bench/ssm-grant.ts', ['300']],
   ['bench/eice-grant.ts', ['300']],
+  ['bench/time-to-ready.ts', ['300']],
   ['bench/bundle.ts', []],
   ['bench/cold-start.ts', ['7']],
   ['bench/local-mode.ts', ['50', '10']],

@@ -11,6 +11,8 @@ import { clean } from './format.ts';
 const Connection = z.looseObject({
   bastion: z.looseObject({ host: z.string(), port: z.int(), user: z.string() }),
   hostKeyFingerprint: z.optional(z.string()),
+  hostKey: z.optional(z.string()),
+  knownHosts: z.optional(z.string()),
   target: z.looseObject({ host: z.string(), port: z.int() }),
   sshJump: z.string(),
   sshForward: z.string(),

@@ -13,9 +13,11 @@ import { announceRequest, breakGlassFlags, waitDeadline } from './extend-command
 import { clean, json } from './format.ts';
 import {
   adoptSessionKey,
+  checkBastionHostKey,
   chooseLocalPort,
   discardKey,
   generateSessionKey,
+  pinHostKey,
   rememberExpiry,
   rememberLocalPort,
   type SessionKey,
@@ -275,8 +277,9 @@ export async function open(context: Context): Promise<number> {
     const connection = view.connection;
     const auth = {
       identityFile: key.identityFile,
-      knownHostsFile: key.dir ? join(key.dir, 'known_hosts') : undefined,
+      knownHostsFile: join(context.paths.keysDir, view.id, 'known_hosts'),
     };
+    await pinHostKey(connection, auth.knownHostsFile);
     const localPort = localPortFlag ?? (await chooseLocalPort(suggestedLocalPort(connection)));
     // show (and a second look while the forward runs) must print this port, not pick another.
     await rememberLocalPort(key.dir, localPort);
@@ -354,6 +357,7 @@ async function connect(
   if (!spawn) throw new CliError('cannot start ssh here', ExitCode.unexpected, 'no_spawn');
   const { argv, say } = connectArgv(context, connection, commands);
   context.err(say);
+  await checkBastionHostKey(connection, view.id);
   const [command = 'ssh', ...args] = argv;
   const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
     (resolveExit, reject) => {

@@ -16,6 +16,7 @@ import {
   chooseLocalPort,
   discardKey,
   findSessionKey,
+  pinHostKey,
   rememberedLocalPort,
   suggestedLocalPort,
 } from './ssh.ts';
@@ -119,8 +120,9 @@ export async function show(context: Context): Promise<number> {
   const connection = view.status === SessionStatus.READY ? view.connection : undefined;
   const auth = {
     identityFile,
-    knownHostsFile: identityFile ? join(context.paths.keysDir, view.id, 'known_hosts') : undefined,
+    knownHostsFile: join(context.paths.keysDir, view.id, 'known_hosts'),
   };
+  if (connection) await pinHostKey(connection, auth.knownHostsFile);
   // The port open chose (and a live forward may hold right now), else a free one.
   const localPort = connection
     ? ((await rememberedLocalPort(context.paths.keysDir, view.id)) ??

@@ -227,7 +227,9 @@ function bastionOptions(auth: BastionAuth): string[] {
   return [
     ...(auth.identityFile ? ['-i', auth.identityFile, '-o', 'IdentitiesOnly=yes'] : []),
     '-o',
-    'StrictHostKeyChecking=accept-new',
+    // The host key is known in advance (the API's knownHosts line, written by pinHostKey):
+    // a bastion showing any other key is refused, never trusted on first use.
+    'StrictHostKeyChecking=yes',
     ...(auth.knownHostsFile ? ['-o', `UserKnownHostsFile=${optionPath(auth.knownHostsFile)}`] : []),
   ];
 }
@@ -328,6 +330,8 @@ export function sshConfigSnippet(
   const lines = connection.sshConfig
     .replace(/\n+$/, '')
     .split('\n')
+    // Our own lines below: ssh keeps the first value it reads, so the API's must not come first.
+    .filter((line) => !/^\s*(StrictHostKeyChecking|UserKnownHostsFile)\b/i.test(line))
     .map((line) =>
       line.replace(
         new RegExp(`^(\\s*LocalForward\\s+127\\.0\\.0\\.1:)${suggested}(\\s)`),
@@ -337,8 +341,58 @@ export function sshConfigSnippet(
   const out = [
     ...lines,
     ...(auth.identityFile ? [`  IdentityFile ${optionPath(auth.identityFile)}`] : []),
-    '  StrictHostKeyChecking accept-new',
+    '  StrictHostKeyChecking yes',
     ...(auth.knownHostsFile ? [`  UserKnownHostsFile ${optionPath(auth.knownHostsFile)}`] : []),
   ];
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * Writes the session's known_hosts: the one line the API gave, pinning the bastion to the host
+ * key Drawbridge issued. Without it (an older API) the file stays empty and ssh, asked for
+ * StrictHostKeyChecking=yes, refuses the bastion rather than trust it.
+ */
+export async function pinHostKey(connection: Connection, knownHostsFile: string): Promise<void> {
+  await privateDir(join(knownHostsFile, '..'));
+  const line = connection.knownHosts?.trim() ?? '';
+  const safe = /^[!-~]+ ssh-ed25519 [A-Za-z0-9+/=]+$/.test(line) ? `${line}\n` : '';
+  const staging = `${knownHostsFile}.tmp`;
+  await writeFile(staging, safe, { mode: 0o600 });
+  await rename(staging, knownHostsFile);
+}
+
+/**
+ * Asks the bastion for its host key before ssh runs, so that a bastion showing another key
+ * than the one Drawbridge issued is refused with a message that says so (ssh's own refusal,
+ * which follows anyway, is a wall of text). Nothing is checked when the API named no key.
+ */
+export async function checkBastionHostKey(
+  connection: Connection,
+  sessionId: string,
+): Promise<void> {
+  const issued = connection.hostKey?.trim().split(/\s+/).slice(0, 2).join(' ');
+  if (!issued) return;
+  let served: string | undefined;
+  try {
+    const { stdout } = await execFileAsync(
+      'ssh-keyscan',
+      ['-t', 'ed25519', '-T', '5', '-p', String(connection.bastion.port), connection.bastion.host],
+      { timeout: 10_000 },
+    );
+    served = stdout
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      .find((fields) => fields[1] === 'ssh-ed25519')
+      ?.slice(1, 3)
+      .join(' ');
+  } catch {
+    return; // no ssh-keyscan, or no answer: ssh itself still refuses any key but the pinned one
+  }
+  if (served !== undefined && served !== issued) {
+    throw new CliError(
+      `the bastion's host key is not the one Drawbridge issued for this session (expected ${connection.hostKeyFingerprint ?? issued}): refusing to connect. Someone may be intercepting the connection; end the session with: drawbridge end ${sessionId}`,
+      ExitCode.sessionFailed,
+      'host_key_mismatch',
+    );
+  }
 }

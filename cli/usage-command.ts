@@ -33,7 +33,14 @@ const figures = {
   overstay: Overstay,
   breakGlassSessions: num,
 };
-export const UsageReportView = z.looseObject({
+export const percentiles = z.looseObject({ samples: num, p50Seconds: num, p95Seconds: num });
+const readiness = z.looseObject({
+  sessions: num,
+  total: percentiles,
+  phases: z.looseObject({ launch: percentiles, running: percentiles, ready: percentiles }),
+});
+
+const UsageReportView = z.looseObject({
   from: z.string(),
   to: z.string(),
   generatedAt: z.string(),
@@ -53,6 +60,7 @@ export const UsageReportView = z.looseObject({
   orphans: z.looseObject({ found: num, reaped: num, sweeps: num }),
   reaper: z.looseObject({ endedAfterMissedSchedule: num, failedAtDeadline: num }),
   breakGlass: z.looseObject({ sessions: num, openReviews: num }),
+  timeToReady: z.looseObject({ all: readiness, targets: z.record(z.string(), readiness) }),
   pricing: z.looseObject({
     source: z.enum(['policy', 'default']),
     unpricedInstanceTypes: z.array(z.string()),
@@ -69,6 +77,15 @@ export const UsageReportView = z.looseObject({
     ),
   ),
 });
+
+const secs = (value: number): string => `${value.toFixed(value < 10 ? 2 : 1)}s`;
+
+/** Time to ready, p50/p95, and where it went: Drawbridge's launch, the cloud's boot, sshd's proof. */
+function readinessLine(stats: UsageReport['timeToReady']['all']): string {
+  if (stats.sessions === 0) return 'time to ready: no session became ready\n';
+  const { launch, running, ready } = stats.phases;
+  return `time to ready: p50 ${secs(stats.total.p50Seconds)}, p95 ${secs(stats.total.p95Seconds)} over ${stats.sessions} sessions (p50 launch ${secs(launch.p50Seconds)}, running ${secs(running.p50Seconds)}, ready ${secs(ready.p50Seconds)})\n`;
+}
 
 const usd = (value: number): string => `$${value.toFixed(4)}`;
 const hours = (seconds: number): string => (seconds / 3_600).toFixed(2);
@@ -156,6 +173,7 @@ export function renderUsage(report: UsageReport, options: RenderOptions = {}): s
       : 'overstay past the window: none\n',
     `orphans: ${report.orphans.found} found, ${report.orphans.reaped} reaped; the reaper ended ${report.reaper.endedAfterMissedSchedule} sessions whose scheduled end did not happen\n`,
     `break-glass: ${report.breakGlass.sessions} sessions, ${report.breakGlass.openReviews} reviews open\n`,
+    readinessLine(report.timeToReady.all),
   ];
   const unpriced = report.pricing.unpricedInstanceTypes;
   if (unpriced.length > 0) {

@@ -1,4 +1,8 @@
-import { UnknownInstanceError, UnrecordedBastionError } from '../domain/errors.ts';
+import {
+  StaleSessionError,
+  UnknownInstanceError,
+  UnrecordedBastionError,
+} from '../domain/errors.ts';
 import { type Session, SessionStatus } from '../domain/session.ts';
 
 import { type AppDeps, providerFor } from './deps.ts';
@@ -6,6 +10,7 @@ import { type AppDeps, providerFor } from './deps.ts';
 import { endSession, failSession } from './end-session.ts';
 
 import { markReady } from './provision-session.ts';
+import { applyEvent } from './record.ts';
 
 export type BastionSignal = 'running' | 'gone';
 
@@ -22,11 +27,21 @@ export async function observeBastion(
   if (signal === 'running') {
     if (session.status !== SessionStatus.PROVISIONING) return session;
     const state = await providerFor(deps.providers, session.mode).inspect(session);
-    if (state.state === 'running')
-      return markReady(deps, session, state.connection, {}, 'bastion-running');
     if (state.state === 'gone')
       return failSession(deps, session, 'the bastion stopped before it was ready');
-    return session;
+    if (state.state !== 'running') return session;
+    // A bastion with our sshd is READY only on its readiness proof (prove-readiness.ts):
+    // running is progress, recorded once as a phase of time to ready.
+    if (awaitsReadinessProof(session)) {
+      if (deps.clock.now() > session.provisioningDeadline)
+        return failSession(
+          deps,
+          session,
+          'the instance reached running after the provisioning deadline',
+        );
+      return recordRunning(deps, session);
+    }
+    return markReady(deps, session, state.connection, {}, 'bastion-running');
   }
   switch (session.status) {
     case SessionStatus.REQUESTED:
@@ -45,6 +60,26 @@ export async function observeBastion(
       });
     default:
       return session;
+  }
+}
+
+/** ec2 and local bastions run Drawbridge's sshd, which proves its readiness through its log. */
+export const awaitsReadinessProof = (session: Session): boolean =>
+  session.mode === 'ec2' || session.mode === 'local';
+
+async function recordRunning(deps: AppDeps, session: Session): Promise<Session> {
+  if (session.bastionRunningAt !== undefined) return session;
+  try {
+    return await applyEvent(
+      deps,
+      session,
+      { type: 'running' },
+      { actor: 'drawbridge', detail: { phase: 'running' } },
+    );
+  } catch (error) {
+    // The proof (READY) or an end got there first: the phase is then recorded by READY or moot.
+    if (error instanceof StaleSessionError) return (await deps.store.get(session.id)) ?? session;
+    throw error;
   }
 }
 

@@ -1,8 +1,10 @@
 import { authorizedKeyLine } from '../domain/authorized-key.ts';
 import { IllegalTransitionError, ProvisioningError, StaleSessionError } from '../domain/errors.ts';
+import { issueHostKey, publicHalf } from '../domain/host-key.ts';
 import { findTarget } from '../domain/policy.ts';
 import type { Connection, Session } from '../domain/session.ts';
 import { isLive, SessionStatus } from '../domain/session.ts';
+import { phaseDurations, READY_PHASES } from '../domain/time-to-ready.ts';
 import { timeToReadySeconds } from '../domain/usage.ts';
 import { type AppDeps, providerFor } from './deps.ts';
 import { failSession } from './end-session.ts';
@@ -87,6 +89,9 @@ async function launchFor(deps: ProvisionDeps, provisioning: Session): Promise<Se
     return failSession(deps, provisioning, 'provisioning deadline passed before launch');
   const selfDestructAt =
     provisioning.credentialExpiresAt + deps.policy.selfDestructGraceMinutes * 60_000;
+  // A bastion's host key is issued here, never by the bastion, so that nobody has to trust it
+  // on first use; only its public half is recorded (attach). ssm has no sshd of its own.
+  const hostKey = provisioning.mode === 'ssm' ? undefined : issueHostKey();
   let launched: Awaited<ReturnType<ReturnType<typeof providerFor>['launch']>>;
   try {
     launched = await providerFor(deps.providers, provisioning.mode).launch({
@@ -105,6 +110,7 @@ async function launchFor(deps: ProvisionDeps, provisioning: Session): Promise<Se
       }),
       selfDestructAt,
       selfDestructMinutes: Math.ceil((selfDestructAt - now) / 60_000),
+      ...(hostKey ? { hostKey } : {}),
     });
   } catch (error) {
     const reason =
@@ -124,10 +130,19 @@ async function launchFor(deps: ProvisionDeps, provisioning: Session): Promise<Se
     attached = await applyEvent(
       deps,
       provisioning,
-      { type: 'attach', resources: launched.resources },
+      {
+        type: 'attach',
+        resources: launched.resources,
+        launchSentAt: now,
+        ...(hostKey ? { hostKey: publicHalf(hostKey) } : {}),
+      },
       {
         actor: ACTOR,
-        detail: { ...stringValues(launched.resources) },
+        detail: {
+          ...stringValues(launched.resources),
+          launchSentAt: now,
+          ...(hostKey ? { hostKeyFingerprint: hostKey.fingerprint } : {}),
+        },
       },
     );
   } catch (error) {
@@ -218,7 +233,7 @@ export async function markReady(
   connection: Connection,
   resources: Session['resources'] = {},
   /** what said the bastion is usable, for the audit trail */
-  via: 'bastion-running' | 'readiness-check' | 'launch' = 'launch',
+  via: 'readiness-proof' | 'bastion-running' | 'readiness-check' | 'launch' = 'launch',
 ): Promise<Session> {
   let ready: Session;
   try {
@@ -272,6 +287,11 @@ export async function markReady(
   }
   deps.metrics?.emit('SessionsReady', 1);
   deps.metrics?.emit('TimeToReady', timeToReadySeconds(ready) ?? 0);
+  const phases = phaseDurations(ready);
+  for (const phase of READY_PHASES) {
+    const value = phases[phase];
+    if (value !== undefined) deps.metrics?.emit('TimeToReady', value, { phase });
+  }
   await notifySession(deps, ready, 'granted');
   return ready;
 }

@@ -1,3 +1,4 @@
+import { notReadyReason } from '../domain/readiness.ts';
 import { isLive, type Session, SessionStatus } from '../domain/session.ts';
 import { isNoteworthySweep, overdueSeconds } from '../domain/usage.ts';
 import type { OwnedResource } from '../ports/provider.ts';
@@ -160,12 +161,7 @@ async function settleDue(deps: AppDeps, session: Session, report: ReapReport): P
     case SessionStatus.REQUESTED:
     case SessionStatus.PROVISIONING:
       if (session.provisioningDeadline <= now) {
-        await failSession(
-          deps,
-          session,
-          'the bastion was not ready before the provisioning deadline',
-          'reaper',
-        );
+        await failSession(deps, session, notReadyReason(session), 'reaper');
         report.failed += 1;
       }
       return;

@@ -1,4 +1,5 @@
 import type { AuditEvent } from '../domain/audit.ts';
+import { knownHostsLine } from '../domain/host-key.ts';
 import type { Policy } from '../domain/policy.ts';
 import { findTarget } from '../domain/policy.ts';
 import { type Session, SessionStatus } from '../domain/session.ts';
@@ -10,6 +11,10 @@ const iso = (epochMs: number | undefined): string | undefined =>
 export interface ConnectionView {
   bastion: { host: string; port: number; user: string };
   hostKeyFingerprint?: string;
+  /** the bastion's host key Drawbridge issued (`ssh-ed25519 AAAA…`): pin it, never trust on first use */
+  hostKey?: string;
+  /** the line to put in the session's known_hosts file (sshJump and sshConfig read that file) */
+  knownHosts?: string;
   target: { host: string; port: number };
   /** ssh -J through the bastion, for targets that speak SSH */
   sshJump: string;
@@ -53,6 +58,10 @@ export function connectionView(session: Session, policy: Policy): ConnectionView
   const bastion = `${connection.linuxUser}@${hostForSsh(connection.bastionHost)}`;
   const jump = connection.bastionPort === 22 ? bastion : `${bastion}:${connection.bastionPort}`;
   const alias = `drawbridge-${session.target}`;
+  const pinned = session.hostKey;
+  // The file the printed lines read; the known_hosts line goes into it (the CLI writes it).
+  const knownHostsFile = `~/.ssh/drawbridge-${session.id}.known_hosts`;
+  const strict = `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHostsFile}`;
   const localPort = suggestedLocalPort(session.id, target);
   return {
     bastion: {
@@ -61,15 +70,25 @@ export function connectionView(session: Session, policy: Policy): ConnectionView
       user: connection.linuxUser,
     },
     ...(connection.hostKeyFingerprint ? { hostKeyFingerprint: connection.hostKeyFingerprint } : {}),
+    ...(pinned
+      ? {
+          hostKey: pinned.publicKey,
+          knownHosts: knownHostsLine(connection.bastionHost, connection.bastionPort, pinned),
+        }
+      : {}),
     target: { host: target.host, port: target.port },
-    sshJump: `ssh -J ${jump}${target.port === 22 ? '' : ` -p ${target.port}`} ${hostForSsh(target.host)}`,
-    sshForward: `ssh -N -L 127.0.0.1:${localPort}:${hostForSsh(target.host)}:${target.port} -p ${connection.bastionPort} ${bastion}`,
+    // -J starts the first hop without our -o options: the hop reads them from the config
+    // snippet's Host block, so the jump line goes through its alias.
+    sshJump: `ssh -J ${alias}${target.port === 22 ? '' : ` -p ${target.port}`} ${hostForSsh(target.host)}`,
+    sshForward: `ssh ${strict} -N -L 127.0.0.1:${localPort}:${hostForSsh(target.host)}:${target.port} -p ${connection.bastionPort} ${bastion}`,
     sshConfig: [
       `Host ${alias}`,
       `  HostName ${connection.bastionHost}`,
       `  Port ${connection.bastionPort}`,
       `  User ${connection.linuxUser}`,
       '  IdentitiesOnly yes',
+      '  StrictHostKeyChecking yes',
+      `  UserKnownHostsFile ${knownHostsFile}`,
       `  LocalForward 127.0.0.1:${localPort} ${hostForSsh(target.host)}:${target.port}`,
       '  SessionType none',
       '',

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { stringify } from 'yaml';
+import type { IssuedHostKey } from '../domain/host-key.ts';
 import type { Access } from '../domain/policy.ts';
 import { MAX_SELF_DESTRUCT_MINUTES } from '../domain/policy.ts';
 import { SESSION_ID_PATTERN } from '../domain/session.ts';
@@ -17,8 +18,13 @@ export interface BastionUserDataInput {
   access: Access;
   targetHost: string;
   targetPort: number;
-  /** `shutdown -h +N`: the bastion powers off (and so terminates) whatever else happens */
-  selfDestructMinutes: number;
+  /**
+   * When the bastion powers off (and so terminates) whatever else happens, epoch ms: an
+   * absolute time, so a launch that boots late (retried, resumed) can never run past it.
+   */
+  selfDestructAt: number;
+  /** the sshd host key Drawbridge issued for this session (ssh-ed25519) */
+  hostKey: IssuedHostKey;
   logGroupName: string;
   /** the pre-login legal notice (policy `banner`), written to its own file */
   banner: string;
@@ -63,6 +69,44 @@ const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
 // An authorized_keys line is printable ASCII on one line; anything else would be smuggling.
 const KEY_LINE = /^[!-~][ -~]{0,16383}$/;
 
+const EARLIEST = Date.UTC(2020, 0, 1);
+const LATEST = Date.UTC(2100, 0, 1);
+const HOST_PUBLIC_KEY = /^ssh-ed25519 [A-Za-z0-9+/]{68}$/;
+const HOST_PRIVATE_KEY =
+  /^-----BEGIN OPENSSH PRIVATE KEY-----\n(?:[A-Za-z0-9+/=]{1,70}\n){1,20}-----END OPENSSH PRIVATE KEY-----\n$/;
+
+export const HOST_KEY_PATH = '/etc/ssh/ssh_host_ed25519_key';
+
+/**
+ * Layer 4, armed in bootcmd before any user or key exists: the minutes left until the absolute
+ * self-destruct time ($1, epoch seconds), rounded up; at once if it has already passed. A fixed
+ * script: the only value is the validated integer passed as its argument, never shell text.
+ */
+export const SELF_DESTRUCT_SCRIPT =
+  'left=$(( ($1 - $(date +%s) + 59) / 60 )); if [ "$left" -lt 1 ]; then exec shutdown -h now; fi; exec shutdown -h "+$left"';
+
+/**
+ * The readiness proof, run last: checks the config, reloads sshd, waits until sshd serves the
+ * host key Drawbridge issued (read back from sshd itself with ssh-keyscan, not from the file),
+ * and logs `drawbridge-ready session=<id> hostkey=SHA256:…` to authpriv, which rsyslog writes
+ * to /var/log/secure and the agent ships to the instance's own stream. $1 is the session id.
+ */
+export const READINESS_SCRIPT = [
+  'set -eu',
+  'sshd -t',
+  'systemctl reload sshd',
+  `want=$(ssh-keygen -lf ${HOST_KEY_PATH}.pub | cut -d' ' -f2)`,
+  'for i in $(seq 1 100); do',
+  '  got=$(ssh-keyscan -t ed25519 127.0.0.1 2>/dev/null | ssh-keygen -lf - 2>/dev/null | cut -d" " -f2 || true)',
+  '  if [ "$got" = "$want" ]; then',
+  '    logger -p authpriv.notice -t drawbridge-ready "drawbridge-ready session=$1 hostkey=$got"',
+  '    exit 0',
+  '  fi',
+  '  sleep 0.2',
+  'done',
+  'exit 1',
+].join('\n');
+
 function unsafe(field: string): never {
   throw new Error(`unsafe ${field} for bastion user data`);
 }
@@ -77,11 +121,17 @@ function validate(input: BastionUserDataInput): void {
     unsafe('targetPort');
   }
   if (
-    !Number.isInteger(input.selfDestructMinutes) ||
-    input.selfDestructMinutes < 1 ||
-    input.selfDestructMinutes > MAX_SELF_DESTRUCT_MINUTES
+    !Number.isSafeInteger(input.selfDestructAt) ||
+    input.selfDestructAt < EARLIEST ||
+    input.selfDestructAt > LATEST
   ) {
-    unsafe('selfDestructMinutes');
+    unsafe('selfDestructAt');
+  }
+  if (
+    !HOST_PUBLIC_KEY.test(input.hostKey?.publicKey ?? '') ||
+    !HOST_PRIVATE_KEY.test(input.hostKey?.privateKey ?? '')
+  ) {
+    unsafe('hostKey');
   }
   if (!LOG_GROUP.test(input.logGroupName)) unsafe('logGroupName');
   if (input.region !== undefined && !REGION.test(input.region)) unsafe('region');
@@ -96,6 +146,8 @@ export function permitOpenValue(host: string, port: number): string {
 function sshdConfig(input: BastionUserDataInput): string {
   const settings: [string, string][] = [
     ['PermitRootLogin', 'no'],
+    // Only the key Drawbridge issued: no other host key is offered, so none can be trusted.
+    ['HostKey', HOST_KEY_PATH],
     ['AllowUsers', input.linuxUser],
     ...hardenedSshdSettings(permitOpenValue(input.targetHost, input.targetPort), BANNER_PATH),
     ...(input.access === 'jump-only' ? ([['PermitTTY', 'no']] as [string, string][]) : []),
@@ -143,9 +195,18 @@ function agentConfig(input: BastionUserDataInput): string {
 export function buildBastionUserData(input: BastionUserDataInput): string {
   validate(input);
   const document = {
-    // bootcmd runs at boot before users, keys or packages exist: the self-destruct is armed
-    // before any access is possible and is not delayed by the package install (minutes).
-    bootcmd: [['shutdown', '-h', `+${input.selfDestructMinutes}`]],
+    // bootcmd runs at boot before users or keys exist: the self-destruct is armed before any
+    // access is possible. Everything else a bastion needs is baked in the image (no packages,
+    // no fetches): the user data carries only the session.
+    bootcmd: [
+      [
+        'sh',
+        '-c',
+        SELF_DESTRUCT_SCRIPT,
+        'drawbridge-self-destruct',
+        String(Math.floor(input.selfDestructAt / 1000)),
+      ],
+    ],
     // Listing only this user (no `default`) keeps ec2-user from being created at all.
     users: [
       {
@@ -157,8 +218,14 @@ export function buildBastionUserData(input: BastionUserDataInput): string {
     ],
     ssh_pwauth: false,
     disable_root: true,
-    // AL2023 minimal logs to journald only; rsyslog writes /var/log/secure for the agent.
-    packages: ['amazon-cloudwatch-agent', 'rsyslog', 'nftables'],
+    // The host key Drawbridge issued, written by cloud-init's ssh module in place of any the
+    // image holds; nothing is generated on the host, so the key is known before anyone connects.
+    ssh_deletekeys: true,
+    ssh_genkeytypes: [],
+    ssh_keys: {
+      ed25519_private: input.hostKey.privateKey,
+      ed25519_public: input.hostKey.publicKey,
+    },
     write_files: [
       {
         path: IMDS_GUARD_PATH,
@@ -188,8 +255,9 @@ export function buildBastionUserData(input: BastionUserDataInput): string {
     runcmd: [
       ['nft', '-f', IMDS_GUARD_PATH],
       ['systemctl', 'enable', '--now', 'rsyslog'],
-      ['systemctl', 'restart', 'sshd'],
       [AGENT_CTL, '-a', 'fetch-config', '-m', 'ec2', '-s', '-c', `file:${AGENT_CONFIG_PATH}`],
+      // Last: sshd is proven serving only once everything above holds, logging included.
+      ['sh', '-c', READINESS_SCRIPT, 'drawbridge-ready', input.sessionId],
     ],
   };
   return `#cloud-config\n${stringify(document, { lineWidth: 0 })}`;

@@ -151,7 +151,8 @@ export class Ec2Provider implements Provider {
         access: target.access,
         targetHost: target.host,
         targetPort: target.port,
-        selfDestructMinutes: plan.selfDestructMinutes,
+        selfDestructAt: plan.selfDestructAt,
+        hostKey: requireHostKey(plan),
         logGroupName: this.#logGroupName,
         banner: bannerOf(target),
       });
@@ -668,4 +669,9 @@ export class Ec2Provider implements Provider {
     }
     return new ProvisioningError(`${step} failed: ${code}`, { cause: error, retryable });
   }
+}
+
+function requireHostKey(plan: LaunchPlan): NonNullable<LaunchPlan['hostKey']> {
+  if (!plan.hostKey) throw new Error('no host key was issued for the session');
+  return plan.hostKey;
 }

@@ -1,7 +1,12 @@
 import { Metrics as PowertoolsMetricsClient } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Logger } from '../ports/logger.ts';
-import { METRIC_UNITS, type MetricName, type Metrics } from '../ports/metrics.ts';
+import {
+  METRIC_UNITS,
+  type MetricDimensions,
+  type MetricName,
+  type Metrics,
+} from '../ports/metrics.ts';
 import { logger as processLogger } from './logger.ts';
 
 export const METRICS_NAMESPACE = 'Drawbridge';
@@ -58,13 +63,21 @@ export class PowertoolsMetrics implements Metrics {
     this.client.setDefaultDimensions({ stage: options.stage });
   }
 
-  emit(name: MetricName, value: number): void {
+  emit(name: MetricName, value: number, dimensions?: MetricDimensions): void {
     // Powertools would print NaN as null, which CloudWatch rejects along with the whole line.
     if (!Number.isFinite(value)) {
       this.logger.warn('could not emit a metric', { name, value, error: 'not a finite number' });
       return;
     }
     try {
+      if (dimensions && Object.keys(dimensions).length > 0) {
+        // Its own EMF line, so the dimension applies to this value only.
+        const single = this.client.singleMetric();
+        for (const [key, dimension] of Object.entries(dimensions))
+          single.addDimension(key, dimension);
+        single.addMetric(name, METRIC_UNITS[name], value);
+        return;
+      }
       this.client.addMetric(name, METRIC_UNITS[name], value);
     } catch (error) {
       // A metric is never worth failing the session change it describes.

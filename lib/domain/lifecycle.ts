@@ -1,5 +1,6 @@
 import { ForbiddenError, IllegalTransitionError } from './errors.ts';
 import { expiryWarningAt, planExtension } from './extension.ts';
+import type { HostKey } from './host-key.ts';
 import {
   type Connection,
   type EndReason,
@@ -15,7 +16,13 @@ import {
  */
 export type LifecycleEvent =
   | { type: 'provision'; resources?: SessionResources }
-  | { type: 'attach'; resources: SessionResources }
+  /**
+   * The launch call returned: what the provider created, when the call was sent, and the
+   * public half of the host key handed to the bastion.
+   */
+  | { type: 'attach'; resources: SessionResources; launchSentAt?: number; hostKey?: HostKey }
+  /** The provider reports the bastion running: a progress signal, READY waits for its proof. */
+  | { type: 'running' }
   | { type: 'ready'; connection: Connection; resources?: SessionResources }
   | { type: 'end'; reason: EndReason; detail?: string }
   | { type: 'ended' }
@@ -52,6 +59,7 @@ export const TRANSITIONS: Readonly<
 > = {
   provision: { from: [REQUESTED], to: PROVISIONING },
   attach: { from: [PROVISIONING], to: 'same' },
+  running: { from: [PROVISIONING], to: 'same' },
   ready: { from: [PROVISIONING], to: READY },
   end: { from: [REQUESTED, PENDING_APPROVAL, PROVISIONING, READY], to: ENDING },
   ended: { from: [ENDING], to: ENDED },
@@ -82,8 +90,24 @@ export function transition(session: Session, event: LifecycleEvent, now: number)
 
   switch (event.type) {
     case 'provision':
-    case 'attach':
       return { ...base, resources: { ...session.resources, ...event.resources } };
+    case 'attach':
+      return {
+        ...base,
+        resources: { ...session.resources, ...event.resources },
+        ...(event.launchSentAt !== undefined ? { launchSentAt: event.launchSentAt } : {}),
+        ...(event.hostKey
+          ? {
+              hostKey: {
+                publicKey: event.hostKey.publicKey,
+                fingerprint: event.hostKey.fingerprint,
+              },
+            }
+          : {}),
+      };
+    case 'running':
+      // The first report counts; a redelivered event does not move the phase.
+      return { ...base, bastionRunningAt: session.bastionRunningAt ?? now };
     case 'ready': {
       if (now > session.provisioningDeadline) {
         throw new IllegalTransitionError(
@@ -101,6 +125,8 @@ export function transition(session: Session, event: LifecycleEvent, now: number)
       return {
         ...rest,
         readyAt: now,
+        // A proof of readiness implies a running bastion, whichever signal was handled first.
+        bastionRunningAt: session.bastionRunningAt ?? now,
         expiresAt,
         connection: event.connection,
         resources: { ...session.resources, ...event.resources },

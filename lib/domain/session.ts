@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { HostKey } from './host-key.ts';
 
 export const SessionStatus = {
   REQUESTED: 'REQUESTED',
@@ -113,12 +114,20 @@ export interface Session {
   provisioningDeadline: number;
   /** Upper bound written into the key's expiry-time and the self-destruct at launch. */
   credentialExpiresAt: number;
+  /** phase timestamps (time to ready): the launch call sent, the provider's first "running" */
+  launchSentAt?: number;
+  bastionRunningAt?: number;
   readyAt?: number;
   expiresAt?: number;
   endedAt?: number;
   endReason?: EndReason;
   failureReason?: string;
   resources: SessionResources;
+  /**
+   * The bastion's host key Drawbridge issued at launch (public half only: the private half
+   * never reaches the table). READY requires the bastion to prove it serves this key.
+   */
+  hostKey?: HostKey;
   connection?: Connection;
   /** the counter the quota was taken from (and is given back to); absent means standard */
   quotaKind?: QuotaKind;

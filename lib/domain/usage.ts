@@ -12,6 +12,12 @@ import {
 } from './cost.ts';
 import { findTarget, type Policy } from './policy.ts';
 import { MODES, type Mode, type Session, SessionStatus } from './session.ts';
+import {
+  type PhaseDurations,
+  phaseDurations,
+  type TimeToReadyStats,
+  timeToReadyStats,
+} from './time-to-ready.ts';
 
 export const GROUP_BY = ['user', 'target', 'team', 'day'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
@@ -72,7 +78,7 @@ export interface UsageGroup extends UsageFigures {
   orphansReaped?: number;
 }
 
-export interface TimeToReadyStats {
+export interface ModeReadyStats {
   /** sessions created in the report that reached READY */
   sessions: number;
   p50Seconds: number;
@@ -89,7 +95,7 @@ export interface ModeUsage {
   mode: Mode;
   /** sessions created in the report */
   sessions: number;
-  timeToReady: TimeToReadyStats;
+  timeToReady: ModeReadyStats;
   /** instances and their public IPv4 addresses, inside the report */
   instanceCost: number;
 }
@@ -109,6 +115,8 @@ export interface UsageReport {
   orphans: { found: number; reaped: number; sweeps: number };
   reaper: { endedAfterMissedSchedule: number; failedAtDeadline: number };
   breakGlass: { sessions: number; openReviews: number };
+  /** time to ready of the sessions that became READY in the window, overall and per target */
+  timeToReady: { all: TimeToReadyStats; targets: Record<string, TimeToReadyStats> };
   pricing: { source: 'policy' | 'default'; unpricedInstanceTypes: string[] };
   /** per mode that had a session or a cost in the report, in the order of MODES */
   modes: ModeUsage[];
@@ -157,7 +165,7 @@ export function overdueSeconds(session: Session, now: number): number {
 }
 
 export const timeToReadySeconds = (session: Session): number | undefined =>
-  session.readyAt === undefined ? undefined : (session.readyAt - session.createdAt) / 1_000;
+  phaseDurations(session).total;
 
 /** Nearest-rank percentile; 0 for no samples. */
 export function percentile(sorted: readonly number[], p: number): number {
@@ -177,7 +185,7 @@ export function overstayStats(samples: readonly number[]): OverstayStats {
 }
 
 /** Same nearest-rank figures as overstay, over seconds from request to READY. */
-export const timeToReadyStats = (samples: readonly number[]): TimeToReadyStats =>
+export const modeReadyStats = (samples: readonly number[]): ModeReadyStats =>
   overstayStats(samples);
 
 interface ModeTally {
@@ -270,6 +278,8 @@ export class UsageAccumulator {
   private readonly daySeconds = new Map<string, number>();
   private readonly modes = new Map<Mode, ModeTally>();
   private openReviews = 0;
+  /** per target, the phases of each session that became READY inside the window */
+  private readonly readiness = new Map<string, PhaseDurations[]>();
 
   constructor(options: UsageOptions) {
     this.options = options;
@@ -280,6 +290,11 @@ export class UsageAccumulator {
 
   add(session: Session): void {
     const { now } = this.options.window;
+    if (session.readyAt !== undefined && this.inWindow(session.readyAt)) {
+      const list = this.readiness.get(session.target) ?? [];
+      list.push(phaseDurations(session));
+      this.readiness.set(session.target, list);
+    }
     const run = bastionRun(session, now);
     const created = this.inWindow(session.createdAt);
     const overstay = overstaySeconds(session, now);
@@ -398,6 +413,14 @@ export class UsageAccumulator {
         failedAtDeadline: sum((d) => d.failed),
       },
       breakGlass: { sessions: this.totals.breakGlass, openReviews: this.openReviews },
+      timeToReady: {
+        all: timeToReadyStats([...this.readiness.values()].flat()),
+        targets: Object.fromEntries(
+          [...this.readiness]
+            .sort(([a], [b]) => compare(a, b))
+            .map(([target, samples]) => [target, timeToReadyStats(samples)]),
+        ),
+      },
       pricing: {
         source: this.options.pricingSource,
         unpricedInstanceTypes: [...this.unpriced].sort(),
@@ -409,7 +432,7 @@ export class UsageAccumulator {
           {
             mode,
             sessions: tally.sessions,
-            timeToReady: timeToReadyStats(tally.timeToReady),
+            timeToReady: modeReadyStats(tally.timeToReady),
             instanceCost: roundMoney(tally.instanceCost),
           },
         ];

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { AppDeps } from '../app/deps.ts';
 import { expireSession } from '../app/expire-session.ts';
 import { observeBastion, onLocalBastionRunning } from '../app/observe-bastion.ts';
+import { BastionNotRunningYetError, onBastionLogLine } from '../app/prove-readiness.ts';
 import { provisionSession } from '../app/provision-session.ts';
 import { type ReapReport, reap } from '../app/reap.ts';
 import { localDynamoClient } from '../aws/dynamodb-clients.ts';
@@ -13,7 +14,7 @@ import { ensureTable } from '../aws/table-definition.ts';
 import { consoleRoutes, httpRoutes } from '../composition/routes.ts';
 import { UnrecordedBastionError } from '../domain/errors.ts';
 import { type Policy, parsePolicy } from '../domain/policy.ts';
-
+import { READINESS_MARKER } from '../domain/readiness.ts';
 import { SessionStatus } from '../domain/session.ts';
 
 import { type Clock, systemClock } from '../ports/clock.ts';
@@ -145,6 +146,28 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     running.add(run);
     void run.finally(() => running.delete(run));
   };
+  // The local log sink: the readiness proof goes through the same use case as CloudWatch's
+  // subscription delivers it to, from the session's own log (its stream).
+  const deliverProof = (sessionId: string, line: string, attempt = 1): void => {
+    const run = onBastionLogLine(deps, 'local', { stream: sessionId, message: line }).catch(
+      (error: unknown) => {
+        const early =
+          error instanceof UnrecordedBastionError || error instanceof BastionNotRunningYetError;
+        if (!early || attempt >= SIGNAL_ATTEMPTS) {
+          logger.error('readiness proof failed', { sessionId, error });
+          return;
+        }
+        const timer = setTimeout(() => {
+          signals.delete(timer);
+          deliverProof(sessionId, line, attempt + 1);
+        }, SIGNAL_RETRY_MS);
+        timer.unref();
+        signals.add(timer);
+      },
+    );
+    running.add(run);
+    void run.finally(() => running.delete(run));
+  };
   const sessionLog = new FileSessionLog(dataDir);
   const provider = new SshdProvider({
     dataDir,
@@ -152,6 +175,7 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
       // sshd -e writes no times: the connection log gets them from when each line was seen.
       void sessionLog.stamp(sessionId, line, Date.now());
       logger.info('sshd', { correlation_id: sessionId, sshd: line });
+      if (line.includes(READINESS_MARKER)) deliverProof(sessionId, line);
     },
     onBastionRunning: (sessionId) => deliverRunning(sessionId),
   });

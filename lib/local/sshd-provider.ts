@@ -1,5 +1,4 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, type FSWatcher, watch } from 'node:fs';
 import {
   chmod,
@@ -19,7 +18,9 @@ import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { ConfigError, ProvisioningError } from '../domain/errors.ts';
+import { type IssuedHostKey, sshFingerprint } from '../domain/host-key.ts';
 import { bannerOf } from '../domain/policy.ts';
+import { readinessLine } from '../domain/readiness.ts';
 import { type Connection, isSessionId, type Session } from '../domain/session.ts';
 import { bannerFileContent } from '../domain/sshd-hardening.ts';
 import type {
@@ -43,6 +44,8 @@ export interface SshdProviderOptions {
   /** absolute: sshd re-executes itself for every connection and refuses a relative path */
   sshdPath?: string;
   sshKeygenPath?: string;
+  /** reads back the host key sshd serves, for the readiness proof */
+  sshKeyscanPath?: string;
   /** the address sshd binds, and the bastion host handed to the caller */
   listenHost?: string;
   /** every line sshd logs, as it is written to <sessionDir>/sshd.log */
@@ -135,13 +138,7 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Prom
 const errnoCode = (error: unknown): string | undefined =>
   (error as NodeJS.ErrnoException | undefined)?.code;
 
-/** SHA256:… exactly as `ssh-keygen -l` prints it: base64 of the blob's digest, unpadded. */
-export function sshFingerprint(publicKeyLine: string): string {
-  const blob = publicKeyLine.trim().split(/\s+/)[1];
-  if (!blob) throw new Error('not an OpenSSH public key');
-  const digest = createHash('sha256').update(Buffer.from(blob, 'base64')).digest('base64');
-  return `SHA256:${digest.replace(/=+$/, '')}`;
-}
+export { sshFingerprint };
 
 // ---------------------------------------------------------------------------------------------
 // Processes. /proc where there is one (Linux); `ps` elsewhere.
@@ -372,6 +369,7 @@ export class SshdProvider implements Provider {
   private readonly sessionsDir: string;
   private readonly sshdPath: string;
   private readonly sshKeygenPath: string;
+  private readonly sshKeyscanPath: string;
   private readonly listenHost: string;
   private readonly onLog: ((sessionId: string, line: string) => void) | undefined;
   private readonly startTimeoutMs: number;
@@ -397,6 +395,7 @@ export class SshdProvider implements Provider {
     this.sessionsDir = join(options.dataDir, 'sessions');
     this.sshdPath = sshdPath;
     this.sshKeygenPath = options.sshKeygenPath ?? 'ssh-keygen';
+    this.sshKeyscanPath = options.sshKeyscanPath ?? 'ssh-keyscan';
     this.listenHost = options.listenHost ?? '127.0.0.1';
     this.onLog = options.onLog;
     this.startTimeoutMs = options.startTimeoutMs ?? 5000;
@@ -446,10 +445,43 @@ export class SshdProvider implements Provider {
     return run;
   }
 
-  /** Asynchronously, as EC2's event arrives after RunInstances has answered. */
-  private announceRunning(sessionId: string): void {
+  /**
+   * Asynchronously, as EC2's event arrives after RunInstances has answered; then the bastion's
+   * readiness proof, as the ec2 bastion's script writes it once sshd serves the session.
+   */
+  private announceRunning(sessionId: string, connection: Connection): void {
     const notify = this.onBastionRunning;
-    if (notify) setImmediate(() => notify(sessionId));
+    setImmediate(() => {
+      notify?.(sessionId);
+      void this.proveReadiness(sessionId, connection).catch(() => undefined);
+    });
+  }
+
+  /**
+   * The local twin of the ec2 bastion's readiness script: asks the listening sshd for the host
+   * key it serves (ssh-keyscan) and writes the proof line into the session's own log
+   * (sshd.log), which the log tail hands to onLog like every sshd line. Nothing is written when
+   * sshd does not answer: the session then fails at its deadline, saying the proof never came.
+   */
+  private async proveReadiness(sessionId: string, connection: Connection): Promise<void> {
+    const { stdout } = await execFileAsync(
+      this.sshKeyscanPath,
+      ['-t', 'ed25519', '-T', '5', '-p', String(connection.bastionPort), connection.bastionHost],
+      { timeout: 10_000 },
+    );
+    const served = stdout
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      .find((fields) => fields[1] === 'ssh-ed25519' && fields[2]);
+    if (!served) return;
+    const proof = readinessLine({
+      sessionId,
+      fingerprint: sshFingerprint(served.slice(1, 3).join(' ')),
+    });
+    const paths = this.paths(sessionId);
+    if (!(await this.ownedRecord(sessionId))) return;
+    await writeFile(paths.log, `${proof}\n`, { flag: 'a', mode: 0o600 });
+    await this.tails.get(sessionId)?.read();
   }
 
   private paths(sessionId: string): SessionPaths {
@@ -482,15 +514,17 @@ export class SshdProvider implements Provider {
     }
     // A retried launch of a session whose sshd already runs gets that sshd back.
     const running = await this.ownedRecord(session.id);
-    if (running?.connection) {
-      this.announceRunning(session.id);
+    if (running?.connection && (await this.servesKey(session.id, plan.hostKey))) {
+      this.announceRunning(session.id, running.connection);
       return { resources: { pid: running.pid } };
     }
+    // Not yet listening, or serving another host key than the one this launch issued (and the
+    // session will record): start again rather than keep a bastion that could never prove it.
     if (running) await this.releaseById(session.id);
 
     const paths = this.paths(session.id);
     try {
-      await this.prepare(paths, plan.authorizedKey);
+      await this.prepare(paths, plan.authorizedKey, plan.hostKey);
       const user = userInfo();
       const strictModes = await this.strictModesFor(paths.authorizedKeys, user.uid);
       const hostKeyFingerprint = sshFingerprint(await readFile(`${paths.hostKey}.pub`, 'utf8'));
@@ -525,7 +559,7 @@ export class SshdProvider implements Provider {
             hostKeyFingerprint,
           };
           await this.writeRecord(paths, { ...started.record, connection });
-          this.announceRunning(session.id);
+          this.announceRunning(session.id, connection);
           return { resources: { pid: started.record.pid } };
         }
         const portTaken = started.lines.some((line) => line.includes('Address already in use'));
@@ -546,8 +580,21 @@ export class SshdProvider implements Provider {
     }
   }
 
-  /** Session directory, ephemeral host key and the one authorized key, all private to us. */
-  private async prepare(paths: SessionPaths, authorizedKey: string): Promise<void> {
+  private async servesKey(sessionId: string, hostKey: IssuedHostKey | undefined): Promise<boolean> {
+    if (!hostKey) return true;
+    const current = await readFile(`${this.paths(sessionId).hostKey}.pub`, 'utf8').catch(() => '');
+    return current.trim().split(/\s+/).slice(0, 2).join(' ') === hostKey.publicKey;
+  }
+
+  /**
+   * Session directory, the host key (the one Drawbridge issued, else an ephemeral one) and the
+   * one authorized key, all private to us.
+   */
+  private async prepare(
+    paths: SessionPaths,
+    authorizedKey: string,
+    hostKey: IssuedHostKey | undefined,
+  ): Promise<void> {
     await mkdir(this.sessionsDir, { recursive: true, mode: 0o700 });
     await mkdir(paths.dir, { recursive: true, mode: 0o700 });
     await chmod(paths.dir, 0o700);
@@ -560,11 +607,19 @@ export class SshdProvider implements Provider {
     }
     await rm(paths.hostKey, { force: true });
     await rm(`${paths.hostKey}.pub`, { force: true });
-    await execFileAsync(
-      this.sshKeygenPath,
-      ['-q', '-t', 'ed25519', '-N', '', '-C', 'drawbridge-local', '-f', paths.hostKey],
-      { timeout: 10_000 },
-    );
+    if (hostKey) {
+      await writeFile(paths.hostKey, hostKey.privateKey, { mode: 0o600, flag: 'wx' });
+      await writeFile(`${paths.hostKey}.pub`, `${hostKey.publicKey} drawbridge-local\n`, {
+        mode: 0o644,
+        flag: 'wx',
+      });
+    } else {
+      await execFileAsync(
+        this.sshKeygenPath,
+        ['-q', '-t', 'ed25519', '-N', '', '-C', 'drawbridge-local', '-f', paths.hostKey],
+        { timeout: 10_000 },
+      );
+    }
     await rm(paths.authorizedKeys, { force: true });
     await writeFile(paths.authorizedKeys, `${authorizedKey}\n`, { mode: 0o600, flag: 'wx' });
   }

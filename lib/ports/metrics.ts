@@ -5,7 +5,7 @@
 export const METRIC_UNITS = {
   SessionsRequested: 'Count',
   SessionsReady: 'Count',
-  /** request to READY */
+  /** request to READY; with a `phase` dimension, each phase of it (lib/domain/time-to-ready.ts) */
   TimeToReady: 'Seconds',
   /** bastions running for live sessions, seen by the reaper each minute */
   ActiveBastions: 'Count',
@@ -22,8 +22,11 @@ export const METRIC_UNITS = {
 } as const;
 export type MetricName = keyof typeof METRIC_UNITS;
 
+/** Extra dimensions of one value, beside the service and stage every metric carries. */
+export type MetricDimensions = Readonly<Record<string, string>>;
+
 export interface Metrics {
-  emit(name: MetricName, value: number): void;
+  emit(name: MetricName, value: number, dimensions?: MetricDimensions): void;
 }
 
 export const noMetrics: Metrics = { emit() {} };

@@ -1,3 +1,4 @@
+import type { IssuedHostKey } from '../domain/host-key.ts';
 import type { Policy, Target } from '../domain/policy.ts';
 import type { Connection, Mode, Session, SessionResources } from '../domain/session.ts';
 
@@ -11,6 +12,11 @@ export interface LaunchPlan {
   selfDestructAt: number;
   /** the same bound as minutes from launch, for `shutdown -h +N` */
   selfDestructMinutes: number;
+  /**
+   * The bastion's sshd host key, issued by Drawbridge (ec2, local). Its private half goes to
+   * the bastion only: never into a log, an error, the table or the audit trail.
+   */
+  hostKey?: IssuedHostKey;
 }
 
 export interface LaunchResult {

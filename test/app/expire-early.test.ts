@@ -8,6 +8,7 @@ import { MAX_EARLY_FIRE_MS } from '../../lib/aws/eventbridge-expiry-scheduler.ts
 import type { Session } from '../../lib/domain/session.ts';
 import { type TestWorld, testWorld } from '../support/fakes.ts';
 import { ed25519PublicKey } from '../support/keys.ts';
+import { proveReady } from '../support/readiness.ts';
 
 async function ready(world: TestWorld): Promise<Session> {
   const { session } = await requestSession(world.deps, {
@@ -24,8 +25,8 @@ async function ready(world: TestWorld): Promise<Session> {
   const instanceId = provisioning?.resources.instanceId ?? '';
   const bastion = world.ec2.running.get(instanceId);
   if (bastion) bastion.state = 'running';
-  const result = await onInstanceState(world.deps, instanceId, 'running');
-  if (!result) throw new Error('not ready');
+  await onInstanceState(world.deps, instanceId, 'running');
+  const result = await proveReady(world.deps, session.id);
   return result;
 }
 

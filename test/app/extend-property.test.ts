@@ -16,6 +16,7 @@ import { isLive, type Session } from '../../lib/domain/session.ts';
 import { httpStatus } from '../../lib/http/error-status.ts';
 import type { TestWorld } from '../support/fakes.ts';
 import { testWorld } from '../support/fakes.ts';
+import { proveReady } from '../support/readiness.ts';
 import { LIFECYCLE_POLICY_YAML, MINUTE, open, person } from './break-glass-world.ts';
 
 // Room for a few live sessions each, so that sequences reach approvals and extensions often.
@@ -165,6 +166,7 @@ async function run(world: TestWorld, ids: string[], current: Step): Promise<void
       if (provisioned?.status !== 'PROVISIONING') return;
       for (const bastion of world.ec2.running.values()) bastion.state = 'running';
       await observeBastion(world.deps, provisioned, 'running');
+      await proveReady(world.deps, id);
       return;
     }
     case 'expire':

@@ -16,6 +16,7 @@ import {
 } from '../../lib/domain/errors.ts';
 import type { Identity, Session } from '../../lib/domain/session.ts';
 import type { TestWorld } from '../support/fakes.ts';
+import { proveReady } from '../support/readiness.ts';
 import { lifecycleWorld, MINUTE, open, person } from './break-glass-world.ts';
 
 let world: TestWorld;
@@ -38,7 +39,8 @@ async function ready(
   for (const bastion of world.ec2.running.values()) bastion.state = 'running';
   const stored = await world.store.get(session.id);
   if (!stored) throw new Error('session vanished');
-  return observeBastion(world.deps, stored, 'running');
+  await observeBastion(world.deps, stored, 'running');
+  return proveReady(world.deps, session.id);
 }
 
 describe('extending an ec2 session (the key cannot be rewritten on the bastion)', () => {
@@ -188,7 +190,8 @@ describe('who may extend what', () => {
       for (const bastion of world.ec2.running.values()) bastion.state = 'running';
       const stored = await world.store.get(session.id);
       if (!stored) throw new Error('gone');
-      return observeBastion(world.deps, stored, 'running');
+      await observeBastion(world.deps, stored, 'running');
+      return proveReady(world.deps, session.id);
     })();
     expect(readied.status).toBe('READY');
     await expect(

@@ -26,6 +26,7 @@ import type { Identity, Session } from '../../lib/domain/session.ts';
 import { type TestWorld, testWorld } from '../support/fakes.ts';
 
 import { ed25519PublicKey } from '../support/keys.ts';
+import { proveReady } from '../support/readiness.ts';
 
 const alice: Identity = { subject: 'alice', groups: ['dba', 'dev'] };
 const bob: Identity = { subject: 'bob', groups: ['dba'] };
@@ -63,9 +64,8 @@ async function readySession(identity = alice, durationMinutes = 30): Promise<Ses
   const instanceId = provisioning?.resources.instanceId ?? '';
   const bastion = world.ec2.running.get(instanceId);
   if (bastion) bastion.state = 'running';
-  const ready = await onInstanceState(world.deps, instanceId, 'running');
-  if (!ready) throw new Error('no session for the instance');
-  return ready;
+  await onInstanceState(world.deps, instanceId, 'running');
+  return proveReady(world.deps, requested.id);
 }
 
 describe('requesting a session', () => {

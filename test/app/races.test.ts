@@ -7,6 +7,7 @@ import { requestSession } from '../../lib/app/request-session.ts';
 import type { Session } from '../../lib/domain/session.ts';
 import { type TestWorld, testWorld } from '../support/fakes.ts';
 import { ed25519PublicKey } from '../support/keys.ts';
+import { proveReady } from '../support/readiness.ts';
 
 const MINUTE = 60_000;
 let world: TestWorld;
@@ -35,8 +36,8 @@ async function ready(): Promise<Session> {
   const instanceId = session.resources.instanceId ?? '';
   const bastion = world.ec2.running.get(instanceId);
   if (bastion) bastion.state = 'running';
-  const result = await onInstanceState(world.deps, instanceId, 'running');
-  if (!result) throw new Error('not ready');
+  await onInstanceState(world.deps, instanceId, 'running');
+  const result = await proveReady(world.deps, session.id);
   return result;
 }
 

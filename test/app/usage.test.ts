@@ -15,6 +15,7 @@ import { maxSessionSpanMs } from '../../lib/domain/usage.ts';
 import { httpEvent, lambdaContext } from '../support/events.ts';
 import { TEST_POLICY_YAML, type TestWorld, testWorld } from '../support/fakes.ts';
 import { ed25519PublicKey } from '../support/keys.ts';
+import { proveReady } from '../support/readiness.ts';
 import { RecordingMetrics } from '../support/recording-metrics.ts';
 import { makeSession } from '../support/sessions.ts';
 
@@ -51,7 +52,8 @@ async function readySession(secondsToReady = 40): Promise<Session> {
   const bastion = world.ec2.running.get(instanceId);
   if (bastion) bastion.state = 'running';
   world.clock.advance(secondsToReady * SECOND);
-  const ready = await onInstanceState(deps, instanceId, 'running');
+  await onInstanceState(deps, instanceId, 'running');
+  const ready = await proveReady(deps, session.id);
   if (ready?.status !== 'READY') throw new Error('not ready');
   return ready;
 }

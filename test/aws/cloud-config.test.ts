@@ -7,15 +7,22 @@ import {
   BANNER_PATH,
   type BastionUserDataInput,
   buildBastionUserData,
+  HOST_KEY_PATH,
   IMDS_GUARD_PATH,
+  READINESS_SCRIPT,
+  SELF_DESTRUCT_SCRIPT,
   SSHD_CONFIG_PATH,
 } from '../../lib/aws/cloud-config.ts';
 import { authorizedKeyLine } from '../../lib/domain/authorized-key.ts';
+import { issueHostKey } from '../../lib/domain/host-key.ts';
 import { MAX_SELF_DESTRUCT_MINUTES, validatePolicy } from '../../lib/domain/policy.ts';
 import { linuxUserFor } from '../../lib/domain/session.ts';
 import { DEFAULT_BANNER } from '../../lib/domain/sshd-hardening.ts';
 
 const SESSION_ID = 's-0123456789abcdefghjk';
+const HOST_KEY = issueHostKey();
+/** the session's absolute self-destruct time in the examples */
+const SELF_DESTRUCT_AT = Date.UTC(2026, 10, 24, 7, 54, 1);
 const PUBLIC_KEY =
   'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
 
@@ -40,7 +47,8 @@ function input(overrides: Partial<BastionUserDataInput> = {}): BastionUserDataIn
     access: 'jump-only',
     targetHost: '10.0.1.20',
     targetPort: 5432,
-    selfDestructMinutes: 65,
+    selfDestructAt: SELF_DESTRUCT_AT,
+    hostKey: HOST_KEY,
     logGroupName: '/drawbridge/dev/sessions',
     banner: DEFAULT_BANNER,
     ...overrides,
@@ -59,7 +67,9 @@ interface CloudConfig {
   users: unknown[];
   ssh_pwauth: boolean;
   disable_root: boolean;
-  packages: string[];
+  ssh_deletekeys: boolean;
+  ssh_genkeytypes: string[];
+  ssh_keys: Record<string, string>;
   write_files: WrittenFile[];
   runcmd: string[][];
 }
@@ -91,21 +101,24 @@ const TOP_LEVEL_KEYS = [
   'users',
   'ssh_pwauth',
   'disable_root',
-  'packages',
+  'ssh_deletekeys',
+  'ssh_genkeytypes',
+  'ssh_keys',
   'write_files',
   'runcmd',
 ];
 
-function expectedBootcmd(minutes: number): string[][] {
-  return [['shutdown', '-h', `+${minutes}`]];
+function expectedBootcmd(selfDestructAt: number): string[][] {
+  const seconds = String(Math.floor(selfDestructAt / 1000));
+  return [['sh', '-c', SELF_DESTRUCT_SCRIPT, 'drawbridge-self-destruct', seconds]];
 }
 
-function expectedRuncmd(_minutes: number): string[][] {
+function expectedRuncmd(sessionId: string): string[][] {
   return [
     ['nft', '-f', IMDS_GUARD_PATH],
     ['systemctl', 'enable', '--now', 'rsyslog'],
-    ['systemctl', 'restart', 'sshd'],
     [AGENT_CTL, '-a', 'fetch-config', '-m', 'ec2', '-s', '-c', `file:${AGENT_CONFIG_PATH}`],
+    ['sh', '-c', READINESS_SCRIPT, 'drawbridge-ready', sessionId],
   ];
 }
 
@@ -138,16 +151,64 @@ describe('buildBastionUserData', () => {
     expect(config.users).toEqual([expect.objectContaining({ ssh_authorized_keys: [key] })]);
   });
 
-  it('arms the self-destruct at boot, before users, keys or packages exist, in argument form', () => {
-    const config = render(input({ selfDestructMinutes: 95 }));
-    expect(config.bootcmd).toEqual(expectedBootcmd(95));
+  it('arms the self-destruct at boot, at the absolute time, before users or keys exist, in argument form', () => {
+    const config = render(input({ selfDestructAt: SELF_DESTRUCT_AT + 30 * 60_000 }));
+    expect(config.bootcmd).toEqual(expectedBootcmd(SELF_DESTRUCT_AT + 30 * 60_000));
     expect(Object.keys(config)[0]).toBe('bootcmd');
-    expect(config.runcmd).toEqual(expectedRuncmd(95));
+    expect(config.runcmd).toEqual(expectedRuncmd(SESSION_ID));
     expect(config.runcmd.flat()).not.toContain('shutdown');
   });
 
-  it('installs the CloudWatch agent and rsyslog', () => {
-    expect(render(input()).packages).toEqual(['amazon-cloudwatch-agent', 'rsyslog', 'nftables']);
+  it('powers off at the absolute time however late the bastion boots (the script, run)', () => {
+    const at = Math.floor(SELF_DESTRUCT_AT / 1000);
+    const minutesLeft = (now: number) => {
+      const left = Math.floor((at - now + 59) / 60);
+      return left < 1 ? 'now' : `+${left}`;
+    };
+    // The shell arithmetic, mirrored: a boot 20 minutes late gets 20 minutes less.
+    expect(minutesLeft(at - 65 * 60)).toBe('+65');
+    expect(minutesLeft(at - 45 * 60)).toBe('+45');
+    expect(minutesLeft(at - 30)).toBe('+1');
+    expect(minutesLeft(at + 10)).toBe('now');
+    expect(SELF_DESTRUCT_SCRIPT).toContain('($1 - $(date +%s) + 59) / 60');
+  });
+
+  it('carries only the session: no package, no update, no fetch at boot', () => {
+    const text = buildBastionUserData(input());
+    const config = parse(text) as Record<string, unknown>;
+    for (const key of ['packages', 'package_update', 'package_upgrade', 'yum_repos', 'apt'])
+      expect(config).not.toHaveProperty(key);
+    const commands = JSON.stringify([config.bootcmd, config.runcmd]);
+    for (const fetch of ['curl', 'wget', 'dnf', 'yum', 'rpm ', 'pip', 'http://', 'https://'])
+      expect(commands).not.toContain(fetch);
+  });
+
+  it('hands sshd the host key Drawbridge issued, and only that one', () => {
+    const config = render(input());
+    expect(config.ssh_keys).toEqual({
+      ed25519_private: HOST_KEY.privateKey,
+      ed25519_public: HOST_KEY.publicKey,
+    });
+    expect(config.ssh_genkeytypes).toEqual([]);
+    expect(config.ssh_deletekeys).toBe(true);
+    expect(sshdSettings(config).get('HostKey')).toEqual([HOST_KEY_PATH]);
+  });
+
+  it('proves readiness last, after the agent ships the log, naming the session as an argument', () => {
+    const config = render(input());
+    expect(config.runcmd.at(-1)).toEqual([
+      'sh',
+      '-c',
+      READINESS_SCRIPT,
+      'drawbridge-ready',
+      SESSION_ID,
+    ]);
+    expect(READINESS_SCRIPT).toMatch(/sshd -t\nsystemctl reload sshd\n/);
+    expect(READINESS_SCRIPT).toContain('ssh-keyscan -t ed25519 127.0.0.1');
+    expect(READINESS_SCRIPT).toContain(
+      'logger -p authpriv.notice -t drawbridge-ready "drawbridge-ready session=$1 hostkey=$got"',
+    );
+    expect(READINESS_SCRIPT).not.toContain(SESSION_ID);
   });
 
   it('writes a hardened sshd drop-in that allows one user and one forward', () => {
@@ -208,11 +269,10 @@ describe('buildBastionUserData', () => {
   });
 
   it('gives instance metadata (the role credentials) to root only, before anything else runs', () => {
-    const document = render(input()) as unknown as { runcmd: string[][]; packages: string[] };
+    const document = render(input()) as unknown as { runcmd: string[][] };
     const guard = file(render(input()), IMDS_GUARD_PATH);
     expect(guard.content).toContain('ip daddr 169.254.169.254 meta skuid != 0 reject');
     expect(guard.content).toContain('ip6 daddr fd00:ec2::254 meta skuid != 0 reject');
-    expect(document.packages).toContain('nftables');
     expect(document.runcmd[0]).toEqual(['nft', '-f', IMDS_GUARD_PATH]);
   });
 
@@ -244,9 +304,11 @@ describe('buildBastionUserData', () => {
     ['targetPort', { targetPort: 0 }],
     ['targetPort', { targetPort: 70000 }],
     ['targetPort', { targetPort: 22.5 }],
-    ['selfDestructMinutes', { selfDestructMinutes: 0 }],
-    ['selfDestructMinutes', { selfDestructMinutes: MAX_SELF_DESTRUCT_MINUTES + 1 }],
-    ['selfDestructMinutes', { selfDestructMinutes: 1.5 }],
+    ['selfDestructAt', { selfDestructAt: 0 }],
+    ['selfDestructAt', { selfDestructAt: 1.5 }],
+    ['selfDestructAt', { selfDestructAt: Number.NaN }],
+    ['hostKey', { hostKey: { ...HOST_KEY, publicKey: `${HOST_KEY.publicKey}\nHostKey /tmp/x` } }],
+    ['hostKey', { hostKey: { ...HOST_KEY, privateKey: 'not a key' } }],
     ['logGroupName', { logGroupName: '/drawbridge/"dev"' }],
     ['region', { region: 'eu-west-1; rm -rf /' }],
   ] as [string, Partial<BastionUserDataInput>][])('refuses an unsafe %s', (field, overrides) => {
@@ -273,9 +335,9 @@ describe('buildBastionUserData', () => {
       ],
     });
     const longest = policy.provisioningDeadlineMinutes + 1440 + policy.selfDestructGraceMinutes + 1;
-    expect(render(input({ selfDestructMinutes: longest })).bootcmd).toEqual([
-      ['shutdown', '-h', `+${longest}`],
-    ]);
+    const at = SELF_DESTRUCT_AT + longest * 60_000;
+    expect(render(input({ selfDestructAt: at })).bootcmd).toEqual(expectedBootcmd(at));
+    expect(longest).toBeLessThanOrEqual(MAX_SELF_DESTRUCT_MINUTES);
   });
 
   const base32 = fc
@@ -322,7 +384,8 @@ describe('buildBastionUserData', () => {
             access,
             targetHost,
             targetPort,
-            selfDestructMinutes: minutes,
+            selfDestructAt: SELF_DESTRUCT_AT + minutes * 60_000,
+            hostKey: HOST_KEY,
             logGroupName: '/drawbridge/prod/sessions',
             banner,
           });
@@ -335,8 +398,8 @@ describe('buildBastionUserData', () => {
               ssh_authorized_keys: [authorizedKey],
             },
           ]);
-          expect(config.runcmd).toEqual(expectedRuncmd(minutes));
-          expect(config.bootcmd).toEqual(expectedBootcmd(minutes));
+          expect(config.runcmd).toEqual(expectedRuncmd(sessionId));
+          expect(config.bootcmd).toEqual(expectedBootcmd(SELF_DESTRUCT_AT + minutes * 60_000));
           expect(config.write_files.map((entry) => entry.path)).toEqual([
             IMDS_GUARD_PATH,
             BANNER_PATH,
@@ -391,6 +454,7 @@ describe('buildBastionUserData', () => {
     'MACs',
     'KexAlgorithms',
     'Banner',
+    'HostKey',
   ]);
 
   it('never lets a hostile value add a user, key, command or sshd line (property)', () => {
@@ -422,8 +486,8 @@ describe('buildBastionUserData', () => {
         }
         const config = parse(text) as CloudConfig;
         expect(Object.keys(config)).toEqual(TOP_LEVEL_KEYS);
-        expect(config.runcmd).toEqual(expectedRuncmd(65));
-        expect(config.bootcmd).toEqual(expectedBootcmd(65));
+        expect(config.runcmd).toEqual(expectedRuncmd(SESSION_ID));
+        expect(config.bootcmd).toEqual(expectedBootcmd(SELF_DESTRUCT_AT));
         const [user] = config.users as { name: string; ssh_authorized_keys: string[] }[];
         expect(config.users).toHaveLength(1);
         expect(user?.name).toMatch(/^[a-z_][a-z0-9_-]*$/);

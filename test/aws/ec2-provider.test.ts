@@ -21,10 +21,13 @@ import { reap } from '../../lib/app/reap.ts';
 import { Ec2Provider, tagValue } from '../../lib/aws/ec2-provider.ts';
 import { authorizedKeyLine } from '../../lib/domain/authorized-key.ts';
 import { ProvisioningError } from '../../lib/domain/errors.ts';
+import { issueHostKey } from '../../lib/domain/host-key.ts';
 import { type Policy, type Target, validatePolicy } from '../../lib/domain/policy.ts';
 import { linuxUserFor, type Session } from '../../lib/domain/session.ts';
 import type { LaunchPlan } from '../../lib/ports/provider.ts';
 import { testWorld } from '../support/fakes.ts';
+
+const HOST_KEY = issueHostKey();
 
 const ec2Mock = mockClient(EC2Client);
 
@@ -108,6 +111,7 @@ function plan(
     }),
     selfDestructAt: s.credentialExpiresAt,
     selfDestructMinutes: 65,
+    hostKey: HOST_KEY,
   };
 }
 
@@ -295,7 +299,9 @@ describe('Ec2Provider.launch', () => {
     expect(text.split(launchPlan.authorizedKey)).toHaveLength(2);
     expect(text).not.toContain('INC-42');
     expect(text).not.toContain('alice');
-    expect(config.bootcmd).toEqual([['shutdown', '-h', '+65']]);
+    // The plan's absolute self-destruct time, in epoch seconds, not minutes from now.
+    expect(config.bootcmd[0]?.at(-1)).toBe(String(Math.floor(launchPlan.selfDestructAt / 1000)));
+    expect(text).toContain(launchPlan.hostKey?.publicKey ?? 'missing');
   });
 
   it('sends a throttled launch once (the SDK client retries it), then fails retryable and removes the group', async () => {

@@ -31,6 +31,8 @@ interface SessionJson {
   connection?: {
     bastion: { host: string; port: number; user: string };
     hostKeyFingerprint?: string;
+    hostKey?: string;
+    knownHosts?: string;
     target: { host: string; port: number };
   };
   identityFile?: string;
@@ -692,10 +694,15 @@ describe('open: waiting, retrying, connecting', () => {
     const id = /^(s-[0-9a-z]{20}) is READY/m.exec(run.stdout)?.[1] ?? '';
     const identityFile = join(keysDir, id, 'id_ed25519');
     expect(args.slice(0, 2)).toEqual(['-i', identityFile]);
-    expect(args).toContain('StrictHostKeyChecking=accept-new');
+    // The bastion's host key is pinned from the API, never trusted on first use.
+    expect(args).toContain('StrictHostKeyChecking=yes');
+    const knownHostsFile = join(keysDir, id, 'known_hosts');
+    expect(args).toContain(`UserKnownHostsFile=${knownHostsFile}`);
     expect(args).toContain('-N');
     expect(args[args.indexOf('-L') + 1]).toBe(`127.0.0.1:15432:127.0.0.1:${echoPort}`);
     const shown = parse(await cli(['show', id, '--json']));
+    expect(shown.connection?.knownHosts).toMatch(/^\[127\.0\.0\.1\]:\d+ ssh-ed25519 /);
+    expect(await readFile(knownHostsFile, 'utf8')).toBe(`${shown.connection?.knownHosts}\n`);
     expect(args.slice(-3)).toEqual([
       '-p',
       String(shown.connection?.bastion.port),

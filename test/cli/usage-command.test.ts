@@ -97,7 +97,7 @@ function withEice(): UsageReport {
     },
     groupBy: 'user',
     policy: testPolicy(),
-    pricing: DEFAULT_PRICING,
+    pricing: defaultPricing(),
     pricingSource: 'default',
   });
   const base = Date.parse('2026-11-02T10:00:00Z');

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IllegalTransitionError } from '../../lib/domain/errors.ts';
+import { issueHostKey } from '../../lib/domain/host-key.ts';
 import {
   canTransition,
   type LifecycleEvent,
@@ -59,6 +60,7 @@ function makeSession(overrides: Partial<Session> = {}): Session {
 const EVENTS: Record<LifecycleEventType, LifecycleEvent> = {
   provision: { type: 'provision', resources: { instanceType: 't4g.nano' } },
   attach: { type: 'attach', resources: { instanceId: 'i-0abc' } },
+  running: { type: 'running' },
   ready: { type: 'ready', connection },
   end: { type: 'end', reason: 'revoked' },
   ended: { type: 'ended' },
@@ -81,7 +83,13 @@ const { REQUESTED, PROVISIONING, READY, ENDING, ENDED, FAILED } = SessionStatus;
 const EXPECTED: Record<SessionStatus, Partial<Record<LifecycleEventType, SessionStatus>>> = {
   REQUESTED: { provision: PROVISIONING, end: ENDING, fail: FAILED },
   PENDING_APPROVAL: { approve: REQUESTED, deny: ENDED, end: ENDING, fail: FAILED },
-  PROVISIONING: { attach: PROVISIONING, ready: READY, end: ENDING, fail: FAILED },
+  PROVISIONING: {
+    attach: PROVISIONING,
+    running: PROVISIONING,
+    ready: READY,
+    end: ENDING,
+    fail: FAILED,
+  },
   READY: { end: ENDING, fail: FAILED, extend: READY, warn: READY, grant: READY },
   ENDING: { ended: ENDED, fail: FAILED },
   ENDED: {},
@@ -95,8 +103,8 @@ const pairs = ALL_STATUSES.flatMap((status) =>
 );
 
 describe('transition table: every status × event pair', () => {
-  it('covers 77 pairs and agrees with TRANSITIONS / canTransition', () => {
-    expect(pairs).toHaveLength(77);
+  it('covers 84 pairs and agrees with TRANSITIONS / canTransition', () => {
+    expect(pairs).toHaveLength(84);
     for (const { status, type, to } of pairs) {
       expect(canTransition(status, type), `${status} × ${type}`).toBe(to !== undefined);
       expect(TRANSITIONS[type].from.includes(status)).toBe(to !== undefined);
@@ -159,6 +167,31 @@ describe('resources', () => {
     expect(attached.resources).toEqual({ securityGroupId: 'sg-1', instanceId: 'i-1' });
     expect(attached.status).toBe(PROVISIONING);
     expect(attached.version).toBe(3);
+  });
+
+  it('attach keeps the launch time and only the public half of the issued host key', () => {
+    const key = issueHostKey();
+    const attached = transition(
+      makeSession({ status: PROVISIONING }),
+      { type: 'attach', resources: { instanceId: 'i-1' }, launchSentAt: T0 + 10, hostKey: key },
+      T0 + 2000,
+    );
+    expect(attached.launchSentAt).toBe(T0 + 10);
+    expect(attached.hostKey).toEqual({ publicKey: key.publicKey, fingerprint: key.fingerprint });
+    expect(JSON.stringify(attached)).not.toContain('PRIVATE KEY');
+  });
+
+  it('running records the first report only, and READY implies it', () => {
+    const first = transition(makeSession({ status: PROVISIONING }), { type: 'running' }, T0 + 5);
+    const again = transition(first, { type: 'running' }, T0 + 9);
+    expect(again.bastionRunningAt).toBe(T0 + 5);
+    expect(again.status).toBe(PROVISIONING);
+    const direct = transition(
+      makeSession({ status: PROVISIONING }),
+      { type: 'ready', connection: { bastionHost: 'h', bastionPort: 22, linuxUser: 'u' } },
+      T0 + 7,
+    );
+    expect(direct.bastionRunningAt).toBe(T0 + 7);
   });
 
   it('provision without resources keeps the existing ones', () => {

@@ -154,9 +154,10 @@ describe('local mode, end to end', () => {
       actor: string;
       detail?: Record<string, unknown>;
     }[];
-    // The cloud's path: launch recorded (attach), then the bastion's own running signal
-    // (observeBastion) makes it READY, not the launch call returning.
-    expect(items.map((event) => event.type)).toEqual([
+    // The cloud's path: launch recorded (attach), then the bastion's readiness proof in its
+    // own log makes it READY, not the launch call returning (nor the running signal, which
+    // is recorded as a phase when it is handled before the proof).
+    expect(items.map((event) => event.type).filter((type) => type !== 'running')).toEqual([
       'requested',
       'provision',
       'attach',
@@ -165,7 +166,7 @@ describe('local mode, end to end', () => {
       'ended',
     ]);
     expect(items.find((event) => event.type === 'ready')?.detail).toMatchObject({
-      via: 'bastion-running',
+      via: 'readiness-proof',
     });
   });
 

@@ -9,6 +9,7 @@ import type { HttpEvent, HttpResult } from '../../lib/http/http-handler.ts';
 import { httpEvent, lambdaContext } from '../support/events.ts';
 import { type TestWorld, testWorld } from '../support/fakes.ts';
 import { ed25519PublicKey, rsaModulus, rsaPublicKeyLine } from '../support/keys.ts';
+import { proveReady } from '../support/readiness.ts';
 
 const modulus = rsaModulus();
 
@@ -211,6 +212,7 @@ describe('GET, DELETE /sessions/{id} and the events', () => {
     if (bastion) bastion.state = 'running';
     const { onInstanceState } = await import('../../lib/app/observe-bastion.ts');
     await onInstanceState(world.deps, instanceId, 'running');
+    await proveReady(world.deps, id);
     return id;
   }
 
@@ -221,11 +223,21 @@ describe('GET, DELETE /sessions/{id} and the events', () => {
     expect(response.body.status).toBe('READY');
     const connection = response.body.connection as Record<string, string>;
     const user = (await world.store.get(id))?.linuxUser;
-    expect(connection.sshJump).toBe(`ssh -J ${user}@198.51.100.7 -p 5432 10.0.1.20`);
+    const hostKey = (await world.store.get(id))?.hostKey;
+    const knownHostsFile = `~/.ssh/drawbridge-${id}.known_hosts`;
+    // The host key Drawbridge issued, pinned in every printed line: never trust on first use.
+    expect(connection.hostKey).toBe(hostKey?.publicKey);
+    expect(connection.knownHosts).toBe(`198.51.100.7 ${hostKey?.publicKey}`);
+    expect(connection.hostKeyFingerprint).toBe(hostKey?.fingerprint);
+    expect(connection.sshJump).toBe('ssh -J drawbridge-prod-db -p 5432 10.0.1.20');
     expect(connection.sshForward).toBe(
-      `ssh -N -L 127.0.0.1:5432:10.0.1.20:5432 -p 22 ${user}@198.51.100.7`,
+      `ssh -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHostsFile} -N -L 127.0.0.1:5432:10.0.1.20:5432 -p 22 ${user}@198.51.100.7`,
     );
     expect(connection.sshConfig).toContain('LocalForward 127.0.0.1:5432 10.0.1.20:5432');
+    expect(connection.sshConfig).toContain('Host drawbridge-prod-db\n');
+    expect(connection.sshConfig).toContain('  StrictHostKeyChecking yes\n');
+    expect(connection.sshConfig).toContain(`  UserKnownHostsFile ${knownHostsFile}\n`);
+    expect(JSON.stringify(response.body)).not.toContain('accept-new');
   });
 
   it('answers 404 for someone else\u2019s session on every route, exactly as for a missing one', async () => {
@@ -260,6 +272,7 @@ describe('GET, DELETE /sessions/{id} and the events', () => {
       'requested',
       'provision',
       'attach',
+      'running',
       'ready',
       'end',
       'ended',

@@ -45,6 +45,7 @@ const FUNCTIONS = [
   'endSession',
   'provision',
   'onInstanceState',
+  'onBastionLog',
   'expire',
   'reap',
   'usage',
@@ -307,7 +308,8 @@ describe('IAM', () => {
     );
     expect(new Set(passes.map((statement) => statement.role))).toEqual(
       // extendSession moves a session's expiry schedule, which passes the scheduler role.
-      new Set(['ProvisionRole', 'OnInstanceStateRole', 'ExtendSessionRole']),
+      // onBastionLog marks READY on the readiness proof, which arms the expiry schedule
+      new Set(['ProvisionRole', 'OnInstanceStateRole', 'OnBastionLogRole', 'ExtendSessionRole']),
     );
     for (const statement of passes) {
       expect(actionsOf(statement)).toEqual(['iam:PassRole']);
@@ -408,6 +410,15 @@ describe('IAM', () => {
         'scheduler:DeleteSchedule',
         'iam:PassRole',
       ],
+      // the same use case family: the bastion's own signal (its readiness proof) to its session
+      onBastionLog: [
+        ...table,
+        'dynamodb:Query',
+        'scheduler:CreateSchedule',
+        'scheduler:UpdateSchedule',
+        'scheduler:DeleteSchedule',
+        'iam:PassRole',
+      ],
       expire: [
         ...table,
         'ec2:TerminateInstances',
@@ -480,6 +491,7 @@ describe('IAM', () => {
         'EndSessionRole',
         'ProvisionRole',
         'OnInstanceStateRole',
+        'OnBastionLogRole',
         'ExpireRole',
         'ReapRole',
       ]),
@@ -605,9 +617,14 @@ describe('hardening', () => {
   it('terminates only instances launched from the stage launch template, never by a settable tag alone', () => {
     const terminations = statementsWith('ec2:TerminateInstances');
     expect(terminations.map((statement) => statement.role).sort()).toEqual(
-      ['EndSessionRole', 'ExpireRole', 'OnInstanceStateRole', 'ProvisionRole', 'ReapRole'].filter(
-        (role) => allowedActions(role).has('ec2:TerminateInstances'),
-      ),
+      [
+        'EndSessionRole',
+        'ExpireRole',
+        'OnBastionLogRole',
+        'OnInstanceStateRole',
+        'ProvisionRole',
+        'ReapRole',
+      ].filter((role) => allowedActions(role).has('ec2:TerminateInstances')),
     );
     expect(terminations.length).toBeGreaterThanOrEqual(3);
     for (const statement of terminations) {

@@ -1,0 +1,51 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { AppDeps } from '../lib/app/deps.ts';
+import { onBastionLogLine, type ProofOutcome } from '../lib/app/prove-readiness.ts';
+import { flushMetrics } from '../lib/aws/powertools-metrics.ts';
+import { composeActing } from '../lib/composition/acting.ts';
+import { logger } from '../lib/composition/core.ts';
+import { lazy } from '../lib/composition/lazy.ts';
+import { ValidationError } from '../lib/domain/errors.ts';
+import { parseLogsSubscriptionEvent } from '../lib/http/logs-subscription.ts';
+
+/**
+ * The bastion log group's subscription filter (it matches only readiness lines): each proof,
+ * from the stream it was written to, goes to the readiness use case, which marks the session
+ * READY only for its own stream, session and issued host key. A delivery that is not a
+ * subscription event is logged and dropped (a retry would not make it one); a failure of ours
+ * throws, and Lambda's asynchronous retries deliver the proof again.
+ */
+export const createOnBastionLogHandler = (deps: () => AppDeps) =>
+  middy(async (event: unknown): Promise<{ outcomes: ProofOutcome['outcome'][] }> => {
+    let payload: ReturnType<typeof parseLogsSubscriptionEvent>;
+    try {
+      payload = parseLogsSubscriptionEvent(event);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      logger.warn('ignoring a delivery that is not a log subscription event', {
+        reason: error.message,
+      });
+      return { outcomes: [] };
+    }
+    if (payload.messageType !== 'DATA_MESSAGE') return { outcomes: [] };
+    const outcomes: ProofOutcome['outcome'][] = [];
+    for (const logEvent of payload.logEvents) {
+      const result = await onBastionLogLine(deps(), 'ec2', {
+        stream: payload.logStream,
+        message: logEvent.message,
+      });
+      if (result.outcome !== 'ready')
+        logger.info('readiness line changed nothing', {
+          stream: payload.logStream,
+          why: result.outcome === 'ignored' ? result.why : 'failed',
+        });
+      outcomes.push(result.outcome);
+    }
+    return { outcomes };
+  })
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(flushMetrics());
+
+/** DynamoDB, EC2 (inspects the instance), Scheduler, SNS (lib/composition/acting.ts). */
+export const handler = createOnBastionLogHandler(lazy(composeActing));
