@@ -15,11 +15,21 @@ describe('the OpenAPI document', () => {
   });
 
   it('documents every route serverless.yml deploys and local mode serves', () => {
-    const deployed = [
+    const all = [
       ...readFileSync(new URL('serverless.yml', root), 'utf8').matchAll(
-        /httpApi: \{ method: (\w+), path: (?:'([^']+)'|([^,\s}]+))/g,
+        /httpApi: \{ method: (\w+), path: (?:'([^']+)'|([^,\s}]+))(,\s*authorizer)?/g,
       ),
-    ].map(([, method, quoted, bare]) => `${String(method).toLowerCase()} ${quoted ?? bare}`);
+    ].map(([, method, quoted, bare, authorized]) => ({
+      route: `${String(method).toLowerCase()} ${quoted ?? bare}`,
+      authorized: authorized !== undefined,
+    }));
+    // The API is every route behind the JWT authorizer; the only public routes are the
+    // console's static page and assets, which are not part of the JSON API.
+    expect(all.filter((r) => !r.authorized).map((r) => r.route)).toEqual([
+      'get /',
+      'get /assets/{file}',
+    ]);
+    const deployed = all.filter((r) => r.authorized).map((r) => r.route);
     const local = ROUTES.map((route) => `${route.method.toLowerCase()} ${route.path}`);
     expect(deployed.length).toBeGreaterThan(5);
     for (const route of new Set([...deployed, ...local])) {
