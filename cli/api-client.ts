@@ -32,6 +32,14 @@ export const SessionView = z.looseObject({
   createdAt: z.string(),
   provisioningDeadline: z.optional(z.string()),
   readyAt: z.optional(z.string()),
+  timeToReady: z.optional(
+    z.looseObject({
+      launch: z.optional(z.number()),
+      running: z.optional(z.number()),
+      ready: z.optional(z.number()),
+      total: z.optional(z.number()),
+    }),
+  ),
   expiresAt: z.optional(z.string()),
   endedAt: z.optional(z.string()),
   endReason: z.optional(z.string()),

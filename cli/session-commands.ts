@@ -112,6 +112,24 @@ const FIELDS: [keyof SessionView & string, string][] = [
   ['failureReason', 'failure'],
 ];
 
+const secondsText = (seconds: number): string =>
+  seconds < 10 ? `${seconds.toFixed(2)}s` : `${seconds.toFixed(1)}s`;
+
+/** "12.3s: launch 0.05s (Drawbridge), running 6.1s (the cloud), ready 6.2s (boot and proof)" */
+export function readinessBreakdown(phases: SessionView['timeToReady']): string | undefined {
+  if (phases?.total === undefined) return undefined;
+  const parts = (
+    [
+      ['launch', phases.launch, 'Drawbridge'],
+      ['running', phases.running, 'the cloud'],
+      ['ready', phases.ready, 'boot and proof'],
+    ] as const
+  ).flatMap(([name, value, who]) =>
+    value === undefined ? [] : [`${name} ${secondsText(value)} (${who})`],
+  );
+  return `${secondsText(phases.total)}${parts.length ? `: ${parts.join(', ')}` : ''}`;
+}
+
 export async function show(context: Context): Promise<number> {
   const id = sessionId(context);
   const client = await context.client();
@@ -146,6 +164,8 @@ export async function show(context: Context): Promise<number> {
       ? []
       : [`  ${label.padEnd(11)}${clean(String(value), 500)}`];
   });
+  const breakdown = readinessBreakdown(view.timeToReady);
+  if (breakdown) rows.push(`  ${'to ready'.padEnd(11)}${breakdown}`);
   context.out(`${view.id}\n${rows.join('\n')}\n`);
   if (connection && commands) {
     context.out(`\n${renderReady(view, connection, commands, identityFile, Date.now())}`);

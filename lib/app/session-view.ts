@@ -4,6 +4,7 @@ import type { Policy } from '../domain/policy.ts';
 import { findTarget } from '../domain/policy.ts';
 import { type Session, SessionStatus } from '../domain/session.ts';
 import type { ConnectionRecord } from '../domain/sshd-log.ts';
+import { phaseDurations } from '../domain/time-to-ready.ts';
 
 const iso = (epochMs: number | undefined): string | undefined =>
   epochMs === undefined ? undefined : new Date(epochMs).toISOString();
@@ -175,6 +176,8 @@ export function sessionView(session: Session, policy: Policy) {
         ? undefined
         : iso(session.provisioningDeadline),
     readyAt: iso(session.readyAt),
+    // Seconds per phase (launch sent, instance running, readiness proof), once READY.
+    ...(session.readyAt !== undefined ? { timeToReady: phaseDurations(session) } : {}),
     expiresAt: iso(session.expiresAt),
     endedAt: iso(session.endedAt),
     endReason: session.endReason,

@@ -93,3 +93,34 @@ describe('the view of an eice session', () => {
     expect(view.links).not.toHaveProperty('credentials');
   });
 });
+
+describe('the time-to-ready breakdown', () => {
+  it('gives each recorded phase in seconds once READY, and nothing before', () => {
+    const base = makeSession({ mode: 'eice', target: 'web-ssh' });
+    const ready: Session = {
+      ...base,
+      launchSentAt: base.createdAt + 40,
+      bastionRunningAt: base.createdAt + 6_040,
+      readyAt: base.createdAt + 18_540,
+    };
+    expect(sessionView(ready, POLICY).timeToReady).toEqual({
+      launch: 0.04,
+      running: 6,
+      ready: 12.5,
+      total: 18.54,
+    });
+    const pending: Session = { ...base, readyAt: undefined };
+    expect(sessionView(pending, POLICY)).not.toHaveProperty('timeToReady');
+  });
+});
+
+describe('drawbridge show: the breakdown line', () => {
+  it('names each phase and who spent it, and says nothing without a total', async () => {
+    const { readinessBreakdown } = await import('../../cli/session-commands.ts');
+    expect(readinessBreakdown({ launch: 0.04, running: 6, ready: 12.5, total: 18.54 })).toBe(
+      '18.5s: launch 0.04s (Drawbridge), running 6.00s (the cloud), ready 12.5s (boot and proof)',
+    );
+    expect(readinessBreakdown({ launch: 0.04 })).toBeUndefined();
+    expect(readinessBreakdown(undefined)).toBeUndefined();
+  });
+});

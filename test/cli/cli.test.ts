@@ -436,6 +436,10 @@ describe('a session from open to end', () => {
     expect(run.stdout).toContain(`ssh -i ${session.identityFile} `);
     expect(run.stdout).toContain(`IdentityFile ${session.identityFile}`);
     expect(run.stdout).toContain(`until ${session.expiresAt}`);
+    // The local bastion takes the cloud's path: launch sent, running signal, readiness proof.
+    expect(run.stdout).toMatch(
+      /to ready\s+\d+\.\d+s: launch \d+\.\d+s \(Drawbridge\), running \d+\.\d+s \(the cloud\), ready \d+\.\d+s \(boot and proof\)\n/,
+    );
     const asJson = parse(await cli(['show', session.id, '--json']));
     expect(asJson).toMatchObject({
       id: session.id,
