@@ -12,6 +12,7 @@ const ACTING = [...REQUEST, '@aws-sdk/client-scheduler'];
 export const HOT_PATH: Record<string, { file: string; sdk: string[] }> = {
   getSession: { file: 'functions/get-session.ts', sdk: DYNAMODB },
   listSessions: { file: 'functions/list-sessions.ts', sdk: DYNAMODB },
+  listApprovals: { file: 'functions/list-approvals.ts', sdk: DYNAMODB },
   listReviews: { file: 'functions/list-reviews.ts', sdk: DYNAMODB },
   reviewSession: { file: 'functions/review-session.ts', sdk: DYNAMODB },
   verifyAudit: { file: 'functions/verify-audit.ts', sdk: DYNAMODB },

@@ -73,6 +73,12 @@ export const ListReviewsQuery = z.strictObject({
   cursor: z.string().max(4096).optional(),
 });
 
+/** GET /approvals: a page of the requests that wait for the caller's decision. */
+export const ListApprovalsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  cursor: z.string().max(2048).optional(),
+});
+
 export const IdempotencyKey = z
   .string()
   .regex(/^[A-Za-z0-9_-]{8,128}$/, 'Idempotency-Key must be 8 to 128 letters, digits, _ or -');

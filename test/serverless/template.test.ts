@@ -54,6 +54,7 @@ const FUNCTIONS = [
   'approveSession',
   'denySession',
   'listReviews',
+  'listApprovals',
   'reviewSession',
   'console',
   'listTargets',
@@ -431,6 +432,7 @@ describe('IAM', () => {
       approveSession: [...table, 'sqs:SendMessage'],
       denySession: table,
       listReviews: ['dynamodb:Query'],
+      listApprovals: ['dynamodb:Query'],
       listTargets: ['logs:PutLogEvents'],
       reviewSession: ['dynamodb:GetItem', 'dynamodb:PutItem'],
       // serves files from its own artifact: no AWS call beyond its logs
@@ -448,6 +450,7 @@ describe('IAM', () => {
       'usage',
       'verifyAudit',
       'listReviews',
+      'listApprovals',
       'listTargets',
     ] as const) {
       const writes = [...allowedActions(roleOf(name))].filter(
@@ -467,6 +470,8 @@ describe('IAM', () => {
     expect(queries('listSessions')).toContain('/index/byCreated');
     expect(queries('reap')).toContain('/index/byDue');
     expect(queries('usage')).toContain('/index/byCreated');
+    // One index, read only: the pending listing is the admin listing's query, never a Scan.
+    expect(queries('listApprovals')).toMatch(/^\S+\/index\/byCreated$/);
     expect(queries('onInstanceState')).toContain('/index/byInstance');
   });
 
