@@ -1,10 +1,10 @@
 import { createApproveSessionHandler } from '../../functions/approve-session.ts';
-import { createListApprovalsHandler } from '../../functions/list-approvals.ts';
 import { CONSOLE_DIR, createConsoleHandler } from '../../functions/console.ts';
 import { createDenySessionHandler } from '../../functions/deny-session.ts';
 import { createEndSessionHandler } from '../../functions/end-session.ts';
 import { createExtendSessionHandler } from '../../functions/extend-session.ts';
 import { createGetSessionHandler } from '../../functions/get-session.ts';
+import { createListApprovalsHandler } from '../../functions/list-approvals.ts';
 import { createListReviewsHandler } from '../../functions/list-reviews.ts';
 import { createListSessionsHandler } from '../../functions/list-sessions.ts';
 import { createListTargetsHandler } from '../../functions/list-targets.ts';

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { approveSession } from '../../lib/app/approve-session.ts';
 import { listApprovals } from '../../lib/app/approvals-queue.ts';
+import { approveSession } from '../../lib/app/approve-session.ts';
 import { parsePolicy } from '../../lib/domain/policy.ts';
 import type { Identity } from '../../lib/domain/session.ts';
 import { type TestWorld, testWorld } from '../support/fakes.ts';
@@ -49,7 +49,7 @@ describe('GET /approvals (the approver queue)', () => {
     expect(await ids(aliceLead)).toEqual([daves]);
   });
 
-  it("leaves out targets other groups approve, and what no longer waits", async () => {
+  it('leaves out targets other groups approve, and what no longer waits', async () => {
     const ledger = await pendingFor(who('mallory', ['dba']), 'ledger');
     const payments = await pendingFor(who('dave', ['dba']), 'payments');
     const demo = await open(world, who('carl', ['dev']), { target: 'demo' });
@@ -75,7 +75,10 @@ describe('GET /approvals (the approver queue)', () => {
     const seen: string[] = [];
     let cursor: string | undefined;
     do {
-      const page = await listApprovals(world.deps, bob, { limit: 2, ...(cursor ? { cursor } : {}) });
+      const page = await listApprovals(world.deps, bob, {
+        limit: 2,
+        ...(cursor ? { cursor } : {}),
+      });
       expect(page.items.length).toBeLessThanOrEqual(2);
       seen.push(...page.items.map((session) => session.id));
       cursor = page.cursor;
