@@ -270,6 +270,9 @@ export async function createLocalOidcProvider(
     claims: { openid: ['sub'], groups: ['groups'] },
     conformIdTokenClaims: false,
     pkce: { required: () => true },
+    // Cross-origin calls only from the API's own origin (the console's token and refresh
+    // requests carry an Origin header even though they are same-origin).
+    clientBasedCORS: (_ctx: unknown, origin: string) => origin === resource,
     ttl: {
       AccessToken: ACCESS_TOKEN_TTL_SECONDS,
       IdToken: ACCESS_TOKEN_TTL_SECONDS,
