@@ -130,8 +130,13 @@ button{padding:.6rem}.error{color:#b00020}.hint{color:#555;font-size:.9rem}</sty
 <body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
 }
 
-/** The provider's pages: no script at all, styles inline, forms posting to this origin only. */
-const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'";
+/**
+ * The provider's pages: no script at all, styles inline, forms posting to this origin only —
+ * and to the CLI's loopback redirect, since browsers apply form-action to every redirect that
+ * follows a form post, and the sign-in form's post ends at http://127.0.0.1:<port>/callback.
+ */
+const PAGE_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http://127.0.0.1:* http://localhost:*";
 
 interface HtmlContext {
   body: string;

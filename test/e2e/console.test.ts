@@ -1,4 +1,6 @@
 import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -292,7 +294,41 @@ describe('the console in Chromium', { timeout: 45_000 }, () => {
     await expectAccessible(page);
   });
 
+  it("lets a real browser finish the CLI's sign-in at its loopback redirect", async () => {
+    // Browsers check form-action on each redirect after a form post: the provider's pages must
+    // let the password form's post end at the CLI's loopback listener.
+    let arrived = '';
+    const listener = createServer((request, response) => {
+      if (request.url?.startsWith('/callback')) arrived = request.url;
+      response.end('signed in');
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = listener.address() as AddressInfo;
+      const url = new URL(`${orchestrator.oidc.issuer}/auth`);
+      url.search = new URLSearchParams({
+        client_id: orchestrator.oidc.clientId,
+        redirect_uri: `http://127.0.0.1:${port}/callback`,
+        response_type: 'code',
+        scope: 'openid',
+        state: 'cli-state',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+      }).toString();
+      const page = await newPage();
+      await page.goto(url.href);
+      await page.getByLabel('User').fill('alice');
+      await page.getByLabel('Password').fill('alice-pass');
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.getByRole('button', { name: /^Skip/ }).click();
+      await page.getByText('signed in').waitFor();
+      expect(arrived).toMatch(/^\/callback\?code=[^&]+&state=cli-state/);
+    } finally {
+      listener.close();
+    }
+  });
+
   it('never tripped the Content-Security-Policy', () => {
-    expect(cspViolations).toEqual([]);
+    expect(cspViolations, cspViolations.join('\n')).toEqual([]);
   });
 });
