@@ -12,6 +12,9 @@ const ACTING = [...REQUEST, '@aws-sdk/client-scheduler'];
 export const HOT_PATH: Record<string, { file: string; sdk: string[] }> = {
   getSession: { file: 'functions/get-session.ts', sdk: DYNAMODB },
   listSessions: { file: 'functions/list-sessions.ts', sdk: DYNAMODB },
+  listApprovals: { file: 'functions/list-approvals.ts', sdk: DYNAMODB },
+  /** the console's page and assets: no AWS service at all */
+  console: { file: 'functions/console.ts', sdk: [] },
   listReviews: { file: 'functions/list-reviews.ts', sdk: DYNAMODB },
   reviewSession: { file: 'functions/review-session.ts', sdk: DYNAMODB },
   verifyAudit: { file: 'functions/verify-audit.ts', sdk: DYNAMODB },

@@ -68,40 +68,54 @@ function Decision({ session, onDone }: { session: Session; onDone: () => void })
   );
 }
 
+// Pages of GET /approvals read per poll: each page may hold few matches (the API filters a
+// listing of every pending request), so the queue follows the cursor a little way.
+const QUEUE_PAGES = 5;
+
+async function queue(): Promise<Session[]> {
+  const items: Session[] = [];
+  let cursor: string | undefined;
+  for (let read = 0; read < QUEUE_PAGES; read++) {
+    const query = `limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const page = await api<Page<Session>>('GET', `/approvals?${query}`);
+    items.push(...page.items);
+    cursor = page.cursor;
+    if (!cursor) break;
+  }
+  return items;
+}
+
 /**
- * The queue: every pending request the caller may see. Admins see everyone's (GET
- * /sessions?all=true); others see their own here and reach other people's through the link
- * in the notification (#/approvals/<id>).
- * TODO(GET /approvals): a route listing the requests that wait for the caller's approver
- * groups, so approvers who are not admins get a queue too.
+ * The queue: the requests waiting for the caller's decision (GET /approvals: an approver group
+ * of the target, never their own; admins are not approvers by rank), and the caller's own
+ * pending requests beside them.
  */
-export function Approvals({ admin }: { admin: boolean }) {
-  const pending = usePoll(
-    () =>
-      api<Page<Session>>(
-        'GET',
-        `/sessions?status=PENDING_APPROVAL&limit=100${admin ? '&all=true' : ''}`,
-      ),
-    [admin],
+export function Approvals() {
+  const waiting = usePoll(queue, []);
+  const own = usePoll(
+    () => api<Page<Session>>('GET', '/sessions?status=PENDING_APPROVAL&limit=100'),
+    [],
   );
-  const items = pending.data?.items ?? [];
-  const mine = me()?.subject;
-  const forMe = items.filter((session) => session.owner !== mine);
-  const own = items.filter((session) => session.owner === mine);
+  const reload = () => {
+    waiting.reload();
+    own.reload();
+  };
+  const forMe = waiting.data ?? [];
+  const mine = own.data?.items ?? [];
   return (
     <>
       <h1>Approvals</h1>
-      <ErrorNote error={pending.error} />
+      <ErrorNote error={waiting.error ?? own.error} />
       <Section title="Waiting for a decision">
         {forMe.length === 0 ? <p class="muted">Nothing waits for you.</p> : null}
         {forMe.map((session) => (
-          <Decision key={session.id} session={session} onDone={pending.reload} />
+          <Decision key={session.id} session={session} onDone={reload} />
         ))}
       </Section>
       <Section title="Your own requests">
-        {own.length === 0 ? <p class="muted">None pending.</p> : null}
-        {own.map((session) => (
-          <Decision key={session.id} session={session} onDone={pending.reload} />
+        {mine.length === 0 ? <p class="muted">None pending.</p> : null}
+        {mine.map((session) => (
+          <Decision key={session.id} session={session} onDone={reload} />
         ))}
       </Section>
     </>
@@ -109,18 +123,26 @@ export function Approvals({ admin }: { admin: boolean }) {
 }
 
 /**
- * A notification's link: one request. An approver who is neither owner nor admin cannot read
- * it (GET answers 404), so the decision is offered on the id alone and the API judges.
+ * A notification's link: one request. GET /sessions/{id} answers the owner and admins; an
+ * approver finds it in their queue. Anyone else still gets the decision offered on the id
+ * alone, and the API judges.
  */
 export function ApprovalLink({ id }: { id: string }) {
-  const read = usePoll(() => api<Session>('GET', `/sessions/${id}`).catch(() => undefined), [id]);
+  const read = usePoll(
+    () =>
+      api<Session>('GET', `/sessions/${id}`).catch(() =>
+        queue().then((items) => items.find((session) => session.id === id)),
+      ),
+    [id],
+  );
   const session: Session = read.data ?? {
     id,
     status: 'PENDING_APPROVAL',
     target: '(not visible to you)',
     mode: '',
     owner: '(someone else)',
-    reason: 'Only the owner and admins may read a request; you may still decide on it.',
+    reason:
+      'Only the owner, admins and its approvers may read a request; you may still decide on it.',
     durationMinutes: 0,
   };
   return (

@@ -18,13 +18,14 @@ interface Discovery {
   /** the CLI's client (a native app with a loopback redirect): not usable from a page */
   clientId: string;
   /**
-   * The console's own client (a browser app whose redirect is this origin's `/`).
-   * TODO(console client): local mode's provider does not register one yet; until it does, the
-   * console falls back to the pasted-token form.
+   * The console's own client (a public browser client whose redirect is this origin's `/`).
+   * A deployment that registers none gets the pasted-token form instead.
    */
   consoleClientId?: string;
-  /** the API's audience, asked for as the token's resource (RFC 8707) */
+  /** what the API's tokens carry as aud (informational: the provider decides) */
   audience?: string;
+  /** an RFC 8707 resource indicator to send, for providers that want one (as the CLI does) */
+  resource?: string;
   scopes?: string[];
 }
 
@@ -73,7 +74,7 @@ async function discover(): Promise<typeof provider> {
   provider = {
     as,
     client: { client_id: discovery.consoleClientId },
-    ...(discovery.audience ? { resource: discovery.audience } : {}),
+    ...(discovery.resource ? { resource: discovery.resource } : {}),
     scopes: (discovery.scopes ?? ['openid', 'offline_access']).join(' '),
   };
   return provider;
@@ -201,8 +202,8 @@ export async function signOut(): Promise<void> {
 }
 
 /**
- * Development only, while no provider is advertised: a bearer token pasted by hand (the one
- * `drawbridge login --local` stores), kept in memory like any other.
+ * The fallback for a deployment whose discovery names no console client: a bearer token pasted
+ * by hand (the one `drawbridge login` stores), kept in memory like any other.
  */
 export function useToken(token: string): Me | undefined {
   tokens = { access: token.trim(), expiresAt: Number.MAX_SAFE_INTEGER };

@@ -43,7 +43,7 @@ function Page({ route, can }: { route: string; can: Capabilities }) {
   const [, section, id] = route.split('/');
   if (section === 'sessions' && id) return <SessionDetail id={decodeURIComponent(id)} />;
   if (section === 'approvals' && id) return <ApprovalLink id={decodeURIComponent(id)} />;
-  if (section === 'approvals') return <Approvals admin={can.admin} />;
+  if (section === 'approvals') return <Approvals />;
   if (section === 'reviews' && can.admin) return <Reviews />;
   if (section === 'live' && can.admin) return <LiveBastions />;
   if (section === 'usage' && can.usage) return <Usage />;

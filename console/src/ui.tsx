@@ -102,7 +102,7 @@ export function Copyable({ label, text }: { label: string; text: string }) {
 
 export function Section({ title, children }: { title: string; children: ComponentChildren }) {
   return (
-    <section class="card">
+    <section class="card" aria-label={title}>
       <h2>{title}</h2>
       {children}
     </section>

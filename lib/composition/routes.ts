@@ -4,6 +4,7 @@ import { createDenySessionHandler } from '../../functions/deny-session.ts';
 import { createEndSessionHandler } from '../../functions/end-session.ts';
 import { createExtendSessionHandler } from '../../functions/extend-session.ts';
 import { createGetSessionHandler } from '../../functions/get-session.ts';
+import { createListApprovalsHandler } from '../../functions/list-approvals.ts';
 import { createListReviewsHandler } from '../../functions/list-reviews.ts';
 import { createListSessionsHandler } from '../../functions/list-sessions.ts';
 import { createListTargetsHandler } from '../../functions/list-targets.ts';
@@ -30,6 +31,7 @@ export function httpRoutes(deps: () => ActingDeps): Route[] {
     { method: 'POST', path: '/sessions/{id}/extend', handler: createExtendSessionHandler(deps) },
     { method: 'POST', path: '/sessions/{id}/approve', handler: createApproveSessionHandler(deps) },
     { method: 'POST', path: '/sessions/{id}/deny', handler: createDenySessionHandler(deps) },
+    { method: 'GET', path: '/approvals', handler: createListApprovalsHandler(deps) },
     { method: 'GET', path: '/reviews', handler: createListReviewsHandler(deps) },
     { method: 'POST', path: '/reviews/{id}', handler: createReviewSessionHandler(deps) },
     { method: 'GET', path: '/sessions/{id}/audit', handler: createVerifyAuditHandler(deps) },

@@ -4,6 +4,7 @@ import {
   DecisionBody,
   ExtendSessionBody,
   IdempotencyKey,
+  ListApprovalsQuery,
   ListReviewsQuery,
   ListSessionsQuery,
   ReviewBody,
@@ -202,6 +203,19 @@ export function buildOpenApi(version = '0.1.0') {
               description: 'targets: mode, durations, approval, MFA, break-glass',
               content: { 'application/json': { schema: schema(TargetList) } },
             },
+            ...COMMON_ERRORS,
+          },
+        },
+      },
+      '/approvals': {
+        get: {
+          summary:
+            "Pending requests the caller may approve or deny (an approver group of the target, never the caller's own)",
+          description:
+            'A page may hold fewer than `limit` items, even none, and still carry a cursor: follow it to read on.',
+          parameters: queryParameters(ListApprovalsQuery.unwrap()),
+          responses: {
+            '200': { description: 'sessions waiting for the caller, newest first' },
             ...COMMON_ERRORS,
           },
         },

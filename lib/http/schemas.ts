@@ -83,6 +83,14 @@ export const ListReviewsQuery = z.lazy(() =>
   }),
 );
 
+/** GET /approvals: a page of the requests that wait for the caller's decision. */
+export const ListApprovalsQuery = z.lazy(() =>
+  z.strictObject({
+    limit: z.coerce.number().int().min(1).max(100).default(25),
+    cursor: z.string().max(2048).optional(),
+  }),
+);
+
 export const IdempotencyKey = z.lazy(() =>
   z
     .string()

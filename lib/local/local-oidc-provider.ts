@@ -15,6 +15,11 @@ import { OidcFileStore } from './oidc-file-adapter.ts';
 
 /** The client id of the Drawbridge CLI, registered as a public native client. */
 export const LOCAL_CLIENT_ID = 'drawbridge-cli';
+/**
+ * The console's client id: a public browser client (PKCE, no secret) whose only redirect is the
+ * API's own origin, where the console is served.
+ */
+export const LOCAL_CONSOLE_CLIENT_ID = 'drawbridge-console';
 /** The API's audience: the `jwtAudience` param a deployment gives API Gateway. */
 export const LOCAL_AUDIENCE = 'drawbridge';
 /** The path under the API's origin where the provider lives; the issuer is origin + this. */
@@ -39,6 +44,8 @@ export interface LocalOidcOptions {
 export interface LocalOidcProvider {
   issuer: string;
   clientId: string;
+  /** the console's client: redirects to the API's origin `/` only */
+  consoleClientId: string;
   audience: string;
   scopes: string[];
   /** handles requests under /oidc; the local API passes them here */
@@ -123,11 +130,24 @@ button{padding:.6rem}.error{color:#b00020}.hint{color:#555;font-size:.9rem}</sty
 <body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
 }
 
+/**
+ * The provider's pages: no script at all, styles inline, forms posting to this origin only —
+ * and to the CLI's loopback redirect, since browsers apply form-action to every redirect that
+ * follows a form post, and the sign-in form's post ends at http://127.0.0.1:<port>/callback.
+ */
+const PAGE_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http://127.0.0.1:* http://localhost:*";
+
+interface HtmlContext {
+  body: string;
+  set(header: string, value: string): void;
+}
+
 function sendHtml(response: ServerResponse, status: number, html: string): void {
   response.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    'content-security-policy': PAGE_CSP,
   });
   response.end(html);
 }
@@ -199,12 +219,18 @@ export async function createLocalOidcProvider(
     ctx.oidc.entities.RefreshToken ??
     ctx.oidc.entities.DeviceCode;
 
-  const grantFor = async (accountId: string, existingId?: string): Promise<GrantInstance> => {
+  const consoleHome = `${resource}/`;
+
+  const grantFor = async (
+    clientId: string,
+    accountId: string,
+    existingId?: string,
+  ): Promise<GrantInstance> => {
     if (existingId) {
       const existing = await provider.Grant.find(existingId);
       if (existing) return existing;
     }
-    const grant = new provider.Grant({ clientId: LOCAL_CLIENT_ID, accountId });
+    const grant = new provider.Grant({ clientId, accountId });
     grant.addOIDCScope('openid offline_access groups');
     grant.addOIDCClaims(['groups']);
     grant.addResourceScope(resource, API_SCOPE);
@@ -231,11 +257,27 @@ export async function createLocalOidcProvider(
         response_types: ['code'],
         require_auth_time: true,
       },
+      {
+        client_id: LOCAL_CONSOLE_CLIENT_ID,
+        client_name: 'Drawbridge console',
+        application_type: 'web',
+        token_endpoint_auth_method: 'none',
+        // The console is served at the API's origin, so its token requests are same-origin
+        // (oidc-provider's default CORS rule would also allow exactly this origin).
+        redirect_uris: [consoleHome],
+        post_logout_redirect_uris: [consoleHome],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        require_auth_time: true,
+      },
     ],
     scopes: ['openid', 'offline_access', 'groups'],
     claims: { openid: ['sub'], groups: ['groups'] },
     conformIdTokenClaims: false,
     pkce: { required: () => true },
+    // Cross-origin calls only from the API's own origin (the console's token and refresh
+    // requests carry an Origin header even though they are same-origin).
+    clientBasedCORS: (_ctx: unknown, origin: string) => origin === resource,
     ttl: {
       AccessToken: ACCESS_TOKEN_TTL_SECONDS,
       IdToken: ACCESS_TOKEN_TTL_SECONDS,
@@ -253,13 +295,13 @@ export async function createLocalOidcProvider(
       if (!user) return undefined;
       return { accountId: sub, claims: async () => ({ sub, groups: [...user.groups] }) };
     },
-    // The CLI is the provider's own first-party client: no consent screen, as with a company
+    // The CLI and the console are the provider's own first-party clients: no consent screen, as with a company
     // IdP where the admin granted the app for everyone.
     loadExistingGrant: async (ctx: KoaContextWithOIDC) => {
       const { client, session } = ctx.oidc;
       if (!client || !session?.accountId) return undefined;
       const grantId = ctx.oidc.result?.consent?.grantId ?? session.grantIdFor(client.clientId);
-      const grant = await grantFor(session.accountId, grantId);
+      const grant = await grantFor(client.clientId, session.accountId, grantId);
       await grant.save();
       return grant;
     },
@@ -280,6 +322,21 @@ export async function createLocalOidcProvider(
     },
     features: {
       devInteractions: { enabled: false },
+      rpInitiatedLogout: {
+        enabled: true,
+        // The provider's own pages, with their own CSP (the console's does not reach /oidc/*).
+        logoutSource: async (ctx: HtmlContext, form: string) => {
+          ctx.set('content-security-policy', PAGE_CSP);
+          ctx.body = page(
+            'Sign out',
+            `<p>Sign out of Drawbridge's local provider? You will need your password again.</p>${form}<button type="submit" form="op.logoutForm" name="logout" value="yes">Sign out</button><button type="submit" form="op.logoutForm">Stay signed in</button>`,
+          );
+        },
+        postLogoutSuccessSource: async (ctx: HtmlContext) => {
+          ctx.set('content-security-policy', PAGE_CSP);
+          ctx.body = page('Signed out', '<p>You are signed out.</p>');
+        },
+      },
       revocation: {
         enabled: true,
         // A public client may revoke only its own tokens (RFC 7009 §5: no error either way).
@@ -351,9 +408,13 @@ export async function createLocalOidcProvider(
     }
     if (request.method === 'GET' && step === undefined) {
       if (details.prompt.name === 'consent' && details.session?.accountId) {
-        // oidc-provider asks native clients for consent on every sign-in; the CLI is the
-        // provider's own first-party client, so consent is given by configuration.
-        const grant = await grantFor(details.session.accountId, details.grantId);
+        // oidc-provider asks native clients for consent on every sign-in; the CLI and the
+        // console are the provider's own first-party clients, so consent is given by configuration.
+        const grant = await grantFor(
+          String(details.params.client_id ?? ''),
+          details.session.accountId,
+          details.grantId,
+        );
         await provider.interactionFinished(
           request,
           response,
@@ -424,6 +485,7 @@ export async function createLocalOidcProvider(
   return {
     issuer: options.issuer,
     clientId: LOCAL_CLIENT_ID,
+    consoleClientId: LOCAL_CONSOLE_CLIENT_ID,
     audience: LOCAL_AUDIENCE,
     scopes: [...LOCAL_SCOPES],
     handle(request, response) {
@@ -438,7 +500,7 @@ export async function createLocalOidcProvider(
               400,
               page(
                 'Sign in',
-                '<p class="error">This sign-in expired or is invalid; start again from the CLI.</p>',
+                '<p class="error">This sign-in expired or is invalid; start again from the CLI or the console.</p>',
               ),
             );
           } else response.end();

@@ -230,6 +230,7 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
           JSON.stringify({
             issuer: oidc.issuer,
             clientId: oidc.clientId,
+            consoleClientId: oidc.consoleClientId,
             audience: oidc.audience,
             scopes: oidc.scopes,
           }),

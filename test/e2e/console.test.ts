@@ -1,4 +1,6 @@
 import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,11 +26,14 @@ let dataDir: string;
 const contexts: BrowserContext[] = [];
 const cspViolations: string[] = [];
 
+// bob approves (leads) without being an admin; dave is the admin.
 const users = {
   alice: ['dev'],
-  bob: ['dev', 'leads', 'drawbridge-admins'],
+  bob: ['dev', 'leads'],
   carol: ['oncall'],
+  dave: ['drawbridge-admins'],
 };
+const OTP = '123456';
 
 async function writePolicy(dir: string, port: number): Promise<string> {
   const file = join(dir, 'policy.yaml');
@@ -65,28 +70,51 @@ targets:
   return file;
 }
 
-/** An access token from local mode's OpenID Provider (its scripted PKCE sign-in). */
+/** An access token from local mode's OpenID Provider (its scripted PKCE sign-in), for API calls. */
 const token = (who: keyof typeof users) => orchestrator.signIn(who);
 
 const pages = new Map<string, Page>();
 
-/** A page signed in as this person through the console's own sign-in page (once per person). */
-async function signedIn(who: keyof typeof users): Promise<Page> {
-  const known = pages.get(who);
-  if (known) return known;
+async function newPage(): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   contexts.push(context);
   const page = await context.newPage();
   page.on('console', (message) => {
     if (/Content.Security.Policy/i.test(message.text())) cspViolations.push(message.text());
   });
-  await page.goto(`${orchestrator.url}/`);
-  // TODO(console client): sign in through the provider's pages (authorization code + PKCE in
-  // the browser) once local mode registers a web client for the console; until then the
-  // console's token form, with a token the provider issued.
-  await page.getByLabel('Token').fill(await token(who));
-  await page.getByRole('button', { name: 'Use this token' }).click();
+  return page;
+}
+
+/**
+ * From the console's sign-in button through the provider's own pages (password, then the
+ * one-time code or its skip button) and back with a code the console exchanges (PKCE).
+ */
+async function signInThroughProvider(
+  page: Page,
+  who: keyof typeof users,
+  secondFactor: 'code' | 'skip',
+): Promise<void> {
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByLabel('User').fill(who);
+  await page.getByLabel('Password').fill(`${who}-pass`);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  if (secondFactor === 'code') {
+    await page.getByLabel('One-time code').fill(OTP);
+    await page.getByRole('button', { name: 'Verify' }).click();
+  } else {
+    await page.getByRole('button', { name: /^Skip/ }).click();
+  }
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+/** A page signed in as this person through the provider (once per person). */
+async function signedIn(who: keyof typeof users): Promise<Page> {
+  const known = pages.get(who);
+  if (known) return known;
+  const page = await newPage();
+  await page.goto(`${orchestrator.url}/`);
+  // bob approves with a second factor; the others sign in with their password only.
+  await signInThroughProvider(page, who, who === 'bob' ? 'code' : 'skip');
   pages.set(who, page);
   return page;
 }
@@ -148,7 +176,41 @@ describe('the console in Chromium', { timeout: 45_000 }, () => {
     await expectAccessible(page);
   });
 
-  it("shows bob, an approver, alice's request to approve and refuses him his own", async () => {
+  it('signs in through the provider, silently again on reload, and signs out of both', async () => {
+    const page = await newPage();
+    await page.goto(`${orchestrator.url}/`);
+    // The provider's pages are its own responses, under its own CSP (no script at all), not
+    // the console's.
+    const loginPage = page.waitForResponse((response) =>
+      /^\/oidc\/interaction\/[^/]+$/.test(new URL(response.url()).pathname),
+    );
+    const signingIn = signInThroughProvider(page, 'carol', 'code');
+    const csp = (await loginPage).headers()['content-security-policy'] ?? '';
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toContain('script-src');
+    await signingIn;
+    expect(new URL(page.url()).origin).toBe(orchestrator.url);
+    await expect(page.locator('.who').textContent()).resolves.toBe('carol');
+
+    // Tokens live in memory only: a reload signs in again without a form (prompt=none).
+    await page.reload();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await expect(page.getByLabel('User').count()).resolves.toBe(0);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/oidc\/session\/end/);
+    // The provider asks, on its own page, then comes back to the console signed out.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    expect(new URL(page.url()).origin).toBe(orchestrator.url);
+    // The provider's session ended too: a reload stays signed out, and signing in asks again.
+    await page.reload();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Password').waitFor();
+  });
+
+  it("queues alice's request for bob, an approver who is no admin, and refuses him his own", async () => {
     const alice = apiClient(orchestrator.url, await token('alice'));
     const bobApi = apiClient(orchestrator.url, await token('bob'));
     const asked = { target: 'demo-approved', reason: 'needs approval', publicKey: key.publicKey };
@@ -156,13 +218,20 @@ describe('the console in Chromium', { timeout: 45_000 }, () => {
     const bobsOwn = String((await bobApi.call('POST', '/sessions', asked)).body.id);
 
     const page = await signedIn('bob');
+    await expect(page.getByRole('link', { name: 'Reviews' }).count()).resolves.toBe(0);
     await page.goto(`${orchestrator.url}/#/approvals`);
-    const theirs = page.getByRole('article', { name: `request ${alicePendingId}` });
-    const own = page.getByRole('article', { name: `request ${bobsOwn}` });
+    const queue = page.getByRole('region', { name: 'Waiting for a decision' });
+    const theirs = queue.getByRole('article', { name: `request ${alicePendingId}` });
+    const own = page
+      .getByRole('region', { name: 'Your own requests' })
+      .getByRole('article', { name: `request ${bobsOwn}` });
     await theirs.waitFor();
     await own.waitFor();
     await expect(own.getByRole('button', { name: 'Approve' }).count()).resolves.toBe(0);
     await expect(own.textContent()).resolves.toContain('This is your own request');
+    await expect(queue.getByRole('article', { name: `request ${bobsOwn}` }).count()).resolves.toBe(
+      0,
+    );
     await screenshot(page, 'approvals');
     await expectAccessible(page);
 
@@ -176,7 +245,7 @@ describe('the console in Chromium', { timeout: 45_000 }, () => {
     await page.getByText('This is your own request').waitFor();
   });
 
-  it('lets bob close a break-glass review', async () => {
+  it('lets dave, an admin, close a break-glass review', async () => {
     const carol = apiClient(orchestrator.url, await token('carol'));
     const glass = await carol.call('POST', '/sessions', {
       target: 'demo',
@@ -186,7 +255,7 @@ describe('the console in Chromium', { timeout: 45_000 }, () => {
       incidentId: 'INC-42',
     });
     expect(glass.status).toBe(202);
-    const page = await signedIn('bob');
+    const page = await signedIn('dave');
     await page.goto(`${orchestrator.url}/#/reviews`);
     const review = page.getByRole('article', { name: `review ${String(glass.body.id)}` });
     await review.getByLabel('Comment').fill('checked with the incident lead');
@@ -198,7 +267,7 @@ describe('the console in Chromium', { timeout: 45_000 }, () => {
   });
 
   it('draws the usage charts with data and lists live bastions for an admin', async () => {
-    const page = await signedIn('bob');
+    const page = await signedIn('dave');
     await page.goto(`${orchestrator.url}/#/usage`);
     await page.getByRole('img', { name: 'Bastion-hours per day' }).waitFor();
     const bars = page.locator('figure.chart rect.bar');
@@ -225,7 +294,41 @@ describe('the console in Chromium', { timeout: 45_000 }, () => {
     await expectAccessible(page);
   });
 
+  it("lets a real browser finish the CLI's sign-in at its loopback redirect", async () => {
+    // Browsers check form-action on each redirect after a form post: the provider's pages must
+    // let the password form's post end at the CLI's loopback listener.
+    let arrived = '';
+    const listener = createServer((request, response) => {
+      if (request.url?.startsWith('/callback')) arrived = request.url;
+      response.end('signed in');
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = listener.address() as AddressInfo;
+      const url = new URL(`${orchestrator.oidc.issuer}/auth`);
+      url.search = new URLSearchParams({
+        client_id: orchestrator.oidc.clientId,
+        redirect_uri: `http://127.0.0.1:${port}/callback`,
+        response_type: 'code',
+        scope: 'openid',
+        state: 'cli-state',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+      }).toString();
+      const page = await newPage();
+      await page.goto(url.href);
+      await page.getByLabel('User').fill('alice');
+      await page.getByLabel('Password').fill('alice-pass');
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.getByRole('button', { name: /^Skip/ }).click();
+      await page.getByText('signed in').waitFor();
+      expect(arrived).toMatch(/^\/callback\?code=[^&]+&state=cli-state/);
+    } finally {
+      listener.close();
+    }
+  });
+
   it('never tripped the Content-Security-Policy', () => {
-    expect(cspViolations).toEqual([]);
+    expect(cspViolations, cspViolations.join('\n')).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { composeGetSession } from '../../functions/get-session.ts';
 import { composeIssueCredentials } from '../../functions/issue-credentials.ts';
+import { composeListApprovals } from '../../functions/list-approvals.ts';
 import { composeListReviews } from '../../functions/list-reviews.ts';
 import { composeListSessions } from '../../functions/list-sessions.ts';
 import { composeListTargets } from '../../functions/list-targets.ts';
@@ -54,6 +55,7 @@ const ACTING: SettingName[] = [
 const FUNCTIONS: [string, () => unknown, SettingName[]][] = [
   ['getSession', composeGetSession, []],
   ['listSessions', composeListSessions, []],
+  ['listApprovals', composeListApprovals, []],
   ['listReviews', composeListReviews, []],
   ['reviewSession', composeReviewSession, []],
   ['verifyAudit', composeVerifyAudit, []],

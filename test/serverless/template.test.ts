@@ -55,6 +55,7 @@ const FUNCTIONS = [
   'approveSession',
   'denySession',
   'listReviews',
+  'listApprovals',
   'reviewSession',
   'console',
   'listTargets',
@@ -442,6 +443,7 @@ describe('IAM', () => {
       approveSession: [...table, 'sqs:SendMessage'],
       denySession: table,
       listReviews: ['dynamodb:Query'],
+      listApprovals: ['dynamodb:Query'],
       listTargets: ['logs:PutLogEvents'],
       reviewSession: ['dynamodb:GetItem', 'dynamodb:PutItem'],
       // serves files from its own artifact: no AWS call beyond its logs
@@ -459,6 +461,7 @@ describe('IAM', () => {
       'usage',
       'verifyAudit',
       'listReviews',
+      'listApprovals',
       'listTargets',
     ] as const) {
       const writes = [...allowedActions(roleOf(name))].filter(
@@ -478,6 +481,10 @@ describe('IAM', () => {
     expect(queries('listSessions')).toContain('/index/byCreated');
     expect(queries('reap')).toContain('/index/byDue');
     expect(queries('usage')).toContain('/index/byCreated');
+    // One index, read only: the pending listing is the admin listing's query, never a Scan.
+    expect(queries('listApprovals')).toMatch(
+      /^\{"Fn::Sub":"\$\{SessionsTable\.Arn\}\/index\/byCreated"\}$/,
+    );
     expect(queries('onInstanceState')).toContain('/index/byInstance');
   });
 
@@ -939,6 +946,7 @@ describe('functions', () => {
     const apiRoutes = routes.filter((route) => !consoleRoutes.includes(route));
     expect(apiRoutes.map((route) => route.RouteKey).sort()).toEqual([
       'DELETE /sessions/{id}',
+      'GET /approvals',
       'GET /reviews',
       'GET /sessions',
       'GET /sessions/{id}',
