@@ -93,7 +93,8 @@ export function Copyable({ label, text }: { label: string; text: string }) {
           {copied ? 'Copied' : 'Copy'}
         </button>
       </div>
-      <pre>
+      {/* A long line scrolls sideways: focusable, so a keyboard can scroll it too. */}
+      <pre tabIndex={0} aria-label={label}>
         <code>{text}</code>
       </pre>
     </div>
