@@ -18,7 +18,8 @@ export type LifecycleEvent =
   | { type: 'attach'; resources: SessionResources }
   | { type: 'ready'; connection: Connection; resources?: SessionResources }
   | { type: 'end'; reason: EndReason; detail?: string }
-  | { type: 'ended' }
+  /** the bastion is released; a recorded session carries where its recording's chain ended */
+  | { type: 'ended'; recordingHead?: { seq: number; hash: string } }
   | { type: 'fail'; reason: string }
   /**
    * An approver said yes: the session joins the normal flow as REQUESTED. The window starts
@@ -40,7 +41,12 @@ export type LifecycleEvent =
    * ssm: temporary credentials were issued to the owner. Changes nothing but the version, so
    * the audit event is appended in the same conditional write as every other event.
    */
-  | { type: 'grant' };
+  | { type: 'grant' }
+  /**
+   * Someone replayed or exported the recording: changes nothing but the version, in any
+   * status (most recordings are watched after the end), so the audit event joins the chain.
+   */
+  | { type: 'view' };
 
 export type LifecycleEventType = LifecycleEvent['type'];
 
@@ -62,6 +68,7 @@ export const TRANSITIONS: Readonly<
   extend: { from: [READY], to: 'same' },
   warn: { from: [READY], to: 'same' },
   grant: { from: [READY], to: 'same' },
+  view: { from: Object.values(SessionStatus), to: 'same' },
 };
 
 export const MAX_FAILURE_REASON_LENGTH = 300;
@@ -116,7 +123,11 @@ export function transition(session: Session, event: LifecycleEvent, now: number)
           : {}),
       };
     case 'ended':
-      return { ...base, endedAt: now };
+      return {
+        ...base,
+        endedAt: now,
+        ...(event.recordingHead ? { recordingHead: { ...event.recordingHead } } : {}),
+      };
     case 'fail':
       return {
         ...base,
@@ -152,6 +163,8 @@ export function transition(session: Session, event: LifecycleEvent, now: number)
       const { expiryWarningAt: _sent, ...warned } = base;
       return warned;
     }
+    case 'view':
+      return base;
     case 'grant':
       if (session.expiresAt === undefined || now >= session.expiresAt) {
         throw new IllegalTransitionError('the window has ended: no more credentials');

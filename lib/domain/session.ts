@@ -128,6 +128,14 @@ export interface Session {
   notify?: NotifyEvent[];
   /** when the "expiring soon" notice is due; removed once it went out */
   expiryWarningAt?: number;
+  /** how the target recorded it when requested (full: the terminal; metadata: connections); absent = metadata */
+  recording?: 'full' | 'metadata' | 'off';
+  /**
+   * The recording's chain head (last chunk's seq and hash) as it stood when the bastion was
+   * released, written in the 'ended' transition: a recording later cut short or extended no
+   * longer reaches it. The authority verify checks against (lib/domain/recording-chain.ts).
+   */
+  recordingHead?: { seq: number; hash: string };
   /** seq and hash of the last audit event; the store advances them with every write */
   auditSeq: number;
   auditHead: string;

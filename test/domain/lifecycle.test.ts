@@ -73,19 +73,32 @@ const EVENTS: Record<LifecycleEventType, LifecycleEvent> = {
   extend: { type: 'extend', byMinutes: 10, maxTotalMinutes: 120, canRewriteKey: false },
   warn: { type: 'warn' },
   grant: { type: 'grant' },
+  view: { type: 'view' },
 };
 
-const { REQUESTED, PROVISIONING, READY, ENDING, ENDED, FAILED } = SessionStatus;
+const { REQUESTED, PENDING_APPROVAL, PROVISIONING, READY, ENDING, ENDED, FAILED } = SessionStatus;
 
 /** The whole table, written out independently of TRANSITIONS: the status each legal pair leads to. */
 const EXPECTED: Record<SessionStatus, Partial<Record<LifecycleEventType, SessionStatus>>> = {
-  REQUESTED: { provision: PROVISIONING, end: ENDING, fail: FAILED },
-  PENDING_APPROVAL: { approve: REQUESTED, deny: ENDED, end: ENDING, fail: FAILED },
-  PROVISIONING: { attach: PROVISIONING, ready: READY, end: ENDING, fail: FAILED },
-  READY: { end: ENDING, fail: FAILED, extend: READY, warn: READY, grant: READY },
-  ENDING: { ended: ENDED, fail: FAILED },
-  ENDED: {},
-  FAILED: {},
+  REQUESTED: { provision: PROVISIONING, end: ENDING, fail: FAILED, view: REQUESTED },
+  PENDING_APPROVAL: {
+    approve: REQUESTED,
+    deny: ENDED,
+    end: ENDING,
+    fail: FAILED,
+    view: PENDING_APPROVAL,
+  },
+  PROVISIONING: {
+    attach: PROVISIONING,
+    ready: READY,
+    end: ENDING,
+    fail: FAILED,
+    view: PROVISIONING,
+  },
+  READY: { end: ENDING, fail: FAILED, extend: READY, warn: READY, grant: READY, view: READY },
+  ENDING: { ended: ENDED, fail: FAILED, view: ENDING },
+  ENDED: { view: ENDED },
+  FAILED: { view: FAILED },
 };
 
 const ALL_STATUSES = Object.values(SessionStatus);
@@ -95,8 +108,8 @@ const pairs = ALL_STATUSES.flatMap((status) =>
 );
 
 describe('transition table: every status × event pair', () => {
-  it('covers 77 pairs and agrees with TRANSITIONS / canTransition', () => {
-    expect(pairs).toHaveLength(77);
+  it('covers 84 pairs and agrees with TRANSITIONS / canTransition', () => {
+    expect(pairs).toHaveLength(84);
     for (const { status, type, to } of pairs) {
       expect(canTransition(status, type), `${status} × ${type}`).toBe(to !== undefined);
       expect(TRANSITIONS[type].from.includes(status)).toBe(to !== undefined);
@@ -235,6 +248,15 @@ describe('ending and failing', () => {
     expect(ended.status).toBe(ENDED);
     expect(ended.endedAt).toBe(T0 + 40 * MINUTE);
     expect(ended.endReason).toBe('expired');
+  });
+
+  it('ended stores the recording chain head it is given, and view changes nothing but the version', () => {
+    const head = { seq: 12, hash: 'a'.repeat(64) };
+    const ending = makeSession({ status: ENDING, endReason: 'expired' });
+    const ended = transition(ending, { type: 'ended', recordingHead: head }, T0 + 40 * MINUTE);
+    expect(ended.recordingHead).toEqual(head);
+    const viewed = transition(ended, { type: 'view' }, T0 + 50 * MINUTE);
+    expect({ ...viewed, version: ended.version, updatedAt: ended.updatedAt }).toEqual(ended);
   });
 
   it('fail records the reason as failed, with the message', () => {
