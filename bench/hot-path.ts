@@ -6,15 +6,20 @@
 const DYNAMODB = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'];
 /** POST /sessions, approve, deny: the table, the provision queue, the alerts topic. */
 const REQUEST = [...DYNAMODB, '@aws-sdk/client-sqs', '@aws-sdk/client-sns'];
-/** The functions that act on bastions: those, plus EventBridge Scheduler (layer 2). */
-const ACTING = [...REQUEST, '@aws-sdk/client-scheduler'];
+const LOGS = '@aws-sdk/client-cloudwatch-logs';
+/**
+ * The functions that act on bastions: those, plus EventBridge Scheduler (layer 2) and
+ * CloudWatch Logs (a recorded session's chain head, read when it ends).
+ */
+const ACTING = [...REQUEST, '@aws-sdk/client-scheduler', LOGS];
 
 export const HOT_PATH: Record<string, { file: string; sdk: string[] }> = {
   getSession: { file: 'functions/get-session.ts', sdk: DYNAMODB },
   listSessions: { file: 'functions/list-sessions.ts', sdk: DYNAMODB },
   listReviews: { file: 'functions/list-reviews.ts', sdk: DYNAMODB },
   reviewSession: { file: 'functions/review-session.ts', sdk: DYNAMODB },
-  verifyAudit: { file: 'functions/verify-audit.ts', sdk: DYNAMODB },
+  verifyAudit: { file: 'functions/verify-audit.ts', sdk: [...DYNAMODB, LOGS] },
+  getRecording: { file: 'functions/get-recording.ts', sdk: [...DYNAMODB, LOGS] },
   usage: { file: 'functions/usage.ts', sdk: DYNAMODB },
   listTargets: { file: 'functions/list-targets.ts', sdk: DYNAMODB },
   sessionEvents: {

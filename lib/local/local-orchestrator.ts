@@ -21,6 +21,7 @@ import type { Logger } from '../ports/logger.ts';
 import { type DynamoServer, startDynamo } from './dynamo-server.ts';
 import { FileAuditLog } from './file-audit-log.ts';
 import { FileNotifier } from './file-notifier.ts';
+import { FileRecordingStore } from './file-recording-store.ts';
 import { FileSessionLog } from './file-session-log.ts';
 import { InProcessQueue } from './in-process-queue.ts';
 import type { Route } from './local-api.ts';
@@ -145,6 +146,7 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     clock,
     logger,
     sessionLog,
+    recordings: new FileRecordingStore(dataDir),
   };
 
   await recover(deps, scheduler);
