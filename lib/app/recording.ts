@@ -1,12 +1,12 @@
 import { NotFoundError, StaleSessionError } from '../domain/errors.ts';
 import { isAdmin, isAuditor } from '../domain/policy.ts';
+import { type Identity, isSessionId, type Session } from '../domain/session.ts';
 import {
   type RecordingFormat,
   type RenderedRecording,
   renderRecording,
   type SessionRecordingSource,
 } from '../domain/session-recording.ts';
-import { type Identity, isSessionId, type Session } from '../domain/session.ts';
 import type { AppDeps } from './deps.ts';
 import { applyEvent } from './record.ts';
 

@@ -1,7 +1,7 @@
 import { type AuditEvent, verifyChain } from '../domain/audit.ts';
 import type { RecordingVerdict } from '../domain/recording-chain.ts';
-import { chunkRecording } from '../domain/session-recording.ts';
 import type { Identity, Session } from '../domain/session.ts';
+import { chunkRecording } from '../domain/session-recording.ts';
 import type { AppDeps } from './deps.ts';
 import { loadVisibleSession } from './sessions-query.ts';
 
@@ -106,7 +106,6 @@ export async function verifySessionAudit(
     deps.store.listEvents(session.id),
     session.recording === 'full' && deps.recordings ? deps.recordings.read(session) : undefined,
   ]);
-  const recording =
-    stored?.kind === 'chunks' ? checkRecording(session, stored.lines) : undefined;
+  const recording = stored?.kind === 'chunks' ? checkRecording(session, stored.lines) : undefined;
   return checkTrail(session, events, recording);
 }

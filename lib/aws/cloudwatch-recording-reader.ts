@@ -1,8 +1,8 @@
 import {
   type CloudWatchLogsClient,
+  type FilteredLogEvent,
   FilterLogEventsCommand,
   type FilterLogEventsCommandInput,
-  type FilteredLogEvent,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { type ChainHead, parseChunks } from '../domain/recording-chain.ts';
 import { isSessionId, type Session } from '../domain/session.ts';
