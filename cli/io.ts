@@ -24,6 +24,8 @@ export interface Io {
   cwd: string;
   fetch?: typeof fetch;
   spawn?: SpawnFn;
+  /** waits (replay's timing); tests pass one that records the pauses instead */
+  sleep?: (ms: number) => Promise<void>;
   /** subscribes to Ctrl-C; returns the unsubscribe function */
   onInterrupt?: (handler: () => void) => () => void;
 }
