@@ -34,6 +34,8 @@ export const SessionView = z.looseObject({
   endedAt: z.optional(z.string()),
   endReason: z.optional(z.string()),
   failureReason: z.optional(z.string()),
+  /** full: the terminal is recorded; metadata: connections and forwards only */
+  recording: z.optional(z.string()),
   connection: z.optional(Connection),
 });
 export type SessionView = z.infer<typeof SessionView>;

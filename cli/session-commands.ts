@@ -145,6 +145,11 @@ export async function show(context: Context): Promise<number> {
       : [`  ${label.padEnd(11)}${clean(String(value), 500)}`];
   });
   context.out(`${view.id}\n${rows.join('\n')}\n`);
+  if (view.recording === 'full') {
+    context.out(
+      `  recorded   yes: everything shown in its terminal is kept (drawbridge replay ${view.id})\n`,
+    );
+  }
   if (connection && commands) {
     context.out(`\n${renderReady(view, connection, commands, identityFile, Date.now())}`);
   }

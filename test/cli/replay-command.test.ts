@@ -160,3 +160,73 @@ describe("drawbridge audit verify: the recording's verdict", () => {
     expect(run.stdout).toContain(`${id}: recording intact (5 chunks;`);
   });
 });
+
+describe('targets, show and open say plainly when a session is recorded', () => {
+  it('targets has a RECORDED column: YES for the terminal, connections for jump-only', async () => {
+    const item = (name: string, recording: string, access: string) => ({
+      name,
+      mode: 'ec2',
+      access,
+      recording,
+      defaultDurationMinutes: 30,
+      maxDurationMinutes: 60,
+    });
+    const api = answering(
+      JSON.stringify({
+        items: [item('prod-shell', 'full', 'shell'), item('prod-db', 'metadata', 'jump-only')],
+      }),
+    );
+    const run = await cli(['targets', ...API], api.fetchFn);
+    const [header, shell, db] = run.stdout.trim().split('\n');
+    expect(header).toMatch(/^TARGET\s+MODE\s+ACCESS\s+RECORDED\s/);
+    expect(shell).toMatch(/^prod-shell\s+ec2\s+shell\s+YES: terminal\s+30m/);
+    expect(db).toMatch(/^prod-db\s+ec2\s+jump-only\s+connections\s+30m/);
+  });
+
+  const view = (recording: string) =>
+    JSON.stringify({
+      id,
+      status: 'ENDED',
+      target: 'prod-shell',
+      mode: 'ec2',
+      owner: 'alice',
+      sourceCidr: '203.0.113.9/32',
+      reason: 'INC-1',
+      durationMinutes: 30,
+      createdAt: '2026-11-24T09:00:00.000Z',
+      recording,
+    });
+
+  it('show says a recorded session is recorded, and how to replay it; not for jump-only', async () => {
+    const recorded = await cli(['show', id, ...API], answering(view('full')).fetchFn);
+    expect(recorded.stdout).toContain(
+      `  recorded   yes: everything shown in its terminal is kept (drawbridge replay ${id})`,
+    );
+    const jump = await cli(['show', id, ...API], answering(view('metadata')).fetchFn);
+    expect(jump.stdout).not.toContain('recorded');
+  });
+
+  it('open announces a recorded session before waiting for it', async () => {
+    const { announceRequest } = await import('../../cli/extend-command.ts');
+    const { Context } = await import('../../cli/context.ts');
+    let stderr = '';
+    const context = new Context(
+      {
+        stdout: () => {},
+        stderr: (text) => {
+          stderr += text;
+        },
+        env: { HOME: '/nonexistent' },
+        isTTY: false,
+        cwd: '/',
+      },
+      {},
+      [],
+    );
+    announceRequest(context, JSON.parse(view('full')));
+    expect(stderr).toContain(`${id} is RECORDED: everything shown in its terminal is kept`);
+    stderr = '';
+    announceRequest(context, JSON.parse(view('metadata')));
+    expect(stderr).toBe('');
+  });
+});
