@@ -70,7 +70,7 @@ export async function replaySession(
       session = await applyEvent(
         deps,
         session,
-        { type: 'view' },
+        { type: 'note' },
         {
           type: 'recording-viewed',
           actor: identity.subject,

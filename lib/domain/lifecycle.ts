@@ -43,10 +43,11 @@ export type LifecycleEvent =
    */
   | { type: 'grant' }
   /**
-   * Someone replayed or exported the recording: changes nothing but the version, in any
-   * status (most recordings are watched after the end), so the audit event joins the chain.
+   * Something worth the trail happened that changes nothing but the version, in any status: a
+   * replay or export of the recording (most are watched after the end), an idle disconnect.
+   * Its audit event joins the chain like any other.
    */
-  | { type: 'view' };
+  | { type: 'note' };
 
 export type LifecycleEventType = LifecycleEvent['type'];
 
@@ -68,7 +69,7 @@ export const TRANSITIONS: Readonly<
   extend: { from: [READY], to: 'same' },
   warn: { from: [READY], to: 'same' },
   grant: { from: [READY], to: 'same' },
-  view: { from: Object.values(SessionStatus), to: 'same' },
+  note: { from: Object.values(SessionStatus), to: 'same' },
 };
 
 export const MAX_FAILURE_REASON_LENGTH = 300;
@@ -163,7 +164,7 @@ export function transition(session: Session, event: LifecycleEvent, now: number)
       const { expiryWarningAt: _sent, ...warned } = base;
       return warned;
     }
-    case 'view':
+    case 'note':
       return base;
     case 'grant':
       if (session.expiresAt === undefined || now >= session.expiresAt) {

@@ -30,6 +30,8 @@ export const EndReason = {
   orphan: 'orphan',
   /** an approver said no before anything was launched */
   denied: 'denied',
+  /** no terminal activity for the target's idleTimeoutMinutes (recorded sessions) */
+  idle: 'idle',
 } as const;
 export type EndReason = (typeof EndReason)[keyof typeof EndReason];
 

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { AppDeps } from '../app/deps.ts';
 import { expireSession } from '../app/expire-session.ts';
+import { noteIdleDisconnect } from '../app/idle.ts';
 import {
   observeBastion,
   onLocalBastionRunning,
@@ -28,6 +29,7 @@ import type { Route } from './local-api.ts';
 import { startLocalApi } from './local-api.ts';
 import { LocalExpiryScheduler } from './local-expiry-scheduler.ts';
 import { LocalIssuer } from './local-issuer.ts';
+import { RecordingWatcher } from './recording-watcher.ts';
 import { SshdProvider } from './sshd-provider.ts';
 
 export const LOCAL_TABLE = 'drawbridge-local';
@@ -118,6 +120,8 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     void run.finally(() => running.delete(run));
   };
   const sessionLog = new FileSessionLog(dataDir);
+  const recordings = new FileRecordingStore(dataDir);
+  await recordings.prepare();
   const provider = new SshdProvider({
     dataDir,
     onLog: (sessionId, line) => {
@@ -146,7 +150,7 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     clock,
     logger,
     sessionLog,
-    recordings: new FileRecordingStore(dataDir),
+    recordings,
   };
 
   await recover(deps, scheduler);
@@ -188,6 +192,12 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     );
   }, options.watchIntervalMs ?? 1_000);
   const reapTimer = setInterval(() => track(reapNow, 'reaper'), options.reapIntervalMs ?? 60_000);
+  // A recorder that closed a connection for inactivity: the trail says so, the session ends
+  // (unless the target says idleEndsSession: false).
+  const idleWatcher = new RecordingWatcher(recordings.dir, (sessionId, connection) =>
+    track(() => noteIdleDisconnect(deps, sessionId, connection), 'idle disconnect'),
+  );
+  await idleWatcher.start();
 
   return {
     url: api.url,
@@ -198,6 +208,7 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     async stop() {
       clearInterval(watchTimer);
       clearInterval(reapTimer);
+      idleWatcher.stop();
       for (const timer of signals) clearTimeout(timer);
       scheduler.stop();
       await queue.stop();

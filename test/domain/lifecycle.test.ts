@@ -73,32 +73,32 @@ const EVENTS: Record<LifecycleEventType, LifecycleEvent> = {
   extend: { type: 'extend', byMinutes: 10, maxTotalMinutes: 120, canRewriteKey: false },
   warn: { type: 'warn' },
   grant: { type: 'grant' },
-  view: { type: 'view' },
+  note: { type: 'note' },
 };
 
 const { REQUESTED, PENDING_APPROVAL, PROVISIONING, READY, ENDING, ENDED, FAILED } = SessionStatus;
 
 /** The whole table, written out independently of TRANSITIONS: the status each legal pair leads to. */
 const EXPECTED: Record<SessionStatus, Partial<Record<LifecycleEventType, SessionStatus>>> = {
-  REQUESTED: { provision: PROVISIONING, end: ENDING, fail: FAILED, view: REQUESTED },
+  REQUESTED: { provision: PROVISIONING, end: ENDING, fail: FAILED, note: REQUESTED },
   PENDING_APPROVAL: {
     approve: REQUESTED,
     deny: ENDED,
     end: ENDING,
     fail: FAILED,
-    view: PENDING_APPROVAL,
+    note: PENDING_APPROVAL,
   },
   PROVISIONING: {
     attach: PROVISIONING,
     ready: READY,
     end: ENDING,
     fail: FAILED,
-    view: PROVISIONING,
+    note: PROVISIONING,
   },
-  READY: { end: ENDING, fail: FAILED, extend: READY, warn: READY, grant: READY, view: READY },
-  ENDING: { ended: ENDED, fail: FAILED, view: ENDING },
-  ENDED: { view: ENDED },
-  FAILED: { view: FAILED },
+  READY: { end: ENDING, fail: FAILED, extend: READY, warn: READY, grant: READY, note: READY },
+  ENDING: { ended: ENDED, fail: FAILED, note: ENDING },
+  ENDED: { note: ENDED },
+  FAILED: { note: FAILED },
 };
 
 const ALL_STATUSES = Object.values(SessionStatus);
@@ -250,12 +250,12 @@ describe('ending and failing', () => {
     expect(ended.endReason).toBe('expired');
   });
 
-  it('ended stores the recording chain head it is given, and view changes nothing but the version', () => {
+  it('ended stores the recording chain head it is given, and note changes nothing but the version', () => {
     const head = { seq: 12, hash: 'a'.repeat(64) };
     const ending = makeSession({ status: ENDING, endReason: 'expired' });
     const ended = transition(ending, { type: 'ended', recordingHead: head }, T0 + 40 * MINUTE);
     expect(ended.recordingHead).toEqual(head);
-    const viewed = transition(ended, { type: 'view' }, T0 + 50 * MINUTE);
+    const viewed = transition(ended, { type: 'note' }, T0 + 50 * MINUTE);
     expect({ ...viewed, version: ended.version, updatedAt: ended.updatedAt }).toEqual(ended);
   });
 

@@ -389,14 +389,14 @@ export function sessionStoreContract(name: string, subject: () => StoreUnderTest
           recording: 'full',
           recordingHead: head,
         });
-        const viewed = await step(ended, { type: 'view' }, 'auditor');
+        const viewed = await step(ended, { type: 'note' }, 'auditor');
         expect(await subject().store.get(live.id)).toMatchObject({
           status: 'ENDED',
           recordingHead: head,
           version: viewed.version,
         });
         const events = await subject().store.listEvents(live.id);
-        expect(events.at(-1)).toMatchObject({ type: 'view', actor: 'auditor', status: 'ENDED' });
+        expect(events.at(-1)).toMatchObject({ type: 'note', actor: 'auditor', status: 'ENDED' });
         expect(verifyChain(events)).toEqual({ intact: true });
       });
 
