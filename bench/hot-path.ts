@@ -8,17 +8,18 @@ const DYNAMODB = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'];
 const REQUEST = [...DYNAMODB, '@aws-sdk/client-sqs', '@aws-sdk/client-sns'];
 const LOGS = '@aws-sdk/client-cloudwatch-logs';
 /**
- * The functions that act on bastions: those, plus EventBridge Scheduler (layer 2) and
- * CloudWatch Logs (a recorded session's chain head, read when it ends).
+ * The functions that act on bastions: those, plus EventBridge Scheduler (layer 2). CloudWatch
+ * Logs (a recorded session's chain head, read when it ends) loads on first use.
  */
-const ACTING = [...REQUEST, '@aws-sdk/client-scheduler', LOGS];
+const ACTING = [...REQUEST, '@aws-sdk/client-scheduler'];
 
 export const HOT_PATH: Record<string, { file: string; sdk: string[] }> = {
   getSession: { file: 'functions/get-session.ts', sdk: DYNAMODB },
   listSessions: { file: 'functions/list-sessions.ts', sdk: DYNAMODB },
   listReviews: { file: 'functions/list-reviews.ts', sdk: DYNAMODB },
   reviewSession: { file: 'functions/review-session.ts', sdk: DYNAMODB },
-  verifyAudit: { file: 'functions/verify-audit.ts', sdk: [...DYNAMODB, LOGS] },
+  // a recorded session's chunks: CloudWatch Logs loads on first use
+  verifyAudit: { file: 'functions/verify-audit.ts', sdk: DYNAMODB },
   getRecording: { file: 'functions/get-recording.ts', sdk: [...DYNAMODB, LOGS] },
   usage: { file: 'functions/usage.ts', sdk: DYNAMODB },
   listTargets: { file: 'functions/list-targets.ts', sdk: DYNAMODB },

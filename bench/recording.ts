@@ -201,10 +201,11 @@ for (const [label, values] of Object.entries(rates)) {
     'MiB/s (each)': values.map((value) => value.toFixed(1)).join(' / '),
   });
 }
+const median = (values: number[] | undefined) => percentile(values ?? [0], 50);
 throughput.push({
-  session: 'ratio recorded/unrecorded',
+  session: 'ratio recorded/unrecorded (target >= 0.8)',
   'MiB/s (best of 3)': (best(rates.recorded) / best(rates.unrecorded)).toFixed(2),
-  'MiB/s (each)': 'target >= 0.8',
+  'MiB/s (each)': `median of 3: ${(median(rates.recorded) / median(rates.unrecorded)).toFixed(2)}`,
 });
 printTable(`cat of a ${megabytes} MB text file through ssh -tt`, throughput);
 

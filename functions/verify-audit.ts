@@ -1,6 +1,6 @@
 import { verifySessionAudit } from '../lib/app/verify-audit.ts';
 import { CloudWatchRecordingReader } from '../lib/aws/cloudwatch-recording-reader.ts';
-import { logsClient } from '../lib/aws/logs-client.ts';
+import { lazyLogsClient } from '../lib/aws/logs-sdk.ts';
 import { type CoreDeps, composeCore, type HttpDeps } from '../lib/composition/core.ts';
 import { httpFunction } from '../lib/composition/http.ts';
 import { lazy } from '../lib/composition/lazy.ts';
@@ -11,14 +11,14 @@ export type VerifyAuditDeps = CoreDeps & HttpDeps & { recordings?: RecordingRead
 
 /**
  * Talks to DynamoDB (the trail) and, for recorded sessions, CloudWatch Logs (the recording's
- * chunks, checked against the head on the session item). The Logs client loads on first use.
+ * chunks, checked against the head on the session item), whose SDK loads on first use.
  */
 export function composeVerifyAudit(): VerifyAuditDeps {
   const core = composeCore(['BASTION_LOG_GROUP']);
   return {
     ...core,
     recordings: new CloudWatchRecordingReader({
-      logs: logsClient(),
+      logs: lazyLogsClient,
       bastionLogGroup: core.config.settings.BASTION_LOG_GROUP,
     }),
   };

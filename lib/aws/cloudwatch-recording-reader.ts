@@ -1,8 +1,7 @@
-import {
-  type CloudWatchLogsClient,
-  type FilteredLogEvent,
-  FilterLogEventsCommand,
-  type FilterLogEventsCommandInput,
+import type {
+  CloudWatchLogsClient,
+  FilteredLogEvent,
+  FilterLogEventsCommandInput,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { type ChainHead, parseChunks } from '../domain/recording-chain.ts';
 import { isSessionId, type Session } from '../domain/session.ts';
@@ -12,9 +11,11 @@ import type {
   TerminalOutput,
 } from '../ports/recording-reader.ts';
 import { isNotFound } from './aws-errors.ts';
+import { loadLogsSdk } from './logs-sdk.ts';
 
 export interface CloudWatchRecordingReaderOptions {
-  logs: CloudWatchLogsClient;
+  /** a client, or how to make one on first use (lib/aws/logs-sdk.ts: no SDK at cold start) */
+  logs: CloudWatchLogsClient | (() => Promise<CloudWatchLogsClient>);
   /** /drawbridge/<stage>/sessions: the bastion ships its sshd log and the recorder's sink to the stream named after its instance id */
   bastionLogGroup: string;
   /** /drawbridge/<stage>/ssm-sessions: Session Manager streams each shell session's output there */
@@ -30,7 +31,7 @@ export interface CloudWatchRecordingReaderOptions {
  * `<role session name>-<suffix>`, and the grant's role session name is the Drawbridge id.
  */
 export class CloudWatchRecordingReader implements RecordingReader {
-  readonly #logs: CloudWatchLogsClient;
+  readonly #logs: CloudWatchLogsClient | (() => Promise<CloudWatchLogsClient>);
   readonly #bastionGroup: string;
   readonly #ssmGroup: string | undefined;
   readonly #maxPages: number;
@@ -73,10 +74,14 @@ export class CloudWatchRecordingReader implements RecordingReader {
 
   async #filter(input: FilterLogEventsCommandInput): Promise<FilteredLogEvent[]> {
     const events: FilteredLogEvent[] = [];
+    const [{ FilterLogEventsCommand }, logs] = await Promise.all([
+      loadLogsSdk(),
+      typeof this.#logs === 'function' ? this.#logs() : this.#logs,
+    ]);
     let token: string | undefined;
     for (let page = 0; page < this.#maxPages; page += 1) {
       try {
-        const response = await this.#logs.send(
+        const response = await logs.send(
           new FilterLogEventsCommand({ ...input, ...(token ? { nextToken: token } : {}) }),
         );
         events.push(...(response.events ?? []));
