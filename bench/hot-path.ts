@@ -6,7 +6,11 @@
 const DYNAMODB = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'];
 /** POST /sessions, approve, deny: the table, the provision queue, the alerts topic. */
 const REQUEST = [...DYNAMODB, '@aws-sdk/client-sqs', '@aws-sdk/client-sns'];
-/** The functions that act on bastions: those, plus EventBridge Scheduler (layer 2). */
+const LOGS = '@aws-sdk/client-cloudwatch-logs';
+/**
+ * The functions that act on bastions: those, plus EventBridge Scheduler (layer 2). CloudWatch
+ * Logs (a recorded session's chain head, read when it ends) loads on first use.
+ */
 const ACTING = [...REQUEST, '@aws-sdk/client-scheduler'];
 
 export const HOT_PATH: Record<string, { file: string; sdk: string[] }> = {
@@ -17,7 +21,9 @@ export const HOT_PATH: Record<string, { file: string; sdk: string[] }> = {
   console: { file: 'functions/console.ts', sdk: [] },
   listReviews: { file: 'functions/list-reviews.ts', sdk: DYNAMODB },
   reviewSession: { file: 'functions/review-session.ts', sdk: DYNAMODB },
+  // a recorded session's chunks: CloudWatch Logs loads on first use
   verifyAudit: { file: 'functions/verify-audit.ts', sdk: DYNAMODB },
+  getRecording: { file: 'functions/get-recording.ts', sdk: [...DYNAMODB, LOGS] },
   usage: { file: 'functions/usage.ts', sdk: DYNAMODB },
   listTargets: { file: 'functions/list-targets.ts', sdk: DYNAMODB },
   sessionEvents: {

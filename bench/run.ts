@@ -12,6 +12,7 @@ const steps: [string, string[]][] = [
   ['bench/local-mode.ts', ['50', '10']],
   ['bench/usage.ts', ['100000', '10000', '100']],
   ['bench/console.ts', ['10']],
+  ['bench/recording.ts', ['50', '300']],
 ];
 let failed = false;
 for (const [script, args] of steps) {

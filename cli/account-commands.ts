@@ -23,6 +23,7 @@ const TargetItem = z.looseObject({
   description: z.optional(z.string()),
   mode: z.string(),
   access: z.optional(z.string()),
+  recording: z.optional(z.string()),
   defaultDurationMinutes: z.number(),
   maxDurationMinutes: z.number(),
   approval: z.optional(z.looseObject({ approverGroups: z.array(z.string()) })),
@@ -30,6 +31,13 @@ const TargetItem = z.looseObject({
   breakGlass: z.optional(z.looseObject({ maxDurationMinutes: z.number() })),
 });
 const TargetList = z.looseObject({ items: z.array(TargetItem) });
+
+/** What the policy's `recording` means for the person opening it, in a table cell. */
+export function recordedWords(recording: string | undefined): string {
+  if (recording === 'full') return 'YES: terminal';
+  if (recording === 'off') return 'no';
+  return recording === undefined ? '-' : 'connections';
+}
 
 /** `drawbridge targets`: what I may open, and on what terms. */
 export async function targets(context: Context): Promise<number> {
@@ -47,11 +55,23 @@ export async function targets(context: Context): Promise<number> {
     Number.isInteger(value) && value > 0 ? formatMinutes(value) : '-';
   context.out(
     table(
-      ['TARGET', 'MODE', 'ACCESS', 'DEFAULT', 'MAX', 'APPROVAL', 'MFA', 'BREAK-GLASS', 'ABOUT'],
+      [
+        'TARGET',
+        'MODE',
+        'ACCESS',
+        'RECORDED',
+        'DEFAULT',
+        'MAX',
+        'APPROVAL',
+        'MFA',
+        'BREAK-GLASS',
+        'ABOUT',
+      ],
       data.items.map((target) => [
         clean(target.name, 64),
         clean(target.mode, 16),
         clean(target.access ?? '-', 16),
+        recordedWords(target.recording),
         minutes(target.defaultDurationMinutes),
         minutes(target.maxDurationMinutes),
         target.approval

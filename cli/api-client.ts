@@ -44,6 +44,8 @@ export const SessionView = z.looseObject({
   endedAt: z.optional(z.string()),
   endReason: z.optional(z.string()),
   failureReason: z.optional(z.string()),
+  /** full: the terminal is recorded; metadata: connections and forwards only */
+  recording: z.optional(z.string()),
   connection: z.optional(Connection),
 });
 export type SessionView = z.infer<typeof SessionView>;
@@ -142,12 +144,55 @@ export class ApiClient {
     }
   }
 
+  /**
+   * A GET whose answer is not JSON (a recording): the body as text and the response headers.
+   * Errors are the API's JSON errors, as for request().
+   */
+  async text(
+    path: string,
+    options: { accept: string; retries?: number },
+  ): Promise<{ status: number; body: string; headers: Headers }> {
+    const retries = options.retries ?? 0;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const { response, text } = await this.send('GET', path, {
+          headers: { accept: options.accept },
+        });
+        return { status: response.status, body: text, headers: response.headers };
+      } catch (error) {
+        const transient =
+          error instanceof NetworkError ||
+          (error instanceof ApiError && RETRYABLE_STATUSES.has(error.status));
+        if (!transient || attempt >= retries) throw error;
+        await sleep(this.retryDelayMs * (attempt + 1));
+      }
+    }
+  }
+
   private async once<S extends z.ZodMiniType>(
     method: string,
     path: string,
     schema: S,
     options: RequestOptions,
   ): Promise<{ status: number; data: z.infer<S> }> {
+    const { response, json } = await this.send(method, path, options);
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw new CliError(
+        `${method} ${path} answered something this drawbridge does not understand (HTTP ${response.status}); is ${this.url} a Drawbridge API?`,
+        ExitCode.unexpected,
+        'bad_response',
+      );
+    }
+    return { status: response.status, data: parsed.data };
+  }
+
+  /** One request; a non-2xx answer becomes an ApiError in the CLI's words. */
+  private async send(
+    method: string,
+    path: string,
+    options: RequestOptions,
+  ): Promise<{ response: Response; text: string; json: unknown }> {
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.token}`,
       accept: 'application/json',
@@ -187,15 +232,7 @@ export class ApiClient {
         `${method} ${path} answered HTTP ${response.status} without an error body`,
       );
     }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      throw new CliError(
-        `${method} ${path} answered something this drawbridge does not understand (HTTP ${response.status}); is ${this.url} a Drawbridge API?`,
-        ExitCode.unexpected,
-        'bad_response',
-      );
-    }
-    return { status: response.status, data: parsed.data };
+    return { response, text, json };
   }
 }
 

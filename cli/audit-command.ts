@@ -14,7 +14,29 @@ const Verification = z.looseObject({
   expectedEvents: z.number(),
   brokenAt: z.optional(z.number()),
   problem: z.optional(z.string()),
+  recording: z.optional(
+    z.looseObject({
+      intact: z.boolean(),
+      chunks: z.number(),
+      complete: z.optional(z.boolean()),
+      headStored: z.optional(z.boolean()),
+      problem: z.optional(z.string()),
+      detail: z.optional(z.string()),
+    }),
+  ),
 });
+
+type Recording = NonNullable<z.infer<typeof Verification>['recording']>;
+
+function recordingLine(id: string, recording: Recording): string {
+  if (!recording.intact) {
+    return `${id}: recording BROKEN (${clean(recording.problem ?? 'broken', 20)}): ${clean(recording.detail ?? 'no reason given', 300)}\n`;
+  }
+  const end = recording.headStored
+    ? 'ends at the chain head the session stored'
+    : 'no chain head stored yet (session live, or it ended without one): a cut-short end cannot be told';
+  return `${id}: recording intact (${recording.chunks} chunks; every hash and link checks out; ${end})\n`;
+}
 
 /**
  * drawbridge audit verify <session-id>: the API recomputes the trail from the table (every
@@ -34,15 +56,21 @@ export async function audit(context: Context): Promise<number> {
   const { data } = await client.request('GET', `/sessions/${id}/audit`, Verification, {
     retries: 2,
   });
+  // intact covers the recording too; the trail is broken only when it names where.
+  const trailBroken =
+    !data.intact && (data.brokenAt !== undefined || data.recording?.intact !== false);
   if (context.json) context.out(json(data));
-  else if (data.intact) {
-    context.out(
-      `${id}: audit trail intact (${data.events} events; every hash, link and the recorded head check out)\n`,
-    );
-  } else {
-    context.out(
-      `${id}: audit trail BROKEN at event ${data.brokenAt ?? '?'}: ${clean(data.problem ?? 'no reason given', 300)}\n`,
-    );
+  else {
+    if (!trailBroken) {
+      context.out(
+        `${id}: audit trail intact (${data.events} events; every hash, link and the recorded head check out)\n`,
+      );
+    } else {
+      context.out(
+        `${id}: audit trail BROKEN at event ${data.brokenAt ?? '?'}: ${clean(data.problem ?? 'no reason given', 300)}\n`,
+      );
+    }
+    if (data.recording) context.out(recordingLine(id, data.recording));
   }
   return data.intact ? ExitCode.ok : AUDIT_BROKEN_EXIT;
 }

@@ -116,6 +116,7 @@ const RequestFacts = z.looseObject({
   incidentId: z.optional(z.string()),
   alert: z.optional(z.string()),
   notices: z.optional(z.array(z.string())),
+  recording: z.optional(z.string()),
   approval: z.optional(
     z.looseObject({
       deadline: z.optional(z.string()),
@@ -129,7 +130,12 @@ export function announceRequest(context: Context, view: SessionView): void {
   if (context.json) return;
   const facts = RequestFacts.safeParse(view);
   if (!facts.success) return;
-  const { breakGlass, incidentId, alert, notices, approval, status } = facts.data;
+  const { breakGlass, incidentId, alert, notices, approval, status, recording } = facts.data;
+  if (recording === 'full') {
+    context.err(
+      `${view.id} is RECORDED: everything shown in its terminal is kept off the bastion, and the owner, admins and auditors can replay it\n`,
+    );
+  }
   if (breakGlass) {
     context.err(
       `BREAK-GLASS ${clean(incidentId ?? '', 48)}: ${

@@ -26,6 +26,8 @@ Commands:
   review   close a break-glass review with a verdict (admins)
   usage    usage and estimated cost, with bastion-hours per day (admins, finops)
   audit    audit verify <id>: the API recomputes a session's trail and says if it is intact
+  replay   play a session's recording in this terminal (owner, admins, auditors)
+  recording  export a session's recording as asciicast v2 (asciinema) or text
 
 Run drawbridge <command> --help for a command's options; drawbridge --version for the version.
 
@@ -44,7 +46,7 @@ Exit codes:
   4    not found (404): no such session, or not yours
   5    refused by policy or quota (409, 429 from the API)
   6    the session FAILED (or ended before it was ready)
-  7    audit verify: the audit trail is broken
+  7    audit verify, replay, recording: the audit trail or the recording does not verify
   130  interrupted (Ctrl-C); a pending request is revoked first
   open --connect exits with ssh's exit code when you leave the connection, and 0 when the
   session ended under it (its window closed, or it was ended): it says when and why.
@@ -206,7 +208,34 @@ ${COMMON}
 
 The API reads the session's audit events from the table and recomputes every hash, every
 link to the previous event and the end of the chain against the head the session records:
-a changed, removed or reordered event breaks it. Exits 0 if intact, 7 if broken.
+a changed, removed or reordered event breaks it. For a recorded session it also checks the
+recording: every chunk's hash, its link to the previous one, no gap in the sequence, and its
+end against the chain head the session stored when it ended (a missing, altered, reordered
+or truncated chunk). Exits 0 if both are intact, 7 if either is broken.
+
+${COMMON}
+`,
+  replay: `Usage:
+  drawbridge replay <session-id> [--speed N] [--idle-limit S]
+
+Plays the session's recording in this terminal with its timing: a recorded shell's screen,
+Session Manager's output for ssm, or for a jump-only session its connections and forwards.
+Each replay is recorded in the session's audit trail with your name. Owner, admins and the
+policy's auditors only.
+
+  --speed N         play N times faster (default 1)
+  --idle-limit S    no pause longer than S seconds (default 2)
+
+Exits 7 if the recording does not verify (it still plays what there is).
+
+${COMMON}
+`,
+  recording: `Usage:
+  drawbridge recording <session-id> [--out file.cast] [--text]
+
+Exports the session's recording as asciicast v2 (plays in asciinema and compatible players),
+or with --text as plain text stamped with UTC times, for grep; to stdout without --out. The
+export is recorded in the session's audit trail. Exits 7 if the recording does not verify.
 
 ${COMMON}
 `,

@@ -28,6 +28,8 @@ export interface Io {
   openUrl?: (url: string) => Promise<boolean>;
   /** the time, epoch ms (Date.now when absent): token expiry and renewal */
   now?: () => number;
+  /** waits (replay's timing); tests pass one that records the pauses instead */
+  sleep?: (ms: number) => Promise<void>;
   /** subscribes to Ctrl-C; returns the unsubscribe function */
   onInterrupt?: (handler: () => void) => () => void;
 }

@@ -9,6 +9,7 @@ import { COMMAND_HELP, MAIN_HELP } from './help.ts';
 import type { Io } from './io.ts';
 import { login } from './login-command.ts';
 import { open } from './open-command.ts';
+import { recording, replay } from './replay-command.ts';
 import { review, reviews } from './review-command.ts';
 import { end, events, list, show } from './session-commands.ts';
 import { sweepKeys } from './ssh.ts';
@@ -106,6 +107,16 @@ const COMMANDS: Record<string, Command> = {
     run: usage,
   },
   audit: { options: {}, positionals: ['action', 'session-id'], run: audit },
+  replay: {
+    options: { speed: { type: 'string' }, 'idle-limit': { type: 'string' } },
+    positionals: ['session-id'],
+    run: replay,
+  },
+  recording: {
+    options: { out: { type: 'string' }, text: { type: 'boolean' } },
+    positionals: ['session-id'],
+    run: recording,
+  },
   targets: { options: {}, positionals: [], run: targets },
   whoami: { options: {}, positionals: [], run: whoami },
   logout: { options: {}, positionals: [], run: logout },

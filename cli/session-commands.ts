@@ -167,6 +167,11 @@ export async function show(context: Context): Promise<number> {
   const breakdown = readinessBreakdown(view.timeToReady);
   if (breakdown) rows.push(`  ${'to ready'.padEnd(11)}${breakdown}`);
   context.out(`${view.id}\n${rows.join('\n')}\n`);
+  if (view.recording === 'full') {
+    context.out(
+      `  recorded   yes: everything shown in its terminal is kept (drawbridge replay ${view.id})\n`,
+    );
+  }
   if (connection && commands) {
     context.out(`\n${renderReady(view, connection, commands, identityFile, Date.now())}`);
   }

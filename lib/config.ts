@@ -6,6 +6,8 @@ export const SETTING_NAMES = [
   'PROVISION_QUEUE_URL',
   'LAUNCH_TEMPLATE_ID',
   'BASTION_LOG_GROUP',
+  // ssm mode: where Session Manager streams shell sessions' output (the stage's preferences)
+  'SSM_LOG_GROUP',
   'SCHEDULE_GROUP',
   'EXPIRE_FUNCTION_ARN',
   'SCHEDULER_ROLE_ARN',

@@ -4,8 +4,10 @@
 // the same functions the session's cloud-config uses (one source of hardening).
 //
 //   node scripts/bastion-image-component.ts     (serverless/bastion-image.cjs runs it at package)
+import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { AGENT_CTL, BANNER_PATH, IMDS_GUARD, IMDS_GUARD_PATH } from '../lib/aws/cloud-config.ts';
+import { RECORDER_COMMAND } from '../lib/domain/authorized-key.ts';
 import {
   bannerFileContent,
   DEFAULT_BANNER,
@@ -15,6 +17,10 @@ import {
 /** Read after the session's own 00-drawbridge.conf, so a session's values win (sshd keeps the first). */
 export const SSHD_DEFAULTS_PATH = '/etc/ssh/sshd_config.d/01-drawbridge-defaults.conf';
 export const BASTION_PACKAGES = ['amazon-cloudwatch-agent', 'rsyslog', 'nftables'] as const;
+/** The same recorder local mode runs (bastion/drawbridge-record): one recorder for both. */
+export const RECORDER_SOURCE = new URL('../bastion/drawbridge-record', import.meta.url);
+/** What the recorder needs of Python 3.9+: the standard library only, checked at bake time. */
+export const RECORDER_CHECK = `/usr/bin/python3 -I -c 'import codecs, fcntl, hashlib, json, pty, pwd, select, termios, tty'`;
 
 export function bastionImageComponent(): string {
   const sshdDefaults = [
@@ -27,7 +33,8 @@ export function bastionImageComponent(): string {
   ].join('\n');
   const document = {
     name: 'drawbridge-bastion',
-    description: 'Drawbridge bastion: CloudWatch agent, rsyslog, root-only IMDS, hardened sshd',
+    description:
+      'Drawbridge bastion: CloudWatch agent, rsyslog, root-only IMDS, hardened sshd, session recorder',
     schemaVersion: 1,
     phases: [
       {
@@ -52,6 +59,11 @@ export function bastionImageComponent(): string {
               { path: BANNER_PATH, content: bannerFileContent(DEFAULT_BANNER), overwrite: true },
               { path: IMDS_GUARD_PATH, content: IMDS_GUARD, overwrite: true },
               {
+                path: RECORDER_COMMAND,
+                content: readFileSync(RECORDER_SOURCE, 'utf8'),
+                overwrite: true,
+              },
+              {
                 path: '/etc/sysconfig/nftables.conf',
                 content: `include "${IMDS_GUARD_PATH}"\n`,
                 overwrite: true,
@@ -65,6 +77,9 @@ export function bastionImageComponent(): string {
               commands: [
                 `chmod 0600 ${SSHD_DEFAULTS_PATH} ${IMDS_GUARD_PATH}`,
                 `chmod 0644 ${BANNER_PATH}`,
+                // root's, run by every session user as their forced command; none may edit it
+                `chown root:root ${RECORDER_COMMAND}`,
+                `chmod 0755 ${RECORDER_COMMAND}`,
               ],
             },
           },
@@ -82,6 +97,8 @@ export function bastionImageComponent(): string {
                 `rpm -q ${BASTION_PACKAGES.join(' ')}`,
                 `test -x ${AGENT_CTL}`,
                 `nft -c -f ${IMDS_GUARD_PATH}`,
+                `test -x ${RECORDER_COMMAND}`,
+                RECORDER_CHECK,
               ],
             },
           },

@@ -93,8 +93,8 @@ export function Copyable({ label, text }: { label: string; text: string }) {
           {copied ? 'Copied' : 'Copy'}
         </button>
       </div>
-      {/* A long line scrolls sideways: focusable, so a keyboard can scroll it too. */}
-      <pre tabIndex={0} aria-label={label}>
+      {/* Long lines wrap (class wrap): a sideways-scrolling block would need keyboard focus. */}
+      <pre class="wrap">
         <code>{text}</code>
       </pre>
     </div>

@@ -8,6 +8,7 @@ import type { Metrics } from '../ports/metrics.ts';
 import type { Notifier } from '../ports/notifier.ts';
 import type { Provider, Providers, TargetChecks } from '../ports/provider.ts';
 import type { ProvisionQueue } from '../ports/provision-queue.ts';
+import type { RecordingReader } from '../ports/recording-reader.ts';
 import type { SessionLog } from '../ports/session-log.ts';
 import type { SessionStore } from '../ports/session-store.ts';
 
@@ -30,6 +31,8 @@ export interface AppDeps {
   notifier?: Notifier;
   /** the bastion's sshd log (CloudWatch Logs, or sshd.log locally): who connected, from where */
   sessionLog?: SessionLog;
+  /** recorded sessions' recordings (CloudWatch Logs, or the local log store) */
+  recordings?: RecordingReader;
   /** checks made before a session is created, per mode (ssm: the instance is Online); optional */
   targetChecks?: TargetChecks;
 }

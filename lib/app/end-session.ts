@@ -8,7 +8,8 @@ import { applyEvent } from './record.ts';
 type EndDeps = Pick<
   AppDeps,
   'store' | 'providers' | 'scheduler' | 'auditLog' | 'clock' | 'logger' | 'metrics' | 'notifier'
->;
+> &
+  Partial<Pick<AppDeps, 'recordings'>>;
 
 export interface EndRequest {
   reason: EndReason;
@@ -101,10 +102,11 @@ async function endOnce(deps: EndDeps, session: Session, request: EndRequest): Pr
     // A leftover one-time schedule only invokes expire on an ended session, which is a no-op.
     deps.logger.warn('could not delete the expiry schedule', { sessionId: current.id, error });
   }
+  const recordingHead = await recordingHeadOf(deps, current);
   const ended = await applyEvent(
     deps,
     current,
-    { type: 'ended' },
+    { type: 'ended', ...(recordingHead ? { recordingHead } : {}) },
     { actor: request.actor, detail: { reason: current.endReason ?? request.reason } },
   );
   const overstay = overstaySeconds(ended, deps.clock.now());
@@ -112,6 +114,24 @@ async function endOnce(deps: EndDeps, session: Session, request: EndRequest): Pr
   // Only sessions that were usable: a request revoked before READY granted nothing.
   if (ended.readyAt !== undefined) await notifySession(deps, ended, 'ended');
   return ended;
+}
+
+/**
+ * A recorded session's chain head once its bastion is gone, so nothing can append after it:
+ * stored on the session in the 'ended' write, it is what a later verify holds the recording
+ * to. Unreadable now (logs throttled): the session ends without one and verify says so.
+ */
+async function recordingHeadOf(
+  deps: EndDeps,
+  session: Session,
+): Promise<{ seq: number; hash: string } | undefined> {
+  if (session.recording !== 'full' || !deps.recordings) return undefined;
+  try {
+    return await deps.recordings.head(session);
+  } catch (error) {
+    deps.logger.warn('could not read the recording head', { sessionId: session.id, error });
+    return undefined;
+  }
 }
 
 /**

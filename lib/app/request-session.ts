@@ -100,6 +100,7 @@ export function newSession(policy: Policy, input: RequestSessionInput, now: numb
       : {}),
     ...(decision.approval ? { approval: decision.approval } : {}),
     ...(decision.notify ? { notify: decision.notify } : {}),
+    recording: decision.target.recording,
     resources: {},
     auditSeq: 0,
     auditHead: GENESIS_HASH,

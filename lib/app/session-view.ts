@@ -183,6 +183,8 @@ export function sessionView(session: Session, policy: Policy) {
     endReason: session.endReason,
     failureReason: session.failureReason,
     ...(session.breakGlass ? { breakGlass: true, incidentId: session.incidentId } : {}),
+    // full: the terminal is recorded; metadata: connections and forwards only
+    ...(session.recording ? { recording: session.recording } : {}),
     ...(session.approval
       ? {
           approval: {

@@ -9,6 +9,8 @@ export interface TargetView {
   mode: Target['mode'];
   /** jump-only (port forwarding) or shell */
   access: Target['access'];
+  /** full: the terminal is recorded (a shell, never a tunnel); metadata: connections only */
+  recording: Target['recording'];
   defaultDurationMinutes: number;
   maxDurationMinutes: number;
   /** requests wait for a member of these groups */
@@ -25,6 +27,7 @@ function view(target: Target, breakGlassMinutes: number | undefined): TargetView
     ...(target.description ? { description: target.description } : {}),
     mode: target.mode,
     access: target.access,
+    recording: target.recording,
     defaultDurationMinutes: target.defaultDurationMinutes,
     maxDurationMinutes: target.maxDurationMinutes,
     ...(target.approval

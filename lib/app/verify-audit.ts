@@ -1,10 +1,19 @@
 import { type AuditEvent, verifyChain } from '../domain/audit.ts';
+import type { RecordingVerdict } from '../domain/recording-chain.ts';
 import type { Identity, Session } from '../domain/session.ts';
+import { chunkRecording } from '../domain/session-recording.ts';
 import type { AppDeps } from './deps.ts';
 import { loadVisibleSession } from './sessions-query.ts';
 
+/** A recorded session's recording, checked chunk by chunk and against the head the session stored. */
+export interface RecordingCheck extends RecordingVerdict {
+  /** false while the session is live or when it ended without storing a head */
+  headStored: boolean;
+}
+
 export interface AuditVerification {
   sessionId: string;
+  /** the trail and, for a recorded session, its recording */
   intact: boolean;
   /** events read from the table */
   events: number;
@@ -12,8 +21,10 @@ export interface AuditVerification {
   expectedEvents: number;
   /** seq of the first event that does not fit the chain */
   brokenAt?: number;
-  /** what is wrong, in words */
+  /** what is wrong with the trail, in words */
   problem?: string;
+  /** recording: full sessions only */
+  recording?: RecordingCheck;
 }
 
 /**
@@ -26,7 +37,23 @@ export interface AuditVerification {
  * What it cannot catch: someone able to rewrite the whole trail and the session item
  * consistently. The CloudWatch Logs mirror of every event is the independent copy for that.
  */
-export function checkTrail(session: Session, events: readonly AuditEvent[]): AuditVerification {
+export function checkTrail(
+  session: Session,
+  events: readonly AuditEvent[],
+  recording?: RecordingCheck,
+): AuditVerification {
+  const trail = checkEvents(session, events);
+  if (!recording) return trail;
+  return { ...trail, intact: trail.intact && recording.intact, recording };
+}
+
+/** Checks the recorder's stored lines against the session, and against its stored head once it has one. */
+export function checkRecording(session: Session, lines: readonly string[]): RecordingCheck {
+  const { verdict } = chunkRecording(session.id, lines, session.recordingHead);
+  return { ...verdict, headStored: session.recordingHead !== undefined };
+}
+
+function checkEvents(session: Session, events: readonly AuditEvent[]): AuditVerification {
   const base = { sessionId: session.id, events: events.length, expectedEvents: session.auditSeq };
   const broken = (brokenAt: number, problem: string): AuditVerification => ({
     ...base,
@@ -65,12 +92,20 @@ export function checkTrail(session: Session, events: readonly AuditEvent[]): Aud
   return { ...base, intact: true };
 }
 
-/** GET /sessions/{id}/audit: the owner or an admin checks a session's trail. */
+/**
+ * GET /sessions/{id}/audit: the owner or an admin checks a session's trail and, when the
+ * session was recorded, its recording.
+ */
 export async function verifySessionAudit(
-  deps: Pick<AppDeps, 'policy' | 'store'>,
+  deps: Pick<AppDeps, 'policy' | 'store'> & Partial<Pick<AppDeps, 'recordings'>>,
   identity: Identity,
   id: string,
 ): Promise<AuditVerification> {
   const session = await loadVisibleSession(deps, identity, id);
-  return checkTrail(session, await deps.store.listEvents(session.id));
+  const [events, stored] = await Promise.all([
+    deps.store.listEvents(session.id),
+    session.recording === 'full' && deps.recordings ? deps.recordings.read(session) : undefined,
+  ]);
+  const recording = stored?.kind === 'chunks' ? checkRecording(session, stored.lines) : undefined;
+  return checkTrail(session, events, recording);
 }

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { stringify } from 'yaml';
+import { RECORDER_COMMAND } from '../domain/authorized-key.ts';
 import type { IssuedHostKey } from '../domain/host-key.ts';
 import type { Access } from '../domain/policy.ts';
 import { MAX_SELF_DESTRUCT_MINUTES } from '../domain/policy.ts';
@@ -30,7 +31,25 @@ export interface BastionUserDataInput {
   banner: string;
   /** the CloudWatch agent finds its region from instance metadata when this is absent */
   region?: string;
+  /** recording: full (shell access only): the recorder is forced and its sink shipped */
+  recording?: BastionRecording;
 }
+
+export interface BastionRecording {
+  /** keystrokes too (never those typed with the terminal's echo off) */
+  recordInput: boolean;
+  /** no terminal activity this long closes the connection */
+  idleSeconds?: number;
+}
+
+export const RECORDING_CONFIG_PATH = '/etc/drawbridge/recording.json';
+/**
+ * The recorder's sink: the session user's own file (the recorder runs as that user), which
+ * root's CloudWatch agent ships line by line to the instance's stream. The recorder flushes a
+ * chunk at most every second and the agent every force_flush_interval (5 s): a bastion killed
+ * mid-session loses at most the last ~6 seconds.
+ */
+export const RECORDING_SINK_PATH = '/var/lib/drawbridge/recording.jsonl';
 
 export const SSHD_CONFIG_PATH = '/etc/ssh/sshd_config.d/00-drawbridge.conf';
 export const BANNER_PATH = '/etc/ssh/drawbridge-banner';
@@ -136,6 +155,14 @@ function validate(input: BastionUserDataInput): void {
   if (!LOG_GROUP.test(input.logGroupName)) unsafe('logGroupName');
   if (input.region !== undefined && !REGION.test(input.region)) unsafe('region');
   if (typeof input.banner !== 'string' || bannerProblem(input.banner)) unsafe('banner');
+  if (input.recording) {
+    // A recorded session is a shell under the recorder, never a tunnel.
+    if (input.access !== 'shell') unsafe('recording');
+    const idle = input.recording.idleSeconds;
+    if (idle !== undefined && (!Number.isInteger(idle) || idle < 1 || idle > 86_400)) {
+      unsafe('recording');
+    }
+  }
 }
 
 /** `host:port` as sshd's PermitOpen wants it; IPv6 addresses go in brackets. */
@@ -143,13 +170,35 @@ export function permitOpenValue(host: string, port: number): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
+/**
+ * A recorded bastion forwards nothing and runs only the recorder: its own values come first
+ * and replace the shared forwarding lines (sshd keeps the first value of a keyword).
+ */
+function recordedSettings(shared: [string, string][]): [string, string][] {
+  return [
+    ...shared.map(([key, value]): [string, string] =>
+      key === 'AllowTcpForwarding'
+        ? [key, 'no']
+        : key === 'PermitOpen'
+          ? [key, 'none']
+          : [key, value],
+    ),
+    ['DisableForwarding', 'yes'],
+    ['ForceCommand', RECORDER_COMMAND],
+  ];
+}
+
 function sshdConfig(input: BastionUserDataInput): string {
+  const shared = hardenedSshdSettings(
+    permitOpenValue(input.targetHost, input.targetPort),
+    BANNER_PATH,
+  );
   const settings: [string, string][] = [
     ['PermitRootLogin', 'no'],
     // Only the key Drawbridge issued: no other host key is offered, so none can be trusted.
     ['HostKey', HOST_KEY_PATH],
     ['AllowUsers', input.linuxUser],
-    ...hardenedSshdSettings(permitOpenValue(input.targetHost, input.targetPort), BANNER_PATH),
+    ...(input.recording ? recordedSettings(shared) : shared),
     ...(input.access === 'jump-only' ? ([['PermitTTY', 'no']] as [string, string][]) : []),
     ['MaxSessions', '2'],
     ['ClientAliveInterval', '30'],
@@ -179,12 +228,47 @@ function agentConfig(input: BastionUserDataInput): string {
               log_stream_name: LOG_STREAM_NAME,
               timezone: 'UTC',
             },
+            // Each chunk is one line, one log event; the API filters them by the session id.
+            ...(input.recording
+              ? [
+                  {
+                    file_path: RECORDING_SINK_PATH,
+                    log_group_name: input.logGroupName,
+                    log_stream_name: LOG_STREAM_NAME,
+                  },
+                ]
+              : []),
           ],
         },
       },
     },
   };
   return `${JSON.stringify(config, null, 2)}\n`;
+}
+
+/**
+ * The recorder's configuration (root's, readable by the recorder running as the session user)
+ * and its sink, created for the session user after the user exists (`defer`: the final stage).
+ */
+function recordingFiles(input: BastionUserDataInput): Record<string, string | boolean>[] {
+  if (!input.recording) return [];
+  const config = {
+    sessionId: input.sessionId,
+    sink: RECORDING_SINK_PATH,
+    recordInput: input.recording.recordInput,
+    ...(input.recording.idleSeconds ? { idleSeconds: input.recording.idleSeconds } : {}),
+  };
+  const owner = `${input.linuxUser}:${input.linuxUser}`;
+  return [
+    {
+      path: RECORDING_CONFIG_PATH,
+      owner: 'root:root',
+      permissions: '0644',
+      content: `${JSON.stringify(config)}\n`,
+    },
+    { path: RECORDING_SINK_PATH, owner, permissions: '0600', content: '', defer: true },
+    { path: `${RECORDING_SINK_PATH}.head`, owner, permissions: '0600', content: '', defer: true },
+  ];
 }
 
 /**
@@ -251,6 +335,7 @@ export function buildBastionUserData(input: BastionUserDataInput): string {
         permissions: '0644',
         content: agentConfig(input),
       },
+      ...recordingFiles(input),
     ],
     runcmd: [
       ['nft', '-f', IMDS_GUARD_PATH],

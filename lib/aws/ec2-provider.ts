@@ -155,6 +155,16 @@ export class Ec2Provider implements Provider {
         hostKey: requireHostKey(plan),
         logGroupName: this.#logGroupName,
         banner: bannerOf(target),
+        ...(target.recording === 'full'
+          ? {
+              recording: {
+                recordInput: target.recordInput,
+                ...(target.idleTimeoutMinutes
+                  ? { idleSeconds: target.idleTimeoutMinutes * 60 }
+                  : {}),
+              },
+            }
+          : {}),
       });
     } catch (error) {
       // Our own validation message: it names the field and carries no SDK text.

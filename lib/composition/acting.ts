@@ -1,4 +1,6 @@
 import type { AppDeps } from '../app/deps.ts';
+import { CloudWatchRecordingReader } from '../aws/cloudwatch-recording-reader.ts';
+import { lazyLogsClient } from '../aws/logs-sdk.ts';
 import { alerts } from './alerts.ts';
 import { composeCore, type HttpDeps } from './core.ts';
 import { cloudProviders, PROVIDER_SETTINGS } from './providers.ts';
@@ -11,7 +13,8 @@ export type ActingDeps = AppDeps & HttpDeps;
  * What the functions that act on bastions share (provision, expire, reap, end, extend,
  * on-instance-state): DynamoDB; the ec2 and ssm providers, whose EC2 and Systems Manager SDKs
  * load on their first call (lib/composition/providers.ts); EventBridge Scheduler (layer 2);
- * the provision queue (SQS); the alerts topic (SNS) when the stage has one. Every setting
+ * the provision queue (SQS); the alerts topic (SNS) when the stage has one; CloudWatch Logs
+ * (loaded on first use), to read a recorded session's chain head when it ends. Every setting
  * these need is required here, at cold start.
  */
 export function composeActing(): ActingDeps {
@@ -21,6 +24,10 @@ export function composeActing(): ActingDeps {
     providers: cloudProviders(core.config, core.policy),
     scheduler: expiryScheduler(core.config),
     queue: provisionQueue(core.config),
+    recordings: new CloudWatchRecordingReader({
+      logs: lazyLogsClient,
+      bastionLogGroup: core.config.settings.BASTION_LOG_GROUP,
+    }),
     ...alerts(core.config),
   };
 }

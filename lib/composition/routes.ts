@@ -3,6 +3,7 @@ import { CONSOLE_DIR, createConsoleHandler } from '../../functions/console.ts';
 import { createDenySessionHandler } from '../../functions/deny-session.ts';
 import { createEndSessionHandler } from '../../functions/end-session.ts';
 import { createExtendSessionHandler } from '../../functions/extend-session.ts';
+import { createGetRecordingHandler } from '../../functions/get-recording.ts';
 import { createGetSessionHandler } from '../../functions/get-session.ts';
 import { createListApprovalsHandler } from '../../functions/list-approvals.ts';
 import { createListReviewsHandler } from '../../functions/list-reviews.ts';
@@ -35,6 +36,11 @@ export function httpRoutes(deps: () => ActingDeps): Route[] {
     { method: 'GET', path: '/reviews', handler: createListReviewsHandler(deps) },
     { method: 'POST', path: '/reviews/{id}', handler: createReviewSessionHandler(deps) },
     { method: 'GET', path: '/sessions/{id}/audit', handler: createVerifyAuditHandler(deps) },
+    {
+      method: 'GET',
+      path: '/sessions/{id}/recording',
+      handler: createGetRecordingHandler(deps),
+    },
     { method: 'GET', path: '/usage', handler: createUsageHandler(deps) },
     { method: 'GET', path: '/targets', handler: createListTargetsHandler(deps) },
   ];

@@ -25,7 +25,8 @@ export type LifecycleEvent =
   | { type: 'running' }
   | { type: 'ready'; connection: Connection; resources?: SessionResources }
   | { type: 'end'; reason: EndReason; detail?: string }
-  | { type: 'ended' }
+  /** the bastion is released; a recorded session carries where its recording's chain ended */
+  | { type: 'ended'; recordingHead?: { seq: number; hash: string } }
   | { type: 'fail'; reason: string }
   /**
    * An approver said yes: the session joins the normal flow as REQUESTED. The window starts
@@ -47,7 +48,13 @@ export type LifecycleEvent =
    * ssm: temporary credentials were issued to the owner. Changes nothing but the version, so
    * the audit event is appended in the same conditional write as every other event.
    */
-  | { type: 'grant' };
+  | { type: 'grant' }
+  /**
+   * Something worth the trail happened that changes nothing but the version, in any status: a
+   * replay or export of the recording (most are watched after the end), an idle disconnect.
+   * Its audit event joins the chain like any other.
+   */
+  | { type: 'note' };
 
 export type LifecycleEventType = LifecycleEvent['type'];
 
@@ -70,6 +77,7 @@ export const TRANSITIONS: Readonly<
   extend: { from: [READY], to: 'same' },
   warn: { from: [READY], to: 'same' },
   grant: { from: [READY], to: 'same' },
+  note: { from: Object.values(SessionStatus), to: 'same' },
 };
 
 export const MAX_FAILURE_REASON_LENGTH = 300;
@@ -142,7 +150,11 @@ export function transition(session: Session, event: LifecycleEvent, now: number)
           : {}),
       };
     case 'ended':
-      return { ...base, endedAt: now };
+      return {
+        ...base,
+        endedAt: now,
+        ...(event.recordingHead ? { recordingHead: { ...event.recordingHead } } : {}),
+      };
     case 'fail':
       return {
         ...base,
@@ -178,6 +190,8 @@ export function transition(session: Session, event: LifecycleEvent, now: number)
       const { expiryWarningAt: _sent, ...warned } = base;
       return warned;
     }
+    case 'note':
+      return base;
     case 'grant':
       if (session.expiresAt === undefined || now >= session.expiresAt) {
         throw new IllegalTransitionError('the window has ended: no more credentials');

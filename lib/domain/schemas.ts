@@ -84,6 +84,8 @@ export const SessionSchema: z.ZodType<Session> = z.lazy(() =>
     extendedMinutes: z.number().optional(),
     notify: z.array(z.enum(NOTIFY_EVENTS)).optional(),
     expiryWarningAt: z.number().optional(),
+    recording: z.enum(['full', 'metadata', 'off']).optional(),
+    recordingHead: z.object({ seq: z.number().int().positive(), hash: z.string() }).optional(),
     auditSeq: z.number().int().nonnegative(),
     auditHead: z.string(),
   }),

@@ -31,6 +31,8 @@ export const EndReason = {
   orphan: 'orphan',
   /** an approver said no before anything was launched */
   denied: 'denied',
+  /** no terminal activity for the target's idleTimeoutMinutes (recorded sessions) */
+  idle: 'idle',
 } as const;
 export type EndReason = (typeof EndReason)[keyof typeof EndReason];
 
@@ -142,6 +144,14 @@ export interface Session {
   notify?: NotifyEvent[];
   /** when the "expiring soon" notice is due; removed once it went out */
   expiryWarningAt?: number;
+  /** how the target recorded it when requested (full: the terminal; metadata: connections); absent = metadata */
+  recording?: 'full' | 'metadata' | 'off';
+  /**
+   * The recording's chain head (last chunk's seq and hash) as it stood when the bastion was
+   * released, written in the 'ended' transition: a recording later cut short or extended no
+   * longer reaches it. The authority verify checks against (lib/domain/recording-chain.ts).
+   */
+  recordingHead?: { seq: number; hash: string };
   /** seq and hash of the last audit event; the store advances them with every write */
   auditSeq: number;
   auditHead: string;

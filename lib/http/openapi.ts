@@ -148,8 +148,42 @@ export function buildOpenApi(version = '0.1.0') {
       '/sessions/{id}/audit': {
         parameters: [idParameter],
         get: {
-          summary: 'Recompute the audit hash chain',
-          responses: { '200': { description: 'whether the chain is intact' }, ...ofSession },
+          summary: 'Recompute the audit hash chain (and the recording chain of a recorded session)',
+          responses: {
+            '200': {
+              description:
+                'whether the trail is intact; `recording` (recorded sessions) gives the recording verdict: intact, or the first missing, altered, reordered or truncated chunk',
+            },
+            ...ofSession,
+          },
+        },
+      },
+      '/sessions/{id}/recording': {
+        parameters: [
+          idParameter,
+          {
+            name: 'format',
+            in: 'query',
+            required: false,
+            schema: { type: 'string', enum: ['asciicast', 'text'], default: 'asciicast' },
+            description: 'asciicast v2, or plain text with UTC times (for grep)',
+          },
+        ],
+        get: {
+          summary:
+            "Replay or export the session's recording (owner, admins, auditors); each call is an audit event",
+          responses: {
+            '200': {
+              description:
+                "the recorder's terminal recording (recording: full), Session Manager's output (ssm), or the connections and forwards (jump-only). Header drawbridge-recording: intact or the chain problem.",
+              content: {
+                'application/x-asciicast': { schema: { type: 'string' } },
+                'text/plain': { schema: { type: 'string' } },
+              },
+            },
+            ...ofSession,
+            '400': error('unknown format or query parameter'),
+          },
         },
       },
       '/sessions/{id}/extend': {

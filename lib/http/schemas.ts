@@ -126,6 +126,7 @@ export const TargetList = z.lazy(() =>
         description: z.string().optional(),
         mode: z.string(),
         access: z.enum(['jump-only', 'shell']),
+        recording: z.enum(['full', 'metadata', 'off']),
         defaultDurationMinutes: z.number().int(),
         maxDurationMinutes: z.number().int(),
         approval: z

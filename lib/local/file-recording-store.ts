@@ -3,8 +3,8 @@ import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChainHead } from '../domain/recording-chain.ts';
-import { isSessionId } from '../domain/session.ts';
-import type { RecordingStore } from '../ports/recording-store.ts';
+import { isSessionId, type Session } from '../domain/session.ts';
+import type { RecordingReader, StoredRecording } from '../ports/recording-reader.ts';
 
 /** The recorder the ec2 bastion bakes in, run here from the repository: one recorder for both. */
 export const RECORDER_PATH = fileURLToPath(
@@ -26,10 +26,11 @@ export function findPython(searchPath = ''): string | undefined {
 /**
  * Local mode's log store for recordings: <dataDir>/recordings/<id>.jsonl, appended by the
  * recorder chunk by chunk (the file the CloudWatch agent would ship on ec2), `<id>.jsonl.head`
- * its running head, and `<id>.sealed` the head copied when the bastion is released: the
- * session's record of where its recording ends.
+ * its running head (the recorder keeps it under a lock), and `<id>.sealed` the head copied when
+ * the bastion is released: the local sink's own record. The session item's recordingHead,
+ * written when the session ends, is the authority verify checks against.
  */
-export class FileRecordingStore implements RecordingStore {
+export class FileRecordingStore implements RecordingReader {
   readonly dir: string;
   constructor(dataDir: string) {
     this.dir = join(dataDir, 'recordings');
@@ -60,16 +61,31 @@ export class FileRecordingStore implements RecordingStore {
     }
   }
 
-  async head(sessionId: string): Promise<ChainHead | undefined> {
-    if (!isSessionId(sessionId)) return undefined;
-    try {
-      const [seq, hash] = (await readFile(join(this.dir, `${sessionId}.sealed`), 'utf8'))
-        .trim()
-        .split(' ');
-      const parsed = Number(seq);
-      return Number.isInteger(parsed) && hash ? { seq: parsed, hash } : undefined;
-    } catch {
-      return undefined;
-    }
+  async read(session: Session): Promise<StoredRecording> {
+    return { kind: 'chunks', lines: await this.lines(session.id) };
+  }
+
+  /** The recorder's running head: written under its lock after each chunk is on disk. */
+  head(session: Session): Promise<ChainHead | undefined> {
+    if (!isSessionId(session.id)) return Promise.resolve(undefined);
+    return readHead(`${this.sinkPath(session.id)}.head`);
+  }
+
+  /** The head sealed when the bastion was released. */
+  sealedHead(sessionId: string): Promise<ChainHead | undefined> {
+    if (!isSessionId(sessionId)) return Promise.resolve(undefined);
+    return readHead(join(this.dir, `${sessionId}.sealed`));
+  }
+}
+
+async function readHead(path: string): Promise<ChainHead | undefined> {
+  try {
+    const [seq, hash] = (await readFile(path, 'utf8')).trim().split(' ');
+    const parsed = Number(seq);
+    return Number.isInteger(parsed) && parsed > 0 && hash && /^[0-9a-f]{64}$/.test(hash)
+      ? { seq: parsed, hash }
+      : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AppDeps } from '../app/deps.ts';
 import { expireSession } from '../app/expire-session.ts';
+import { noteIdleDisconnect } from '../app/idle.ts';
 import { observeBastion, onLocalBastionRunning } from '../app/observe-bastion.ts';
 import { BastionNotRunningYetError, onBastionLogLine } from '../app/prove-readiness.ts';
 import { provisionSession } from '../app/provision-session.ts';
@@ -25,7 +26,7 @@ import { type DynamoServer, startDynamo } from './dynamo-server.ts';
 import { FileAuditLog } from './file-audit-log.ts';
 
 import { FileNotifier } from './file-notifier.ts';
-
+import { FileRecordingStore } from './file-recording-store.ts';
 import { FileSessionLog } from './file-session-log.ts';
 
 import { InProcessQueue } from './in-process-queue.ts';
@@ -41,6 +42,7 @@ import {
 } from './local-oidc-provider.ts';
 import { signInLocally } from './local-sign-in.ts';
 import { type LocalUser, parseLocalUsers } from './local-users.ts';
+import { RecordingWatcher } from './recording-watcher.ts';
 import { SshdProvider } from './sshd-provider.ts';
 
 export const LOCAL_TABLE = 'drawbridge-local';
@@ -169,6 +171,8 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     void run.finally(() => running.delete(run));
   };
   const sessionLog = new FileSessionLog(dataDir);
+  const recordings = new FileRecordingStore(dataDir);
+  await recordings.prepare();
   const provider = new SshdProvider({
     dataDir,
     onLog: (sessionId, line) => {
@@ -198,6 +202,7 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     clock,
     logger,
     sessionLog,
+    recordings,
   };
 
   await recover(deps, scheduler);
@@ -285,6 +290,12 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     );
   }, options.watchIntervalMs ?? 1_000);
   const reapTimer = setInterval(() => track(reapNow, 'reaper'), options.reapIntervalMs ?? 60_000);
+  // A recorder that closed a connection for inactivity: the trail says so, the session ends
+  // (unless the target says idleEndsSession: false).
+  const idleWatcher = new RecordingWatcher(recordings.dir, (sessionId, connection) =>
+    track(() => noteIdleDisconnect(deps, sessionId, connection), 'idle disconnect'),
+  );
+  await idleWatcher.start();
 
   return {
     url: api.url,
@@ -296,6 +307,7 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     async stop() {
       clearInterval(watchTimer);
       clearInterval(reapTimer);
+      idleWatcher.stop();
       for (const timer of signals) clearTimeout(timer);
       scheduler.stop();
       await queue.stop();

@@ -32,6 +32,7 @@ describe('GET /targets (listTargets)', () => {
         name: 'prod-db',
         mode: 'local',
         access: 'jump-only',
+        recording: 'metadata',
         defaultDurationMinutes: 15,
         maxDurationMinutes: 120,
         approval: { approverGroups: ['leads'], timeoutMinutes: 30 },

@@ -405,10 +405,10 @@ describe('what may I open, who am I (item 5)', () => {
     expect(run.code).toBe(0);
     const [header, ...rows] = run.stdout.trim().split('\n');
     expect(header).toMatch(
-      /^TARGET\s+MODE\s+ACCESS\s+DEFAULT\s+MAX\s+APPROVAL\s+MFA\s+BREAK-GLASS/,
+      /^TARGET\s+MODE\s+ACCESS\s+RECORDED\s+DEFAULT\s+MAX\s+APPROVAL\s+MFA\s+BREAK-GLASS/,
     );
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatch(/^echo\s+local\s+jump-only\s+15m\s+1h\s+no\s+no\s+-$/);
+    expect(rows[0]).toMatch(/^echo\s+local\s+jump-only\s+connections\s+15m\s+1h\s+no\s+no\s+-$/);
     const leads = { ...env, DRAWBRIDGE_CONFIG: join(root, 'sec', 'config.json') };
     await cli(['login', '--local', '--user', 'sam'], { env: leads });
     const asJson = await cli(['targets', '--json'], { env: leads });
@@ -418,6 +418,7 @@ describe('what may I open, who am I (item 5)', () => {
           name: 'vault',
           mode: 'local',
           access: 'jump-only',
+          recording: 'metadata',
           defaultDurationMinutes: 15,
           maxDurationMinutes: 60,
           approval: { approverGroups: ['leads'], timeoutMinutes: 30 },

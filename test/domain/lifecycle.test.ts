@@ -75,25 +75,33 @@ const EVENTS: Record<LifecycleEventType, LifecycleEvent> = {
   extend: { type: 'extend', byMinutes: 10, maxTotalMinutes: 120, canRewriteKey: false },
   warn: { type: 'warn' },
   grant: { type: 'grant' },
+  note: { type: 'note' },
 };
 
-const { REQUESTED, PROVISIONING, READY, ENDING, ENDED, FAILED } = SessionStatus;
+const { REQUESTED, PENDING_APPROVAL, PROVISIONING, READY, ENDING, ENDED, FAILED } = SessionStatus;
 
 /** The whole table, written out independently of TRANSITIONS: the status each legal pair leads to. */
 const EXPECTED: Record<SessionStatus, Partial<Record<LifecycleEventType, SessionStatus>>> = {
-  REQUESTED: { provision: PROVISIONING, end: ENDING, fail: FAILED },
-  PENDING_APPROVAL: { approve: REQUESTED, deny: ENDED, end: ENDING, fail: FAILED },
+  REQUESTED: { provision: PROVISIONING, end: ENDING, fail: FAILED, note: REQUESTED },
+  PENDING_APPROVAL: {
+    approve: REQUESTED,
+    deny: ENDED,
+    end: ENDING,
+    fail: FAILED,
+    note: PENDING_APPROVAL,
+  },
   PROVISIONING: {
     attach: PROVISIONING,
     running: PROVISIONING,
     ready: READY,
     end: ENDING,
     fail: FAILED,
+    note: PROVISIONING,
   },
-  READY: { end: ENDING, fail: FAILED, extend: READY, warn: READY, grant: READY },
-  ENDING: { ended: ENDED, fail: FAILED },
-  ENDED: {},
-  FAILED: {},
+  READY: { end: ENDING, fail: FAILED, extend: READY, warn: READY, grant: READY, note: READY },
+  ENDING: { ended: ENDED, fail: FAILED, note: ENDING },
+  ENDED: { note: ENDED },
+  FAILED: { note: FAILED },
 };
 
 const ALL_STATUSES = Object.values(SessionStatus);
@@ -268,6 +276,15 @@ describe('ending and failing', () => {
     expect(ended.status).toBe(ENDED);
     expect(ended.endedAt).toBe(T0 + 40 * MINUTE);
     expect(ended.endReason).toBe('expired');
+  });
+
+  it('ended stores the recording chain head it is given, and note changes nothing but the version', () => {
+    const head = { seq: 12, hash: 'a'.repeat(64) };
+    const ending = makeSession({ status: ENDING, endReason: 'expired' });
+    const ended = transition(ending, { type: 'ended', recordingHead: head }, T0 + 40 * MINUTE);
+    expect(ended.recordingHead).toEqual(head);
+    const viewed = transition(ended, { type: 'note' }, T0 + 50 * MINUTE);
+    expect({ ...viewed, version: ended.version, updatedAt: ended.updatedAt }).toEqual(ended);
   });
 
   it('fail records the reason as failed, with the message', () => {

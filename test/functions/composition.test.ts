@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { composeGetRecording } from '../../functions/get-recording.ts';
 import { composeGetSession } from '../../functions/get-session.ts';
 import { composeIssueCredentials } from '../../functions/issue-credentials.ts';
 import { composeListApprovals } from '../../functions/list-approvals.ts';
@@ -27,6 +28,7 @@ const FULL_ENV: Record<string, string> = {
   PROVISION_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/drawbridge-dev-provision',
   LAUNCH_TEMPLATE_ID: 'lt-0123456789abcdef0',
   BASTION_LOG_GROUP: '/drawbridge/dev/sessions',
+  SSM_LOG_GROUP: '/drawbridge/dev/ssm-sessions',
   SCHEDULE_GROUP: 'drawbridge-dev',
   EXPIRE_FUNCTION_ARN: 'arn:aws:lambda:eu-west-1:123456789012:function:drawbridge-dev-expire',
   SCHEDULER_ROLE_ARN: 'arn:aws:iam::123456789012:role/drawbridge-dev-scheduler',
@@ -58,7 +60,8 @@ const FUNCTIONS: [string, () => unknown, SettingName[]][] = [
   ['listApprovals', composeListApprovals, []],
   ['listReviews', composeListReviews, []],
   ['reviewSession', composeReviewSession, []],
-  ['verifyAudit', composeVerifyAudit, []],
+  ['verifyAudit', composeVerifyAudit, ['BASTION_LOG_GROUP']],
+  ['getRecording', composeGetRecording, ['BASTION_LOG_GROUP', 'SSM_LOG_GROUP']],
   ['usage', composeUsage, []],
   ['listTargets', composeListTargets, []],
   ['sessionEvents', composeSessionEvents, ['BASTION_LOG_GROUP']],

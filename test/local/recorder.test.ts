@@ -173,7 +173,7 @@ describe('the recorder behind a real sshd and a real ssh -tt', () => {
     launched.splice(0);
 
     const chunks = await chunksOf(session.id);
-    const head = await store().head(session.id);
+    const head = await store().sealedHead(session.id);
     expect(head?.seq).toBe(chunks.length);
     expect(verifyRecording(session.id, chunks, head)).toMatchObject({
       intact: true,

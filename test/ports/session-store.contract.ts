@@ -444,6 +444,27 @@ export function sessionStoreContract(name: string, subject: () => StoreUnderTest
         expect(ended).toMatchObject({ auditSeq: 5, auditHead: events[4]?.hash });
       });
 
+      it("stores a recorded session's chain head with the ended write, and a replay's view event after it", async () => {
+        const live = await ready({ recording: 'full' });
+        const ending = await step(live, { type: 'end', reason: 'expired' });
+        const head = { seq: 42, hash: 'c'.repeat(64) };
+        const ended = await step(ending, { type: 'ended', recordingHead: head });
+        expect(await subject().store.get(live.id)).toMatchObject({
+          status: 'ENDED',
+          recording: 'full',
+          recordingHead: head,
+        });
+        const viewed = await step(ended, { type: 'note' }, 'auditor');
+        expect(await subject().store.get(live.id)).toMatchObject({
+          status: 'ENDED',
+          recordingHead: head,
+          version: viewed.version,
+        });
+        const events = await subject().store.listEvents(live.id);
+        expect(events.at(-1)).toMatchObject({ type: 'note', actor: 'auditor', status: 'ENDED' });
+        expect(verifyChain(events)).toEqual({ intact: true });
+      });
+
       it('lists no events for an unknown session', async () => {
         expect(await subject().store.listEvents('s-00000000000000000000')).toEqual([]);
       });

@@ -59,6 +59,7 @@ const FUNCTIONS = [
   'reviewSession',
   'console',
   'listTargets',
+  'getRecording',
 ] as const;
 const logicalId = (name: string) => `${name[0]?.toUpperCase()}${name.slice(1)}LambdaFunction`;
 
@@ -362,6 +363,7 @@ describe('IAM', () => {
       const reads = roleStatements(roleOf(name)).filter((statement) =>
         actionsOf(statement).includes('logs:GetLogEvents'),
       );
+      if (name === 'getRecording') continue;
       if (name !== 'sessionEvents') {
         expect(reads, name).toEqual([]);
         continue;
@@ -371,6 +373,35 @@ describe('IAM', () => {
       expect(resourcesOf(reads[0] as IamStatement)).toEqual([
         expect.stringContaining(`:log-group:/drawbridge/${STAGE}/sessions:log-stream:*`),
       ]);
+    }
+  });
+
+  it('lets only the recording readers filter logs: the bastion log group, and ssm sessions for getRecording', () => {
+    const readers = [
+      'getRecording',
+      'verifyAudit',
+      'endSession',
+      'expire',
+      'reap',
+      'onInstanceState',
+    ];
+    for (const name of FUNCTIONS) {
+      const filters = roleStatements(roleOf(name)).filter((statement) =>
+        actionsOf(statement).includes('logs:FilterLogEvents'),
+      );
+      if (!readers.includes(name)) {
+        expect(filters, name).toEqual([]);
+        continue;
+      }
+      const groups = filters.flatMap(resourcesOf);
+      expect(groups.length, name).toBeGreaterThan(0);
+      for (const resource of groups) {
+        expect(resource, name).toMatch(
+          name === 'getRecording'
+            ? new RegExp(`:log-group:/drawbridge/${STAGE}/(sessions|ssm-sessions):`)
+            : new RegExp(`:log-group:/drawbridge/${STAGE}/sessions:`),
+        );
+      }
     }
   });
 
@@ -391,6 +422,7 @@ describe('IAM', () => {
         'ec2:TerminateInstances',
         'ec2:DeleteSecurityGroup',
         'scheduler:DeleteSchedule',
+        'logs:FilterLogEvents',
       ],
       provision: [
         ...table,
@@ -429,7 +461,8 @@ describe('IAM', () => {
       ],
       issueCredentials: [...table, 'sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'],
       usage: ['dynamodb:Query'],
-      verifyAudit: ['dynamodb:GetItem', 'dynamodb:Query'],
+      verifyAudit: ['dynamodb:GetItem', 'dynamodb:Query', 'logs:FilterLogEvents'],
+      getRecording: [...table, 'logs:GetLogEvents', 'logs:FilterLogEvents'],
       reap: [
         ...table,
         'dynamodb:Query',
@@ -466,7 +499,7 @@ describe('IAM', () => {
     ] as const) {
       const writes = [...allowedActions(roleOf(name))].filter(
         (action) =>
-          !/^(dynamodb:(GetItem|Query)|logs:(GetLogEvents|CreateLogStream|PutLogEvents))$/.test(
+          !/^(dynamodb:(GetItem|Query)|logs:(GetLogEvents|FilterLogEvents|CreateLogStream|PutLogEvents))$/.test(
             action,
           ),
       );
@@ -952,6 +985,7 @@ describe('functions', () => {
       'GET /sessions/{id}',
       'GET /sessions/{id}/audit',
       'GET /sessions/{id}/events',
+      'GET /sessions/{id}/recording',
       'GET /targets',
       'GET /usage',
       'POST /reviews/{id}',

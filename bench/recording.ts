@@ -1,0 +1,299 @@
+// Recording figures with a real sshd and a real `ssh -tt` on the local bastion (the recorder
+// local mode and the ec2 image both run): throughput of `cat` of a large file through a recorded
+// and an unrecorded shell session, keystroke round trip with and without the recorder, and the
+// recording's size per minute of a typical interactive session with its CloudWatch cost.
+// Usage: node bench/recording.ts [megabytes] [keystrokes]
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { authorizedKeyLine } from '../lib/domain/authorized-key.ts';
+import { type Target, validatePolicy } from '../lib/domain/policy.ts';
+import type { Connection } from '../lib/domain/session.ts';
+import { FileRecordingStore } from '../lib/local/file-recording-store.ts';
+import { findSshd, SshdProvider } from '../lib/local/sshd-provider.ts';
+import type { LaunchPlan } from '../lib/ports/provider.ts';
+import { tempDir } from '../test/support/local-mode.ts';
+import { makeSession } from '../test/support/sessions.ts';
+import { clientArgs, makeClientKey, startEchoServer } from '../test/support/ssh.ts';
+import { ms, percentile, printTable } from './stats.ts';
+
+const megabytes = Number(process.argv[2] ?? 50);
+const keystrokes = Number(process.argv[3] ?? 300);
+/** CloudWatch Logs standard ingestion, us-east-1 (AWS pricing page, 2026): $0.50 per GB. */
+const INGESTION_USD_PER_GB = 0.5;
+/** CloudWatch bills each event's message plus 26 bytes. */
+const EVENT_OVERHEAD_BYTES = 26;
+
+const root = await tempDir('drawbridge-bench-rec-');
+const client = await makeClientKey(root);
+const target = await startEchoServer();
+const dataDir = join(root, 'data');
+const provider = new SshdProvider({
+  dataDir,
+  sshdPath: findSshd() ?? '/usr/sbin/sshd',
+  // Both sessions run the same shell: the difference is the recorder alone.
+  recordedShell: '/bin/sh',
+});
+const recordings = new FileRecordingStore(dataDir);
+
+function plan(recorded: boolean, recordInput = false): LaunchPlan {
+  const policy = validatePolicy({
+    version: 1,
+    adminGroup: 'admins',
+    quota: { activeSessionsPerUser: 5 },
+    targets: [
+      {
+        name: 'shell',
+        mode: 'local',
+        host: target.host,
+        port: target.port,
+        allowedGroups: ['engineers'],
+        defaultDurationMinutes: 30,
+        maxDurationMinutes: 60,
+        access: 'shell',
+        recording: recorded ? 'full' : 'off',
+        ...(recorded ? { recordInput } : {}),
+      },
+    ],
+  });
+  const shellTarget = policy.targets[0] as Target;
+  const session = makeSession({
+    createdAt: Date.now(),
+    sourceIp: '127.0.0.1',
+    sourceCidr: '127.0.0.1/32',
+    publicKey: client.publicKey,
+    target: 'shell',
+  });
+  const expiresAt = Date.now() + 30 * 60_000;
+  return {
+    session,
+    target: shellTarget,
+    policy,
+    authorizedKey: authorizedKeyLine({
+      publicKey: client.publicKey,
+      targetHost: shellTarget.host,
+      targetPort: shellTarget.port,
+      sourceCidr: session.sourceCidr,
+      expiresAt,
+      access: 'shell',
+      sessionId: session.id,
+      recorded,
+    }),
+    selfDestructAt: expiresAt + 5 * 60_000,
+    selfDestructMinutes: 35,
+  };
+}
+
+async function launch(recorded: boolean, recordInput = false) {
+  const launchPlan = plan(recorded, recordInput);
+  await provider.launch(launchPlan);
+  const state = await provider.inspect(launchPlan.session);
+  if (state.state !== 'running') throw new Error(`the bastion is ${state.state}`);
+  return { session: launchPlan.session, connection: state.connection };
+}
+
+/** A real ssh -tt; counts bytes and keeps only the tail, so 50 MB never sits in a string. */
+class Shell {
+  readonly child: ChildProcessWithoutNullStreams;
+  bytes = 0;
+  tail = '';
+  #waiters: (() => void)[] = [];
+  constructor(connection: Connection) {
+    this.child = spawn(
+      'ssh',
+      [
+        ...clientArgs(client.privateKeyPath, connection.bastionPort),
+        '-tt',
+        // The unrecorded session runs the same /bin/sh as the recorder does.
+        `${connection.linuxUser}@${connection.bastionHost}`,
+      ],
+      { stdio: 'pipe' },
+    );
+    for (const stream of [this.child.stdout, this.child.stderr]) {
+      stream.on('data', (chunk: Buffer) => {
+        this.bytes += chunk.length;
+        this.tail = (this.tail + chunk.toString('latin1')).slice(-4096);
+        for (const waiter of this.#waiters.splice(0)) waiter();
+      });
+    }
+  }
+  send(text: string): void {
+    this.child.stdin.write(text);
+  }
+  until(check: () => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const test = (): void => {
+        if (check()) resolve();
+        else this.#waiters.push(test);
+      };
+      test();
+    });
+  }
+  async close(): Promise<void> {
+    this.child.kill();
+    await new Promise((resolve) => this.child.once('close', resolve));
+  }
+}
+
+async function shell(recorded: boolean, recordInput = false) {
+  const { session, connection } = await launch(recorded, recordInput);
+  const opened = new Shell(connection);
+  // An unrecorded session starts the login shell: make it /bin/sh too, so only the recorder differs.
+  if (!recorded) opened.send('exec /bin/sh\n');
+  opened.send('PS1=READY$ ; echo mark-ready\n');
+  await opened.until(() => opened.tail.includes('mark-ready\r\nREADY$'));
+  return { session, shell: opened };
+}
+
+// ---------------------------------------------------------------- throughput
+const file = join(root, 'big.txt');
+await new Promise<void>((resolve, reject) => {
+  const out = createWriteStream(file);
+  out.on('error', reject);
+  // Printable lines, as a terminal would show them (binary would be transcoded, not measured).
+  for (let written = 0; written < megabytes * 1024 * 1024; written += 1024 * 1024) {
+    const lines = randomBytes(768 * 1024)
+      .toString('base64')
+      .replace(/(.{100})/g, '$1\n');
+    out.write(lines.slice(0, 1024 * 1024));
+  }
+  out.end(resolve);
+});
+
+/** bytes the recording grew by per byte of terminal output, during the recorded cats */
+const overhead: number[] = [];
+const sinkSize = (id: string) =>
+  stat(recordings.sinkPath(id)).then(
+    (info) => info.size,
+    () => 0,
+  );
+
+async function catSeconds(recorded: boolean): Promise<{ seconds: number; bytes: number }> {
+  const { session, shell: opened } = await shell(recorded);
+  const before = opened.bytes;
+  const sinkBefore = await sinkSize(session.id);
+  const started = process.hrtime.bigint();
+  opened.send(`cat ${file}; echo cat-done\n`);
+  await opened.until(() => opened.tail.includes('cat-done\r\nREADY$'));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const bytes = opened.bytes - before;
+  if (recorded) overhead.push(((await sinkSize(session.id)) - sinkBefore) / bytes);
+  await opened.close();
+  await provider.release(session);
+  return { seconds, bytes };
+}
+
+const throughput: Record<string, string | number>[] = [];
+const rates: Record<string, number[]> = { unrecorded: [], recorded: [] };
+for (let round = 0; round < 3; round += 1) {
+  for (const recorded of [false, true]) {
+    const { seconds, bytes } = await catSeconds(recorded);
+    rates[recorded ? 'recorded' : 'unrecorded']?.push(bytes / seconds / 1024 / 1024);
+  }
+}
+const best = (values: number[] | undefined) => Math.max(...(values ?? [0]));
+for (const [label, values] of Object.entries(rates)) {
+  throughput.push({
+    session: label,
+    'MiB/s (best of 3)': best(values).toFixed(1),
+    'MiB/s (each)': values.map((value) => value.toFixed(1)).join(' / '),
+  });
+}
+const median = (values: number[] | undefined) => percentile(values ?? [0], 50);
+throughput.push({
+  session: 'ratio recorded/unrecorded (target >= 0.8)',
+  'MiB/s (best of 3)': (best(rates.recorded) / best(rates.unrecorded)).toFixed(2),
+  'MiB/s (each)': `median of 3: ${(median(rates.recorded) / median(rates.unrecorded)).toFixed(2)}`,
+});
+printTable(`cat of a ${megabytes} MB text file through ssh -tt`, throughput);
+
+// ---------------------------------------------------------------- keystroke round trip
+async function roundTrips(recorded: boolean): Promise<number[]> {
+  const { session, shell: opened } = await shell(recorded, recorded);
+  const samples: number[] = [];
+  for (let index = 0; index < keystrokes; index += 1) {
+    const before = opened.bytes;
+    const started = process.hrtime.bigint();
+    opened.send('x');
+    await opened.until(() => opened.bytes > before);
+    samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+    // a new line now and then, so the line never nears the terminal's limit
+    if (index % 100 === 99) {
+      opened.send('\u0015');
+      await opened.until(() => true);
+    }
+  }
+  await opened.close();
+  await provider.release(session);
+  return samples;
+}
+const plain = await roundTrips(false);
+const recordedSamples = await roundTrips(true);
+printTable(`keystroke round trip (${keystrokes} keys, echo by the remote terminal)`, [
+  { session: 'unrecorded', p50: ms(percentile(plain, 50)), p99: ms(percentile(plain, 99)) },
+  {
+    session: 'recorded (input recorded too)',
+    p50: ms(percentile(recordedSamples, 50)),
+    p99: ms(percentile(recordedSamples, 99)),
+  },
+  {
+    session: 'added by recording',
+    p50: ms(percentile(recordedSamples, 50) - percentile(plain, 50)),
+    p99: ms(percentile(recordedSamples, 99) - percentile(plain, 99)),
+  },
+]);
+
+// ---------------------------------------------------------------- size per minute
+// A typical interactive minute, compressed in time: typed commands (8 keys/s, input recorded)
+// and their usual output (listings, a process table, a log tail, an editor-free session).
+const script = [
+  'ls -la /usr/bin | head -40',
+  'ps aux | head -30',
+  'df -h',
+  'uname -a',
+  'cat /etc/os-release',
+  'ls -la /etc | head -40',
+  'tail -n 30 /etc/services',
+  'env | sort | head -20',
+];
+const { session: typed, shell: typing } = await shell(true, true);
+const sink = recordings.sinkPath(typed.id);
+const startedAt = Date.now();
+const sizeBefore = (await stat(sink)).size;
+for (const command of script) {
+  for (const key of `${command}\n`) {
+    typing.send(key);
+    await new Promise((resolve) => setTimeout(resolve, 125));
+  }
+  await typing.until(() => typing.tail.endsWith('READY$'));
+}
+await new Promise((resolve) => setTimeout(resolve, 1200));
+const elapsedMinutes = (Date.now() - startedAt) / 60_000;
+const grown = (await stat(sink)).size - sizeBefore;
+const chunks = (await recordings.lines(typed.id)).filter((line) => line.trim() !== '').length;
+await typing.close();
+await provider.release(typed);
+const perMinute = grown / elapsedMinutes;
+const eventsPerMinute = chunks / elapsedMinutes;
+const ingestedPerHour = (perMinute + eventsPerMinute * EVENT_OVERHEAD_BYTES) * 60;
+printTable('recording size of a typical interactive session (commands typed, input recorded)', [
+  {
+    'session (s)': (elapsedMinutes * 60).toFixed(0),
+    'KiB per minute': (perMinute / 1024).toFixed(1),
+    'chunks per minute': eventsPerMinute.toFixed(0),
+    'MB ingested per hour': (ingestedPerHour / 1e6).toFixed(2),
+    'USD per recorded hour': `$${((ingestedPerHour / 1e9) * INGESTION_USD_PER_GB).toFixed(5)}`,
+    'USD per 1,000 recorded hours': `$${((ingestedPerHour / 1e9) * INGESTION_USD_PER_GB * 1000).toFixed(2)}`,
+  },
+]);
+const catPerHour = best(rates.recorded) * 1024 * 1024 * 3600;
+const factor = best(overhead);
+console.log(
+  `recording bytes per byte of terminal output (bulk text): ${factor.toFixed(2)}; worst case, a session printing nonstop at the recorded rate ships ${((catPerHour * factor) / 1e9).toFixed(0)} GB per hour ($${(((catPerHour * factor) / 1e9) * INGESTION_USD_PER_GB).toFixed(0)} of ingestion)\n`,
+);
+
+await target.close();
+await rm(root, { recursive: true, force: true });
+process.exit(0);

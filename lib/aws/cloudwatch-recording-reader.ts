@@ -1,0 +1,121 @@
+import type {
+  CloudWatchLogsClient,
+  FilteredLogEvent,
+  FilterLogEventsCommandInput,
+} from '@aws-sdk/client-cloudwatch-logs';
+import { type ChainHead, parseChunks } from '../domain/recording-chain.ts';
+import { isSessionId, type Session } from '../domain/session.ts';
+import type {
+  RecordingReader,
+  StoredRecording,
+  TerminalOutput,
+} from '../ports/recording-reader.ts';
+import { isNotFound } from './aws-errors.ts';
+import { loadLogsSdk } from './logs-sdk.ts';
+
+export interface CloudWatchRecordingReaderOptions {
+  /** a client, or how to make one on first use (lib/aws/logs-sdk.ts: no SDK at cold start) */
+  logs: CloudWatchLogsClient | (() => Promise<CloudWatchLogsClient>);
+  /** /drawbridge/<stage>/sessions: the bastion ships its sshd log and the recorder's sink to the stream named after its instance id */
+  bastionLogGroup: string;
+  /** /drawbridge/<stage>/ssm-sessions: Session Manager streams each shell session's output there */
+  ssmLogGroup?: string;
+  /** bound on pages read per request (each at most 1 MB) */
+  maxPages?: number;
+}
+
+/**
+ * ec2: the recorder's chunk lines, filtered out of the bastion's stream (which also carries
+ * the sshd log) by the session id they carry. ssm: Session Manager's own log of the grant's
+ * shell sessions, whose streams are named after the Session Manager session, itself named
+ * `<role session name>-<suffix>`, and the grant's role session name is the Drawbridge id.
+ */
+export class CloudWatchRecordingReader implements RecordingReader {
+  readonly #logs: CloudWatchLogsClient | (() => Promise<CloudWatchLogsClient>);
+  readonly #bastionGroup: string;
+  readonly #ssmGroup: string | undefined;
+  readonly #maxPages: number;
+
+  constructor(options: CloudWatchRecordingReaderOptions) {
+    this.#logs = options.logs;
+    this.#bastionGroup = options.bastionLogGroup;
+    this.#ssmGroup = options.ssmLogGroup;
+    this.#maxPages = options.maxPages ?? 50;
+  }
+
+  async read(session: Session): Promise<StoredRecording> {
+    if (!isSessionId(session.id)) return { kind: 'chunks', lines: [] };
+    if (session.mode === 'ssm') {
+      if (!this.#ssmGroup) return { kind: 'terminal', output: [] };
+      const events = await this.#filter({
+        logGroupName: this.#ssmGroup,
+        logStreamNamePrefix: `${session.id}-`,
+      });
+      return { kind: 'terminal', output: events.flatMap(ssmOutput) };
+    }
+    const stream = session.resources.instanceId;
+    if (!stream) return { kind: 'chunks', lines: [] };
+    const events = await this.#filter({
+      logGroupName: this.#bastionGroup,
+      logStreamNames: [stream],
+      // JSON filter: only the recorder's lines for this session, not the sshd log around them.
+      filterPattern: `{ $.sid = "${session.id}" }`,
+    });
+    return { kind: 'chunks', lines: events.map((event) => event.message ?? '') };
+  }
+
+  /** The last chunk shipped so far: read once the bastion is terminated, nothing follows it. */
+  async head(session: Session): Promise<ChainHead | undefined> {
+    const stored = await this.read(session);
+    if (stored.kind !== 'chunks') return undefined;
+    const last = parseChunks(stored.lines).at(-1);
+    return last ? { seq: last.seq, hash: last.hash } : undefined;
+  }
+
+  async #filter(input: FilterLogEventsCommandInput): Promise<FilteredLogEvent[]> {
+    const events: FilteredLogEvent[] = [];
+    const [{ FilterLogEventsCommand }, logs] = await Promise.all([
+      loadLogsSdk(),
+      typeof this.#logs === 'function' ? this.#logs() : this.#logs,
+    ]);
+    let token: string | undefined;
+    for (let page = 0; page < this.#maxPages; page += 1) {
+      try {
+        const response = await logs.send(
+          new FilterLogEventsCommand({ ...input, ...(token ? { nextToken: token } : {}) }),
+        );
+        events.push(...(response.events ?? []));
+        token = response.nextToken;
+      } catch (error) {
+        // No stream or group yet: nothing was shipped.
+        if (isNotFound(error)) return events;
+        throw error;
+      }
+      if (!token) break;
+    }
+    return events;
+  }
+}
+
+/**
+ * Session Manager streaming writes one JSON event per batch of output lines
+ * (`sessionData`); a session logged only at its end is plain text.
+ */
+function ssmOutput(event: FilteredLogEvent): TerminalOutput[] {
+  const at = event.timestamp ?? 0;
+  const message = event.message ?? '';
+  try {
+    const parsed: unknown = JSON.parse(message);
+    if (parsed && typeof parsed === 'object' && 'sessionData' in parsed) {
+      const { sessionData } = parsed as { sessionData: unknown };
+      if (Array.isArray(sessionData)) {
+        return sessionData
+          .filter((line): line is string => typeof line === 'string')
+          .map((text) => ({ at, text }));
+      }
+    }
+  } catch {
+    // plain text
+  }
+  return [{ at, text: message }];
+}

@@ -1,0 +1,104 @@
+import { toAsciicast, toText } from './asciicast.ts';
+import {
+  type ChainHead,
+  parseChunks,
+  type RecordingChunk,
+  type RecordingVerdict,
+  verifyRecording,
+} from './recording-chain.ts';
+import type { ConnectionRecord } from './sshd-log.ts';
+
+export const RECORDING_FORMATS = ['asciicast', 'text'] as const;
+export type RecordingFormat = (typeof RECORDING_FORMATS)[number];
+
+/** What a session kept of what happened in it, whichever mode it ran in. */
+export type SessionRecordingSource =
+  /** the Drawbridge recorder's hash-chained chunks (recording: full, ec2 and local) */
+  | { kind: 'chunks'; lines: readonly string[]; head?: ChainHead }
+  /** Session Manager's own log of an ssm shell */
+  | { kind: 'terminal'; output: readonly { at: number; text: string }[] }
+  /** jump-only: the connections and forwards from the bastion's sshd log */
+  | { kind: 'connections'; records: readonly ConnectionRecord[] };
+
+export interface RenderedRecording {
+  kind: SessionRecordingSource['kind'];
+  body: string;
+  /** chunks only: whether the chain holds, against the head the session stored */
+  verdict?: RecordingVerdict;
+}
+
+/** The recorder's chunks, checked; chunks that are not chunks are left out of what is played. */
+export function chunkRecording(
+  sessionId: string,
+  lines: readonly string[],
+  head?: ChainHead,
+): { chunks: RecordingChunk[]; verdict: RecordingVerdict } {
+  const parsed = parseChunks(lines);
+  return {
+    chunks: parsed.filter((chunk): chunk is RecordingChunk => chunk?.sid === sessionId),
+    verdict: verifyRecording(sessionId, parsed, head),
+  };
+}
+
+const header = (sessionId: string, origin: number) =>
+  JSON.stringify({
+    version: 2,
+    width: 80,
+    height: 24,
+    timestamp: Math.floor(origin / 1000),
+    title: `drawbridge session ${sessionId}`,
+  });
+
+const iso = (at: number): string => new Date(at).toISOString();
+
+/** One line per connection event: when, what, from where, to where. */
+export function describeConnection(record: ConnectionRecord): string {
+  const from = `${record.address} port ${record.port}`;
+  switch (record.kind) {
+    case 'connected':
+      return `connection opened from ${from}`;
+    case 'authenticated':
+      return `${record.user ?? 'someone'} signed in from ${from}${record.key ? ` with key ${record.key}` : ''}`;
+    case 'refused-forward':
+      return `forward to ${record.target ?? 'an unknown address'} refused (from ${from})`;
+    case 'auth-failed':
+      return `sign-in refused from ${from}`;
+    case 'disconnected':
+      return `connection closed from ${from}`;
+  }
+}
+
+/**
+ * Renders what a session kept as asciicast v2 (for players) or plain text with UTC times (for
+ * grep). Session Manager output and a jump-only session's connections become output lines,
+ * so every mode replays the same way.
+ */
+export function renderRecording(
+  sessionId: string,
+  source: SessionRecordingSource,
+  format: RecordingFormat,
+): RenderedRecording {
+  if (source.kind === 'chunks') {
+    const { chunks, verdict } = chunkRecording(sessionId, source.lines, source.head);
+    const body = format === 'text' ? toText(chunks) : toAsciicast(sessionId, chunks);
+    return { kind: 'chunks', body, verdict };
+  }
+  const lines =
+    source.kind === 'terminal'
+      ? source.output.map((entry) => ({ at: entry.at, text: entry.text }))
+      : source.records.map((record) => ({
+          at: record.at ?? 0,
+          text: `# ${describeConnection(record)}`,
+        }));
+  if (format === 'text') {
+    return {
+      kind: source.kind,
+      body: lines.map((line) => `${line.at ? iso(line.at) : '-'}  ${line.text}\n`).join(''),
+    };
+  }
+  const origin = lines.find((line) => line.at > 0)?.at ?? 0;
+  const events = lines.map((line) =>
+    JSON.stringify([Math.max(0, line.at - origin) / 1000, 'o', `${line.text}\r\n`]),
+  );
+  return { kind: source.kind, body: `${[header(sessionId, origin), ...events].join('\n')}\n` };
+}

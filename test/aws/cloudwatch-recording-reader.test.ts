@@ -1,0 +1,127 @@
+import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { CloudWatchRecordingReader } from '../../lib/aws/cloudwatch-recording-reader.ts';
+import { GENESIS_HASH } from '../../lib/domain/audit.ts';
+import { sealChunk } from '../../lib/domain/recording-chain.ts';
+import { makeSession } from '../support/sessions.ts';
+
+const logs = new CloudWatchLogsClient({
+  region: 'eu-west-1',
+  credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+});
+const logsMock = mockClient(logs);
+const BASTION_GROUP = '/drawbridge/test/sessions';
+const SSM_GROUP = '/drawbridge/test/ssm-sessions';
+const INSTANCE = 'i-0123456789abcdef0';
+const reader = new CloudWatchRecordingReader({
+  logs,
+  bastionLogGroup: BASTION_GROUP,
+  ssmLogGroup: SSM_GROUP,
+});
+
+beforeEach(() => logsMock.reset());
+
+describe('CloudWatchRecordingReader, ec2', () => {
+  const session = makeSession({
+    mode: 'ec2',
+    recording: 'full',
+    resources: { instanceId: INSTANCE },
+  });
+  const start = sealChunk({
+    v: 1,
+    sid: session.id,
+    seq: 1,
+    prev: GENESIS_HASH,
+    conn: 'c1',
+    kind: 'start',
+    at: 1000,
+    width: 80,
+    height: 24,
+    user: 'db-x',
+    input: false,
+  });
+  const end = sealChunk({
+    v: 1,
+    sid: session.id,
+    seq: 2,
+    prev: start.hash,
+    conn: 'c1',
+    kind: 'end',
+    at: 2000,
+    reason: 'exit',
+  });
+
+  it("filters the session's chunks out of its instance's stream, across pages, in stored order", async () => {
+    logsMock
+      .on(FilterLogEventsCommand, { nextToken: undefined })
+      .resolves({ events: [{ timestamp: 1000, message: JSON.stringify(start) }], nextToken: 'n1' })
+      .on(FilterLogEventsCommand, { nextToken: 'n1' })
+      .resolves({ events: [{ timestamp: 2000, message: JSON.stringify(end) }] });
+    const stored = await reader.read(session);
+    expect(stored).toEqual({
+      kind: 'chunks',
+      lines: [JSON.stringify(start), JSON.stringify(end)],
+    });
+    expect(logsMock).toReceiveCommandTimes(FilterLogEventsCommand, 2);
+    expect(logsMock).toReceiveNthCommandWith(FilterLogEventsCommand, 1, {
+      logGroupName: BASTION_GROUP,
+      logStreamNames: [INSTANCE],
+      filterPattern: `{ $.sid = "${session.id}" }`,
+    });
+    expect(logsMock).toReceiveNthCommandWith(FilterLogEventsCommand, 2, { nextToken: 'n1' });
+  });
+
+  it('gives the last shipped chunk as the head', async () => {
+    logsMock.on(FilterLogEventsCommand).resolves({
+      events: [{ message: JSON.stringify(start) }, { message: JSON.stringify(end) }],
+    });
+    expect(await reader.head(session)).toEqual({ seq: 2, hash: end.hash });
+  });
+
+  it('reads nothing before there is an instance, and an absent stream is an empty recording', async () => {
+    expect(await reader.read(makeSession({ mode: 'ec2', recording: 'full' }))).toEqual({
+      kind: 'chunks',
+      lines: [],
+    });
+    expect(logsMock).toReceiveCommandTimes(FilterLogEventsCommand, 0);
+    logsMock
+      .on(FilterLogEventsCommand)
+      .rejects(Object.assign(new Error('no such stream'), { name: 'ResourceNotFoundException' }));
+    expect(await reader.read(session)).toEqual({ kind: 'chunks', lines: [] });
+  });
+});
+
+describe('CloudWatchRecordingReader, ssm', () => {
+  const session = makeSession({ mode: 'ssm', resources: { targetInstanceId: INSTANCE } });
+
+  it("reads Session Manager's streams of the grant (named <role session name = session id>-…) from the ssm log group", async () => {
+    logsMock.on(FilterLogEventsCommand).resolves({
+      events: [
+        {
+          timestamp: 5000,
+          message: JSON.stringify({
+            eventVersion: '1.0',
+            sessionId: `${session.id}-0a1b2c3d4e5f`,
+            target: { id: INSTANCE },
+            sessionData: ['sh-5.2$ whoami', 'ssm-user'],
+          }),
+        },
+        { timestamp: 6000, message: 'plain output logged at the end' },
+      ],
+    });
+    expect(await reader.read(session)).toEqual({
+      kind: 'terminal',
+      output: [
+        { at: 5000, text: 'sh-5.2$ whoami' },
+        { at: 5000, text: 'ssm-user' },
+        { at: 6000, text: 'plain output logged at the end' },
+      ],
+    });
+    expect(logsMock).toReceiveCommandWith(FilterLogEventsCommand, {
+      logGroupName: SSM_GROUP,
+      logStreamNamePrefix: `${session.id}-`,
+    });
+    expect(await reader.head(session)).toBeUndefined();
+  });
+});

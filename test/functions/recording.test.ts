@@ -1,0 +1,285 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createGetRecordingHandler } from '../../functions/get-recording.ts';
+import { createVerifyAuditHandler } from '../../functions/verify-audit.ts';
+import { endSession } from '../../lib/app/end-session.ts';
+import { GENESIS_HASH } from '../../lib/domain/audit.ts';
+import { parsePolicy } from '../../lib/domain/policy.ts';
+import {
+  type ChainHead,
+  parseChunks,
+  type RecordingChunk,
+  sealChunk,
+} from '../../lib/domain/recording-chain.ts';
+import type { Session } from '../../lib/domain/session.ts';
+import type { ConnectionRecord } from '../../lib/domain/sshd-log.ts';
+import type { HttpEvent } from '../../lib/http/http-handler.ts';
+import type { RecordingReader, StoredRecording } from '../../lib/ports/recording-reader.ts';
+import type { SessionLog } from '../../lib/ports/session-log.ts';
+import { httpEvent, lambdaContext } from '../support/events.ts';
+import { TEST_POLICY_YAML, type TestWorld, testWorld } from '../support/fakes.ts';
+import { BASE_TIME, makeSession } from '../support/sessions.ts';
+
+const POLICY = parsePolicy(
+  `${TEST_POLICY_YAML}
+  - name: recorded-shell
+    mode: ec2
+    host: 10.0.3.40
+    port: 22
+    access: shell
+    recording: full
+    allowedGroups: [dba]
+    defaultDurationMinutes: 30
+    maxDurationMinutes: 60
+    network:
+      vpcId: vpc-0123456789abcdef0
+      subnetIds: [subnet-0123456789abcdef0]
+auditorGroups: [auditors]
+`,
+  'recording test policy',
+);
+
+/** The log store as the recorder left it: lines in stored order, editable by the tests. */
+class MemoryRecordings implements RecordingReader {
+  readonly lines = new Map<string, string[]>();
+  read(session: Session): Promise<StoredRecording> {
+    return Promise.resolve({ kind: 'chunks', lines: [...(this.lines.get(session.id) ?? [])] });
+  }
+  head(session: Session): Promise<ChainHead | undefined> {
+    const last = parseChunks(this.lines.get(session.id) ?? []).at(-1);
+    return Promise.resolve(last ? { seq: last.seq, hash: last.hash } : undefined);
+  }
+}
+
+class MemorySessionLog implements SessionLog {
+  records: ConnectionRecord[] = [];
+  connections(): Promise<ConnectionRecord[]> {
+    return Promise.resolve(this.records);
+  }
+}
+
+/** A recording as the recorder writes it: start, three outputs, end. */
+function recordingOf(sessionId: string): string[] {
+  const chunks: RecordingChunk[] = [];
+  const base = { v: 1 as const, sid: sessionId, conn: 'c1' };
+  const add = (body: Record<string, unknown>) => {
+    const prev = chunks.at(-1)?.hash ?? GENESIS_HASH;
+    const sealed = sealChunk({ ...base, seq: chunks.length + 1, prev, ...body } as Omit<
+      RecordingChunk,
+      'hash'
+    >);
+    chunks.push(sealed as RecordingChunk);
+  };
+  add({ kind: 'start', at: BASE_TIME, width: 100, height: 30, user: 'db-x', input: false });
+  add({ kind: 'data', events: [[BASE_TIME + 1000, 'o', '$ uptime\r\n']] });
+  add({ kind: 'data', events: [[BASE_TIME + 2000, 'o', 'up 3 days\r\n']] });
+  add({ kind: 'data', events: [[BASE_TIME + 3000, 'o', '$ exit\r\n']] });
+  add({ kind: 'end', at: BASE_TIME + 4000, reason: 'exit' });
+  return chunks.map((chunk) => JSON.stringify(chunk));
+}
+
+let world: TestWorld;
+let recordings: MemoryRecordings;
+let sessionLog: MemorySessionLog;
+const deps = () => ({ ...world.deps, recordings, sessionLog, groupsClaim: 'groups' });
+const getRecording = createGetRecordingHandler(deps);
+const verifyAudit = createVerifyAuditHandler(deps);
+
+beforeEach(() => {
+  world = testWorld(POLICY);
+  recordings = new MemoryRecordings();
+  sessionLog = new MemorySessionLog();
+});
+
+async function readySession(overrides: Partial<Session> = {}): Promise<Session> {
+  const session = makeSession({
+    target: 'recorded-shell',
+    mode: 'ec2',
+    owner: 'alice',
+    recording: 'full',
+    ...overrides,
+  });
+  const created = await world.store.create(session, {
+    quota: 5,
+    event: { type: 'requested', actor: 'alice' },
+  });
+  return created.session;
+}
+
+/** A recorded session that ran, recorded, and ended the way the use case ends it. */
+async function endedRecordedSession(): Promise<Session> {
+  const session = await readySession();
+  recordings.lines.set(session.id, recordingOf(session.id));
+  return endSession({ ...world.deps, recordings }, session, {
+    reason: 'expired',
+    actor: 'drawbridge',
+  });
+}
+
+const as = (sub: string, groups: string, id: string, query?: Record<string, string>) =>
+  httpEvent('get-recording', (event: HttpEvent) => {
+    event.requestContext.authorizer.jwt.claims.sub = sub;
+    event.requestContext.authorizer.jwt.claims.groups = groups;
+    event.pathParameters = { id };
+    if (query) event.queryStringParameters = query;
+  });
+
+async function verify(id: string) {
+  const result = await verifyAudit(as('alice', '[dba]', id), lambdaContext);
+  return { status: result.statusCode, body: JSON.parse(result.body ?? 'null') };
+}
+
+describe('the recording chain head on the session', () => {
+  it('is written in the ended transition, from the recording as it stood when the bastion was released', async () => {
+    const ended = await endedRecordedSession();
+    const last = parseChunks(recordings.lines.get(ended.id) ?? []).at(-1);
+    expect(ended.status).toBe('ENDED');
+    expect(ended.recordingHead).toEqual({ seq: 5, hash: last?.hash });
+    expect((await world.store.get(ended.id))?.recordingHead).toEqual(ended.recordingHead);
+  });
+
+  it('is absent for a session that was not recorded', async () => {
+    const session = await readySession({ recording: 'metadata' });
+    recordings.lines.set(session.id, recordingOf(session.id));
+    const ended = await endSession({ ...world.deps, recordings }, session, {
+      reason: 'expired',
+      actor: 'drawbridge',
+    });
+    expect(ended.recordingHead).toBeUndefined();
+  });
+});
+
+describe('GET /sessions/{id}/audit includes the recording', () => {
+  it('says intact when every chunk, link and the stored head check out', async () => {
+    const ended = await endedRecordedSession();
+    const { status, body } = await verify(ended.id);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      intact: true,
+      recording: { intact: true, chunks: 5, complete: true, headStored: true },
+    });
+  });
+
+  const tamper: [string, (lines: string[]) => string[], string][] = [
+    [
+      'one chunk altered',
+      (lines) => lines.map((line, i) => (i === 2 ? line.replace('up 3 days', 'up 9 days') : line)),
+      'altered',
+    ],
+    ['one chunk removed', (lines) => lines.filter((_, i) => i !== 2), 'missing'],
+    [
+      'two chunks swapped',
+      (lines) => [lines[0], lines[2], lines[1], lines[3], lines[4]].map(String),
+      'reordered',
+    ],
+    ['the recording cut short', (lines) => lines.slice(0, 3), 'truncated'],
+  ];
+  it.each(tamper)('%s is caught, and the whole verdict is broken', async (_what, edit, problem) => {
+    const ended = await endedRecordedSession();
+    recordings.lines.set(ended.id, edit(recordings.lines.get(ended.id) ?? []));
+    const { status, body } = await verify(ended.id);
+    expect(status).toBe(200);
+    expect(body.intact).toBe(false);
+    // The trail itself is fine: only the recording is named.
+    expect(body.brokenAt).toBeUndefined();
+    expect(body.recording).toMatchObject({ intact: false, problem });
+  });
+});
+
+describe('GET /sessions/{id}/recording', () => {
+  it('gives the owner asciicast v2 and records the replay in the trail, with the viewer', async () => {
+    const ended = await endedRecordedSession();
+    const before = (await world.store.listEvents(ended.id)).length;
+    const result = await getRecording(as('alice', '[dba]', ended.id), lambdaContext);
+    expect(result.statusCode).toBe(200);
+    expect(result.headers?.['content-type']).toContain('application/x-asciicast');
+    expect(result.headers?.['drawbridge-recording']).toBe('intact');
+    const [header, ...events] = (result.body ?? '').trim().split('\n');
+    expect(JSON.parse(header ?? '{}')).toMatchObject({ version: 2, width: 100, height: 30 });
+    expect(events.map((line) => JSON.parse(line))).toContainEqual([2, 'o', 'up 3 days\r\n']);
+    const trail = await world.store.listEvents(ended.id);
+    expect(trail).toHaveLength(before + 1);
+    expect(trail.at(-1)).toMatchObject({
+      type: 'recording-viewed',
+      actor: 'alice',
+      detail: { format: 'asciicast', intact: true },
+    });
+    // The replay joins the chain: the trail still verifies.
+    expect((await verify(ended.id)).body.intact).toBe(true);
+  });
+
+  it.each([
+    ['an auditor', 'carol', '[auditors]'],
+    ['an admin', 'dave', '[drawbridge-admins]'],
+  ])('lets %s replay, and audits it under their name', async (_who, sub, groups) => {
+    const ended = await endedRecordedSession();
+    const result = await getRecording(as(sub, groups, ended.id), lambdaContext);
+    expect(result.statusCode).toBe(200);
+    expect((await world.store.listEvents(ended.id)).at(-1)).toMatchObject({
+      type: 'recording-viewed',
+      actor: sub,
+    });
+  });
+
+  it('answers 404 to anyone else, and records nothing', async () => {
+    const ended = await endedRecordedSession();
+    const before = await world.store.listEvents(ended.id);
+    const result = await getRecording(as('mallory', '[dba]', ended.id), lambdaContext);
+    expect(result.statusCode).toBe(404);
+    expect(result.body).not.toContain('up 3 days');
+    expect(await world.store.listEvents(ended.id)).toEqual(before);
+  });
+
+  it('?format=text is plain text stamped with UTC times, for grep', async () => {
+    const ended = await endedRecordedSession();
+    const result = await getRecording(
+      as('alice', '[dba]', ended.id, { format: 'text' }),
+      lambdaContext,
+    );
+    expect(result.headers?.['content-type']).toContain('text/plain');
+    expect(result.body).toContain(`${new Date(BASE_TIME + 2000).toISOString()}  up 3 days`);
+  });
+
+  it('refuses an unknown format with a 400 that says which ones exist', async () => {
+    const ended = await endedRecordedSession();
+    const result = await getRecording(
+      as('alice', '[dba]', ended.id, { format: 'mp4' }),
+      lambdaContext,
+    );
+    expect(result.statusCode).toBe(400);
+    expect(result.body).toContain('format must be one of asciicast, text');
+  });
+
+  it('says in a header when the chain is broken, and still plays what is there', async () => {
+    const ended = await endedRecordedSession();
+    recordings.lines.set(ended.id, (recordings.lines.get(ended.id) ?? []).slice(0, 3));
+    const result = await getRecording(as('alice', '[dba]', ended.id), lambdaContext);
+    expect(result.headers?.['drawbridge-recording']).toBe('truncated');
+    expect(result.body).toContain('up 3 days');
+  });
+
+  it("plays a jump-only session's connections and forwards as its recording", async () => {
+    const session = await readySession({ target: 'prod-db', recording: 'metadata' });
+    sessionLog.records = [
+      { kind: 'connected', at: BASE_TIME, address: '203.0.113.9', port: 50022 },
+      {
+        kind: 'refused-forward',
+        at: BASE_TIME + 5000,
+        address: '203.0.113.9',
+        port: 50022,
+        target: '10.9.9.9:22',
+      },
+      { kind: 'disconnected', at: BASE_TIME + 9000, address: '203.0.113.9', port: 50022 },
+    ];
+    const result = await getRecording(
+      as('alice', '[dba]', session.id, { format: 'text' }),
+      lambdaContext,
+    );
+    expect(result.statusCode).toBe(200);
+    expect(result.headers?.['drawbridge-recording-kind']).toBe('connections');
+    expect(result.body).toContain('connection opened from 203.0.113.9 port 50022');
+    expect(result.body).toContain('forward to 10.9.9.9:22 refused');
+    expect(result.body).toContain(
+      `${new Date(BASE_TIME + 9000).toISOString()}  # connection closed`,
+    );
+  });
+});
