@@ -1,4 +1,3 @@
-import { parseDocument } from 'yaml';
 import * as z from 'zod';
 import { PricingSchema } from './cost.ts';
 import { ForbiddenError, PolicyError, ValidationError } from './errors.ts';
@@ -505,20 +504,18 @@ export function validatePolicy(document: unknown, source = 'policy'): Policy {
 /** The banner a target's bastion shows: its own, else the policy's (filled in by validatePolicy). */
 export const bannerOf = (target: Target): string => target.banner ?? DEFAULT_BANNER;
 
-export function parsePolicy(yamlText: string, source = 'policy'): Policy {
+/**
+ * Reads the policy the package step wrote as JSON (serverless/validate-policy.cjs) and validates
+ * it again: a function never trusts a file it did not check, and never loads a YAML parser.
+ */
+export function parsePolicyJson(jsonText: string, source = 'policy'): Policy {
   let document: unknown;
   try {
-    const parsed = parseDocument(yamlText);
-    // The YAML library only warns about an unknown tag (`!Ref`, `!!js/function`) and turns it
-    // into a plain string; in a policy that is a mistake, as fatal as a syntax error.
-    const [problem] = [...parsed.errors, ...parsed.warnings];
-    if (problem) throw problem;
-    document = parsed.toJS({ maxAliasCount: 0 });
+    document = JSON.parse(jsonText);
   } catch (error) {
-    throw new PolicyError(
-      `${source} is not valid YAML: ${(error as Error).message.split('\n')[0]}`,
-      { cause: error },
-    );
+    throw new PolicyError(`${source} is not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return validatePolicy(document, source);
 }

@@ -7,10 +7,11 @@ import {
   findTarget,
   isAdmin,
   type Policy,
-  parsePolicy,
+  parsePolicyJson,
   targetsFor,
   validatePolicy,
 } from '../../lib/domain/policy.ts';
+import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
 
 const POLICY_YAML = `
 version: 1

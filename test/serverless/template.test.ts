@@ -13,7 +13,7 @@ import { parse as parseYaml } from 'yaml';
 import { MAX_EARLY_FIRE_MS } from '../../lib/aws/eventbridge-expiry-scheduler.ts';
 import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../lib/aws/powertools-metrics.ts';
 import { INDEX, TABLE_DEFINITION, TTL_ATTRIBUTE } from '../../lib/aws/table-definition.ts';
-import { parsePolicy } from '../../lib/domain/policy.ts';
+import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
 import { DEFAULT_BANNER } from '../../lib/domain/sshd-hardening.ts';
 import { METRIC_UNITS } from '../../lib/ports/metrics.ts';
 import {
