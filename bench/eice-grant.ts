@@ -26,7 +26,8 @@ import { EventBridgeExpiryScheduler } from '../lib/aws/eventbridge-expiry-schedu
 import { SqsProvisionQueue } from '../lib/aws/sqs-provision-queue.ts';
 import { SsmGrant } from '../lib/aws/ssm-grant.ts';
 import { ensureTable } from '../lib/aws/table-definition.ts';
-import { findTarget, parsePolicy } from '../lib/domain/policy.ts';
+import { findTarget } from '../lib/domain/policy.ts';
+import { parsePolicy } from '../lib/domain/policy-yaml.ts';
 import { startDynamo } from '../lib/local/dynamo-server.ts';
 import { systemClock } from '../lib/ports/clock.ts';
 import { silentLogger } from '../lib/ports/logger.ts';

@@ -8,7 +8,7 @@ import { createRequestSessionHandler } from '../functions/request-session.ts';
 import { DynamoDbSessionStore, documentClientFor } from '../lib/aws/dynamodb-session-store.ts';
 import { SqsProvisionQueue } from '../lib/aws/sqs-provision-queue.ts';
 import { ensureTable } from '../lib/aws/table-definition.ts';
-import { parsePolicy } from '../lib/domain/policy.ts';
+import { parsePolicy } from '../lib/domain/policy-yaml.ts';
 import { startDynamo } from '../lib/local/dynamo-server.ts';
 import { systemClock } from '../lib/ports/clock.ts';
 import { silentLogger } from '../lib/ports/logger.ts';

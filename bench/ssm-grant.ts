@@ -22,7 +22,7 @@ import { SqsProvisionQueue } from '../lib/aws/sqs-provision-queue.ts';
 import { SsmGrant } from '../lib/aws/ssm-grant.ts';
 import { ManagedInstances, SsmProvider } from '../lib/aws/ssm-provider.ts';
 import { ensureTable } from '../lib/aws/table-definition.ts';
-import { parsePolicy } from '../lib/domain/policy.ts';
+import { parsePolicy } from '../lib/domain/policy-yaml.ts';
 import { startDynamo } from '../lib/local/dynamo-server.ts';
 import { systemClock } from '../lib/ports/clock.ts';
 import { silentLogger } from '../lib/ports/logger.ts';

@@ -11,7 +11,7 @@ import type { AppDeps } from '../lib/app/deps.ts';
 import { provisionSession } from '../lib/app/provision-session.ts';
 import { DynamoDbSessionStore, documentClientFor } from '../lib/aws/dynamodb-session-store.ts';
 import { ensureTable } from '../lib/aws/table-definition.ts';
-import { parsePolicy } from '../lib/domain/policy.ts';
+import { parsePolicy } from '../lib/domain/policy-yaml.ts';
 import { readinessLine } from '../lib/domain/readiness.ts';
 import type { Session } from '../lib/domain/session.ts';
 import { encodeLogsSubscriptionEvent } from '../lib/http/logs-subscription.ts';

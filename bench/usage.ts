@@ -16,7 +16,7 @@ import { DynamoDbSessionStore, documentClientFor } from '../lib/aws/dynamodb-ses
 import { DUE_SHARD, ensureTable, itemKey, SESSION_KIND } from '../lib/aws/table-definition.ts';
 import { defaultPricing } from '../lib/domain/cost.ts';
 import { dueAtFor } from '../lib/domain/due.ts';
-import { parsePolicy } from '../lib/domain/policy.ts';
+import { parsePolicy } from '../lib/domain/policy-yaml.ts';
 import type { Session } from '../lib/domain/session.ts';
 import { UsageAccumulator } from '../lib/domain/usage.ts';
 import { startDynamo } from '../lib/local/dynamo-server.ts';

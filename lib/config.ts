@@ -36,7 +36,8 @@ const BaseSchema = z.lazy(() =>
       .string()
       .regex(/^[A-Za-z0-9_:/.-]{1,128}$/)
       .default('groups'),
-    POLICY_FILE: z.string().min(1).default('policy/drawbridge.policy.yaml'),
+    // the JSON serverless/validate-policy.cjs writes from policy/drawbridge.policy.yaml
+    POLICY_FILE: z.string().min(1).default('.build/policy/drawbridge.policy.json'),
     LAMBDA_TASK_ROOT: z.string().min(1).optional(),
   }),
 );

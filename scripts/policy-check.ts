@@ -3,11 +3,15 @@
 //
 //   node scripts/policy-check.ts [file]        (default policy/drawbridge.policy.yaml)
 //   node scripts/policy-check.ts --launch-facts [file]   VPCs, subnets, instance types as JSON
+//   node scripts/policy-check.ts --json [file]   also writes the validated policy as JSON
+//                                                (policyJsonPath: what the functions read)
 //
 // Exit status 0: valid (report on stdout); 1: invalid or unreadable (reason on stderr).
 // serverless/validate-policy.cjs runs this before `osls package`, so a broken policy never ships.
-import { readFileSync } from 'node:fs';
-import { type Policy, parsePolicy, type Target } from '../lib/domain/policy.ts';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import type { Policy, Target } from '../lib/domain/policy.ts';
+import { parsePolicy } from '../lib/domain/policy-yaml.ts';
 
 export const DEFAULT_POLICY_FILE = 'policy/drawbridge.policy.yaml';
 
@@ -212,11 +216,27 @@ export function launchFacts(policy: Policy): LaunchFacts {
   };
 }
 
+/**
+ * Where the package step writes the validated policy as JSON, which the functions read
+ * (POLICY_FILE): under .build/, named after the YAML so that stages never share one.
+ */
+export function policyJsonPath(file: string): string {
+  const name = isAbsolute(file) ? basename(file) : file;
+  return join('.build', name.replace(/\.ya?ml$/i, '').concat('.json'));
+}
+
 if (import.meta.main) {
-  const facts = process.argv[2] === '--launch-facts';
-  const file = process.argv[facts ? 3 : 2] ?? DEFAULT_POLICY_FILE;
+  const [flag, ...rest] = process.argv.slice(2);
+  const facts = flag === '--launch-facts';
+  const json = flag === '--json';
+  const file = (facts || json ? rest[0] : flag) ?? DEFAULT_POLICY_FILE;
   try {
     const policy = checkPolicyFile(file);
+    if (json) {
+      const out = policyJsonPath(file);
+      mkdirSync(dirname(out), { recursive: true });
+      writeFileSync(out, `${JSON.stringify(policy, null, 2)}\n`);
+    }
     process.stdout.write(
       facts ? `${JSON.stringify(launchFacts(policy))}\n` : `${formatPolicyReport(policy, file)}\n`,
     );

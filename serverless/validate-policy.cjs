@@ -7,12 +7,21 @@
 // It also gives serverless.yml the variable source `${drawbridgePolicy:<fact>}`, so the IAM
 // conditions on RunInstances and CreateSecurityGroup name exactly what the stage's policy
 // allows: `subnetArns`, `vpcArns` (Fn::Sub ARNs, partition/region/account from the stack) and
-// `instanceTypes`.
+// `instanceTypes`; and `${drawbridgePolicy:jsonFile}`, where the validated JSON the functions read is.
 
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 
 const DEFAULT_POLICY_FILE = 'policy/drawbridge.policy.yaml';
+
+// The functions read the policy as JSON that this plugin writes at package (and offline) time, so
+// that no function bundles a YAML parser; they validate it again at cold start. Same rule as
+// policyJsonPath in scripts/policy-check.ts, which writes the file (a test keeps them equal).
+const policyJsonPath = (file) =>
+  path.join(
+    '.build',
+    (path.isAbsolute(file) ? path.basename(file) : file).replace(/\.ya?ml$/i, '').concat('.json'),
+  );
 
 function runCheck(serviceDir, args) {
   const script = path.join(serviceDir, 'scripts', 'policy-check.ts');
@@ -32,8 +41,10 @@ class ValidatePolicy {
     this.configurationVariablesSources = {
       drawbridgePolicy: {
         resolve: async ({ address, resolveVariable }) => {
+          const file = await resolveVariable('self:custom.drawbridge.policyFile');
+          // The validated policy as JSON, relative to the service directory (validate() writes it).
+          if (address === 'jsonFile') return { value: policyJsonPath(file) };
           if (!facts) {
-            const file = await resolveVariable('self:custom.drawbridge.policyFile');
             const result = runCheck(serverless.serviceDir, ['--launch-facts', file]);
             if (result.status !== 0) {
               throw new serverless.classes.Error(
@@ -55,7 +66,7 @@ class ValidatePolicy {
               return { value: orNone(facts.instanceTypes, 'none') };
             default:
               throw new serverless.classes.Error(
-                `Unknown drawbridgePolicy fact '${address}' (subnetArns, vpcArns, instanceTypes)`,
+                `Unknown drawbridgePolicy fact '${address}' (subnetArns, vpcArns, instanceTypes, jsonFile)`,
                 'DRAWBRIDGE_POLICY_FACT',
               );
           }
@@ -76,7 +87,7 @@ class ValidatePolicy {
     const custom = this.serverless.service.custom ?? {};
     const file = custom.drawbridge?.policyFile ?? DEFAULT_POLICY_FILE;
     const script = path.join(serviceDir, 'scripts', 'policy-check.ts');
-    const result = runCheck(serviceDir, [file]);
+    const result = runCheck(serviceDir, ['--json', file]);
     if (result.error) {
       throw new this.serverless.classes.Error(
         `Could not run ${script}: ${result.error.message}`,
@@ -93,7 +104,9 @@ class ValidatePolicy {
     }
     this.log?.verbose?.(result.stdout.trimEnd());
     this.log?.notice?.(`Drawbridge policy ${file} is valid`);
+    this.log?.verbose?.(`Drawbridge policy written as ${policyJsonPath(file)} for the functions`);
   }
 }
 
 module.exports = ValidatePolicy;
+module.exports.policyJsonPath = policyJsonPath;

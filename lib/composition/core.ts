@@ -5,7 +5,7 @@ import { DynamoDbSessionStore } from '../aws/dynamodb-session-store.ts';
 import { LoggerAuditLog, logger } from '../aws/logger.ts';
 import { PowertoolsMetrics } from '../aws/powertools-metrics.ts';
 import { type Config, loadConfig, type SettingName } from '../config.ts';
-import { parsePolicy } from '../domain/policy.ts';
+import { parsePolicyJson } from '../domain/policy.ts';
 import { systemClock } from '../ports/clock.ts';
 
 /** What every function has: the policy, the table, the audit log, the clock, logs and metrics. */
@@ -32,7 +32,9 @@ export function composeCore<Required extends SettingName = never>(
   required: readonly Required[] = [],
 ): Composed<Required> {
   const config = loadConfig(required);
-  const policy = parsePolicy(readFileSync(config.policyFile, 'utf8'), config.policyFile);
+  // The package step validated the YAML and wrote it as JSON (serverless/validate-policy.cjs);
+  // it is validated again here, without a YAML parser in the bundle.
+  const policy = parsePolicyJson(readFileSync(config.policyFile, 'utf8'), config.policyFile);
   return {
     config,
     groupsClaim: config.groupsClaim,

@@ -14,7 +14,8 @@ import { DynamoDbSessionStore, documentClientFor } from '../aws/dynamodb-session
 import { ensureTable } from '../aws/table-definition.ts';
 import { consoleRoutes, httpRoutes } from '../composition/routes.ts';
 import { UnrecordedBastionError } from '../domain/errors.ts';
-import { type Policy, parsePolicy } from '../domain/policy.ts';
+import type { Policy } from '../domain/policy.ts';
+import { parsePolicy } from '../domain/policy-yaml.ts';
 import { READINESS_MARKER } from '../domain/readiness.ts';
 import { SessionStatus } from '../domain/session.ts';
 

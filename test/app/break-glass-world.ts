@@ -1,7 +1,7 @@
 // Shared by the break-glass, approval and extension tests: a policy with every feature of
 // issue 5 switched on, the identities that use it, and the request they send.
 import { requestSession, type SessionRequest } from '../../lib/app/request-session.ts';
-import { parsePolicy } from '../../lib/domain/policy.ts';
+import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
 import type { Identity } from '../../lib/domain/session.ts';
 import { type TestWorld, testWorld } from '../support/fakes.ts';
 import { ALICE_PUBLIC_KEY } from '../support/sessions.ts';

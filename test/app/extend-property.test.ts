@@ -11,7 +11,7 @@ import { reap } from '../../lib/app/reap.ts';
 import { revokeSession } from '../../lib/app/revoke-session.ts';
 import { DrawbridgeError } from '../../lib/domain/errors.ts';
 import { maxTotalMinutesFor } from '../../lib/domain/extension.ts';
-import { parsePolicy } from '../../lib/domain/policy.ts';
+import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
 import { isLive, type Session } from '../../lib/domain/session.ts';
 import { httpStatus } from '../../lib/http/error-status.ts';
 import type { TestWorld } from '../support/fakes.ts';

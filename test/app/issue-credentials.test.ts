@@ -46,7 +46,7 @@ import {
   GrantError,
   NotFoundError,
 } from '../../lib/domain/errors.ts';
-import { parsePolicy } from '../../lib/domain/policy.ts';
+import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
 import type { Identity, Session } from '../../lib/domain/session.ts';
 import type { ProvisionQueue } from '../../lib/ports/provision-queue.ts';
 import { useDynamo } from '../support/dynamo.ts';

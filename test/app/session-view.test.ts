@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sessionView } from '../../lib/app/session-view.ts';
-import { parsePolicy } from '../../lib/domain/policy.ts';
+import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
 import type { Session } from '../../lib/domain/session.ts';
 import { makeSession } from '../support/sessions.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { listTargets } from '../../lib/app/targets.ts';
-import { parsePolicy } from '../../lib/domain/policy.ts';
+import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
 import type { Identity } from '../../lib/domain/session.ts';
 
 const policy = parsePolicy(`

@@ -9,7 +9,7 @@ import { requestSession } from '../../lib/app/request-session.ts';
 import { revokeSession } from '../../lib/app/revoke-session.ts';
 import { slices, usageReport } from '../../lib/app/usage.ts';
 import { ForbiddenError, ProvisioningError } from '../../lib/domain/errors.ts';
-import { parsePolicy } from '../../lib/domain/policy.ts';
+import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
 import type { Identity, Session } from '../../lib/domain/session.ts';
 import { maxSessionSpanMs } from '../../lib/domain/usage.ts';
 import { httpEvent, lambdaContext } from '../support/events.ts';

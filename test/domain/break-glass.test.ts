@@ -15,7 +15,7 @@ import {
   UnauthorizedError,
   ValidationError,
 } from '../../lib/domain/errors.ts';
-import { parsePolicy } from '../../lib/domain/policy.ts';
+import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
 import type { Identity } from '../../lib/domain/session.ts';
 import { LIFECYCLE_POLICY_YAML } from '../app/break-glass-world.ts';
 import { makeSession } from '../support/sessions.ts';

@@ -12,7 +12,7 @@ import {
   usedSecondsIn,
 } from '../../lib/domain/cost.ts';
 import { PolicyError } from '../../lib/domain/errors.ts';
-import { parsePolicy } from '../../lib/domain/policy.ts';
+import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
 import { TEST_POLICY_YAML } from '../support/fakes.ts';
 
 const SECOND = 1_000;

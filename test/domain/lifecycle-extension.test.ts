@@ -13,7 +13,8 @@ import {
   planExtension,
 } from '../../lib/domain/extension.ts';
 import { transition } from '../../lib/domain/lifecycle.ts';
-import { findTarget, parsePolicy } from '../../lib/domain/policy.ts';
+import { findTarget } from '../../lib/domain/policy.ts';
+import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
 import type { Session } from '../../lib/domain/session.ts';
 import { LIFECYCLE_POLICY_YAML } from '../app/break-glass-world.ts';
 import { makeSession } from '../support/sessions.ts';

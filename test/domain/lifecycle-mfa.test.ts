@@ -7,7 +7,7 @@ import {
   parseAuthTimeClaim,
 } from '../../lib/domain/identity.ts';
 import { hasSecondFactor, requireFreshMfa } from '../../lib/domain/mfa.ts';
-import { parsePolicy } from '../../lib/domain/policy.ts';
+import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
 import { LIFECYCLE_POLICY_YAML } from '../app/break-glass-world.ts';
 
 const NOW = Date.UTC(2026, 10, 24, 9, 0, 0);

@@ -7,10 +7,11 @@ import {
   findTarget,
   isAdmin,
   type Policy,
-  parsePolicy,
+  parsePolicyJson,
   targetsFor,
   validatePolicy,
 } from '../../lib/domain/policy.ts';
+import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
 
 const POLICY_YAML = `
 version: 1
@@ -423,3 +424,47 @@ describe('parsePolicy: YAML tags', () => {
     expect(policyErrorOf(text)).toMatch(/targets\[0\]\.port:/);
   });
 });
+
+describe('parsePolicyJson: the JSON the package step writes', () => {
+  it('reads back exactly the policy the YAML validated to', () => {
+    const policy = parsePolicy(POLICY_YAML);
+    expect(parsePolicyJson(JSON.stringify(policy))).toEqual(policy);
+  });
+
+  it('refuses text that is not JSON with a PolicyError naming the file', () => {
+    fc.assert(
+      fc.property(
+        fc.string().filter((text) => {
+          try {
+            JSON.parse(text);
+            return false;
+          } catch {
+            return true;
+          }
+        }),
+        (text) => {
+          expect(() => parsePolicyJson(text, 'policy.json')).toThrow(
+            new PolicyError(`policy.json is not valid JSON: ${jsonError(text)}`),
+          );
+        },
+      ),
+    );
+  });
+
+  it('validates the JSON like the YAML: any JSON that is not a valid policy is refused', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(() => parsePolicyJson(JSON.stringify(value), 'policy.json')).toThrow(PolicyError);
+      }),
+    );
+  });
+});
+
+function jsonError(text: string): string {
+  try {
+    JSON.parse(text);
+    return '';
+  } catch (error) {
+    return (error as Error).message;
+  }
+}

@@ -80,3 +80,29 @@ it('HTTP read functions and POST /sessions load no EC2, SSM, STS or Logs client 
     expect(HOT_PATH[name]?.sdk).not.toContain('@aws-sdk/client-ec2');
   }
 });
+
+// The functions read the policy as JSON (serverless/validate-policy.cjs writes it at package
+// time): the YAML package costs ≈25 ms of init. Those that build a bastion's cloud-config user
+// data (lib/aws/cloud-config.ts, lib/aws/ssm-provider.ts) still serialize it with yaml.
+const BUILDS_USER_DATA = new Set([
+  'requestSession',
+  'approveSession',
+  'denySession',
+  'provision',
+  'onInstanceState',
+  'onBastionLog',
+  'expire',
+  'reap',
+  'endSession',
+  'extendSession',
+]);
+describe.each(Object.entries(HOT_PATH).filter(([name]) => !BUILDS_USER_DATA.has(name)))(
+  '%s',
+  (_name, { file }) => {
+    it('does not bundle the yaml package', async () => {
+      const inputs = Object.keys((await bundleFunction(join(ROOT, file))).inputs);
+      expect(inputs.filter((input) => input.includes('node_modules/yaml/'))).toEqual([]);
+      expect(inputs).toContain('lib/domain/policy.ts');
+    });
+  },
+);

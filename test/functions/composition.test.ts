@@ -1,3 +1,5 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { composeGetRecording } from '../../functions/get-recording.ts';
@@ -15,8 +17,18 @@ import { composeActing } from '../../lib/composition/acting.ts';
 import { composeRequest } from '../../lib/composition/request.ts';
 import { SETTING_NAMES, type SettingName } from '../../lib/config.ts';
 import { ConfigError } from '../../lib/domain/errors.ts';
+import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
 
-const POLICY = join(import.meta.dirname, '../../policy/drawbridge.policy.yaml');
+// What the package step writes (serverless/validate-policy.cjs): the shipped policy, validated, as JSON.
+const POLICY = join(mkdtempSync(join(tmpdir(), 'drawbridge-composition-')), 'policy.json');
+writeFileSync(
+  POLICY,
+  JSON.stringify(
+    parsePolicy(
+      readFileSync(join(import.meta.dirname, '../../policy/drawbridge.policy.yaml'), 'utf8'),
+    ),
+  ),
+);
 
 /** Every value serverless.yml gives every function. */
 const FULL_ENV: Record<string, string> = {

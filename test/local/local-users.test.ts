@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parsePolicy } from '../../lib/domain/policy.ts';
+import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
 import { DEFAULT_USERS_FILE } from '../../lib/local/local-orchestrator.ts';
 import { parseLocalUsers } from '../../lib/local/local-users.ts';
 

@@ -13,7 +13,8 @@ import { parse as parseYaml } from 'yaml';
 import { MAX_EARLY_FIRE_MS } from '../../lib/aws/eventbridge-expiry-scheduler.ts';
 import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../lib/aws/powertools-metrics.ts';
 import { INDEX, TABLE_DEFINITION, TTL_ATTRIBUTE } from '../../lib/aws/table-definition.ts';
-import { parsePolicy } from '../../lib/domain/policy.ts';
+import { parsePolicyJson } from '../../lib/domain/policy.ts';
+import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
 import { DEFAULT_BANNER } from '../../lib/domain/sshd-hardening.ts';
 import { METRIC_UNITS } from '../../lib/ports/metrics.ts';
 import {
@@ -761,10 +762,10 @@ describe('hardening', () => {
         Environment: { Variables: Record<string, unknown> };
       }
     ).Environment.Variables;
-    expect(env.POLICY_FILE).toBe('test/serverless/fixtures/second-account.policy.yaml');
+    expect(env.POLICY_FILE).toBe('.build/test/serverless/fixtures/second-account.policy.json');
     expect(env.PROVISION_QUEUE_URL).toEqual({ Ref: 'ProvisionQueue' });
     expect(listZip(other.artifacts.provision as string).map((entry) => entry.name)).toContain(
-      'test/serverless/fixtures/second-account.policy.yaml',
+      '.build/test/serverless/fixtures/second-account.policy.json',
     );
   }, 180_000);
 });
@@ -937,7 +938,7 @@ describe('functions', () => {
         STAGE,
         TABLE_NAME: `drawbridge-${STAGE}`,
         GROUPS_CLAIM: 'groups',
-        POLICY_FILE: 'policy/drawbridge.policy.yaml',
+        POLICY_FILE: '.build/policy/drawbridge.policy.json',
         POWERTOOLS_SERVICE_NAME: 'drawbridge',
         POWERTOOLS_METRICS_NAMESPACE: 'Drawbridge',
         POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -1264,17 +1265,19 @@ describe('resources', () => {
 // ---------------------------------------------------------------- artifacts
 
 describe('artifacts', () => {
-  it('zips one ESM bundle per function with the policy beside it', () => {
+  it('zips one ESM bundle per function with the validated policy (JSON) beside it', () => {
     expect(Object.keys(service.artifacts).sort()).toEqual([...FUNCTIONS].sort());
     for (const name of FUNCTIONS) {
       const handler = String(resource(logicalId(name)).Properties?.Handler);
       const entries = listZip(service.artifacts[name] ?? '').map((entry) => entry.name);
-      expect(entries, name).toContain('policy/drawbridge.policy.yaml');
+      expect(entries, name).toContain('.build/policy/drawbridge.policy.json');
+      expect(entries, name).not.toContain('policy/drawbridge.policy.yaml');
       expect(entries, name).toContain(`${handler.slice(0, handler.lastIndexOf('.'))}.mjs`);
       // nothing else: no node_modules, no sources, no tests
       // nothing else: no node_modules, no sources, no tests (the console also ships its build)
       const extra = entries.filter(
-        (entry) => !/\.mjs(\.map)?$/.test(entry) && !entry.startsWith('policy/'),
+        (entry) =>
+          !/\.mjs(\.map)?$/.test(entry) && entry !== '.build/policy/drawbridge.policy.json',
       );
       if (name === 'console') {
         expect(extra).toContain('dist/console/index.html');
@@ -1283,14 +1286,16 @@ describe('artifacts', () => {
     }
   });
 
-  it('ships the policy file byte for byte', () => {
+  it('ships the policy validated at package time, as JSON the functions validate again', () => {
     const shipped = readZipEntry(
       service.artifacts.requestSession ?? '',
-      'policy/drawbridge.policy.yaml',
-    );
-    expect(shipped.toString('utf8')).toBe(
+      '.build/policy/drawbridge.policy.json',
+    ).toString('utf8');
+    const source = parsePolicy(
       readFileSync(join(REPO_ROOT, 'policy', 'drawbridge.policy.yaml'), 'utf8'),
     );
+    expect(JSON.parse(shipped)).toEqual(JSON.parse(JSON.stringify(source)));
+    expect(parsePolicyJson(shipped)).toEqual(source);
   });
 });
 

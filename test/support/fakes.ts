@@ -1,7 +1,8 @@
 import type { AppDeps } from '../../lib/app/deps.ts';
 import type { AuditEvent } from '../../lib/domain/audit.ts';
 import type { ProvisioningError } from '../../lib/domain/errors.ts';
-import { type Policy, parsePolicy } from '../../lib/domain/policy.ts';
+import type { Policy } from '../../lib/domain/policy.ts';
+import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
 import type { Session } from '../../lib/domain/session.ts';
 import type { AuditLog } from '../../lib/ports/audit-log.ts';
 import type { Clock } from '../../lib/ports/clock.ts';
