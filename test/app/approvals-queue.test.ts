@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { listApprovals } from '../../lib/app/approvals-queue.ts';
 import { approveSession } from '../../lib/app/approve-session.ts';
-import { parsePolicy } from '../../lib/domain/policy.ts';
+import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
 import type { Identity } from '../../lib/domain/session.ts';
 import { type TestWorld, testWorld } from '../support/fakes.ts';
 import { LIFECYCLE_POLICY_YAML, open, person } from './break-glass-world.ts';

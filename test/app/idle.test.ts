@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { noteIdleDisconnect } from '../../lib/app/idle.ts';
 import { GENESIS_HASH } from '../../lib/domain/audit.ts';
-import { parsePolicy } from '../../lib/domain/policy.ts';
+import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
 import { sealChunk } from '../../lib/domain/recording-chain.ts';
 import { RecordingWatcher } from '../../lib/local/recording-watcher.ts';
 import { TEST_POLICY_YAML, testWorld } from '../support/fakes.ts';

@@ -3,7 +3,7 @@ import { createGetRecordingHandler } from '../../functions/get-recording.ts';
 import { createVerifyAuditHandler } from '../../functions/verify-audit.ts';
 import { endSession } from '../../lib/app/end-session.ts';
 import { GENESIS_HASH } from '../../lib/domain/audit.ts';
-import { parsePolicy } from '../../lib/domain/policy.ts';
+import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
 import {
   type ChainHead,
   parseChunks,
