@@ -111,8 +111,10 @@ const pairs = ALL_STATUSES.flatMap((status) =>
 );
 
 describe('transition table: every status × event pair', () => {
-  it('covers 84 pairs and agrees with TRANSITIONS / canTransition', () => {
-    expect(pairs).toHaveLength(84);
+  it('covers every pair (7 statuses × 13 events) and agrees with TRANSITIONS / canTransition', () => {
+    expect(ALL_STATUSES).toHaveLength(7);
+    expect(ALL_EVENT_TYPES).toHaveLength(13);
+    expect(pairs).toHaveLength(91);
     for (const { status, type, to } of pairs) {
       expect(canTransition(status, type), `${status} × ${type}`).toBe(to !== undefined);
       expect(TRANSITIONS[type].from.includes(status)).toBe(to !== undefined);
