@@ -124,7 +124,8 @@ describe('restart safety', () => {
     const afterRestart = await new SshdProvider({ dataDir }).listOwned();
     expect(afterRestart.map((resource) => resource.sessionId)).toEqual([longId]);
 
-    expect((await alice().end(longId)).body.status).toBe('ENDED');
+    const ended = await alice().end(longId);
+    expect(ended.body.status, JSON.stringify(ended.body)).toBe('ENDED');
     await crash();
     expect(await new SshdProvider({ dataDir }).listOwned()).toEqual([]);
   }, 60_000);
