@@ -8,7 +8,7 @@
  * Without --endpoint the SDK's own resolution applies (AWS_ENDPOINT_URL, then AWS).
  */
 import { parseArgs } from 'node:util';
-import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { operatorDynamoClient } from '../lib/aws/dynamodb-clients.ts';
 import { ensureTable } from '../lib/aws/table-definition.ts';
 
 const USAGE =
@@ -30,19 +30,14 @@ async function main(): Promise<void> {
   const table = values.table;
   if (!table) throw new Error(`--table is required\n${USAGE}`);
 
-  const config: DynamoDBClientConfig = {};
-  if (values.region) config.region = values.region;
-  else if (!process.env.AWS_REGION && !process.env.AWS_DEFAULT_REGION) config.region = 'us-east-1';
-  if (values.endpoint) {
-    const url = new URL(values.endpoint);
-    config.endpoint = url.toString();
-    // A local DynamoDB ignores credentials but the SDK still wants some to sign with.
-    if (isLoopback(url.hostname) && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE) {
-      config.credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-    }
-  }
-
-  const client = new DynamoDBClient(config);
+  const region =
+    values.region ??
+    (process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION ? undefined : 'us-east-1');
+  const client = operatorDynamoClient({
+    endpoint: values.endpoint,
+    region,
+    hasCredentials: Boolean(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE),
+  });
   try {
     const result = await ensureTable(client, table);
     console.log(`${table}: ${result.created ? 'created' : 'already exists'}, ACTIVE`);
@@ -58,10 +53,6 @@ async function main(): Promise<void> {
   } finally {
     client.destroy();
   }
-}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || hostname.startsWith('127.');
 }
 
 main().catch((error: unknown) => {

@@ -38,7 +38,13 @@ interface Edge {
   target: string;
 }
 
-const FILES = [...sourceFiles('lib'), ...sourceFiles('functions'), ...sourceFiles('cli')];
+const FILES = [
+  ...sourceFiles('lib'),
+  ...sourceFiles('functions'),
+  ...sourceFiles('cli'),
+  // bench/ mocks SDK clients the way tests do; scripts/ are tools that ship with the product
+  ...sourceFiles('scripts'),
+];
 const EDGES: Edge[] = FILES.flatMap((file) =>
   importsOf(readFileSync(join(ROOT, file), 'utf8')).map((specifier) => ({
     file,

@@ -21,3 +21,29 @@ export function localDynamoClient(endpoint: string): DynamoDBClient {
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
 }
+
+/**
+ * An operator's client (scripts/create-table.ts): the SDK's own endpoint and region resolution
+ * unless given; a loopback endpoint gets dummy credentials, since a local DynamoDB ignores them
+ * but the SDK still signs.
+ */
+export function operatorDynamoClient(options: {
+  endpoint?: string | undefined;
+  region?: string | undefined;
+  hasCredentials: boolean;
+}): DynamoDBClient {
+  const config: ConstructorParameters<typeof DynamoDBClient>[0] = {};
+  if (options.region) config.region = options.region;
+  if (options.endpoint) {
+    const url = new URL(options.endpoint);
+    config.endpoint = url.toString();
+    if (isLoopback(url.hostname) && !options.hasCredentials) {
+      config.credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+    }
+  }
+  return new DynamoDBClient(config);
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || hostname.startsWith('127.');
+}
