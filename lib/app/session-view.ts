@@ -57,7 +57,6 @@ export function connectionView(session: Session, policy: Policy): ConnectionView
   )
     return undefined;
   const bastion = `${connection.linuxUser}@${hostForSsh(connection.bastionHost)}`;
-  const jump = connection.bastionPort === 22 ? bastion : `${bastion}:${connection.bastionPort}`;
   const alias = `drawbridge-${session.target}`;
   const pinned = session.hostKey;
   // The file the printed lines read; the known_hosts line goes into it (the CLI writes it).

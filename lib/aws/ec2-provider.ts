@@ -5,7 +5,6 @@ import type {
   EC2Client,
   Filter,
   Instance,
-  IpPermission,
   ResourceType,
   Tag,
   TagSpecification,
@@ -29,8 +28,25 @@ import {
   isNotFound,
   isThrottling,
 } from './aws-errors.ts';
+import { BastionSecurityGroups, logShippingEgress, SSH_PORT } from './bastion-security-groups.ts';
 import { buildBastionUserData } from './cloud-config.ts';
 import { type Ec2Sdk, loadEc2Sdk } from './ec2-client.ts';
+import {
+  TAG_EXPIRES_AT,
+  TAG_LAUNCH_TEMPLATE,
+  TAG_OWNER,
+  TAG_SESSION,
+  TAG_STAGE,
+} from './ec2-tags.ts';
+
+export {
+  logShippingEgress,
+  TAG_EXPIRES_AT,
+  TAG_LAUNCH_TEMPLATE,
+  TAG_OWNER,
+  TAG_SESSION,
+  TAG_STAGE,
+};
 
 export interface Ec2ProviderOptions {
   ec2: EC2Client;
@@ -39,43 +55,7 @@ export interface Ec2ProviderOptions {
   logGroupName: string;
 }
 
-export const TAG_SESSION = 'drawbridge:session';
-export const TAG_OWNER = 'drawbridge:owner';
-export const TAG_EXPIRES_AT = 'drawbridge:expires-at';
-export const TAG_STAGE = 'drawbridge:stage';
-/**
- * EC2 sets this on every instance launched from a template, and nobody can set or change an
- * `aws:` tag: matching it (not only the stage tag, which anyone allowed to tag may write) keeps
- * the reaper's hands off instances Drawbridge did not launch.
- */
-export const TAG_LAUNCH_TEMPLATE = 'aws:ec2launchtemplate:id';
-
-const SSH_PORT = 22;
 const LIVE_INSTANCE_STATES = ['pending', 'running', 'stopping', 'stopped'];
-
-/** The 443 egress rule to the log-shipping endpoints, or none when the network names none. */
-export function logShippingEgress(
-  sessionId: string,
-  logShipping: { securityGroupIds?: string[]; prefixListIds?: string[] },
-): IpPermission[] {
-  const Description = `drawbridge ${sessionId} log shipping`;
-  const groups = logShipping.securityGroupIds ?? [];
-  const prefixLists = logShipping.prefixListIds ?? [];
-  if (groups.length === 0 && prefixLists.length === 0) return [];
-  return [
-    {
-      IpProtocol: 'tcp',
-      FromPort: 443,
-      ToPort: 443,
-      ...(groups.length > 0
-        ? { UserIdGroupPairs: groups.map((GroupId) => ({ GroupId, Description })) }
-        : {}),
-      ...(prefixLists.length > 0
-        ? { PrefixListIds: prefixLists.map((PrefixListId) => ({ PrefixListId, Description })) }
-        : {}),
-    },
-  ];
-}
 
 /**
  * Tag values are safest within letters, digits, spaces and `+ - = . _ : / @` (the set every
@@ -85,16 +65,6 @@ export function logShippingEgress(
  */
 export function tagValue(value: string): string {
   return value.replace(/[^A-Za-z0-9 +\-=._:/@]/g, '_').slice(0, 256);
-}
-
-/** IpRanges for IPv4, Ipv6Ranges for IPv6: EC2 keeps the two families in separate fields. */
-function addressRange(
-  cidr: string,
-  description: string,
-): Pick<IpPermission, 'IpRanges' | 'Ipv6Ranges'> {
-  return parseCidr(cidr).version === 4
-    ? { IpRanges: [{ CidrIp: cidr, Description: description }] }
-    : { Ipv6Ranges: [{ CidrIpv6: cidr, Description: description }] };
 }
 
 const tagOf = (tags: Tag[] | undefined, key: string): string | undefined =>
@@ -128,6 +98,7 @@ export class Ec2Provider implements Provider {
   readonly #stage: string;
   readonly #launchTemplateId: string;
   readonly #logGroupName: string;
+  readonly #groups: BastionSecurityGroups;
 
   constructor(options: Ec2ProviderOptions) {
     // The stage becomes part of security group names and tag filters.
@@ -138,6 +109,7 @@ export class Ec2Provider implements Provider {
     this.#stage = options.stage;
     this.#launchTemplateId = options.launchTemplateId;
     this.#logGroupName = options.logGroupName;
+    this.#groups = new BastionSecurityGroups(options.ec2, options.stage);
   }
 
   async launch(plan: LaunchPlan): Promise<LaunchResult> {
@@ -193,9 +165,9 @@ export class Ec2Provider implements Provider {
     let step: Step = 'creating the security group';
     let groupId: string | undefined;
     try {
-      groupId = await this.#createSecurityGroup(session, network.vpcId, tags);
+      groupId = await this.#groups.create(session, network.vpcId, tags);
       step = 'restricting the security group';
-      await this.#restrictSecurityGroup(
+      await this.#groups.restrict(
         groupId,
         session,
         callerCidr,
@@ -221,7 +193,7 @@ export class Ec2Provider implements Provider {
       );
       return { resources: { ...placed, securityGroupId: groupId } };
     } catch (error) {
-      if (groupId) await this.#deleteGroupQuietly(groupId);
+      if (groupId) await this.#groups.deleteQuietly(groupId);
       throw this.#failure(error, step);
     }
   }
@@ -284,11 +256,11 @@ export class Ec2Provider implements Provider {
     try {
       groupIds = session.resources.securityGroupId
         ? [session.resources.securityGroupId]
-        : await this.#findSessionGroups(session.id);
+        : await this.#groups.findForSession(session.id);
     } catch (error) {
       throw this.#failure(error, 'finding the security group', true);
     }
-    for (const groupId of groupIds) await this.#deleteGroupQuietly(groupId);
+    for (const groupId of groupIds) await this.#groups.deleteQuietly(groupId);
   }
 
   async listOwned(): Promise<OwnedResource[]> {
@@ -389,7 +361,7 @@ export class Ec2Provider implements Provider {
 
   #tags(session: Session): Tag[] {
     return [
-      { Key: 'Name', Value: this.#groupName(session.id) },
+      { Key: 'Name', Value: this.#groups.name(session.id) },
       { Key: TAG_SESSION, Value: session.id },
       { Key: TAG_OWNER, Value: tagValue(session.owner) },
       { Key: TAG_EXPIRES_AT, Value: new Date(session.credentialExpiresAt).toISOString() },
@@ -408,109 +380,6 @@ export class Ec2Provider implements Provider {
 
   #launchTemplateFilter(): Filter {
     return { Name: `tag:${TAG_LAUNCH_TEMPLATE}`, Values: [this.#launchTemplateId] };
-  }
-
-  #groupName(sessionId: string): string {
-    return `drawbridge-${this.#stage}-${sessionId}`;
-  }
-
-  async #createSecurityGroup(session: Session, vpcId: string, tags: Tag[]): Promise<string> {
-    const groupName = this.#groupName(session.id);
-    try {
-      const output = await this.#send((sdk) =>
-        this.#ec2.send(
-          new sdk.CreateSecurityGroupCommand({
-            GroupName: groupName,
-            Description: `Drawbridge bastion for session ${session.id}`,
-            VpcId: vpcId,
-            TagSpecifications: [{ ResourceType: 'security-group', Tags: tags }],
-          }),
-        ),
-      );
-      if (!output.GroupId) throw new ProvisioningError('EC2 created no security group id');
-      return output.GroupId;
-    } catch (error) {
-      // A redelivered launch for the same session finds its group already there: reuse it.
-      if (errorName(error) !== 'InvalidGroup.Duplicate') throw error;
-      const output = await this.#send((sdk) =>
-        this.#ec2.send(
-          new sdk.DescribeSecurityGroupsCommand({
-            Filters: [
-              { Name: 'group-name', Values: [groupName] },
-              { Name: 'vpc-id', Values: [vpcId] },
-            ],
-          }),
-        ),
-      );
-      const existing = output.SecurityGroups?.[0]?.GroupId;
-      if (!existing) throw error;
-      return existing;
-    }
-  }
-
-  async #restrictSecurityGroup(
-    groupId: string,
-    session: Session,
-    /** undefined: no inbound rule at all */
-    callerCidr: string | undefined,
-    targetCidr: string,
-    targetPort: number,
-    tags: Tag[],
-    logShipping: { securityGroupIds?: string[]; prefixListIds?: string[] },
-  ): Promise<void> {
-    const ruleTags: TagSpecification[] = [{ ResourceType: 'security-group-rule', Tags: tags }];
-    // A new VPC security group allows all IPv4 egress (and no IPv6 egress); take it away.
-    await this.#ignoring('InvalidPermission.NotFound', () =>
-      this.#send((sdk) =>
-        this.#ec2.send(
-          new sdk.RevokeSecurityGroupEgressCommand({
-            GroupId: groupId,
-            IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
-          }),
-        ),
-      ),
-    );
-    if (callerCidr !== undefined)
-      await this.#ignoring('InvalidPermission.Duplicate', () =>
-        this.#send((sdk) =>
-          this.#ec2.send(
-            new sdk.AuthorizeSecurityGroupIngressCommand({
-              GroupId: groupId,
-              IpPermissions: [
-                {
-                  IpProtocol: 'tcp',
-                  FromPort: SSH_PORT,
-                  ToPort: SSH_PORT,
-                  ...addressRange(callerCidr, `drawbridge ${session.id}`),
-                },
-              ],
-              TagSpecifications: ruleTags,
-            }),
-          ),
-        ),
-      );
-    await this.#ignoring('InvalidPermission.Duplicate', () =>
-      this.#send((sdk) =>
-        this.#ec2.send(
-          new sdk.AuthorizeSecurityGroupEgressCommand({
-            GroupId: groupId,
-            IpPermissions: [
-              {
-                IpProtocol: 'tcp',
-                FromPort: targetPort,
-                ToPort: targetPort,
-                ...addressRange(targetCidr, `drawbridge ${session.id} target`),
-              },
-              // HTTPS only to what log shipping needs, as the target's network names it (the
-              // CloudWatch Logs endpoint's security group, prefix lists): never the internet, so
-              // a shell user cannot reach arbitrary HTTPS hosts.
-              ...logShippingEgress(session.id, logShipping),
-            ],
-            TagSpecifications: ruleTags,
-          }),
-        ),
-      ),
-    );
   }
 
   /**
@@ -624,20 +493,6 @@ export class Ec2Provider implements Provider {
     };
   }
 
-  async #findSessionGroups(sessionId: string): Promise<string[]> {
-    const output = await this.#send((sdk) =>
-      this.#ec2.send(
-        new sdk.DescribeSecurityGroupsCommand({
-          Filters: [
-            { Name: `tag:${TAG_SESSION}`, Values: [sessionId] },
-            { Name: `tag:${TAG_STAGE}`, Values: [this.#stage] },
-          ],
-        }),
-      ),
-    );
-    return (output.SecurityGroups ?? []).flatMap((group) => (group.GroupId ? [group.GroupId] : []));
-  }
-
   async #terminate(instanceIds: string[]): Promise<void> {
     try {
       await this.#send((sdk) =>
@@ -645,25 +500,6 @@ export class Ec2Provider implements Provider {
       );
     } catch (error) {
       if (!isNotFound(error)) throw error;
-    }
-  }
-
-  /** The reaper reconciles what is left: a group held by a terminating ENI, or already gone. */
-  async #deleteGroupQuietly(groupId: string): Promise<void> {
-    try {
-      await this.#send((sdk) =>
-        this.#ec2.send(new sdk.DeleteSecurityGroupCommand({ GroupId: groupId })),
-      );
-    } catch {
-      // best effort by design
-    }
-  }
-
-  async #ignoring(code: string, call: () => Promise<unknown>): Promise<void> {
-    try {
-      await call();
-    } catch (error) {
-      if (errorName(error) !== code) throw error;
     }
   }
 

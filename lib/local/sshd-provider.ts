@@ -1,22 +1,9 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, type FSWatcher, watch } from 'node:fs';
-import {
-  chmod,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  realpath,
-  rename,
-  rm,
-  stat,
-  writeFile,
-} from 'node:fs/promises';
-import { homedir, userInfo } from 'node:os';
-import { delimiter, dirname, isAbsolute, join } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { ConfigError, ProvisioningError } from '../domain/errors.ts';
 import { type IssuedHostKey, sshFingerprint } from '../domain/host-key.ts';
 import { bannerOf } from '../domain/policy.ts';
@@ -32,11 +19,22 @@ import type {
   OwnedResource,
   Provider,
 } from '../ports/provider.ts';
+import {
+  commandLine,
+  errnoCode,
+  execFileAsync,
+  isAlive,
+  processInfo,
+  processSignal,
+  type Signaller,
+  terminateTree,
+  waitUntil,
+} from './bastion-processes.ts';
 import { FileRecordingStore, findPython, RECORDER_PATH } from './file-recording-store.ts';
 import { freePort } from './free-port.ts';
+import { gist, LogTail } from './log-tail.ts';
 import { buildSshdConfig } from './sshd-config.ts';
-
-const execFileAsync = promisify(execFile);
+import { strictModesFor } from './sshd-host.ts';
 
 export interface SshdProviderOptions {
   /** absolute; each session lives in <dataDir>/sessions/<sessionId>/ */
@@ -90,271 +88,11 @@ interface SessionPaths {
   log: string;
 }
 
-const SSHD_CANDIDATES = [
-  '/usr/sbin/sshd',
-  '/usr/local/sbin/sshd',
-  '/opt/homebrew/sbin/sshd',
-  '/usr/bin/sshd',
-];
 const START_ATTEMPTS = 3;
-const TERM_GRACE_MS = 1000;
-const POLL_MS = 20;
-const RECENT_LINES = 20;
-const HAS_PROC = existsSync('/proc/self/stat');
 
-const isExecutable = (path: string): boolean => {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/**
- * Where OpenSSH's server is, if it is installed: the usual places, then `searchPath` (a PATH
- * value the caller read from its environment). `npm start` uses this to say what to install.
- */
-export function findSshd(searchPath?: string): string | undefined {
-  const fromPath = (searchPath ?? '')
-    .split(delimiter)
-    .filter((dir) => isAbsolute(dir))
-    .map((dir) => join(dir, 'sshd'));
-  return [...SSHD_CANDIDATES, ...fromPath].find(isExecutable);
-}
-
-export const SSHD_MISSING_MESSAGE =
-  'sshd (OpenSSH server) is not installed: run `sudo apt-get install openssh-server`';
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() >= deadline) return false;
-    await sleep(POLL_MS);
-  }
-}
-
-const errnoCode = (error: unknown): string | undefined =>
-  (error as NodeJS.ErrnoException | undefined)?.code;
+export { findSshd, SSHD_MISSING_MESSAGE } from './sshd-host.ts';
 
 export { sshFingerprint };
-
-// ---------------------------------------------------------------------------------------------
-// Processes. /proc where there is one (Linux); `ps` elsewhere.
-
-interface ProcessInfo {
-  pid: number;
-  ppid: number;
-  /** R, S, T (stopped), Z (zombie), … */
-  state: string;
-  start?: string;
-}
-
-async function processInfo(pid: number): Promise<ProcessInfo | undefined> {
-  try {
-    if (HAS_PROC) {
-      const text = await readFile(`/proc/${pid}/stat`, 'utf8');
-      // The command name sits in parentheses and may itself hold spaces and parentheses.
-      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      return { pid, state: fields[0] ?? '?', ppid: Number(fields[1]), start: fields[19] };
-    }
-    const { stdout } = await execFileAsync('ps', ['-o', 'ppid=,stat=', '-p', String(pid)]);
-    const [ppid, state] = stdout.trim().split(/\s+/);
-    if (!ppid || !state) return undefined;
-    return { pid, ppid: Number(ppid), state: state.slice(0, 1) };
-  } catch {
-    return undefined;
-  }
-}
-
-async function allProcesses(): Promise<ProcessInfo[]> {
-  if (HAS_PROC) {
-    const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(Number);
-    const infos = await Promise.all(pids.map(processInfo));
-    return infos.filter((info): info is ProcessInfo => info !== undefined);
-  }
-  const { stdout } = await execFileAsync('ps', ['-A', '-o', 'pid=,ppid=,stat=']);
-  return stdout
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .filter((parts) => parts.length === 3)
-    .map(([pid, ppid, state]) => ({
-      pid: Number(pid),
-      ppid: Number(ppid),
-      state: (state ?? '?').slice(0, 1),
-    }));
-}
-
-async function commandLine(pid: number): Promise<string> {
-  try {
-    if (HAS_PROC) return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' ');
-    const { stdout } = await execFileAsync('ps', ['-o', 'args=', '-p', String(pid)]);
-    return stdout;
-  } catch {
-    return '';
-  }
-}
-
-/** Alive means it can still do something: a zombie (nobody reaped it yet) is not alive. */
-async function isAlive(pid: number): Promise<boolean> {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    if (errnoCode(error) !== 'EPERM') return false;
-  }
-  const info = await processInfo(pid);
-  return info !== undefined && info.state !== 'Z';
-}
-
-/** Every process below `pid`: sshd forks one child per connection, and each calls setsid(). */
-async function descendants(pid: number): Promise<number[]> {
-  const children = new Map<number, number[]>();
-  for (const info of await allProcesses()) {
-    const list = children.get(info.ppid) ?? [];
-    list.push(info.pid);
-    children.set(info.ppid, list);
-  }
-  const found: number[] = [];
-  const queue = [pid];
-  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-    for (const child of children.get(next) ?? []) {
-      if (child !== pid && !found.includes(child)) {
-        found.push(child);
-        queue.push(child);
-      }
-    }
-  }
-  return found;
-}
-
-type Signaller = (pid: number, name: NodeJS.Signals) => void;
-
-const processSignal: Signaller = (target, name) => {
-  try {
-    process.kill(target, name);
-  } catch {
-    // Already gone (what we want), or not ours: the callers check what is still alive.
-  }
-};
-
-async function noneAlive(pids: readonly number[]): Promise<boolean> {
-  const alive = await Promise.all(pids.map(isAlive));
-  return !alive.includes(true);
-}
-
-/**
- * Ends a session's sshd and every connection it serves. Killing the process group alone is not
- * enough: each connection's sshd calls setsid() and so leaves the group, and a live forward
- * would survive. So the listener is frozen first (it cannot fork while stopped), its tree is
- * collected, and the whole tree is signalled: SIGTERM, then SIGKILL after a short grace.
- */
-async function terminateTree(pid: number, signal: Signaller): Promise<boolean> {
-  signal(pid, 'SIGSTOP');
-  await waitUntil(async () => {
-    const info = await processInfo(pid);
-    return info === undefined || info.state === 'T' || info.state === 'Z';
-  }, 500);
-  const tree = await descendants(pid);
-  for (const child of tree) signal(child, 'SIGTERM');
-  signal(-pid, 'SIGTERM');
-  signal(-pid, 'SIGCONT');
-  const everyone = [pid, ...tree];
-  if (await waitUntil(() => noneAlive(everyone), TERM_GRACE_MS)) return true;
-  // A connection accepted between the freeze and SIGTERM cannot authenticate any more (the
-  // key is removed before this runs) but is collected here all the same.
-  const late = (await isAlive(pid)) ? await descendants(pid) : [];
-  for (const straggler of [...everyone, ...late]) signal(straggler, 'SIGKILL');
-  signal(-pid, 'SIGKILL');
-  return waitUntil(() => noneAlive([...everyone, ...late]), TERM_GRACE_MS);
-}
-
-// ---------------------------------------------------------------------------------------------
-// sshd's log: sshd writes it straight into <sessionDir>/sshd.log (its stderr is that file, so
-// it neither blocks on a full pipe nor dies of SIGPIPE if Drawbridge restarts); we follow the
-// file to hand each line to onLog and to see when sshd is listening.
-
-class LogTail {
-  private offset: number;
-  private readonly path: string;
-  private readonly onLine: (line: string) => void;
-  private readonly decoder = new StringDecoder('utf8');
-  private partial = '';
-  private reading: Promise<void> = Promise.resolve();
-  private watcher: FSWatcher | undefined;
-  readonly recent: string[] = [];
-
-  constructor(path: string, offset: number, onLine: (line: string) => void) {
-    this.path = path;
-    this.offset = offset;
-    this.onLine = onLine;
-  }
-
-  start(): void {
-    try {
-      this.watcher = watch(this.path, { persistent: false }, () => void this.read());
-      this.watcher.on('error', () => this.watcher?.close());
-    } catch {
-      // Without a watcher, lines still arrive whenever read() is called (start-up, release).
-    }
-  }
-
-  read(): Promise<void> {
-    this.reading = this.reading.then(
-      () => this.readNew(),
-      () => this.readNew(),
-    );
-    return this.reading;
-  }
-
-  async stop(): Promise<void> {
-    this.watcher?.close();
-    this.watcher = undefined;
-    await this.read();
-    if (this.partial) this.emit(this.partial);
-    this.partial = '';
-  }
-
-  private async readNew(): Promise<void> {
-    const handle = await open(this.path, 'r').catch(() => undefined);
-    if (!handle) return;
-    try {
-      const buffer = Buffer.alloc(64 * 1024);
-      for (;;) {
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, this.offset);
-        if (bytesRead === 0) break;
-        this.offset += bytesRead;
-        const lines = (this.partial + this.decoder.write(buffer.subarray(0, bytesRead))).split(
-          '\n',
-        );
-        this.partial = lines.pop() ?? '';
-        for (const line of lines) this.emit(line.replace(/\r$/, ''));
-      }
-    } finally {
-      await handle.close();
-    }
-  }
-
-  private emit(line: string): void {
-    this.recent.push(line);
-    if (this.recent.length > RECENT_LINES) this.recent.shift();
-    try {
-      this.onLine(line);
-    } catch {
-      // A failing log sink must not take the bastion's bookkeeping down with it.
-    }
-  }
-}
-
-/** The last few lines that say why sshd stopped, for the session's failure reason. */
-function gist(lines: readonly string[]): string {
-  const text = lines
-    .filter((line) => line.trim() !== '')
-    .slice(-3)
-    .join(' / ');
-  return text ? `: ${text}`.slice(0, 240) : '';
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -526,7 +264,7 @@ export class SshdProvider implements Provider {
     try {
       await this.prepare(paths, plan.authorizedKey, plan.hostKey);
       const user = userInfo();
-      const strictModes = await this.strictModesFor(paths.authorizedKeys, user.uid);
+      const strictModes = await strictModesFor(paths.authorizedKeys, user.uid);
       const hostKeyFingerprint = sshFingerprint(await readFile(`${paths.hostKey}.pub`, 'utf8'));
       await writeFile(paths.banner, bannerFileContent(bannerOf(target)), { mode: 0o644 });
       const recorder = await this.recorderCommand(plan, paths);
@@ -622,36 +360,6 @@ export class SshdProvider implements Provider {
     }
     await rm(paths.authorizedKeys, { force: true });
     await writeFile(paths.authorizedKeys, `${authorizedKey}\n`, { mode: 0o600, flag: 'wx' });
-  }
-
-  /**
-   * sshd's StrictModes refuses a key file if any directory above it is writable by others, and
-   * a data dir under /tmp always has one (/tmp itself). We keep StrictModes on whenever the path
-   * passes sshd's own test, and otherwise make sure ourselves that only the sticky bit stands
-   * in the way (a sticky directory lets nobody else rename or replace what we own in it);
-   * anything weaker stops the launch rather than run a bastion that trusts a writable path.
-   */
-  private async strictModesFor(keyFile: string, uid: number): Promise<boolean> {
-    const path = await realpath(keyFile);
-    const home = await realpath(homedir()).catch(() => undefined);
-    const trusted = (owner: number): boolean => owner === 0 || owner === uid;
-    const file = await stat(path);
-    if (!trusted(file.uid) || (file.mode & 0o022) !== 0) {
-      throw new ProvisioningError(`${path} is not private to the user running Drawbridge`);
-    }
-    let strict = true;
-    for (let dir = dirname(path); ; dir = dirname(dir)) {
-      const info = await stat(dir);
-      const othersMayWrite = (info.mode & 0o022) !== 0;
-      if (!trusted(info.uid) || (othersMayWrite && (info.mode & 0o1000) === 0)) {
-        throw new ProvisioningError(
-          `the data directory is unsafe for sshd: ${dir} is writable by other users or owned by someone else`,
-        );
-      }
-      if (othersMayWrite) strict = false;
-      if (dir === home || dir === dirname(dir)) break;
-    }
-    return strict;
   }
 
   private async start(
