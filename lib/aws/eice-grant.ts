@@ -1,10 +1,8 @@
 import type { AssumeRoleCommandInput, STSClient } from '@aws-sdk/client-sts';
 import { buildEiceSessionPolicy } from '../domain/eice-session-policy.ts';
-import { ConfigError } from '../domain/errors.ts';
 import {
   type GrantScope,
   grantDurationSeconds,
-  parseRoleArn,
   serializeSessionPolicy,
   sessionTagsFor,
   sourceIdentityFor,
@@ -14,7 +12,7 @@ import type {
   EiceGrantRequest,
   IssuedCredentials,
 } from '../ports/credential-grant.ts';
-import { assumeRole } from './ssm-grant.ts';
+import { assumeRole, grantScope } from './ssm-grant.ts';
 
 export interface EiceGrantOptions {
   sts: STSClient;
@@ -36,16 +34,10 @@ export class EiceGrant implements EiceCredentialGrant {
   readonly #scope: GrantScope;
 
   constructor(options: EiceGrantOptions) {
-    let role: ReturnType<typeof parseRoleArn>;
-    try {
-      role = parseRoleArn(options.roleArn);
-    } catch {
-      throw new ConfigError('EICE_SESSION_ROLE_ARN is not an IAM role ARN');
-    }
     this.#sts = options.sts;
     this.#roleArn = options.roleArn;
     this.region = options.region;
-    this.#scope = { partition: role.partition, accountId: role.accountId, region: options.region };
+    this.#scope = grantScope(options.roleArn, options.region, 'EICE_SESSION_ROLE_ARN');
   }
 
   /** The exact AssumeRole request for a grant; pure, so tests and the benchmark can read it. */

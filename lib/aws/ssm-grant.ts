@@ -59,17 +59,11 @@ export class SsmGrant implements CredentialGrant {
   readonly #scope: GrantScope;
 
   constructor(options: SsmGrantOptions) {
-    let role: ReturnType<typeof parseRoleArn>;
-    try {
-      role = parseRoleArn(options.roleArn);
-    } catch {
-      throw new ConfigError('SSM_SESSION_ROLE_ARN is not an IAM role ARN');
-    }
     this.#sts = options.sts;
     this.#roleArn = options.roleArn;
     this.region = options.region;
     this.shellDocument = options.shellDocument;
-    this.#scope = { partition: role.partition, accountId: role.accountId, region: options.region };
+    this.#scope = grantScope(options.roleArn, options.region, 'SSM_SESSION_ROLE_ARN');
   }
 
   /** The exact AssumeRole request for a grant; pure, so tests and the benchmark can read it. */
@@ -136,4 +130,15 @@ export async function assumeRole(
     sourceIdentity: input.SourceIdentity ?? '',
     durationSeconds: input.DurationSeconds ?? 0,
   };
+}
+
+/** Where a grant's role lives (partition, account) and the region its policy names. */
+export function grantScope(roleArn: string, region: string, setting: string): GrantScope {
+  let role: ReturnType<typeof parseRoleArn>;
+  try {
+    role = parseRoleArn(roleArn);
+  } catch {
+    throw new ConfigError(`${setting} is not an IAM role ARN`);
+  }
+  return { partition: role.partition, accountId: role.accountId, region };
 }
