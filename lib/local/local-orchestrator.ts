@@ -77,6 +77,18 @@ export interface LocalOptions {
    * by default. Tests move it instead of waiting; sshd and the key's expiry-time keep real time.
    */
   clock?: Clock;
+  /**
+   * How many seconds a policy minute of idleTimeoutMinutes lasts on the local bastions: 60
+   * by default. Tests shorten it, as they move the clock, to watch a real recorder close an
+   * idle connection without waiting minutes; the policy keeps its real value.
+   */
+  idleSecondsPerMinute?: number;
+  /**
+   * The shell a recorded session's recorder starts, instead of the login shell of the user
+   * Drawbridge runs as. Tests name a plain /bin/sh: a developer's login profile may take
+   * seconds to read, and the recorder is the same either way.
+   */
+  recordedShell?: string;
 }
 
 export interface LocalOrchestrator {
@@ -183,6 +195,8 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
       if (line.includes(READINESS_MARKER)) deliverProof(sessionId, line);
     },
     onBastionRunning: (sessionId) => deliverRunning(sessionId),
+    ...(options.idleSecondsPerMinute ? { idleSecondsPerMinute: options.idleSecondsPerMinute } : {}),
+    ...(options.recordedShell ? { recordedShell: options.recordedShell } : {}),
   });
   deps = {
     policy,

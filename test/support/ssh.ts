@@ -89,10 +89,12 @@ export interface ForwardOptions {
  * for one direct-tcpip channel and joins it to stdin/stdout. Non-interactive and with a
  * throwaway known-hosts file, so a refusal shows as an exit instead of a prompt.
  */
-const CLIENT_OPTIONS = [
+const TRUST_ANY_HOST = [
   'StrictHostKeyChecking=no',
   'UserKnownHostsFile=/dev/null',
   'GlobalKnownHostsFile=/dev/null',
+];
+const CLIENT_OPTIONS = [
   'BatchMode=yes',
   'IdentitiesOnly=yes',
   'IdentityAgent=none',
@@ -100,9 +102,32 @@ const CLIENT_OPTIONS = [
   'LogLevel=ERROR',
 ].flatMap((option) => ['-o', option]);
 
-/** ssh options for a non-interactive client that uses only the given key and no config. */
-export function clientArgs(privateKeyPath: string, port: number): string[] {
-  return [...CLIENT_OPTIONS, '-F', '/dev/null', '-i', privateKeyPath, '-p', String(port)];
+/**
+ * ssh options for a non-interactive client that uses only the given key and no config. With a
+ * known-hosts file it trusts only the host key pinned there (as the CLI's lines do).
+ */
+export function clientArgs(
+  privateKeyPath: string,
+  port: number,
+  knownHostsFile?: string,
+): string[] {
+  const hostKeys = knownHostsFile
+    ? [
+        'StrictHostKeyChecking=yes',
+        `UserKnownHostsFile=${knownHostsFile}`,
+        'GlobalKnownHostsFile=/dev/null',
+      ].flatMap((option) => ['-o', option])
+    : TRUST_ANY_HOST.flatMap((option) => ['-o', option]);
+  return [
+    ...hostKeys,
+    ...CLIENT_OPTIONS,
+    '-F',
+    '/dev/null',
+    '-i',
+    privateKeyPath,
+    '-p',
+    String(port),
+  ];
 }
 
 export function forwardArgs(options: ForwardOptions): string[] {

@@ -14,14 +14,21 @@ export interface Terminal {
 
 /** A real `ssh -tt` to the bastion: the remote side gets a terminal, as an engineer's would. */
 export function openTerminal(
-  options: { host: string; port: number; user: string; privateKeyPath: string },
+  options: {
+    host: string;
+    port: number;
+    user: string;
+    privateKeyPath: string;
+    /** trust only the host key pinned here (default: any host key) */
+    knownHostsFile?: string;
+  },
   extra: readonly string[] = ['-tt'],
   command: readonly string[] = [],
 ): Terminal {
   const child = spawn(
     'ssh',
     [
-      ...clientArgs(options.privateKeyPath, options.port),
+      ...clientArgs(options.privateKeyPath, options.port, options.knownHostsFile),
       ...extra,
       `${options.user}@${options.host}`,
       ...command,
