@@ -133,7 +133,21 @@ export interface UsageReport {
   groups: (UsageFigures & { key: string })[];
   totals: UsageFigures;
   days: { day: string; bastionSeconds: number }[];
-  timeToReady?: { p50Seconds: number; p90Seconds?: number; p99Seconds: number };
+  /** sessions that became READY in the window, overall and per target */
+  timeToReady: { all: TimeToReady; targets: Record<string, TimeToReady> };
+}
+
+export interface Percentiles {
+  samples: number;
+  p50Seconds: number;
+  p95Seconds: number;
+}
+
+/** Request (or approval) to READY, and its phases: Drawbridge's launch, the cloud's start, boot and proof. */
+export interface TimeToReady {
+  sessions: number;
+  total: Percentiles;
+  phases: { launch: Percentiles; running: Percentiles; ready: Percentiles };
 }
 
 export const TERMINAL = ['ENDED', 'FAILED'];

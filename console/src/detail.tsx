@@ -4,12 +4,51 @@ import { accessToken } from './auth.ts';
 import { ConnectionHelp } from './sessions.tsx';
 import { countdown, ErrorNote, Section, Status, useNow, usePoll, when } from './ui.tsx';
 
+interface RecordingCheck {
+  intact: boolean;
+  chunks: number;
+  /** the session stored the chain's head when it ended: a recording cut short would show */
+  headStored: boolean;
+  problem?: string;
+  detail?: string;
+}
+
 interface Verification {
+  /** the trail and, for a recorded session, its recording */
   intact: boolean;
   events: number;
   expectedEvents: number;
   brokenAt?: number;
   problem?: string;
+  recording?: RecordingCheck;
+}
+
+/** The trail's verdict; `intact` covers the recording too, so the trail is broken only when it says where. */
+function TrailVerdict({ verification }: { verification: Verification }) {
+  const trailBroken =
+    !verification.intact &&
+    (verification.brokenAt !== undefined || verification.recording?.intact !== false);
+  const recording = verification.recording;
+  return (
+    <>
+      <p class={trailBroken ? 'error' : 'verified'} role="status">
+        {trailBroken
+          ? `Not intact at event ${verification.brokenAt ?? '?'}: ${verification.problem ?? ''}`
+          : `Verified: ${verification.events} events, hash chain intact.`}
+      </p>
+      {recording ? (
+        <p class={recording.intact ? 'verified' : 'error'}>
+          {recording.intact
+            ? `Recording verified: ${recording.chunks} chunks, hash chain intact${
+                recording.headStored
+                  ? ', ending at the head the session stored.'
+                  : '; no head stored yet (live session), so a cut-short end cannot be told.'
+              }`
+            : `Recording not intact (${recording.problem ?? 'broken'}): ${recording.detail ?? ''}`}
+        </p>
+      ) : null}
+    </>
+  );
 }
 
 interface Connections {
@@ -30,7 +69,6 @@ function Recording({ id }: { id: string }) {
       const response = await fetch(`/sessions/${id}/recording`, {
         headers: { authorization: `Bearer ${await accessToken()}` },
       });
-      // TODO(GET /sessions/{id}/recording): an API without the route answers 404 for it.
       if (response.status === 404) return setState('none');
       if (!response.ok) return setState(`the recording could not be read (${response.status})`);
       const cast = await response.text();
@@ -119,11 +157,7 @@ export function SessionDetail({ id }: { id: string }) {
       ) : null}
       <Section title="Audit trail">
         {verification ? (
-          <p class={verification.intact ? 'verified' : 'error'} role="status">
-            {verification.intact
-              ? `Verified: ${verification.events} events, hash chain intact.`
-              : `Not intact at event ${verification.brokenAt ?? '?'}: ${verification.problem ?? ''}`}
-          </p>
+          <TrailVerdict verification={verification} />
         ) : (
           <ErrorNote error={audit.error} />
         )}

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api, download, type UsageReport } from './api.ts';
+import { api, download, type Percentiles, type UsageReport } from './api.ts';
 import { Columns, format, Rows } from './charts.tsx';
 import { ErrorNote, Section, usePoll } from './ui.tsx';
 
@@ -117,25 +117,65 @@ export function Usage() {
               />
             </Section>
           </div>
-          <Section title="Time to ready">
-            {data.day.timeToReady ? (
-              <Rows
-                title="Time from request to READY, percentiles (seconds)"
-                unit="s"
-                bars={Object.entries(data.day.timeToReady).map(([label, value]) => ({
-                  label: label.replace('Seconds', ''),
-                  value: Number(value),
-                }))}
-              />
-            ) : (
-              // TODO(GET /usage timeToReady): the report has no time-to-ready percentiles yet.
-              <p class="muted">This API's usage report has no time-to-ready figures yet.</p>
-            )}
-          </Section>
+          <TimeToReadySection timeToReady={data.day.timeToReady} />
         </>
       ) : (
         <p class="muted">Loading…</p>
       )}
     </>
+  );
+}
+
+const PHASES = [
+  ['launch', 'Drawbridge: request to launch'],
+  ['running', 'Cloud: launch to running'],
+  ['ready', 'Boot and proof: running to READY'],
+] as const;
+
+const seconds = (value: number) => `${format(value)} s`;
+
+/** Time to ready: p50 and p95 overall and per phase (table), and p95 per target (chart). */
+function TimeToReadySection({ timeToReady }: { timeToReady: UsageReport['timeToReady'] }) {
+  const row = (label: string, figures: Percentiles) => (
+    <tr key={label}>
+      <th scope="row">{label}</th>
+      <td class="number">{figures.samples}</td>
+      <td class="number">{seconds(figures.p50Seconds)}</td>
+      <td class="number">{seconds(figures.p95Seconds)}</td>
+    </tr>
+  );
+  return (
+    <Section title="Time to ready">
+      <div class="grid">
+        <table aria-label="Time to ready percentiles">
+          <thead>
+            <tr>
+              <th scope="col">Phase</th>
+              <th scope="col" class="number">
+                Sessions
+              </th>
+              <th scope="col" class="number">
+                p50
+              </th>
+              <th scope="col" class="number">
+                p95
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {row('Request to READY (all)', timeToReady.all.total)}
+            {PHASES.map(([phase, label]) => row(label, timeToReady.all.phases[phase]))}
+          </tbody>
+        </table>
+        <Rows
+          title="Time from request to READY per target, p95 (seconds)"
+          unit="s"
+          bars={Object.entries(timeToReady.targets).map(([target, figures]) => ({
+            label: target,
+            value: figures.total.p95Seconds,
+          }))}
+        />
+      </div>
+    </Section>
   );
 }

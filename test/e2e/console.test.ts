@@ -12,6 +12,7 @@ import { SshdProvider } from '../../lib/local/sshd-provider.ts';
 import { silentLogger } from '../../lib/ports/logger.ts';
 import { buildConsole, launchChromium, screenshot, seriousViolations } from '../support/browser.ts';
 import { apiClient, tempDir } from '../support/local-mode.ts';
+import { openRecordedSession, recordedShell, runAndExit } from '../support/recorded-session.ts';
 import { type ClientKey, type EchoServer, makeClientKey, startEchoServer } from '../support/ssh.ts';
 
 /**
@@ -26,9 +27,10 @@ let dataDir: string;
 const contexts: BrowserContext[] = [];
 const cspViolations: string[] = [];
 
-// bob approves (leads) without being an admin; dave is the admin.
+// bob approves (leads) without being an admin; dave is the admin; erin's session is recorded.
 const users = {
   alice: ['dev'],
+  erin: ['dev'],
   bob: ['dev', 'leads'],
   carol: ['oncall'],
   dave: ['drawbridge-admins'],
@@ -65,6 +67,15 @@ targets:
     defaultDurationMinutes: 10
     maxDurationMinutes: 30
     approval: { approverGroups: [leads], timeoutMinutes: 15 }
+  - name: demo-recorded
+    mode: local
+    host: 127.0.0.1
+    port: ${port}
+    allowedGroups: [dev]
+    defaultDurationMinutes: 10
+    maxDurationMinutes: 60
+    access: shell
+    recording: full
 `,
   );
   return file;
@@ -74,6 +85,24 @@ targets:
 const token = (who: keyof typeof users) => orchestrator.signIn(who);
 
 const pages = new Map<string, Page>();
+
+/** What erin typed on a recorded bastion and what it printed, once her session has ended. */
+let erinsRecording: Promise<{ id: string }>;
+
+/** A real recorded session: ssh -tt to the bastion, a few commands, exit, then the end. */
+async function recordErinsSession(): Promise<{ id: string }> {
+  const erin = apiClient(orchestrator.url, await token('erin'));
+  const session = await openRecordedSession(erin, 'demo-recorded', key.publicKey);
+  const shell = await recordedShell(session, key.privateKeyPath, dataDir);
+  await runAndExit(shell, [
+    { command: 'echo replayed-$((6*7))', output: /replayed-42/ },
+    { command: 'printf "%s-%s\\n" in the-browser', output: /in-the-browser/ },
+  ]);
+  const ended = await erin.end(session.id);
+  if (ended.body.status !== 'ENDED')
+    throw new Error(`erin's session is ${String(ended.body.status)}`);
+  return { id: session.id };
+}
 
 async function newPage(): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
@@ -140,7 +169,12 @@ beforeAll(async () => {
     logger: silentLogger,
     reapIntervalMs: 60_000,
     watchIntervalMs: 250,
+    // The login profile of whoever runs the tests may take seconds; the recorder is the same.
+    recordedShell: '/bin/sh',
   });
+  // Made while the browser starts and the first pages run; the replay test waits for it.
+  erinsRecording = recordErinsSession();
+  erinsRecording.catch(() => undefined);
   browser = await launchChromium();
 }, 60_000);
 
@@ -275,6 +309,19 @@ describe('the console in Chromium', { timeout: 45_000 }, () => {
       rects.map((rect) => Number(rect.getAttribute('height'))),
     );
     expect(Math.max(...heights)).toBeGreaterThan(0);
+    // Time to ready: p50 and p95 of the sessions that became READY, and a bar per target.
+    const overall = page
+      .getByRole('table', { name: 'Time to ready percentiles' })
+      .getByRole('row', { name: /^Request to READY \(all\)/ });
+    await expect(overall.getByRole('cell').allTextContents()).resolves.toEqual([
+      expect.stringMatching(/^[1-9]\d*$/),
+      expect.stringMatching(/^\d[\d.e-]* s$/),
+      expect.stringMatching(/^\d[\d.e-]* s$/),
+    ]);
+    const perTarget = page
+      .getByRole('img', { name: 'Time from request to READY per target, p95 (seconds)' })
+      .locator('rect.bar');
+    await expect(perTarget.count()).resolves.toBeGreaterThan(0);
     await screenshot(page, 'usage');
     await expectAccessible(page);
 
@@ -288,10 +335,42 @@ describe('the console in Chromium', { timeout: 45_000 }, () => {
     const page = await signedIn('alice');
     await page.goto(`${orchestrator.url}/#/sessions/${aliceReadyId}`);
     await page.getByText(/^Verified: \d+ events, hash chain intact\.$/).waitFor();
-    // TODO(H7): replay once GET /sessions/{id}/recording is in main.
-    await page.locator('.player[data-state="none"], .player[data-state="shown"]').waitFor();
+    // Not recorded (jump-only): its connections are what the player shows.
+    await page.locator('.player[data-state="shown"]').waitFor();
     await screenshot(page, 'session-detail');
     await expectAccessible(page);
+  });
+
+  it("replays erin's recorded session for dave, an admin, with the player Drawbridge serves", async () => {
+    const { id } = await erinsRecording;
+    const page = await signedIn('dave');
+    const elsewhere: string[] = [];
+    page.on('request', (request) => {
+      if (new URL(request.url()).origin !== orchestrator.url) elsewhere.push(request.url());
+    });
+    await page.goto(`${orchestrator.url}/#/sessions/${id}`);
+    await page.getByText(/^Verified: \d+ events, hash chain intact\.$/).waitFor();
+    await page
+      .getByText(/^Recording verified: \d+ chunks, hash chain intact, ending at the head/)
+      .waitFor();
+    const player = page.locator('.player[data-state="shown"]');
+    await player.waitFor();
+    // Nothing is shown before playback; played, the terminal shows what erin's commands printed.
+    const terminal = player.locator('.ap-term-text');
+    await expect(terminal.textContent()).resolves.not.toContain('replayed-42');
+    await player.getByRole('button', { name: 'Play' }).click();
+    await expect
+      .poll(() => terminal.textContent(), { timeout: 15_000 })
+      .toMatch(/replayed-42[\s\S]*in-the-browser/);
+    await screenshot(page, 'session-replay');
+    await expectAccessible(page);
+    // The player, its styles and the recording all came from Drawbridge itself.
+    expect(elsewhere).toEqual([]);
+    // The replay is in the trail, as dave's.
+    const events = await apiClient(orchestrator.url, await token('erin')).events(id);
+    expect(events.body.items).toContainEqual(
+      expect.objectContaining({ type: 'recording-viewed', actor: 'dave' }),
+    );
   });
 
   it("lets a real browser finish the CLI's sign-in at its loopback redirect", async () => {
