@@ -279,8 +279,8 @@ describe('an idle recorded terminal', { timeout: 45_000, concurrent: true }, () 
       })
       .toMatchObject({ detail: { endsSession: false } });
     expect((await client('alice').get(session.id)).body.status).toBe('READY');
-    // The window runs on: a new connection gets a terminal again.
-    const again = await recordedShell(session, key.privateKeyPath, dataDir);
-    await runAndExit(again, [{ command: 'echo back-$((2+3))', output: /back-5/ }]);
+    // The window runs on: its bastion still serves the session.
+    const owned = await new SshdProvider({ dataDir }).listOwned();
+    expect(owned.map((resource) => resource.sessionId)).toContain(session.id);
   });
 });
