@@ -61,7 +61,6 @@ export interface SessionResources {
   privateIpAddress?: string;
 }
 
-/** How to reach the bastion once READY. */
 /**
  * A recording whose last chunks may still be on their way when its session ends: on ec2 the
  * bastion's CloudWatch agent ships the recorder's file every 5 s, so the end chunk of a
@@ -74,6 +73,7 @@ export interface RecordingSettle {
   deadline: number;
 }
 
+/** How to reach the bastion once READY. */
 export interface Connection {
   bastionHost: string;
   bastionPort: number;
