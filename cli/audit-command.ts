@@ -20,6 +20,8 @@ const Verification = z.looseObject({
       chunks: z.number(),
       complete: z.optional(z.boolean()),
       headStored: z.optional(z.boolean()),
+      ending: z.optional(z.string()),
+      settledBy: z.optional(z.number()),
       problem: z.optional(z.string()),
       detail: z.optional(z.string()),
     }),
@@ -32,10 +34,19 @@ function recordingLine(id: string, recording: Recording): string {
   if (!recording.intact) {
     return `${id}: recording BROKEN (${clean(recording.problem ?? 'broken', 20)}): ${clean(recording.detail ?? 'no reason given', 300)}\n`;
   }
-  const end = recording.headStored
+  return `${id}: recording intact (${recording.chunks} chunks; every hash and link checks out; ${recordingEnd(recording)})\n`;
+}
+
+function recordingEnd(recording: Recording): string {
+  if (recording.ending === 'cut-short')
+    return 'ends at the chain head the session stored, but CUT SHORT: the bastion went before its recorder closed the recording, so its last seconds were never shipped';
+  if (recording.ending === 'settling') {
+    const by = recording.settledBy ? ` by ${new Date(recording.settledBy).toISOString()}` : '';
+    return `the session ended moments ago and its last chunks may still be on their way: the chain head is stored${by}, verify again then`;
+  }
+  return recording.headStored
     ? 'ends at the chain head the session stored'
     : 'no chain head stored yet (session live, or it ended without one): a cut-short end cannot be told';
-  return `${id}: recording intact (${recording.chunks} chunks; every hash and link checks out; ${end})\n`;
 }
 
 /**

@@ -210,8 +210,10 @@ The API reads the session's audit events from the table and recomputes every has
 link to the previous event and the end of the chain against the head the session records:
 a changed, removed or reordered event breaks it. For a recorded session it also checks the
 recording: every chunk's hash, its link to the previous one, no gap in the sequence, and its
-end against the chain head the session stored when it ended (a missing, altered, reordered
-or truncated chunk). Exits 0 if both are intact, 7 if either is broken.
+end against the chain head the session stored once the recording settled (a missing, altered,
+reordered or truncated chunk). A recording whose bastion went before its recorder closed it is
+reported cut short, and one still settling (an ec2 session that ended in the last few
+minutes) says so. Exits 0 if both are intact, 7 if either is broken.
 
 ${COMMON}
 `,

@@ -1,4 +1,6 @@
 import { StaleSessionError } from '../domain/errors.ts';
+import type { LifecycleEvent } from '../domain/lifecycle.ts';
+import { RECORDING_SEAL_DEADLINE_MS, settleRecording } from '../domain/recording-chain.ts';
 import { type EndReason, type Session, SessionStatus } from '../domain/session.ts';
 import { overstaySeconds } from '../domain/usage.ts';
 import { type AppDeps, providerFor } from './deps.ts';
@@ -102,11 +104,10 @@ async function endOnce(deps: EndDeps, session: Session, request: EndRequest): Pr
     // A leftover one-time schedule only invokes expire on an ended session, which is a no-op.
     deps.logger.warn('could not delete the expiry schedule', { sessionId: current.id, error });
   }
-  const recordingHead = await recordingHeadOf(deps, current);
   const ended = await applyEvent(
     deps,
     current,
-    { type: 'ended', ...(recordingHead ? { recordingHead } : {}) },
+    { type: 'ended', ...(await recordingAtEnd(deps, current)) },
     { actor: request.actor, detail: { reason: current.endReason ?? request.reason } },
   );
   const overstay = overstaySeconds(ended, deps.clock.now());
@@ -117,20 +118,33 @@ async function endOnce(deps: EndDeps, session: Session, request: EndRequest): Pr
 }
 
 /**
- * A recorded session's chain head once its bastion is gone, so nothing can append after it:
- * stored on the session in the 'ended' write, it is what a later verify holds the recording
- * to. Unreadable now (logs throttled): the session ends without one and verify says so.
+ * A recorded session's recording once its bastion is gone. Where nothing can still be on its
+ * way (local: the recorder's own file), its head is read now and stored in the 'ended' write.
+ * Elsewhere (ec2: the agent ships every few seconds, and the end chunks of the connections the
+ * termination cut are written after it) a head read now would be early: later chunks would
+ * look appended to it. The session then ends without one and the reaper seals the recording
+ * once it has settled (lib/app/seal-recording.ts). A store unreadable now is left to the
+ * reaper too.
  */
-async function recordingHeadOf(
+async function recordingAtEnd(
   deps: EndDeps,
   session: Session,
-): Promise<{ seq: number; hash: string } | undefined> {
-  if (session.recording !== 'full' || !deps.recordings) return undefined;
+): Promise<Pick<Extract<LifecycleEvent, { type: 'ended' }>, 'recordingHead' | 'recordingSettle'>> {
+  if (session.recording !== 'full' || !deps.recordings) return {};
+  const now = deps.clock.now();
+  const wait = deps.recordings.lateArrivalMs;
+  const settle = { checkAt: now + wait, deadline: now + wait + RECORDING_SEAL_DEADLINE_MS };
+  if (wait > 0) return { recordingSettle: settle };
   try {
-    return await deps.recordings.head(session);
+    const stored = await deps.recordings.read(session);
+    const head = stored.kind === 'chunks' ? settleRecording(session.id, stored.lines) : undefined;
+    return head ? { recordingHead: head } : {};
   } catch (error) {
-    deps.logger.warn('could not read the recording head', { sessionId: session.id, error });
-    return undefined;
+    deps.logger.warn('could not read the recording; the reaper will seal it', {
+      sessionId: session.id,
+      error,
+    });
+    return { recordingSettle: settle };
   }
 }
 

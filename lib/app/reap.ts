@@ -6,6 +6,7 @@ import { expireApproval } from './approve-session.ts';
 import type { AppDeps } from './deps.ts';
 import { endSession, failSession, isOverdue } from './end-session.ts';
 import { warnExpiring } from './notify.ts';
+import { sealRecording } from './seal-recording.ts';
 
 export interface ReapReport {
   /** READY sessions past expiresAt that were ended (the scheduled end did not happen) */
@@ -32,6 +33,8 @@ export interface ReapReport {
   activeBastions: number;
   /** the longest a live bastion had outlived its window when the sweep began */
   oldestOverdueSeconds: number;
+  /** ended sessions' recordings that settled and had their head stored */
+  recordingsSealed: number;
 }
 
 export interface ReapOptions {
@@ -42,8 +45,9 @@ export interface ReapOptions {
 
 /**
  * Layer 3, every minute. First the due sessions from the sparse index (cost grows with what is
- * overdue, not with what is live); then reconciliation: anything a provider holds for this
- * stage that no live session accounts for is destroyed.
+ * overdue, not with what is live; ended sessions whose recordings are settling are among
+ * them); then reconciliation: anything a provider holds for this stage that no live session
+ * accounts for is destroyed.
  */
 export async function reap(deps: AppDeps, options: ReapOptions = {}): Promise<ReapReport> {
   const report: ReapReport = {
@@ -59,6 +63,7 @@ export async function reap(deps: AppDeps, options: ReapOptions = {}): Promise<Re
     orphanBastionsReaped: 0,
     activeBastions: 0,
     oldestOverdueSeconds: 0,
+    recordingsSealed: 0,
   };
   const concurrency = options.concurrency ?? 8;
   const startedAt = deps.clock.now();
@@ -157,6 +162,10 @@ async function settleDue(deps: AppDeps, session: Session, report: ReapReport): P
     case SessionStatus.ENDING:
       await endSession(deps, session, { reason: session.endReason ?? 'expired', actor: 'reaper' });
       report.resumed += 1;
+      return;
+    // Over, but its recording's last chunks may have been on their way (lib/domain/due.ts).
+    case SessionStatus.ENDED:
+      if ((await sealRecording(deps, session)) === 'sealed') report.recordingsSealed += 1;
       return;
     case SessionStatus.REQUESTED:
     case SessionStatus.PROVISIONING:

@@ -1,14 +1,26 @@
 import { type AuditEvent, verifyChain } from '../domain/audit.ts';
 import type { RecordingVerdict } from '../domain/recording-chain.ts';
-import type { Identity, Session } from '../domain/session.ts';
+import { type Identity, isLive, type Session } from '../domain/session.ts';
 import { chunkRecording } from '../domain/session-recording.ts';
 import type { AppDeps } from './deps.ts';
 import { loadVisibleSession } from './sessions-query.ts';
 
+/**
+ * How a recording ended, as far as the session knows: `live` (the session is, so it can still
+ * grow); `settling` (ended moments ago, its last chunks may still be on their way: the head is
+ * stored by `settledBy`); `closed` (every connection's end chunk arrived); `cut-short` (the
+ * bastion went before its recorder closed the recording: its last seconds were never shipped);
+ * `unknown` (ended without a head: nothing recorded, or a head never stored).
+ */
+export type RecordingEnding = 'live' | 'settling' | 'closed' | 'cut-short' | 'unknown';
+
 /** A recorded session's recording, checked chunk by chunk and against the head the session stored. */
 export interface RecordingCheck extends RecordingVerdict {
-  /** false while the session is live or when it ended without storing a head */
+  /** false while the session is live or settling, or when it ended without storing a head */
   headStored: boolean;
+  ending: RecordingEnding;
+  /** settling only: by when the reaper stores the head, closed or not (epoch ms) */
+  settledBy?: number;
 }
 
 export interface AuditVerification {
@@ -49,8 +61,24 @@ export function checkTrail(
 
 /** Checks the recorder's stored lines against the session, and against its stored head once it has one. */
 export function checkRecording(session: Session, lines: readonly string[]): RecordingCheck {
-  const { verdict } = chunkRecording(session.id, lines, session.recordingHead);
-  return { ...verdict, headStored: session.recordingHead !== undefined };
+  const head = session.recordingHead;
+  const { verdict } = chunkRecording(session.id, lines, head);
+  const settle = session.recordingSettle;
+  return {
+    ...verdict,
+    headStored: head !== undefined,
+    ending: endingOf(session, verdict),
+    ...(settle && !head ? { settledBy: settle.deadline } : {}),
+  };
+}
+
+function endingOf(session: Session, verdict: RecordingVerdict): RecordingEnding {
+  const head = session.recordingHead;
+  if (head?.closed === false) return 'cut-short';
+  // A head stored before closing was recorded: only a complete recording up to it says closed.
+  if (head) return head.closed || verdict.complete ? 'closed' : 'unknown';
+  if (isLive(session.status)) return 'live';
+  return session.recordingSettle ? 'settling' : 'unknown';
 }
 
 function checkEvents(session: Session, events: readonly AuditEvent[]): AuditVerification {

@@ -3,7 +3,6 @@ import type {
   FilteredLogEvent,
   FilterLogEventsCommandInput,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { type ChainHead, parseChunks } from '../domain/recording-chain.ts';
 import { isSessionId, type Session } from '../domain/session.ts';
 import type {
   RecordingReader,
@@ -22,7 +21,16 @@ export interface CloudWatchRecordingReaderOptions {
   ssmLogGroup?: string;
   /** bound on pages read per request (each at most 1 MB) */
   maxPages?: number;
+  /** how long after the release the last chunks may still arrive (default RECORDING_LATE_ARRIVAL_MS) */
+  lateArrivalMs?: number;
 }
+
+/**
+ * The agent ships the recorder's file every 5 s (force_flush_interval, lib/aws/cloud-config.ts),
+ * and a terminated instance first shuts down, its recorders writing the end chunks of the
+ * connections the shutdown cuts: half a minute covers several flushes and the shutdown.
+ */
+export const RECORDING_LATE_ARRIVAL_MS = 30_000;
 
 /**
  * ec2: the recorder's chunk lines, filtered out of the bastion's stream (which also carries
@@ -35,12 +43,14 @@ export class CloudWatchRecordingReader implements RecordingReader {
   readonly #bastionGroup: string;
   readonly #ssmGroup: string | undefined;
   readonly #maxPages: number;
+  readonly lateArrivalMs: number;
 
   constructor(options: CloudWatchRecordingReaderOptions) {
     this.#logs = options.logs;
     this.#bastionGroup = options.bastionLogGroup;
     this.#ssmGroup = options.ssmLogGroup;
     this.#maxPages = options.maxPages ?? 50;
+    this.lateArrivalMs = options.lateArrivalMs ?? RECORDING_LATE_ARRIVAL_MS;
   }
 
   async read(session: Session): Promise<StoredRecording> {
@@ -62,14 +72,6 @@ export class CloudWatchRecordingReader implements RecordingReader {
       filterPattern: `{ $.sid = "${session.id}" }`,
     });
     return { kind: 'chunks', lines: events.map((event) => event.message ?? '') };
-  }
-
-  /** The last chunk shipped so far: read once the bastion is terminated, nothing follows it. */
-  async head(session: Session): Promise<ChainHead | undefined> {
-    const stored = await this.read(session);
-    if (stored.kind !== 'chunks') return undefined;
-    const last = parseChunks(stored.lines).at(-1);
-    return last ? { seq: last.seq, hash: last.hash } : undefined;
   }
 
   async #filter(input: FilterLogEventsCommandInput): Promise<FilteredLogEvent[]> {

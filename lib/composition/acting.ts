@@ -14,8 +14,9 @@ export type ActingDeps = AppDeps & HttpDeps;
  * on-instance-state): DynamoDB; the ec2 and ssm providers, whose EC2 and Systems Manager SDKs
  * load on their first call (lib/composition/providers.ts); EventBridge Scheduler (layer 2);
  * the provision queue (SQS); the alerts topic (SNS) when the stage has one; CloudWatch Logs
- * (loaded on first use), to read a recorded session's chain head when it ends. Every setting
- * these need is required here, at cold start.
+ * (loaded on first use), for the reaper to read a recorded session's chain head once the
+ * recording settled (the others only note when to look). Every setting these need is
+ * required here, at cold start.
  */
 export function composeActing(): ActingDeps {
   const core = composeCore([...PROVIDER_SETTINGS, ...SCHEDULER_SETTINGS, ...QUEUE_SETTINGS]);

@@ -1,9 +1,10 @@
 import { type Session, SessionStatus } from './session.ts';
 
 /**
- * When the reaper should look at a live session: the provisioning deadline until READY,
- * then the end of the window; ENDING is due from the moment it began. Terminal sessions
- * have none (undefined) and so drop out of the reaper's list. Both stores index on this.
+ * When the reaper should look at a session: the provisioning deadline until READY, then the
+ * end of the window; ENDING is due from the moment it began; an ENDED session whose recording
+ * has not settled, from its next check until it is sealed. Other terminal sessions have none
+ * (undefined) and so drop out of the reaper's list. Both stores index on this.
  */
 export function dueAtFor(session: Session): number | undefined {
   switch (session.status) {
@@ -22,6 +23,8 @@ export function dueAtFor(session: Session): number | undefined {
       // An end that was interrupted (release failed, crash) is due at once, not at expiresAt:
       // a revoked session must not wait for its window to run out before the reaper retries.
       return session.updatedAt;
+    case SessionStatus.ENDED:
+      return session.recordingSettle?.checkAt;
     default:
       return undefined;
   }

@@ -1,9 +1,11 @@
 import { ForbiddenError, IllegalTransitionError } from './errors.ts';
 import { expiryWarningAt, planExtension } from './extension.ts';
 import type { HostKey } from './host-key.ts';
+import type { RecordingHead } from './recording-chain.ts';
 import {
   type Connection,
   type EndReason,
+  type RecordingSettle,
   type Session,
   type SessionResources,
   SessionStatus,
@@ -25,8 +27,13 @@ export type LifecycleEvent =
   | { type: 'running' }
   | { type: 'ready'; connection: Connection; resources?: SessionResources }
   | { type: 'end'; reason: EndReason; detail?: string }
-  /** the bastion is released; a recorded session carries where its recording's chain ended */
-  | { type: 'ended'; recordingHead?: { seq: number; hash: string } }
+  /**
+   * The bastion is released. A recorded session carries where its recording's chain ended, or,
+   * while its last chunks may still be on their way, when to look again (RecordingSettle).
+   */
+  | { type: 'ended'; recordingHead?: RecordingHead; recordingSettle?: RecordingSettle }
+  /** An ended session's recording settled (closed, or its deadline passed): its head, if any. */
+  | { type: 'seal-recording'; recordingHead?: RecordingHead }
   | { type: 'fail'; reason: string }
   /**
    * An approver said yes: the session joins the normal flow as REQUESTED. The window starts
@@ -70,6 +77,7 @@ export const TRANSITIONS: Readonly<
   ready: { from: [PROVISIONING], to: READY },
   end: { from: [REQUESTED, PENDING_APPROVAL, PROVISIONING, READY], to: ENDING },
   ended: { from: [ENDING], to: ENDED },
+  'seal-recording': { from: [ENDED], to: 'same' },
   fail: { from: [REQUESTED, PENDING_APPROVAL, PROVISIONING, READY, ENDING], to: FAILED },
   approve: { from: [PENDING_APPROVAL], to: REQUESTED },
   // Nothing was launched for a pending request, so a refusal ends it without ENDING.
@@ -154,7 +162,18 @@ export function transition(session: Session, event: LifecycleEvent, now: number)
         ...base,
         endedAt: now,
         ...(event.recordingHead ? { recordingHead: { ...event.recordingHead } } : {}),
+        ...(event.recordingSettle ? { recordingSettle: { ...event.recordingSettle } } : {}),
       };
+    case 'seal-recording': {
+      // Once: a second seal (a reaper run racing another) must not move the head.
+      if (!session.recordingSettle)
+        throw new IllegalTransitionError("this session's recording is already sealed");
+      const { recordingSettle: _sealed, ...rest } = base;
+      return {
+        ...rest,
+        ...(event.recordingHead ? { recordingHead: { ...event.recordingHead } } : {}),
+      };
+    }
     case 'fail':
       return {
         ...base,

@@ -55,6 +55,16 @@ export interface ChainHead {
   hash: string;
 }
 
+/**
+ * The head as the session stores it, with whether the recording was closed: every connection
+ * that left a chunk also left its end chunk. false: the bastion went before its recorder could
+ * close the recording (killed, or its last seconds never shipped). Absent on heads stored
+ * before this was recorded.
+ */
+export interface RecordingHead extends ChainHead {
+  closed?: boolean;
+}
+
 export function chunkHash(chunk: Omit<RecordingChunk, 'hash'> & { hash?: string }): string {
   const { hash: _ignored, ...body } = chunk;
   return createHash('sha256').update(canonical(body)).digest('hex');
@@ -178,5 +188,60 @@ export function verifyRecording(
       );
     }
   }
-  return { intact: true, chunks: chunks.length, complete: last?.kind === 'end' };
+  return { intact: true, chunks: chunks.length, complete: chunks.length > 0 && allClosed(chunks) };
+}
+
+/** Every connection that left a chunk left its end chunk too (vacuously true for none). */
+function allClosed(chunks: readonly RecordingChunk[]): boolean {
+  const open = new Set<string>();
+  for (const chunk of chunks) {
+    if (chunk.kind === 'end') open.delete(chunk.conn);
+    else open.add(chunk.conn);
+  }
+  return open.size === 0;
+}
+
+/**
+ * Where a recording stands, from the lines stored so far: its head (the session's last chunk;
+ * undefined when nothing was recorded) and whether it is closed. Read once its bastion is gone,
+ * a closed recording cannot grow; one that is not may still have chunks on their way.
+ */
+export function settleRecording(
+  sessionId: string,
+  lines: readonly string[],
+): RecordingHead | undefined {
+  const chunks = parseChunks(lines).filter(
+    (chunk): chunk is RecordingChunk => chunk?.sid === sessionId,
+  );
+  const last = chunks.at(-1);
+  return last ? { seq: last.seq, hash: last.hash, closed: allClosed(chunks) } : undefined;
+}
+
+/**
+ * How long the reaper keeps reading a recording that is not closed, after its first check,
+ * before it seals what arrived as not closed: the bastion went before its recorder could close
+ * the recording (killed, or its shutdown outran the agent's last flush).
+ */
+export const RECORDING_SEAL_DEADLINE_MS = 5 * 60_000;
+
+/** A connection the recorder closed for inactivity, as its end chunk says. */
+export interface IdleEnd {
+  sessionId: string;
+  connection: string;
+}
+
+/** An end chunk is a few hundred bytes; a log event may be 256 KB, so anything long is not one. */
+const MAX_END_LINE = 1024;
+
+/**
+ * The recorder's idle end chunk in one log line (ec2: as the bastion log group's subscription
+ * delivers it), or undefined unless the line is exactly one well-formed end chunk with reason
+ * idle whose hash holds. Whether it came from the session's own stream is the caller's check.
+ */
+export function parseIdleEnd(line: string): IdleEnd | undefined {
+  if (typeof line !== 'string' || line.length > MAX_END_LINE) return undefined;
+  const [chunk] = parseChunks([line]);
+  if (chunk?.kind !== 'end' || chunk.reason !== 'idle' || chunkHash(chunk) !== chunk.hash)
+    return undefined;
+  return { sessionId: chunk.sid, connection: chunk.conn };
 }

@@ -85,7 +85,14 @@ export const SessionSchema: z.ZodType<Session> = z.lazy(() =>
     notify: z.array(z.enum(NOTIFY_EVENTS)).optional(),
     expiryWarningAt: z.number().optional(),
     recording: z.enum(['full', 'metadata', 'off']).optional(),
-    recordingHead: z.object({ seq: z.number().int().positive(), hash: z.string() }).optional(),
+    recordingHead: z
+      .object({
+        seq: z.number().int().positive(),
+        hash: z.string(),
+        closed: z.boolean().optional(),
+      })
+      .optional(),
+    recordingSettle: z.object({ checkAt: z.number(), deadline: z.number() }).optional(),
     auditSeq: z.number().int().nonnegative(),
     auditHead: z.string(),
   }),

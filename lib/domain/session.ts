@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { HostKey } from './host-key.ts';
+import type { RecordingHead } from './recording-chain.ts';
 
 export const SessionStatus = {
   REQUESTED: 'REQUESTED',
@@ -58,6 +59,18 @@ export interface SessionResources {
   eiceEndpointDns?: string;
   /** eice mode: the target instance's private address, pinned by the grant */
   privateIpAddress?: string;
+}
+
+/**
+ * A recording whose last chunks may still be on their way when its session ends: on ec2 the
+ * bastion's CloudWatch agent ships the recorder's file every 5 s, so the end chunk of a
+ * connection cut by the termination (and anything in the agent's buffer) lands after the
+ * release. The reaper reads the recording from `checkAt` on, stores its head once it is closed,
+ * and at `deadline` stores whatever arrived, marked not closed (the bastion went first).
+ */
+export interface RecordingSettle {
+  checkAt: number;
+  deadline: number;
 }
 
 /** How to reach the bastion once READY. */
@@ -147,11 +160,15 @@ export interface Session {
   /** how the target recorded it when requested (full: the terminal; metadata: connections); absent = metadata */
   recording?: 'full' | 'metadata' | 'off';
   /**
-   * The recording's chain head (last chunk's seq and hash) as it stood when the bastion was
-   * released, written in the 'ended' transition: a recording later cut short or extended no
-   * longer reaches it. The authority verify checks against (lib/domain/recording-chain.ts).
+   * The recording's chain head (last chunk's seq and hash) once nothing more can arrive, and
+   * whether the recording was closed: a recording later cut short or extended no longer
+   * reaches it. The authority verify checks against (lib/domain/recording-chain.ts). Written in
+   * the 'ended' transition when the recording is read where it is written (local), else by the
+   * reaper once the recording settled ('seal-recording').
    */
-  recordingHead?: { seq: number; hash: string };
+  recordingHead?: RecordingHead;
+  /** ended, head not yet stored: the recording may still be growing (see RecordingSettle) */
+  recordingSettle?: RecordingSettle;
   /** seq and hash of the last audit event; the store advances them with every write */
   auditSeq: number;
   auditHead: string;

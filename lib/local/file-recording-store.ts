@@ -28,10 +28,12 @@ export function findPython(searchPath = ''): string | undefined {
  * recorder chunk by chunk (the file the CloudWatch agent would ship on ec2), `<id>.jsonl.head`
  * its running head (the recorder keeps it under a lock), and `<id>.sealed` the head copied when
  * the bastion is released: the local sink's own record. The session item's recordingHead,
- * written when the session ends, is the authority verify checks against.
+ * read from the chunks when the session ends, is the authority verify checks against.
  */
 export class FileRecordingStore implements RecordingReader {
   readonly dir: string;
+  /** the recorder writes this file itself: once its bastion is released, nothing is on its way */
+  readonly lateArrivalMs = 0;
   constructor(dataDir: string) {
     this.dir = join(dataDir, 'recordings');
   }
@@ -63,12 +65,6 @@ export class FileRecordingStore implements RecordingReader {
 
   async read(session: Session): Promise<StoredRecording> {
     return { kind: 'chunks', lines: await this.lines(session.id) };
-  }
-
-  /** The recorder's running head: written under its lock after each chunk is on disk. */
-  head(session: Session): Promise<ChainHead | undefined> {
-    if (!isSessionId(session.id)) return Promise.resolve(undefined);
-    return readHead(`${this.sinkPath(session.id)}.head`);
   }
 
   /** The head sealed when the bastion was released. */

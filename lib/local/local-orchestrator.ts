@@ -17,7 +17,7 @@ import { UnrecordedBastionError } from '../domain/errors.ts';
 import type { Policy } from '../domain/policy.ts';
 import { parsePolicy } from '../domain/policy-yaml.ts';
 import { READINESS_MARKER } from '../domain/readiness.ts';
-import { SessionStatus } from '../domain/session.ts';
+import { isLive, SessionStatus } from '../domain/session.ts';
 
 import { type Clock, systemClock } from '../ports/clock.ts';
 
@@ -335,7 +335,10 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
 }
 
 /** Every live session, from the sparse index (local mode is small: this is the whole fleet). */
-const liveSessions = (deps: AppDeps) => deps.store.listDue(Number.MAX_SAFE_INTEGER, 10_000);
+const liveSessions = async (deps: AppDeps) =>
+  (await deps.store.listDue(Number.MAX_SAFE_INTEGER, 10_000)).filter((session) =>
+    isLive(session.status),
+  );
 
 /** After a restart: re-arm layer 2 for every READY session; the first reap handles the rest. */
 async function recover(deps: AppDeps, scheduler: LocalExpiryScheduler): Promise<void> {

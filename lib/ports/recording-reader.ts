@@ -1,4 +1,3 @@
-import type { ChainHead } from '../domain/recording-chain.ts';
 import type { Session } from '../domain/session.ts';
 
 /** Terminal output some other recorder kept (Session Manager's own log, ssm sessions). */
@@ -21,8 +20,10 @@ export type StoredRecording =
 export interface RecordingReader {
   read(session: Session): Promise<StoredRecording>;
   /**
-   * Where the recording's chain stands now (the last stored chunk): read when the bastion is
-   * released and stored on the session, which is then the authority verify checks against.
+   * How long after the bastion is released its recording's last chunks can still arrive here:
+   * 0 where the store is the recorder's own file (local), about the shipping agent's flush
+   * interval plus the instance's shutdown on ec2. The head is read no earlier than this
+   * after the release (lib/app/seal-recording.ts).
    */
-  head(session: Session): Promise<ChainHead | undefined>;
+  readonly lateArrivalMs: number;
 }

@@ -159,6 +159,41 @@ describe("drawbridge audit verify: the recording's verdict", () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`${id}: recording intact (5 chunks;`);
   });
+
+  it('says when the bastion went before its recorder closed the recording, without calling it broken', async () => {
+    const run = await verify({
+      ...trail,
+      intact: true,
+      recording: {
+        intact: true,
+        chunks: 4,
+        complete: false,
+        headStored: true,
+        ending: 'cut-short',
+      },
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`${id}: recording intact (4 chunks;`);
+    expect(run.stdout).toContain('CUT SHORT: the bastion went before its recorder closed');
+  });
+
+  it('says when the recording is still settling, and until when', async () => {
+    const run = await verify({
+      ...trail,
+      intact: true,
+      recording: {
+        intact: true,
+        chunks: 4,
+        complete: false,
+        headStored: false,
+        ending: 'settling',
+        settledBy: Date.UTC(2026, 10, 24, 9, 35),
+      },
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('its last chunks may still be on their way');
+    expect(run.stdout).toContain('stored by 2026-11-24T09:35:00.000Z');
+  });
 });
 
 describe('targets, show and open say plainly when a session is recorded', () => {

@@ -76,9 +76,11 @@ const EVENTS: Record<LifecycleEventType, LifecycleEvent> = {
   warn: { type: 'warn' },
   grant: { type: 'grant' },
   note: { type: 'note' },
+  'seal-recording': { type: 'seal-recording', recordingHead: { seq: 3, hash: 'b'.repeat(64) } },
 };
 
 const { REQUESTED, PENDING_APPROVAL, PROVISIONING, READY, ENDING, ENDED, FAILED } = SessionStatus;
+const SETTLE = { checkAt: T0 + 41 * MINUTE, deadline: T0 + 46 * MINUTE };
 
 /** The whole table, written out independently of TRANSITIONS: the status each legal pair leads to. */
 const EXPECTED: Record<SessionStatus, Partial<Record<LifecycleEventType, SessionStatus>>> = {
@@ -100,7 +102,7 @@ const EXPECTED: Record<SessionStatus, Partial<Record<LifecycleEventType, Session
   },
   READY: { end: ENDING, fail: FAILED, extend: READY, warn: READY, grant: READY, note: READY },
   ENDING: { ended: ENDED, fail: FAILED, note: ENDING },
-  ENDED: { note: ENDED },
+  ENDED: { note: ENDED, 'seal-recording': ENDED },
   FAILED: { note: FAILED },
 };
 
@@ -111,10 +113,10 @@ const pairs = ALL_STATUSES.flatMap((status) =>
 );
 
 describe('transition table: every status × event pair', () => {
-  it('covers every pair (7 statuses × 13 events) and agrees with TRANSITIONS / canTransition', () => {
+  it('covers every pair (7 statuses × 14 events) and agrees with TRANSITIONS / canTransition', () => {
     expect(ALL_STATUSES).toHaveLength(7);
-    expect(ALL_EVENT_TYPES).toHaveLength(13);
-    expect(pairs).toHaveLength(91);
+    expect(ALL_EVENT_TYPES).toHaveLength(14);
+    expect(pairs).toHaveLength(98);
     for (const { status, type, to } of pairs) {
       expect(canTransition(status, type), `${status} × ${type}`).toBe(to !== undefined);
       expect(TRANSITIONS[type].from.includes(status)).toBe(to !== undefined);
@@ -125,7 +127,9 @@ describe('transition table: every status × event pair', () => {
   const illegal = pairs.filter((pair) => pair.to === undefined);
 
   it.each(legal)('$status × $type → $to, version + 1, updatedAt = now', ({ status, type, to }) => {
-    const session = makeSession({ status, version: 7 });
+    // A recording is sealed only while it is settling.
+    const settling = type === 'seal-recording' ? { recordingSettle: SETTLE } : {};
+    const session = makeSession({ status, version: 7, ...settling });
     const now = T0 + 2 * MINUTE;
     const next = transition(session, EVENTS[type], now);
     expect(next.status).toBe(to);
@@ -287,6 +291,30 @@ describe('ending and failing', () => {
     expect(ended.recordingHead).toEqual(head);
     const viewed = transition(ended, { type: 'note' }, T0 + 50 * MINUTE);
     expect({ ...viewed, version: ended.version, updatedAt: ended.updatedAt }).toEqual(ended);
+  });
+
+  it('ended notes when to look at a settling recording; seal-recording stores its head once, and ends the wait', () => {
+    const ending = makeSession({ status: ENDING, endReason: 'expired' });
+    const ended = transition(ending, { type: 'ended', recordingSettle: SETTLE }, T0 + 40 * MINUTE);
+    expect(ended.recordingSettle).toEqual(SETTLE);
+    expect(ended.recordingHead).toBeUndefined();
+    const viewed = transition(ended, { type: 'note' }, T0 + 40 * MINUTE);
+    expect(viewed.recordingSettle).toEqual(SETTLE);
+    const head = { seq: 9, hash: 'c'.repeat(64), closed: false };
+    const sealed = transition(
+      viewed,
+      { type: 'seal-recording', recordingHead: head },
+      T0 + 46 * MINUTE,
+    );
+    expect(sealed).toMatchObject({ status: ENDED, recordingHead: head });
+    expect(sealed.recordingSettle).toBeUndefined();
+    expect(() =>
+      transition(
+        sealed,
+        { type: 'seal-recording', recordingHead: { ...head, seq: 10 } },
+        T0 + 47 * MINUTE,
+      ),
+    ).toThrow(/already sealed/);
   });
 
   it('fail records the reason as failed, with the message', () => {

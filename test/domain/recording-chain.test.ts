@@ -1,14 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toAsciicast, toText } from '../../lib/domain/asciicast.ts';
-import { GENESIS_HASH } from '../../lib/domain/audit.ts';
+import { canonical, GENESIS_HASH } from '../../lib/domain/audit.ts';
 import {
   type ChainHead,
   parseChunks,
+  parseIdleEnd,
   type RecordingChunk,
   sealChunk,
+  settleRecording,
   verifyRecording,
 } from '../../lib/domain/recording-chain.ts';
+import { newSessionId } from '../../lib/domain/session.ts';
 
 const SID = 's-chaintest';
 
@@ -152,6 +155,164 @@ describe('verifyRecording', () => {
         expect(typeof verdict.intact).toBe('boolean');
       }),
     );
+  });
+});
+
+/** Chunks of several connections in one chain, in the order given: [conn, kind] per chunk. */
+function interleaved(steps: readonly [conn: string, kind: 'start' | 'data' | 'end'][]): string[] {
+  const chunks: RecordingChunk[] = [];
+  for (const [conn, kind] of steps) {
+    const body =
+      kind === 'start'
+        ? { kind, at: 1000, width: 80, height: 24, user: 'alice', input: false }
+        : kind === 'data'
+          ? { kind, events: [[2000, 'o', `${conn} output\r\n`]] }
+          : { kind, at: 3000, reason: 'hangup' };
+    chunks.push(
+      sealChunk({
+        v: 1,
+        sid: SID,
+        seq: chunks.length + 1,
+        prev: chunks.at(-1)?.hash ?? GENESIS_HASH,
+        conn,
+        ...body,
+      } as Omit<RecordingChunk, 'hash'>) as RecordingChunk,
+    );
+  }
+  // As the recorder writes them: canonical JSON, one line each.
+  return chunks.map((chunk) => canonical(chunk));
+}
+
+describe('settleRecording: where a recording stands once its bastion is gone', () => {
+  it('is closed, with the last chunk as head, when every connection wrote its end', () => {
+    const lines = interleaved([
+      ['a', 'start'],
+      ['b', 'start'],
+      ['a', 'data'],
+      ['b', 'end'],
+      ['a', 'end'],
+    ]);
+    const last = parseChunks(lines).at(-1);
+    expect(settleRecording(SID, lines)).toEqual({ seq: 5, hash: last?.hash, closed: true });
+  });
+
+  it("is not closed while any connection's end is missing, even when another one's end is last", () => {
+    const lines = interleaved([
+      ['a', 'start'],
+      ['b', 'start'],
+      ['a', 'data'],
+      ['b', 'end'],
+    ]);
+    expect(settleRecording(SID, lines)).toMatchObject({ seq: 4, closed: false });
+    // verify agrees: the recording is not complete while connection a never closed
+    expect(verifyRecording(SID, parseChunks(lines))).toMatchObject({
+      intact: true,
+      complete: false,
+    });
+  });
+
+  it("has no head when nothing was recorded, and ignores what is not this session's chunk", () => {
+    expect(settleRecording(SID, [])).toBeUndefined();
+    expect(settleRecording(SID, ['', 'junk'])).toBeUndefined();
+    const lines = interleaved([
+      ['a', 'start'],
+      ['a', 'end'],
+    ]);
+    expect(settleRecording(SID, [...lines, 'junk'])).toMatchObject({ seq: 2, closed: true });
+    expect(settleRecording('s-other', lines)).toBeUndefined();
+  });
+
+  it('property: a recording cut anywhere before its end is not closed, and its head is the last chunk kept', () => {
+    fc.assert(
+      fc.property(outputs, fc.nat(), (texts, keep) => {
+        const { chunks } = chain(texts);
+        const cut = chunks.slice(0, 1 + (keep % (chunks.length - 1)));
+        const last = cut.at(-1) as RecordingChunk;
+        expect(
+          settleRecording(
+            SID,
+            cut.map((chunk) => canonical(chunk)),
+          ),
+        ).toEqual({
+          seq: last.seq,
+          hash: last.hash,
+          closed: false,
+        });
+      }),
+    );
+  });
+});
+
+describe('parseIdleEnd: the idle end chunk, as the subscription delivers it', () => {
+  const idleLine = (sid: string, conn: string, seq = 7, at = 1_796_165_246_736) =>
+    canonical(
+      sealChunk({ v: 1, sid, seq, prev: 'a'.repeat(64), conn, kind: 'end', at, reason: 'idle' }),
+    );
+
+  it('reads the session and connection of an idle end chunk the recorder wrote', () => {
+    const sid = newSessionId();
+    expect(parseIdleEnd(idleLine(sid, '1796165246736-26728'))).toEqual({
+      sessionId: sid,
+      connection: '1796165246736-26728',
+    });
+  });
+
+  it('round-trips every session id, connection, seq and time (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.constant(null).map(newSessionId),
+        fc.string({ minLength: 1, maxLength: 64 }),
+        fc.integer({ min: 1, max: 2 ** 40 }),
+        fc.nat(),
+        (sid, conn, seq, at) => {
+          expect(parseIdleEnd(idleLine(sid, conn, seq, at))).toEqual({
+            sessionId: sid,
+            connection: conn,
+          });
+        },
+      ),
+    );
+  });
+
+  it('never throws, and finds nothing in text that is not an idle end chunk (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 1100 }), (text) => {
+        const parsed = parseIdleEnd(text);
+        if (parsed) expect(JSON.parse(text)).toMatchObject({ kind: 'end', reason: 'idle' });
+      }),
+    );
+  });
+
+  it('refuses any one-character change to a real idle end chunk: its hash no longer holds (property)', () => {
+    const line = idleLine(newSessionId(), 'c1');
+    fc.assert(
+      fc.property(fc.nat(), fc.string({ minLength: 1, maxLength: 1 }), (pick, replacement) => {
+        const index = pick % line.length;
+        fc.pre(line[index] !== replacement);
+        const changed = `${line.slice(0, index)}${replacement}${line.slice(index + 1)}`;
+        expect(parseIdleEnd(changed)).toBeUndefined();
+      }),
+    );
+  });
+
+  it('refuses the other end reasons, other chunks, a proof line, and anything with text around it', () => {
+    const sid = newSessionId();
+    const [start, data, exit] = interleaved([
+      ['c1', 'start'],
+      ['c1', 'data'],
+      ['c1', 'end'],
+    ]);
+    for (const line of [
+      start,
+      data,
+      exit,
+      `prefix ${idleLine(sid, 'c1')}`,
+      `${idleLine(sid, 'c1')} trailing`,
+      `drawbridge-ready session=${sid} hostkey=SHA256:${'A'.repeat(43)}`,
+      JSON.stringify({ ...JSON.parse(idleLine(sid, 'c1')), extra: 1 }),
+    ]) {
+      expect(parseIdleEnd(line ?? ''), line).toBeUndefined();
+    }
   });
 });
 

@@ -2,11 +2,13 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createGetRecordingHandler } from '../../functions/get-recording.ts';
 import { createVerifyAuditHandler } from '../../functions/verify-audit.ts';
 import { endSession } from '../../lib/app/end-session.ts';
+import { reap } from '../../lib/app/reap.ts';
+import { RECORDING_LATE_ARRIVAL_MS } from '../../lib/aws/cloudwatch-recording-reader.ts';
 import { GENESIS_HASH } from '../../lib/domain/audit.ts';
 import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
 import {
-  type ChainHead,
   parseChunks,
+  RECORDING_SEAL_DEADLINE_MS,
   type RecordingChunk,
   sealChunk,
 } from '../../lib/domain/recording-chain.ts';
@@ -38,15 +40,18 @@ auditorGroups: [auditors]
   'recording test policy',
 );
 
-/** The log store as the recorder left it: lines in stored order, editable by the tests. */
+/**
+ * The log store as the recorder left it: lines in stored order, editable by the tests. By
+ * default written where it is read (local); with a late arrival, shipped like ec2's agent.
+ */
 class MemoryRecordings implements RecordingReader {
   readonly lines = new Map<string, string[]>();
+  readonly lateArrivalMs: number;
+  constructor(lateArrivalMs = 0) {
+    this.lateArrivalMs = lateArrivalMs;
+  }
   read(session: Session): Promise<StoredRecording> {
     return Promise.resolve({ kind: 'chunks', lines: [...(this.lines.get(session.id) ?? [])] });
-  }
-  head(session: Session): Promise<ChainHead | undefined> {
-    const last = parseChunks(this.lines.get(session.id) ?? []).at(-1);
-    return Promise.resolve(last ? { seq: last.seq, hash: last.hash } : undefined);
   }
 }
 
@@ -129,11 +134,12 @@ async function verify(id: string) {
 }
 
 describe('the recording chain head on the session', () => {
-  it('is written in the ended transition, from the recording as it stood when the bastion was released', async () => {
+  it('is written in the ended transition where the recording is read where it is written (local), with whether it closed', async () => {
     const ended = await endedRecordedSession();
     const last = parseChunks(recordings.lines.get(ended.id) ?? []).at(-1);
     expect(ended.status).toBe('ENDED');
-    expect(ended.recordingHead).toEqual({ seq: 5, hash: last?.hash });
+    expect(ended.recordingHead).toEqual({ seq: 5, hash: last?.hash, closed: true });
+    expect(ended.recordingSettle).toBeUndefined();
     expect((await world.store.get(ended.id))?.recordingHead).toEqual(ended.recordingHead);
   });
 
@@ -155,7 +161,7 @@ describe('GET /sessions/{id}/audit includes the recording', () => {
     expect(status).toBe(200);
     expect(body).toMatchObject({
       intact: true,
-      recording: { intact: true, chunks: 5, complete: true, headStored: true },
+      recording: { intact: true, chunks: 5, complete: true, headStored: true, ending: 'closed' },
     });
   });
 
@@ -182,6 +188,111 @@ describe('GET /sessions/{id}/audit includes the recording', () => {
     // The trail itself is fine: only the recording is named.
     expect(body.brokenAt).toBeUndefined();
     expect(body.recording).toMatchObject({ intact: false, problem });
+  });
+});
+
+describe('ec2: the head is stored once the recording settled, not when the bastion is released', () => {
+  // The agent ships the recorder's file every 5 s: the end chunk of the connection the
+  // termination cut (and whatever was in its buffer) arrives after the release.
+  let shipped: MemoryRecordings;
+  const cloud = () => ({ ...world.deps, recordings: shipped });
+  const verifyShipped = createVerifyAuditHandler(() => ({ ...cloud(), groupsClaim: 'groups' }));
+  const verifyEc2 = async (id: string) =>
+    JSON.parse((await verifyShipped(as('alice', '[dba]', id), lambdaContext)).body ?? 'null');
+
+  /** A recorded ec2 session ended while its connection was open: the end chunk is not in yet. */
+  async function endedWithConnectionOpen(): Promise<{ session: Session; end: string }> {
+    shipped = new MemoryRecordings(RECORDING_LATE_ARRIVAL_MS);
+    const session = await readySession();
+    const lines = recordingOf(session.id);
+    const end = lines.pop() ?? '';
+    shipped.lines.set(session.id, lines);
+    const ended = await endSession(cloud(), session, { reason: 'expired', actor: 'drawbridge' });
+    return { session: ended, end };
+  }
+
+  it('an end chunk arriving after the termination is part of the recording, not appended to it', async () => {
+    const { session, end } = await endedWithConnectionOpen();
+    expect(session.status).toBe('ENDED');
+    expect(session.recordingHead).toBeUndefined();
+    expect(session.recordingSettle?.checkAt).toBe(world.clock.now() + RECORDING_LATE_ARRIVAL_MS);
+
+    shipped.lines.get(session.id)?.push(end);
+    // Until it settles, verify says so instead of judging against a head it does not have.
+    expect((await verifyEc2(session.id)).recording).toMatchObject({
+      intact: true,
+      headStored: false,
+      ending: 'settling',
+      settledBy: session.recordingSettle?.deadline,
+    });
+    expect((await reap(cloud())).recordingsSealed).toBe(0);
+
+    world.clock.advance(RECORDING_LATE_ARRIVAL_MS);
+    expect((await reap(cloud())).recordingsSealed).toBe(1);
+    const sealed = await world.store.get(session.id);
+    expect(sealed?.recordingHead).toEqual({
+      seq: 5,
+      hash: parseChunks([end])[0]?.hash,
+      closed: true,
+    });
+    expect(sealed?.recordingSettle).toBeUndefined();
+    expect((await world.store.listEvents(session.id)).at(-1)).toMatchObject({
+      type: 'recording-sealed',
+      detail: { chunks: 5, closed: true },
+    });
+    const verdict = await verifyEc2(session.id);
+    expect(verdict.intact).toBe(true);
+    expect(verdict.recording).toMatchObject({
+      intact: true,
+      chunks: 5,
+      complete: true,
+      headStored: true,
+      ending: 'closed',
+    });
+    // Sealed once: the next sweeps do not look at it again.
+    world.clock.advance(RECORDING_SEAL_DEADLINE_MS);
+    expect((await reap(cloud())).recordingsSealed).toBe(0);
+  });
+
+  it('a killed bastion, whose recorder never wrote its end, is reported cut short once the deadline passed', async () => {
+    const { session } = await endedWithConnectionOpen();
+    world.clock.advance(RECORDING_LATE_ARRIVAL_MS);
+    // Not closed: the end may still be on its way, so the reaper waits for it.
+    expect((await reap(cloud())).recordingsSealed).toBe(0);
+    expect((await world.store.get(session.id))?.recordingHead).toBeUndefined();
+
+    world.clock.advance(RECORDING_SEAL_DEADLINE_MS);
+    expect((await reap(cloud())).recordingsSealed).toBe(1);
+    const sealed = await world.store.get(session.id);
+    expect(sealed?.recordingHead).toMatchObject({ seq: 4, closed: false });
+    const verdict = await verifyEc2(session.id);
+    expect(verdict.recording).toMatchObject({
+      intact: true,
+      chunks: 4,
+      complete: false,
+      headStored: true,
+      ending: 'cut-short',
+    });
+
+    // And what was shipped is still held to its head: cutting it further is caught.
+    shipped.lines.set(session.id, (shipped.lines.get(session.id) ?? []).slice(0, 2));
+    expect((await verifyEc2(session.id)).recording).toMatchObject({
+      intact: false,
+      problem: 'truncated',
+    });
+  });
+
+  it('a recording that closed before the end is sealed at the first look', async () => {
+    shipped = new MemoryRecordings(RECORDING_LATE_ARRIVAL_MS);
+    const session = await readySession();
+    shipped.lines.set(session.id, recordingOf(session.id));
+    await endSession(cloud(), session, { reason: 'revoked', actor: 'alice' });
+    world.clock.advance(RECORDING_LATE_ARRIVAL_MS);
+    await reap(cloud());
+    expect((await world.store.get(session.id))?.recordingHead).toMatchObject({
+      seq: 5,
+      closed: true,
+    });
   });
 });
 

@@ -1,7 +1,9 @@
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { canonical } from '../../lib/domain/audit.ts';
 import { ValidationError } from '../../lib/domain/errors.ts';
+import { parseIdleEnd, sealChunk } from '../../lib/domain/recording-chain.ts';
 import {
   encodeLogsSubscriptionEvent,
   type LogsSubscriptionPayload,
@@ -42,6 +44,33 @@ const arbitraryPayload: fc.Arbitrary<LogsSubscriptionPayload> = fc.record({
 describe('CloudWatch Logs subscription events', () => {
   it('decodes what CloudWatch sends (base64 of gzip of JSON)', () => {
     expect(parseLogsSubscriptionEvent(encodeLogsSubscriptionEvent(payload))).toEqual(payload);
+  });
+
+  it("carries the recorder's chunk line byte for byte, so its hash still holds after delivery", () => {
+    const sid = 's-0123456789abcdefghjk';
+    const line = canonical(
+      sealChunk({
+        v: 1,
+        sid,
+        seq: 3,
+        prev: 'a'.repeat(64),
+        conn: '1796165246736-2672',
+        kind: 'end',
+        at: 1_796_165_246_736,
+        reason: 'idle',
+      }),
+    );
+    const delivered = parseLogsSubscriptionEvent(
+      encodeLogsSubscriptionEvent({
+        ...payload,
+        logEvents: [{ id: '1', timestamp: 1_796_165_246_740, message: line }],
+      }),
+    );
+    expect(delivered.logEvents[0]?.message).toBe(line);
+    expect(parseIdleEnd(delivered.logEvents[0]?.message ?? '')).toEqual({
+      sessionId: sid,
+      connection: '1796165246736-2672',
+    });
   });
 
   it('decodes every well-formed payload back to itself (property)', () => {

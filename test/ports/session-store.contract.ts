@@ -641,6 +641,21 @@ export function sessionStoreContract(name: string, subject: () => StoreUnderTest
         expect(await subject().store.listDue(warnAt, 10)).toEqual([owed.session]);
       });
 
+      it('keeps an ENDED session whose recording is settling due from its check until it is sealed', async () => {
+        const live = await ready({ recording: 'full' });
+        const ending = await step(live, { type: 'end', reason: 'expired' });
+        const now = subject().clock.now();
+        const settle = { checkAt: now + 30_000, deadline: now + 330_000 };
+        const ended = await step(ending, { type: 'ended', recordingSettle: settle });
+        expect(await subject().store.listDue(settle.checkAt - 1, 10)).toEqual([]);
+        expect(await subject().store.listDue(settle.checkAt, 10)).toEqual([ended]);
+        const head = { seq: 7, hash: 'e'.repeat(64), closed: false };
+        const sealed = await step(ended, { type: 'seal-recording', recordingHead: head });
+        expect(sealed).toMatchObject({ status: 'ENDED', recordingHead: head });
+        expect(await subject().store.get(live.id)).toEqual(sealed);
+        expect(await subject().store.listDue(settle.deadline, 10)).toEqual([]);
+      });
+
       it('honours the limit, oldest deadline first', async () => {
         const created: Session[] = [];
         for (let index = 0; index < 5; index += 1) {

@@ -13,8 +13,11 @@ import { parse as parseYaml } from 'yaml';
 import { MAX_EARLY_FIRE_MS } from '../../lib/aws/eventbridge-expiry-scheduler.ts';
 import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../lib/aws/powertools-metrics.ts';
 import { INDEX, TABLE_DEFINITION, TTL_ATTRIBUTE } from '../../lib/aws/table-definition.ts';
+import { canonical, GENESIS_HASH } from '../../lib/domain/audit.ts';
 import { parsePolicyJson } from '../../lib/domain/policy.ts';
 import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
+import { sealChunk } from '../../lib/domain/recording-chain.ts';
+import { newSessionId } from '../../lib/domain/session.ts';
 import { DEFAULT_BANNER } from '../../lib/domain/sshd-hardening.ts';
 import { METRIC_UNITS } from '../../lib/ports/metrics.ts';
 import {
@@ -23,6 +26,7 @@ import {
   SSHD_DEFAULTS_PATH,
 } from '../../scripts/bastion-image-component.ts';
 import { checkPolicyFile, launchFacts } from '../../scripts/policy-check.ts';
+import { proofMessage } from '../support/readiness.ts';
 import {
   type CfnResource,
   type CfnTemplate,
@@ -378,14 +382,8 @@ describe('IAM', () => {
   });
 
   it('lets only the recording readers filter logs: the bastion log group, and ssm sessions for getRecording', () => {
-    const readers = [
-      'getRecording',
-      'verifyAudit',
-      'endSession',
-      'expire',
-      'reap',
-      'onInstanceState',
-    ];
+    // The functions that end sessions leave the head to the reaper (lib/app/seal-recording.ts).
+    const readers = ['getRecording', 'verifyAudit', 'reap'];
     for (const name of FUNCTIONS) {
       const filters = roleStatements(roleOf(name)).filter((statement) =>
         actionsOf(statement).includes('logs:FilterLogEvents'),
@@ -423,7 +421,6 @@ describe('IAM', () => {
         'ec2:TerminateInstances',
         'ec2:DeleteSecurityGroup',
         'scheduler:DeleteSchedule',
-        'logs:FilterLogEvents',
       ],
       provision: [
         ...table,
@@ -444,7 +441,8 @@ describe('IAM', () => {
         'scheduler:DeleteSchedule',
         'iam:PassRole',
       ],
-      // the same use case family: the bastion's own signal (its readiness proof) to its session
+      // the same use case family: the bastion's own signals to its session, its readiness
+      // proof and the recorder's idle end chunk, which ends the session (its bastion too)
       onBastionLog: [
         ...table,
         'dynamodb:Query',
@@ -452,6 +450,8 @@ describe('IAM', () => {
         'scheduler:UpdateSchedule',
         'scheduler:DeleteSchedule',
         'iam:PassRole',
+        'ec2:TerminateInstances',
+        'ec2:DeleteSecurityGroup',
       ],
       expire: [
         ...table,
@@ -472,6 +472,8 @@ describe('IAM', () => {
         'scheduler:DeleteSchedule',
         'ssm:DescribeSessions',
         'ssm:TerminateSession',
+        // seals ended sessions' recordings once they settled
+        'logs:FilterLogEvents',
       ],
       extendSession: [...table, 'scheduler:UpdateSchedule', 'iam:PassRole'],
       approveSession: [...table, 'sqs:SendMessage'],
@@ -916,6 +918,83 @@ describe('bastion image', () => {
 });
 
 // ---------------------------------------------------------------- functions and events
+
+describe('the bastion log group subscription (onBastionLog)', () => {
+  const sessionId = newSessionId();
+  /** An end chunk as the recorder writes it: canonical JSON, one line, one log event. */
+  const endChunk = (reason: 'idle' | 'exit' | 'hangup') =>
+    canonical(
+      sealChunk({
+        v: 1,
+        sid: sessionId,
+        seq: 12,
+        prev: 'c'.repeat(64),
+        conn: '1796165246736-2672',
+        kind: 'end',
+        at: 1_796_165_246_736,
+        reason,
+      }),
+    );
+  const otherChunks = [
+    sealChunk({
+      v: 1,
+      sid: sessionId,
+      seq: 1,
+      prev: GENESIS_HASH,
+      conn: 'c1',
+      kind: 'start',
+      at: 1000,
+      width: 80,
+      height: 24,
+      user: 'db-x',
+      input: false,
+    }),
+    // Output that spells the idle chunk's own text: escaped in the data chunk, so no match.
+    sealChunk({
+      v: 1,
+      sid: sessionId,
+      seq: 2,
+      prev: 'd'.repeat(64),
+      conn: 'c1',
+      kind: 'data',
+      events: [[2000, 'o', '{"kind":"end","reason":"idle","seq":3} drawbridge-ready']],
+    }),
+  ].map((chunk) => canonical(chunk));
+
+  function subscription(): { pattern: string; properties: Record<string, unknown> } {
+    const filters = resourcesOfType('AWS::Logs::SubscriptionFilter');
+    // A log group takes two subscription filters: Drawbridge uses one, the operator keeps one.
+    expect(filters).toHaveLength(1);
+    const properties = filters[0]?.[1].Properties ?? {};
+    return { pattern: String(properties.FilterPattern), properties };
+  }
+
+  it('is one filter on the bastion log group, to onBastionLog', () => {
+    const { properties } = subscription();
+    expect(text(properties.LogGroupName)).toContain(`/drawbridge/${STAGE}/sessions`);
+    expect(text(properties.DestinationArn)).toContain(logicalId('onBastionLog'));
+  });
+
+  it('lets through the readiness proof and the idle end chunk, and nothing else the bastion ships', () => {
+    const { pattern } = subscription();
+    // CloudWatch's regex filter: %…%, and only the characters its regex syntax takes (no
+    // spaces, quotes or parentheses): a pattern it refuses would fail the deployment.
+    expect(pattern).toMatch(/^%[A-Za-z0-9:_#=@/;,\-^$?[\]{}|\\*+.]+%$/);
+    const regex = new RegExp(pattern.slice(1, -1));
+    const fingerprint = `SHA256:${'A'.repeat(43)}`;
+    expect(regex.test(proofMessage(sessionId, fingerprint))).toBe(true);
+    expect(regex.test(endChunk('idle'))).toBe(true);
+    for (const line of [
+      endChunk('exit'),
+      endChunk('hangup'),
+      ...otherChunks,
+      'Nov 24 09:00:07 ip-10-0-1-7 sshd[901]: Accepted publickey for db-x from 203.0.113.9 port 50022',
+      'Nov 24 09:30:00 ip-10-0-1-7 sshd[901]: Disconnected from user db-x 203.0.113.9 port 50022',
+    ]) {
+      expect(regex.test(line), line).toBe(false);
+    }
+  });
+});
 
 describe('functions', () => {
   interface FunctionProperties {

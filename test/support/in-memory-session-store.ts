@@ -197,7 +197,7 @@ export class InMemorySessionStore implements SessionStore {
 
   async listDue(now: number, limit: number): Promise<Session[]> {
     return [...this.sessions.values()]
-      .filter((s) => isLive(s.status) && (dueAtFor(s) ?? Number.POSITIVE_INFINITY) <= now)
+      .filter((s) => (dueAtFor(s) ?? Number.POSITIVE_INFINITY) <= now)
       .sort((a, b) => (dueAtFor(a) ?? 0) - (dueAtFor(b) ?? 0))
       .slice(0, limit)
       .map((s) => structuredClone(s));

@@ -15,7 +15,7 @@ import { InvalidCursorError, SessionStoreError, ValidationError } from '../../do
 
 import { SessionSchema } from '../../domain/schemas.ts';
 
-import { isLive, isTerminal, type Session } from '../../domain/session.ts';
+import { isTerminal, type Session } from '../../domain/session.ts';
 
 import type { ListAllOptions, ListOptions, Page } from '../../ports/session-store.ts';
 import { DUE_SHARD, INDEX, itemKey, SESSION_KIND, TTL_ATTRIBUTE } from '../table-definition.ts';
@@ -238,8 +238,9 @@ export async function listDue(table: Table, now: number, limit: number): Promise
     );
     for (const item of page.Items ?? []) {
       const session = parseItem(SessionSchema, item, 'session');
-      // The index is eventually consistent; never hand the reaper a session already over.
-      if (isLive(session.status)) due.push(session);
+      // The index is eventually consistent; never hand the reaper a session with nothing left
+      // to do (over, and its recording sealed).
+      if (dueAtFor(session) !== undefined) due.push(session);
     }
     start = page.LastEvaluatedKey;
   } while (start && due.length < limit);

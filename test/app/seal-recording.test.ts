@@ -1,0 +1,120 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { sealRecording } from '../../lib/app/seal-recording.ts';
+import { canonical, GENESIS_HASH } from '../../lib/domain/audit.ts';
+import { type RecordingChunk, sealChunk } from '../../lib/domain/recording-chain.ts';
+import type { Session } from '../../lib/domain/session.ts';
+import type { RecordingReader, StoredRecording } from '../../lib/ports/recording-reader.ts';
+import { type TestWorld, testWorld } from '../support/fakes.ts';
+import { makeSession } from '../support/sessions.ts';
+
+const SECOND = 1_000;
+
+/** A shipped recording (ec2-like): the test decides what has arrived so far. */
+class ShippedRecordings implements RecordingReader {
+  readonly lateArrivalMs = 30 * SECOND;
+  lines: string[] = [];
+  onRead: (() => Promise<void>) | undefined;
+  async read(): Promise<StoredRecording> {
+    await this.onRead?.();
+    return { kind: 'chunks', lines: [...this.lines] };
+  }
+}
+
+function chunks(sid: string, kinds: readonly ('start' | 'data' | 'end')[]): string[] {
+  const out: RecordingChunk[] = [];
+  for (const kind of kinds) {
+    const body =
+      kind === 'start'
+        ? { kind, at: 1, width: 80, height: 24, user: 'db-x', input: false }
+        : kind === 'data'
+          ? { kind, events: [[2, 'o', 'x']] }
+          : { kind, at: 3, reason: 'signal' };
+    out.push(
+      sealChunk({
+        v: 1,
+        sid,
+        seq: out.length + 1,
+        prev: out.at(-1)?.hash ?? GENESIS_HASH,
+        conn: 'c1',
+        ...body,
+      } as Omit<RecordingChunk, 'hash'>) as RecordingChunk,
+    );
+  }
+  return out.map((chunk) => canonical(chunk));
+}
+
+let world: TestWorld;
+let recordings: ShippedRecordings;
+const deps = () => ({ ...world.deps, recordings });
+
+beforeEach(() => {
+  world = testWorld();
+  recordings = new ShippedRecordings();
+});
+
+/** An ec2 recorded session that ended a moment ago, its recording still settling. */
+async function settling(): Promise<Session> {
+  const now = world.clock.now();
+  const session = makeSession({
+    mode: 'ec2',
+    recording: 'full',
+    status: 'ENDED',
+    endedAt: now,
+    resources: { instanceId: 'i-0000000000000000a' },
+    recordingSettle: { checkAt: now + 30 * SECOND, deadline: now + 330 * SECOND },
+  });
+  return (await world.store.create(session, { quota: 5, event: { type: 'ended', actor: 'x' } }))
+    .session;
+}
+
+describe('sealRecording (the reaper, once an ended recording may have settled)', () => {
+  it('does not read before the check, waits while the recording is not closed, and seals it once it is', async () => {
+    const session = await settling();
+    let reads = 0;
+    recordings.onRead = async () => {
+      reads += 1;
+    };
+    recordings.lines = chunks(session.id, ['start', 'data']);
+    expect(await sealRecording(deps(), session)).toBe('not-due');
+    expect(reads).toBe(0);
+    world.clock.advance(30 * SECOND);
+    expect(await sealRecording(deps(), session)).toBe('waiting');
+    recordings.lines = chunks(session.id, ['start', 'data', 'end']);
+    world.clock.advance(60 * SECOND);
+    expect(await sealRecording(deps(), session)).toBe('sealed');
+    expect((await world.store.get(session.id))?.recordingHead).toMatchObject({
+      seq: 3,
+      closed: true,
+    });
+  });
+
+  it('seals a recording that never recorded anything without a head, so it leaves the reaper', async () => {
+    const session = await settling();
+    world.clock.advance(30 * SECOND);
+    expect(await sealRecording(deps(), session)).toBe('sealed');
+    const sealed = await world.store.get(session.id);
+    expect(sealed?.recordingHead).toBeUndefined();
+    expect(sealed?.recordingSettle).toBeUndefined();
+    expect(await world.store.listDue(world.clock.now() + 3_600 * SECOND, 10)).toEqual([]);
+  });
+
+  it('still seals when a replay wrote the session between its read and its write', async () => {
+    const session = await settling();
+    recordings.lines = chunks(session.id, ['start', 'end']);
+    recordings.onRead = async () => {
+      recordings.onRead = undefined;
+      const fresh = await world.store.get(session.id);
+      if (!fresh) throw new Error('gone');
+      await world.store.transition(
+        fresh,
+        { ...fresh, version: fresh.version + 1 },
+        { type: 'recording-viewed', actor: 'auditor' },
+      );
+    };
+    world.clock.advance(30 * SECOND);
+    expect(await sealRecording(deps(), session)).toBe('sealed');
+    const types = (await world.store.listEvents(session.id)).map((event) => event.type);
+    expect(types).toEqual(['ended', 'recording-viewed', 'recording-sealed']);
+    expect((await world.store.get(session.id))?.recordingHead).toMatchObject({ seq: 2 });
+  });
+});
