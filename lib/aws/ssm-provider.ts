@@ -11,7 +11,8 @@ import { stringify } from 'yaml';
 import { ConflictError, DrawbridgeError, ProvisioningError } from '../domain/errors.ts';
 import type { Target } from '../domain/policy.ts';
 import { type Connection, SESSION_ID_PATTERN, type Session } from '../domain/session.ts';
-import { parseRoleArn, type SsmTargetRef, ssmTargetRef } from '../domain/ssm-session-policy.ts';
+import { parseRoleArn } from '../domain/session-policy.ts';
+import { type SsmTargetRef, ssmTargetRef } from '../domain/ssm-session-policy.ts';
 import type {
   BastionState,
   DestroyOutcome,

@@ -14,10 +14,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createIssueCredentialsHandler } from '../../functions/issue-credentials.ts';
 import { expireSession } from '../../lib/app/expire-session.ts';
 import {
+  type EiceCredentialsResponse,
   type IssueCredentialsDeps,
-  issueSessionCredentials,
+  issueCredentials,
 } from '../../lib/app/issue-credentials.ts';
-import type { EiceCredentialsResponse } from '../../lib/app/issue-eice-credentials.ts';
 import { provisionSession } from '../../lib/app/provision-session.ts';
 import { requestSession } from '../../lib/app/request-session.ts';
 import { EiceGrant } from '../../lib/aws/eice-grant.ts';
@@ -147,7 +147,7 @@ async function readySession(world: EiceWorld, target = 'web-ssh'): Promise<Sessi
 }
 
 const issue = (world: EiceWorld, id: string, identity = ALICE, sourceIp = ALICE_IP) =>
-  issueSessionCredentials(world.grantDeps, {
+  issueCredentials(world.grantDeps, {
     identity,
     sourceIp,
     sessionId: id,

@@ -29,6 +29,7 @@ import {
   type CredentialsResponse,
   type IssueCredentialsDeps,
   issueCredentials,
+  type SsmCredentialsResponse,
 } from '../../lib/app/issue-credentials.ts';
 import { onInstanceState } from '../../lib/app/observe-bastion.ts';
 import { provisionSession } from '../../lib/app/provision-session.ts';
@@ -187,7 +188,11 @@ async function readySession(world: SsmWorld): Promise<Session> {
 }
 
 const issue = (world: SsmWorld, id: string, identity = ALICE, sourceIp = ALICE_IP) =>
-  issueCredentials(world.grantDeps, { identity, sourceIp, sessionId: id });
+  issueCredentials(world.grantDeps, {
+    identity,
+    sourceIp,
+    sessionId: id,
+  }) as Promise<SsmCredentialsResponse>;
 
 function awsError<T extends SSMServiceException | STSServiceException>(
   Type: new (options: ConstructorParameters<typeof SSMServiceException>[0]) => T,
