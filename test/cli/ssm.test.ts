@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SpawnFn } from '../../cli/io.ts';
+import { findOnPath } from '../../cli/io.ts';
 import { type Io, main } from '../../cli/main.ts';
-import { findOnPath } from '../../cli/ssm.ts';
 import { ALICE_PUBLIC_KEY } from '../support/sessions.ts';
 
 const ID = 's-0123456789abcdefghjk';
