@@ -1,6 +1,7 @@
 import type { StdioOptions } from 'node:child_process';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as z from 'zod/mini';
 import {
   EICE_MAX_TUNNEL_SECONDS,
@@ -182,7 +183,7 @@ export async function openEice(
     }
     // Waits only when the tunnel keeps closing at once; a tunnel that ran reconnects at once.
     if (quickFailures > 1) {
-      await new Promise((wake) => setTimeout(wake, 1_000 * (quickFailures - 1)));
+      await sleep(1_000 * (quickFailures - 1));
     }
     if (options.isInterrupted()) return afterConnection(context, client, view, ended);
     context.err(
