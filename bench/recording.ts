@@ -8,14 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { authorizedKeyLine } from '../lib/domain/authorized-key.ts';
-import { type Target, validatePolicy } from '../lib/domain/policy.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Connection } from '../lib/domain/session.ts';
 import { FileRecordingStore } from '../lib/local/file-recording-store.ts';
 import { findSshd, SshdProvider } from '../lib/local/sshd-provider.ts';
 import type { LaunchPlan } from '../lib/ports/provider.ts';
 import { tempDir } from '../test/support/local-mode.ts';
-import { makeSession } from '../test/support/sessions.ts';
+import { localLaunchPlan } from '../test/support/local-plan.ts';
 import { clientArgs, makeClientKey, startEchoServer } from '../test/support/ssh.ts';
 import { ms, percentile, printTable } from './stats.ts';
 
@@ -39,51 +38,18 @@ const provider = new SshdProvider({
 const recordings = new FileRecordingStore(dataDir);
 
 function plan(recorded: boolean, recordInput = false): LaunchPlan {
-  const policy = validatePolicy({
-    version: 1,
-    adminGroup: 'admins',
-    quota: { activeSessionsPerUser: 5 },
-    targets: [
-      {
-        name: 'shell',
-        mode: 'local',
-        host: target.host,
-        port: target.port,
-        allowedGroups: ['engineers'],
-        defaultDurationMinutes: 30,
-        maxDurationMinutes: 60,
-        access: 'shell',
-        recording: recorded ? 'full' : 'off',
-        ...(recorded ? { recordInput } : {}),
-      },
-    ],
-  });
-  const shellTarget = policy.targets[0] as Target;
-  const session = makeSession({
-    createdAt: Date.now(),
-    sourceIp: '127.0.0.1',
-    sourceCidr: '127.0.0.1/32',
+  return localLaunchPlan({
+    name: 'shell',
+    host: target.host,
+    port: target.port,
     publicKey: client.publicKey,
-    target: 'shell',
-  });
-  const expiresAt = Date.now() + 30 * 60_000;
-  return {
-    session,
-    target: shellTarget,
-    policy,
-    authorizedKey: authorizedKeyLine({
-      publicKey: client.publicKey,
-      targetHost: shellTarget.host,
-      targetPort: shellTarget.port,
-      sourceCidr: session.sourceCidr,
-      expiresAt,
+    activeSessionsPerUser: 5,
+    target: {
       access: 'shell',
-      sessionId: session.id,
-      recorded,
-    }),
-    selfDestructAt: expiresAt + 5 * 60_000,
-    selfDestructMinutes: 35,
-  };
+      recording: recorded ? 'full' : 'off',
+      ...(recorded ? { recordInput } : {}),
+    },
+  });
 }
 
 async function launch(recorded: boolean, recordInput = false) {
@@ -265,11 +231,11 @@ const sizeBefore = (await stat(sink)).size;
 for (const command of script) {
   for (const key of `${command}\n`) {
     typing.send(key);
-    await new Promise((resolve) => setTimeout(resolve, 125));
+    await sleep(125);
   }
   await typing.until(() => typing.tail.endsWith('READY$'));
 }
-await new Promise((resolve) => setTimeout(resolve, 1200));
+await sleep(1200);
 const elapsedMinutes = (Date.now() - startedAt) / 60_000;
 const grown = (await stat(sink)).size - sizeBefore;
 const chunks = (await recordings.lines(typed.id)).filter((line) => line.trim() !== '').length;

@@ -4,8 +4,8 @@ import { spawnSync } from 'node:child_process';
 const node = process.execPath;
 const steps: [string, string[]][] = [
   ['bench/request-latency.ts', ['500']],
-  ['bench/ssm-grant.ts', ['300']],
-  ['bench/eice-grant.ts', ['300']],
+  ['bench/grant.ts', ['ssm', '300']],
+  ['bench/grant.ts', ['eice', '300']],
   ['bench/time-to-ready.ts', ['300']],
   ['bench/bundle.ts', []],
   ['bench/cold-start.ts', ['7']],
@@ -18,7 +18,7 @@ let failed = false;
 for (const [script, args] of steps) {
   const result = spawnSync(node, [script, ...args], { stdio: 'inherit' });
   if (result.status !== 0) {
-    console.error(`${script} failed with exit code ${result.status}`);
+    console.error(`${[script, ...args].join(' ')} failed with exit code ${result.status}`);
     failed = true;
   }
 }

@@ -7,6 +7,14 @@ export function percentile(samples: readonly number[], p: number): number {
 }
 
 export const ms = (value: number): string => `${value.toFixed(1)} ms`;
+
+/** The latency columns of a table row: p50, p95, p99 and the worst. */
+export const latency = (samples: readonly number[]) => ({
+  p50: ms(percentile(samples, 50)),
+  p95: ms(percentile(samples, 95)),
+  p99: ms(percentile(samples, 99)),
+  max: ms(Math.max(...samples)),
+});
 export const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 export function printTable(title: string, rows: Record<string, string | number>[]): void {

@@ -4,37 +4,28 @@
 // as the queue would run it; SQS delivery and function start are the cloud's, not measured).
 // Hop 2: the readiness proof arriving (gzip+base64 subscription event) to READY stored.
 // Usage: node bench/time-to-ready.ts [sessions]
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createOnBastionLogHandler } from '../functions/on-bastion-log.ts';
 import { createRequestSessionHandler } from '../functions/request-session.ts';
 import type { AppDeps } from '../lib/app/deps.ts';
 import { provisionSession } from '../lib/app/provision-session.ts';
-import { DynamoDbSessionStore, documentClientFor } from '../lib/aws/dynamodb-session-store.ts';
-import { ensureTable } from '../lib/aws/table-definition.ts';
 import { parsePolicy } from '../lib/domain/policy-yaml.ts';
 import { readinessLine } from '../lib/domain/readiness.ts';
 import type { Session } from '../lib/domain/session.ts';
 import { encodeLogsSubscriptionEvent } from '../lib/http/logs-subscription.ts';
-import { startDynamo } from '../lib/local/dynamo-server.ts';
 import { systemClock } from '../lib/ports/clock.ts';
 import { silentLogger } from '../lib/ports/logger.ts';
 import type { BastionState, LaunchPlan, LaunchResult, Provider } from '../lib/ports/provider.ts';
 import { httpEvent, lambdaContext } from '../test/support/events.ts';
 import { TEST_POLICY_YAML } from '../test/support/fakes.ts';
 import { ed25519PublicKey } from '../test/support/keys.ts';
+import { benchStore, startBenchDynamo } from './dynalite.ts';
 import { ms, percentile, printTable } from './stats.ts';
 
 const sessions = Number(process.argv[2] ?? 300);
 const WARMUP = 20;
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
-const dynamo = await startDynamo();
-const client = new DynamoDBClient({
-  endpoint: dynamo.endpoint,
-  region: 'local',
-  credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-});
-await ensureTable(client, 'bench');
+const dynamo = await startBenchDynamo();
 
 /** When each session's launch call was sent, by session id. */
 const launchSent = new Map<string, number>();
@@ -64,12 +55,7 @@ const queued: string[] = [];
 const deps: AppDeps & { groupsClaim: string } = {
   groupsClaim: 'groups',
   policy: parsePolicy(TEST_POLICY_YAML),
-  store: new DynamoDbSessionStore({
-    client: documentClientFor(client),
-    tableName: 'bench',
-    retentionDays: 1,
-    clock: systemClock,
-  }),
+  store: await benchStore(dynamo.client),
   providers: { ec2 },
   scheduler: { schedule: async (s) => s.id, cancel: async () => {} },
   queue: {
@@ -143,5 +129,4 @@ printTable(
     row('readiness proof -> READY stored', toReady),
   ],
 );
-client.destroy();
 await dynamo.close();

@@ -7,7 +7,6 @@
 // Usage: node bench/usage.ts [sessions] [live] [overdue]
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AppDeps } from '../lib/app/deps.ts';
 import { reap } from '../lib/app/reap.ts';
@@ -19,12 +18,12 @@ import { dueAtFor } from '../lib/domain/due.ts';
 import { parsePolicy } from '../lib/domain/policy-yaml.ts';
 import type { Session } from '../lib/domain/session.ts';
 import { UsageAccumulator } from '../lib/domain/usage.ts';
-import { startDynamo } from '../lib/local/dynamo-server.ts';
 import type { Clock } from '../lib/ports/clock.ts';
 import { silentLogger } from '../lib/ports/logger.ts';
 import type { OwnedResource, Provider } from '../lib/ports/provider.ts';
 import { TEST_POLICY_YAML } from '../test/support/fakes.ts';
 import { makeSession } from '../test/support/sessions.ts';
+import { startBenchDynamo } from './dynalite.ts';
 import { mib, ms, printTable } from './stats.ts';
 
 // A collection before each report, so the heap figure is what the report holds, not garbage
@@ -54,12 +53,8 @@ const resetCounters = () => {
 };
 const READS = new Set(['QueryCommand', 'GetItemCommand', 'BatchGetItemCommand', 'ScanCommand']);
 
-const dynamo = await startDynamo();
-const client = new DynamoDBClient({
-  endpoint: dynamo.endpoint,
-  region: 'local',
-  credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-});
+const dynamo = await startBenchDynamo();
+const { client } = dynamo;
 client.middlewareStack.add(
   (next, context) => async (args) => {
     const name = String(context.commandName);
@@ -334,5 +329,4 @@ console.log(
   '\nReads for the due sessions come from the sparse byDue index: one Query page for the overdue, whatever the live count. Reconciliation reads every session that owns a cloud resource (consistent BatchGetItem, 100 per call), so with every live bastion owned its reads grow with the live count: the cloud side of the sweep is proportional to what exists in the cloud.',
 );
 
-client.destroy();
 await dynamo.close();

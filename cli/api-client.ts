@@ -130,41 +130,36 @@ export class ApiClient {
     schema: S,
     options: RequestOptions = {},
   ): Promise<{ status: number; data: z.infer<S> }> {
-    const retries = options.retries ?? 0;
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        return await this.once(method, path, schema, options);
-      } catch (error) {
-        const transient =
-          error instanceof NetworkError ||
-          (error instanceof ApiError && RETRYABLE_STATUSES.has(error.status));
-        if (!transient || attempt >= retries) throw error;
-        await sleep(this.retryDelayMs * (attempt + 1));
-      }
-    }
+    return this.retrying(options.retries, () => this.once(method, path, schema, options));
   }
 
   /**
    * A GET whose answer is not JSON (a recording): the body as text and the response headers.
    * Errors are the API's JSON errors, as for request().
    */
-  async text(
+  text(
     path: string,
     options: { accept: string; retries?: number },
   ): Promise<{ status: number; body: string; headers: Headers }> {
-    const retries = options.retries ?? 0;
-    for (let attempt = 0; ; attempt += 1) {
+    return this.retrying(options.retries, async () => {
+      const { response, text } = await this.send('GET', path, {
+        headers: { accept: options.accept },
+      });
+      return { status: response.status, body: text, headers: response.headers };
+    });
+  }
+
+  /** `attempt` again after a network failure or a 502/503/504, `retries` times at most. */
+  private async retrying<T>(retries: number | undefined, attempt: () => Promise<T>): Promise<T> {
+    for (let done = 0; ; done += 1) {
       try {
-        const { response, text } = await this.send('GET', path, {
-          headers: { accept: options.accept },
-        });
-        return { status: response.status, body: text, headers: response.headers };
+        return await attempt();
       } catch (error) {
         const transient =
           error instanceof NetworkError ||
           (error instanceof ApiError && RETRYABLE_STATUSES.has(error.status));
-        if (!transient || attempt >= retries) throw error;
-        await sleep(this.retryDelayMs * (attempt + 1));
+        if (!transient || done >= (retries ?? 0)) throw error;
+        await sleep(this.retryDelayMs * (done + 1));
       }
     }
   }

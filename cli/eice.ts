@@ -1,6 +1,7 @@
 import type { StdioOptions } from 'node:child_process';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as z from 'zod/mini';
 import {
   EICE_MAX_TUNNEL_SECONDS,
@@ -8,14 +9,23 @@ import {
   type EiceConnect,
   eiceCommands,
 } from '../lib/domain/eice-session-policy.ts';
-import { SESSION_ID_PATTERN } from '../lib/domain/session.ts';
 import { afterConnection } from './after-connection.ts';
 import type { ApiClient, SessionView } from './api-client.ts';
+import {
+  AWS_CLI,
+  credentialsAnswer,
+  type GrantSection,
+  grantEnvironment,
+  PROFILE,
+  printGrant,
+  requestCredentials,
+  withCredentialsFile,
+} from './aws-credentials.ts';
 import type { Context } from './context.ts';
 import { CliError, ExitCode } from './errors.ts';
-import { clean, json, relativeTime, shellLine } from './format.ts';
-import { chooseLocalPort, discardKey, rememberExpiry, type SessionKey } from './ssh.ts';
-import { AWS_CLI_MISSING, findOnPath, grantEnvironment, PROFILE, writeProfile } from './ssm.ts';
+import { clean, relativeTime, shellLine } from './format.ts';
+import { requireTools, runProgram } from './io.ts';
+import { chooseLocalPort, discardKey, rememberExpiry, type SessionKey, SSH_CLIENT } from './ssh.ts';
 
 // Everything in `connect` ends up in an argument vector (and ssh's ProxyCommand, which a shell
 // reads): checked strictly, even from our API.
@@ -23,17 +33,8 @@ const Port = z.int().check(z.minimum(1), z.maximum(65535));
 const Host = z.string().check(z.regex(/^[A-Za-z0-9.-]{1,253}$/));
 
 /** POST /sessions/{id}/credentials for an eice session, as this CLI reads it. */
-export const EiceCredentialsAnswer = z.looseObject({
-  sessionId: z.string().check(z.regex(SESSION_ID_PATTERN)),
-  expiresAt: z.string(),
-  credentials: z.looseObject({
-    accessKeyId: z.string().check(z.regex(/^[A-Z0-9]{16,128}$/)),
-    secretAccessKey: z.string().check(z.minLength(1), z.maxLength(1024)),
-    sessionToken: z.string().check(z.minLength(1), z.maxLength(8192)),
-    expiration: z.string(),
-  }),
-  sourceIdentity: z.optional(z.string()),
-  connect: z.looseObject({
+export const EiceCredentialsAnswer = credentialsAnswer(
+  z.looseObject({
     region: z.string().check(z.regex(/^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/)),
     instanceId: z.string().check(z.regex(/^i-[0-9a-f]{8,17}$/)),
     endpointId: z.string().check(z.regex(/^eice-[0-9a-f]{8,17}$/)),
@@ -46,7 +47,7 @@ export const EiceCredentialsAnswer = z.looseObject({
     openUntil: z.string(),
     localPort: Port,
   }),
-});
+);
 export type EiceCredentialsAnswer = z.infer<typeof EiceCredentialsAnswer>;
 
 /** The answer's `connect` as the domain type eiceCommands takes. */
@@ -54,8 +55,6 @@ function connectOf(answer: EiceCredentialsAnswer): EiceConnect {
   const { osUser, ...rest } = answer.connect;
   return { ...rest, ...(osUser ? { osUser } : {}) };
 }
-
-const SSH_MISSING = 'ssh not found: install the OpenSSH client';
 
 /** A connection shorter than this that closes counts as a failure to connect, not a close. */
 const QUICK_MS = 10_000;
@@ -65,17 +64,6 @@ const QUICK_FAILURES = 3;
 export interface EiceOpenOptions {
   localPort?: number | undefined;
   isInterrupted: () => boolean;
-}
-
-async function fetchCredentials(client: ApiClient, id: string): Promise<EiceCredentialsAnswer> {
-  const { data } = await client.request(
-    'POST',
-    `/sessions/${encodeURIComponent(id)}/credentials`,
-    EiceCredentialsAnswer,
-    // Asking again only issues (and audits) fresh credentials; the session is unchanged.
-    { retries: 1 },
-  );
-  return data;
 }
 
 /** How the key is named to send-ssh-public-key: its file when drawbridge knows it. */
@@ -125,7 +113,7 @@ export async function openEice(
   key: SessionKey,
   options: EiceOpenOptions,
 ): Promise<number> {
-  const answer = await fetchCredentials(client, view.id);
+  const answer = await requestCredentials(client, view.id, EiceCredentialsAnswer);
   const connect = connectOf(answer);
   const ssh = connect.osUser !== undefined;
   // Only an SSH target uses the session's key; a port forward never does.
@@ -138,33 +126,18 @@ export async function openEice(
   if (!context.flag('connect')) {
     return printManual(context, view, answer, connect, key, localPort);
   }
-  const missing: string[] = [];
-  if (!(await findOnPath('aws', context.io.env))) missing.push(AWS_CLI_MISSING);
-  if (ssh && !(await findOnPath('ssh', context.io.env))) missing.push(SSH_MISSING);
-  if (missing.length > 0) {
-    throw new CliError(missing.join('; '), ExitCode.unexpected, 'missing_tool');
-  }
+  await requireTools(ssh ? [AWS_CLI, SSH_CLIENT] : [AWS_CLI], context.io.env);
   const spawn = context.io.spawn;
   if (!spawn) throw new CliError('cannot start aws here', ExitCode.unexpected, 'no_spawn');
   const now = Date.now;
 
-  const run = (argv: string[], env: Record<string, string | undefined>, stdio: StdioOptions) => {
-    const [command = 'aws', ...args] = argv;
-    return new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
-      (resolveExit, reject) => {
-        const child = spawn(command, args, { stdio, env });
-        child.once('error', reject);
-        child.once('exit', (code, signal) => resolveExit({ code, signal }));
-      },
-    ).catch((error: NodeJS.ErrnoException) => {
-      const missingTool = command === 'ssh' ? SSH_MISSING : AWS_CLI_MISSING;
-      throw new CliError(
-        error.code === 'ENOENT' ? missingTool : `could not run ${command}: ${error.message}`,
-        ExitCode.unexpected,
-        command === 'ssh' ? 'ssh' : 'aws',
-      );
-    });
-  };
+  const run = (argv: string[], env: Record<string, string | undefined>, stdio: StdioOptions) =>
+    runProgram(
+      spawn,
+      argv,
+      { stdio, env },
+      argv[0] === 'ssh' ? SSH_CLIENT.missing : AWS_CLI.missing,
+    );
 
   let current = answer;
   let quickFailures = 0;
@@ -210,14 +183,14 @@ export async function openEice(
     }
     // Waits only when the tunnel keeps closing at once; a tunnel that ran reconnects at once.
     if (quickFailures > 1) {
-      await new Promise((wake) => setTimeout(wake, 1_000 * (quickFailures - 1)));
+      await sleep(1_000 * (quickFailures - 1));
     }
     if (options.isInterrupted()) return afterConnection(context, client, view, ended);
     context.err(
       `${view.id}: the tunnel closed before the window's end (${relativeTime(current.expiresAt, now())}); reconnecting with fresh credentials (${attempt + 1})\n`,
     );
     try {
-      current = await fetchCredentials(client, view.id);
+      current = await requestCredentials(client, view.id, EiceCredentialsAnswer);
     } catch (error) {
       context.err(`drawbridge: no fresh credentials: ${(error as Error).message}\n`);
       return afterConnection(context, client, view, ended);
@@ -242,7 +215,7 @@ export function reconnects(
   return ssh ? exit.code === 255 : true;
 }
 
-async function printManual(
+function printManual(
   context: Context,
   view: SessionView,
   answer: EiceCredentialsAnswer,
@@ -250,13 +223,8 @@ async function printManual(
   key: SessionKey,
   localPort: number,
 ): Promise<number> {
-  const { credentialsFile } = await writeProfile(
-    join(context.paths.configDir, 'eice', answer.sessionId),
-    answer,
-  );
   const profile = ['--profile', PROFILE];
-  const keyArg = keyArgument(key);
-  const commands = eiceCommands(connect, keyArg, localPort);
+  const commands = eiceCommands(connect, keyArgument(key), localPort);
   const ssh = connect.osUser ? eiceSshArgv(connect, commands, key, profile) : undefined;
   const lines: { sendSshPublicKey?: string[]; ssh?: string[]; portForward?: string[] } = {
     ...(commands.sendSshPublicKey
@@ -264,51 +232,45 @@ async function printManual(
       : {}),
     ...(ssh ? { ssh } : { portForward: [...commands.portForward, ...profile] }),
   };
-  if (context.json) {
-    context.out(
-      json({
-        ...view,
-        eice: {
-          connect,
-          commands: lines,
-          credentialsFile,
-          profile: PROFILE,
-          credentialsExpireAt: answer.credentials.expiration,
-        },
-      }),
-    );
-    return ExitCode.ok;
-  }
-  const withFile = (argv: string[]): string =>
-    `AWS_SHARED_CREDENTIALS_FILE=${shellLine([credentialsFile])} ${shellLine(argv)}`;
-  const out = [
-    `${view.id} is READY: ${clean(view.target, 64)} through EC2 Instance Connect Endpoint ${connect.endpointId} to ${connect.instanceId} (${connect.privateIpAddress}:${connect.remotePort}) until ${clean(answer.expiresAt, 40)} (${relativeTime(answer.expiresAt, Date.now())})`,
-    `  credentials  ${credentialsFile} (profile ${PROFILE}), valid until ${clean(answer.credentials.expiration, 40)}; only from this address`,
-    `  tunnels      opened before ${clean(connect.openUntil, 40)}, each at most ${connect.maxTunnelSeconds}s`,
-    '',
-  ];
-  if (lines.sendSshPublicKey) {
-    out.push(
-      `Push the session's key (it stays 60 s on the instance: push it right before ssh):`,
-      `  ${withFile(lines.sendSshPublicKey)}`,
-      '',
-    );
-  }
-  if (lines.ssh) {
-    out.push(`SSH through the endpoint (as ${connect.osUser}):`, `  ${withFile(lines.ssh)}`, '');
-  }
-  if (lines.portForward) {
-    out.push(
-      `Port forward (leave it running, then use 127.0.0.1:${localPort} to reach ${connect.privateIpAddress}:${connect.remotePort}):`,
-      `  ${withFile(lines.portForward)}`,
-      '',
-    );
-  }
-  out.push(
-    `After ${clean(connect.openUntil, 40)} these credentials open no new tunnel: drawbridge open --connect asks for fresh ones and reconnects by itself.`,
-    `End it early: drawbridge end ${view.id}`,
-  );
-  context.out(`${out.join('\n')}\n`);
-  if (!(await findOnPath('aws', context.io.env))) context.err(`drawbridge: ${AWS_CLI_MISSING}\n`);
-  return ExitCode.ok;
+  const sections = (credentialsFile: string): GrantSection[] => {
+    const withFile = (argv: string[]) => withCredentialsFile(credentialsFile, argv);
+    return [
+      ...(lines.sendSshPublicKey
+        ? [
+            {
+              title: `Push the session's key (it stays 60 s on the instance: push it right before ssh):`,
+              lines: [withFile(lines.sendSshPublicKey)],
+            },
+          ]
+        : []),
+      ...(lines.ssh
+        ? [
+            {
+              title: `SSH through the endpoint (as ${connect.osUser}):`,
+              lines: [withFile(lines.ssh)],
+            },
+          ]
+        : []),
+      ...(lines.portForward
+        ? [
+            {
+              title: `Port forward (leave it running, then use 127.0.0.1:${localPort} to reach ${connect.privateIpAddress}:${connect.remotePort}):`,
+              lines: [withFile(lines.portForward)],
+            },
+          ]
+        : []),
+    ];
+  };
+  return printGrant(context, view, answer, {
+    mode: 'eice',
+    connect,
+    commands: lines,
+    route: `EC2 Instance Connect Endpoint ${connect.endpointId} to ${connect.instanceId} (${connect.privateIpAddress}:${connect.remotePort})`,
+    details: [
+      `  tunnels      opened before ${clean(connect.openUntil, 40)}, each at most ${connect.maxTunnelSeconds}s`,
+    ],
+    sections,
+    renewal: `After ${clean(connect.openUntil, 40)} these credentials open no new tunnel: drawbridge open --connect asks for fresh ones and reconnects by itself.`,
+    tools: [AWS_CLI],
+  });
 }

@@ -1,4 +1,8 @@
 import { spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { delimiter, isAbsolute, join } from 'node:path';
+import { CliError, ExitCode } from './errors.ts';
 
 /** What a spawned process must offer; a real ChildProcess does, and so does a test's fake. */
 export interface ChildLike {
@@ -48,4 +52,86 @@ export function processIo(): Io {
       return () => process.off('SIGINT', handler);
     },
   };
+}
+
+/** How a program run in the foreground ended. */
+export interface ChildExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/**
+ * Runs `argv` and waits for it to exit. A program that cannot be started is a CliError named
+ * after it: `missing` when it is not installed, the system's reason otherwise.
+ */
+export async function runProgram(
+  spawn: SpawnFn,
+  argv: readonly string[],
+  options: SpawnOptions,
+  missing: string,
+): Promise<ChildExit> {
+  const [command = '', ...args] = argv;
+  try {
+    return await new Promise<ChildExit>((resolveExit, reject) => {
+      const child = spawn(command, args, options);
+      child.once('error', reject);
+      child.once('exit', (code, signal) => resolveExit({ code, signal }));
+    });
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    throw new CliError(
+      code === 'ENOENT' ? missing : `could not run ${command}: ${message}`,
+      ExitCode.unexpected,
+      command,
+    );
+  }
+}
+
+/** A program a mode runs, and what to tell a person who does not have it. */
+export interface Tool {
+  name: string;
+  missing: string;
+}
+
+/** Where spawn would find `name`, without running anything. */
+export async function findOnPath(
+  name: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<string | undefined> {
+  const extensions =
+    process.platform === 'win32' ? (env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';') : [''];
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir || !isAbsolute(dir)) continue;
+    for (const extension of extensions) {
+      const candidate = join(dir, `${name}${extension}`);
+      try {
+        await access(candidate, constants.X_OK);
+        return candidate;
+      } catch {
+        // not here
+      }
+    }
+  }
+  return undefined;
+}
+
+/** What to tell about each tool that is not installed, in order. */
+export async function missingTools(
+  tools: readonly Tool[],
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<string[]> {
+  const missing: string[] = [];
+  for (const tool of tools) if (!(await findOnPath(tool.name, env))) missing.push(tool.missing);
+  return missing;
+}
+
+/** --connect cannot go on without them: one error that names every missing tool. */
+export async function requireTools(
+  tools: readonly Tool[],
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<void> {
+  const missing = await missingTools(tools, env);
+  if (missing.length > 0) {
+    throw new CliError(missing.join('; '), ExitCode.unexpected, 'missing_tool');
+  }
 }

@@ -11,6 +11,7 @@ import { openEice } from './eice.ts';
 import { CliError, ExitCode, UsageError } from './errors.ts';
 import { announceRequest, breakGlassFlags, waitDeadline } from './extend-command.ts';
 import { clean, json } from './format.ts';
+import { runProgram } from './io.ts';
 import {
   adoptSessionKey,
   checkBastionHostKey,
@@ -21,6 +22,7 @@ import {
   rememberExpiry,
   rememberLocalPort,
   type SessionKey,
+  SSH_CLIENT,
   suggestedLocalPort,
   userKey,
 } from './ssh.ts';
@@ -358,22 +360,7 @@ async function connect(
   const { argv, say } = connectArgv(context, connection, commands);
   context.err(say);
   await checkBastionHostKey(connection, view.id);
-  const [command = 'ssh', ...args] = argv;
-  const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
-    (resolveExit, reject) => {
-      const child = spawn(command, args, { stdio: 'inherit' });
-      child.once('error', reject);
-      child.once('exit', (code, signal) => resolveExit({ code, signal }));
-    },
-  ).catch((error: NodeJS.ErrnoException) => {
-    throw new CliError(
-      error.code === 'ENOENT'
-        ? 'ssh not found: install the OpenSSH client'
-        : `could not run ssh: ${error.message}`,
-      ExitCode.unexpected,
-      'ssh',
-    );
-  });
+  const result = await runProgram(spawn, argv, { stdio: 'inherit' }, SSH_CLIENT.missing);
   return afterConnection(context, client, view, {
     ...result,
     interrupted: interrupt.interrupted,

@@ -18,10 +18,16 @@ import { SESSION_ID_PATTERN } from '../lib/domain/session.ts';
 import { shellQuote } from '../lib/domain/shell-quote.ts';
 import type { Connection } from './api-client.ts';
 import { CliError, ExitCode, UsageError } from './errors.ts';
+import type { Tool } from './io.ts';
 
 const execFileAsync = promisify(execFile);
 
 const KEY_NAME = 'id_ed25519';
+
+export const SSH_CLIENT: Tool = {
+  name: 'ssh',
+  missing: 'ssh not found: install the OpenSSH client',
+};
 
 /** The key pair a session is opened with, and where its bastion's host key is remembered. */
 export interface SessionKey {

@@ -1,9 +1,7 @@
-import {
-  type IssueCredentialsDeps,
-  issueSessionCredentials,
-} from '../lib/app/issue-credentials.ts';
+import { type IssueCredentialsDeps, issueCredentials } from '../lib/app/issue-credentials.ts';
 import { EiceGrant } from '../lib/aws/eice-grant.ts';
-import { SsmGrant, stsClient } from '../lib/aws/ssm-grant.ts';
+import { SsmGrant } from '../lib/aws/ssm-grant.ts';
+import { stsClient } from '../lib/aws/sts-grant.ts';
 import { composeCore, type HttpDeps } from '../lib/composition/core.ts';
 import { httpFunction } from '../lib/composition/http.ts';
 import { lazy } from '../lib/composition/lazy.ts';
@@ -47,7 +45,7 @@ export const createIssueCredentialsHandler = (deps: () => IssueCredentialsFuncti
   httpFunction(deps, async ({ event, identity, sourceIp }, d) =>
     json(
       200,
-      await issueSessionCredentials(d, {
+      await issueCredentials(d, {
         identity,
         sourceIp,
         sessionId: event.pathParameters?.id ?? '',

@@ -1,15 +1,11 @@
 import { approvedTimes, assertMayDecide, isApproverFor } from '../domain/approval.ts';
-
-import { ConflictError, NotFoundError, ProvisioningUnavailableError } from '../domain/errors.ts';
-
+import { ConflictError, ProvisioningUnavailableError } from '../domain/errors.ts';
 import { requireFreshMfa } from '../domain/mfa.ts';
-
-import { findTarget, isAdmin } from '../domain/policy.ts';
-
-import { type Identity, isSessionId, type Session } from '../domain/session.ts';
-
+import { findTarget } from '../domain/policy.ts';
+import type { Identity, Session } from '../domain/session.ts';
 import type { AppDeps } from './deps.ts';
 import { applyEvent } from './record.ts';
+import { loadVisibleSession } from './sessions-query.ts';
 
 type DecideDeps = Pick<
   AppDeps,
@@ -23,22 +19,14 @@ const MAX_COMMENT_LENGTH = 300;
  * admins, so they may see a session of a target they approve for; anyone else gets the same
  * 404 as for an id that does not exist.
  */
-export async function loadForDecision(
+export function loadForDecision(
   deps: Pick<AppDeps, 'policy' | 'store'>,
   identity: Identity,
   id: string,
 ): Promise<Session> {
-  if (!isSessionId(id)) throw new NotFoundError();
-  const session = await deps.store.get(id);
-  if (
-    !session ||
-    (session.owner !== identity.subject &&
-      !isAdmin(deps.policy, identity) &&
-      !isApproverFor(session, identity, findTarget(deps.policy, session.target)))
-  ) {
-    throw new NotFoundError();
-  }
-  return session;
+  return loadVisibleSession(deps, identity, id, (session) =>
+    isApproverFor(session, identity, findTarget(deps.policy, session.target)),
+  );
 }
 
 async function decisionContext(deps: DecideDeps, identity: Identity, id: string) {

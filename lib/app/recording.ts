@@ -1,6 +1,6 @@
-import { NotFoundError, StaleSessionError } from '../domain/errors.ts';
-import { isAdmin, isAuditor } from '../domain/policy.ts';
-import { type Identity, isSessionId, type Session } from '../domain/session.ts';
+import { StaleSessionError } from '../domain/errors.ts';
+import { isAuditor } from '../domain/policy.ts';
+import type { Identity, Session } from '../domain/session.ts';
 import {
   type RecordingFormat,
   type RenderedRecording,
@@ -9,25 +9,18 @@ import {
 } from '../domain/session-recording.ts';
 import type { AppDeps } from './deps.ts';
 import { applyEvent } from './record.ts';
+import { loadVisibleSession } from './sessions-query.ts';
 
 type RecordingDeps = Pick<AppDeps, 'policy' | 'store' | 'auditLog' | 'clock'> &
   Partial<Pick<AppDeps, 'recordings' | 'sessionLog' | 'logger'>>;
 
 /** The owner, the admins and the policy's auditors; anyone else is told the session does not exist. */
-export async function loadReplayableSession(
+export function loadReplayableSession(
   deps: Pick<AppDeps, 'policy' | 'store'>,
   identity: Identity,
   id: string,
 ): Promise<Session> {
-  if (!isSessionId(id)) throw new NotFoundError();
-  const session = await deps.store.get(id);
-  const allowed =
-    session !== undefined &&
-    (session.owner === identity.subject ||
-      isAdmin(deps.policy, identity) ||
-      isAuditor(deps.policy, identity));
-  if (!allowed) throw new NotFoundError();
-  return session;
+  return loadVisibleSession(deps, identity, id, () => isAuditor(deps.policy, identity));
 }
 
 /**

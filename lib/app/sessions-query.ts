@@ -11,17 +11,22 @@ import type { AppDeps } from './deps.ts';
 type QueryDeps = Pick<AppDeps, 'policy' | 'store'>;
 
 /**
- * The session if the caller owns it or is an admin. Someone else's id answers exactly like an
- * id that does not exist, so ids cannot be probed.
+ * The session if the caller owns it or is an admin, or (for a use case that lets them) if
+ * `alsoSees` admits them: an approver, an auditor. Anyone else's id answers exactly like an id
+ * that does not exist, so ids cannot be probed.
  */
 export async function loadVisibleSession(
   deps: QueryDeps,
   identity: Identity,
   id: string,
+  alsoSees: (session: Session) => boolean = () => false,
 ): Promise<Session> {
   if (!isSessionId(id)) throw new NotFoundError();
   const session = await deps.store.get(id);
-  if (!session || (session.owner !== identity.subject && !isAdmin(deps.policy, identity))) {
+  if (
+    !session ||
+    (session.owner !== identity.subject && !isAdmin(deps.policy, identity) && !alsoSees(session))
+  ) {
     throw new NotFoundError();
   }
   return session;

@@ -1,7 +1,5 @@
 import type {
   _InstanceType,
-  DescribeInstancesCommandOutput,
-  DescribeSecurityGroupsCommandOutput,
   EC2Client,
   Filter,
   Instance,
@@ -38,6 +36,7 @@ import {
   TAG_SESSION,
   TAG_STAGE,
 } from './ec2-tags.ts';
+import { allPages } from './pages.ts';
 
 export {
   logShippingEgress,
@@ -265,57 +264,58 @@ export class Ec2Provider implements Provider {
 
   async listOwned(): Promise<OwnedResource[]> {
     const stageFilter: Filter = { Name: `tag:${TAG_STAGE}`, Values: [this.#stage] };
-    const owned: OwnedResource[] = [];
     try {
-      let token: string | undefined;
-      do {
-        const page: DescribeInstancesCommandOutput = await this.#send((sdk) =>
-          this.#ec2.send(
-            new sdk.DescribeInstancesCommand({
-              Filters: [
-                stageFilter,
-                this.#launchTemplateFilter(),
-                { Name: 'instance-state-name', Values: LIVE_INSTANCE_STATES },
-              ],
-              MaxResults: 1000,
-              NextToken: token,
-            }),
+      const instances = await allPages(
+        (token) =>
+          this.#send((sdk) =>
+            this.#ec2.send(
+              new sdk.DescribeInstancesCommand({
+                Filters: [
+                  stageFilter,
+                  this.#launchTemplateFilter(),
+                  { Name: 'instance-state-name', Values: LIVE_INSTANCE_STATES },
+                ],
+                MaxResults: 1000,
+                NextToken: token,
+              }),
+            ),
           ),
-        );
-        for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
-          if (!instance.InstanceId) continue;
-          owned.push({
-            kind: 'instance',
-            id: instance.InstanceId,
-            sessionId: tagOf(instance.Tags, TAG_SESSION),
-          });
-        }
-        token = page.NextToken;
-      } while (token);
-      do {
-        const page: DescribeSecurityGroupsCommandOutput = await this.#send((sdk) =>
-          this.#ec2.send(
-            new sdk.DescribeSecurityGroupsCommand({
-              Filters: [stageFilter],
-              MaxResults: 1000,
-              NextToken: token,
-            }),
+        (page) => page.Reservations?.flatMap((r) => r.Instances ?? []),
+      );
+      const groups = await allPages(
+        (token) =>
+          this.#send((sdk) =>
+            this.#ec2.send(
+              new sdk.DescribeSecurityGroupsCommand({
+                Filters: [stageFilter],
+                MaxResults: 1000,
+                NextToken: token,
+              }),
+            ),
           ),
-        );
-        for (const group of page.SecurityGroups ?? []) {
-          if (!group.GroupId) continue;
-          owned.push({
-            kind: 'security-group',
-            id: group.GroupId,
-            sessionId: tagOf(group.Tags, TAG_SESSION),
-          });
-        }
-        token = page.NextToken;
-      } while (token);
+        (page) => page.SecurityGroups,
+      );
+      const owned: OwnedResource[] = [];
+      for (const instance of instances) {
+        if (!instance.InstanceId) continue;
+        owned.push({
+          kind: 'instance',
+          id: instance.InstanceId,
+          sessionId: tagOf(instance.Tags, TAG_SESSION),
+        });
+      }
+      for (const group of groups) {
+        if (!group.GroupId) continue;
+        owned.push({
+          kind: 'security-group',
+          id: group.GroupId,
+          sessionId: tagOf(group.Tags, TAG_SESSION),
+        });
+      }
+      return owned;
     } catch (error) {
       throw this.#failure(error, 'listing owned resources', true);
     }
-    return owned;
   }
 
   async destroy(resource: OwnedResource): Promise<DestroyOutcome> {

@@ -1,18 +1,12 @@
 import type { AssumeRoleCommandInput, STSClient } from '@aws-sdk/client-sts';
 import { buildEiceSessionPolicy } from '../domain/eice-session-policy.ts';
-import {
-  type GrantScope,
-  grantDurationSeconds,
-  serializeSessionPolicy,
-  sessionTagsFor,
-  sourceIdentityFor,
-} from '../domain/ssm-session-policy.ts';
+import { type GrantScope, grantDurationSeconds } from '../domain/session-policy.ts';
 import type {
   EiceCredentialGrant,
   EiceGrantRequest,
   IssuedCredentials,
 } from '../ports/credential-grant.ts';
-import { assumeRole, grantScope } from './ssm-grant.ts';
+import { assumeRole, grantScope, roleSessionInput } from './sts-grant.ts';
 
 export interface EiceGrantOptions {
   sts: STSClient;
@@ -24,8 +18,7 @@ export interface EiceGrantOptions {
 /**
  * AssumeRole on the eice session role, narrowed by the inline session policy (one endpoint,
  * one address and port, the caller's address, the tunnel and time bounds, and the key push
- * for one OS user on one instance), with the person as SourceIdentity and session tags, and
- * the Drawbridge session id as role session name, exactly as the ssm grant does.
+ * for one OS user on one instance).
  */
 export class EiceGrant implements EiceCredentialGrant {
   readonly region: string;
@@ -43,30 +36,24 @@ export class EiceGrant implements EiceCredentialGrant {
   /** The exact AssumeRole request for a grant; pure, so tests and the benchmark can read it. */
   assumeRoleInput(request: EiceGrantRequest): AssumeRoleCommandInput {
     const { session } = request;
-    const { tags, transitiveTagKeys } = sessionTagsFor(session);
-    return {
-      RoleArn: this.#roleArn,
-      RoleSessionName: session.id,
+    return roleSessionInput(
+      this.#roleArn,
+      session,
       // The credentials only need to open tunnels until openUntil (and push keys meanwhile):
       // STS's 15-minute minimum is usually all they get.
-      DurationSeconds: grantDurationSeconds(request.now, request.bounds.openUntil),
-      Policy: serializeSessionPolicy(
-        buildEiceSessionPolicy({
-          scope: this.#scope,
-          endpointId: request.endpointId,
-          instanceId: request.instanceId,
-          privateIpAddress: request.privateIpAddress,
-          remotePort: request.remotePort,
-          osUser: request.osUser,
-          sourceCidr: session.sourceCidr,
-          notAfter: request.notAfter,
-          bounds: request.bounds,
-        }),
-      ),
-      SourceIdentity: sourceIdentityFor(session.owner),
-      Tags: tags,
-      TransitiveTagKeys: transitiveTagKeys,
-    };
+      grantDurationSeconds(request.now, request.bounds.openUntil),
+      buildEiceSessionPolicy({
+        scope: this.#scope,
+        endpointId: request.endpointId,
+        instanceId: request.instanceId,
+        privateIpAddress: request.privateIpAddress,
+        remotePort: request.remotePort,
+        osUser: request.osUser,
+        sourceCidr: session.sourceCidr,
+        notAfter: request.notAfter,
+        bounds: request.bounds,
+      }),
+    );
   }
 
   issue(request: EiceGrantRequest): Promise<IssuedCredentials> {

@@ -19,6 +19,7 @@ import type {
 } from '../ports/provider.ts';
 import { errorName } from './aws-errors.ts';
 import { type Ec2Sdk, ec2Client, loadEc2Sdk } from './ec2-client.ts';
+import { allPages } from './pages.ts';
 
 /** An endpoint accepts tunnels only once created. */
 const ENDPOINT_READY = 'create-complete';
@@ -119,43 +120,39 @@ export class EiceProvider implements Provider, TargetCheck {
       ref.kind === 'instance'
         ? []
         : Object.entries(ref.tags).map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] }));
-    const found: Instance[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.#call((sdk, client) =>
-        client.send(
-          new sdk.DescribeInstancesCommand({
-            ...(ref.kind === 'instance' ? { InstanceIds: [ref.instanceId] } : { Filters: filters }),
-            NextToken: token,
-          }),
+    return allPages(
+      (token) =>
+        this.#call((sdk, client) =>
+          client.send(
+            new sdk.DescribeInstancesCommand({
+              ...(ref.kind === 'instance'
+                ? { InstanceIds: [ref.instanceId] }
+                : { Filters: filters }),
+              NextToken: token,
+            }),
+          ),
         ),
-      );
-      for (const reservation of page.Reservations ?? [])
-        found.push(...(reservation.Instances ?? []));
-      token = page.NextToken;
-    } while (token);
-    return found;
+      (page) => page.Reservations?.flatMap((reservation) => reservation.Instances ?? []),
+    );
   }
 
   /** The named endpoint (it must serve the instance's VPC), or one in that VPC. */
   async #endpointFor(target: Target, instance: Instance): Promise<InstanceConnectEndpoint> {
     const named = target.eice?.endpointId;
-    const endpoints: InstanceConnectEndpoint[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.#call((sdk, client) =>
-        client.send(
-          new sdk.DescribeInstanceConnectEndpointsCommand({
-            ...(named
-              ? { InstanceConnectEndpointIds: [named] }
-              : { Filters: [{ Name: 'vpc-id', Values: [instance.VpcId ?? ''] }] }),
-            NextToken: token,
-          }),
+    const endpoints = await allPages(
+      (token) =>
+        this.#call((sdk, client) =>
+          client.send(
+            new sdk.DescribeInstanceConnectEndpointsCommand({
+              ...(named
+                ? { InstanceConnectEndpointIds: [named] }
+                : { Filters: [{ Name: 'vpc-id', Values: [instance.VpcId ?? ''] }] }),
+              NextToken: token,
+            }),
+          ),
         ),
-      );
-      endpoints.push(...(page.InstanceConnectEndpoints ?? []));
-      token = page.NextToken;
-    } while (token);
+      (page) => page.InstanceConnectEndpoints,
+    );
     const usable = endpoints
       .filter((endpoint) => endpoint.State === ENDPOINT_READY && endpoint.VpcId === instance.VpcId)
       .sort((a, b) =>

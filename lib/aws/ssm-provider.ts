@@ -1,6 +1,4 @@
 import type {
-  DescribeInstanceInformationCommandOutput,
-  DescribeSessionsCommandOutput,
   InstanceInformation,
   InstanceInformationStringFilter,
   SessionFilter,
@@ -11,7 +9,8 @@ import { stringify } from 'yaml';
 import { ConflictError, DrawbridgeError, ProvisioningError } from '../domain/errors.ts';
 import type { Target } from '../domain/policy.ts';
 import { type Connection, SESSION_ID_PATTERN, type Session } from '../domain/session.ts';
-import { parseRoleArn, type SsmTargetRef, ssmTargetRef } from '../domain/ssm-session-policy.ts';
+import { parseRoleArn } from '../domain/session-policy.ts';
+import { type SsmTargetRef, ssmTargetRef } from '../domain/ssm-session-policy.ts';
 import type {
   BastionState,
   DestroyOutcome,
@@ -25,6 +24,7 @@ import { errorName, isThrottling } from './aws-errors.ts';
 import { clientSettings } from './client-settings.ts';
 import { MAX_SELF_DESTRUCT_MINUTES } from './cloud-config.ts';
 import type { Ec2Provider } from './ec2-provider.ts';
+import { allPages } from './pages.ts';
 
 const ONLINE = 'Online';
 /** Session Manager's own user on Linux when run-as is off. */
@@ -145,23 +145,20 @@ export class ManagedInstances implements TargetCheck {
 
   /** Active (connected, connecting, disconnected) sessions, every page. */
   async activeSessions(filters: SessionFilter[]): Promise<SsmSession[]> {
-    const sessions: SsmSession[] = [];
-    let token: string | undefined;
-    do {
-      const page: DescribeSessionsCommandOutput = await this.#call((ssm, client) =>
-        client.send(
-          new ssm.DescribeSessionsCommand({
-            State: 'Active',
-            ...(filters.length ? { Filters: filters } : {}),
-            MaxResults: SESSIONS_PAGE,
-            NextToken: token,
-          }),
+    return allPages(
+      (token) =>
+        this.#call((ssm, client) =>
+          client.send(
+            new ssm.DescribeSessionsCommand({
+              State: 'Active',
+              ...(filters.length ? { Filters: filters } : {}),
+              MaxResults: SESSIONS_PAGE,
+              NextToken: token,
+            }),
+          ),
         ),
-      );
-      sessions.push(...(page.Sessions ?? []));
-      token = page.NextToken;
-    } while (token);
-    return sessions;
+      (page) => page.Sessions,
+    );
   }
 
   async terminate(ssmSessionId: string): Promise<void> {
@@ -176,22 +173,19 @@ export class ManagedInstances implements TargetCheck {
   }
 
   async #describe(filters: InstanceInformationStringFilter[]): Promise<InstanceInformation[]> {
-    const found: InstanceInformation[] = [];
-    let token: string | undefined;
-    do {
-      const page: DescribeInstanceInformationCommandOutput = await this.#call((ssm, client) =>
-        client.send(
-          new ssm.DescribeInstanceInformationCommand({
-            Filters: filters,
-            MaxResults: INFORMATION_PAGE,
-            NextToken: token,
-          }),
+    return allPages(
+      (token) =>
+        this.#call((ssm, client) =>
+          client.send(
+            new ssm.DescribeInstanceInformationCommand({
+              Filters: filters,
+              MaxResults: INFORMATION_PAGE,
+              NextToken: token,
+            }),
+          ),
         ),
-      );
-      found.push(...(page.InstanceInformationList ?? []));
-      token = page.NextToken;
-    } while (token);
-    return found;
+      (page) => page.InstanceInformationList,
+    );
   }
 
   /** Throttled calls are retried with full jitter. */

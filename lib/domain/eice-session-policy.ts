@@ -1,13 +1,22 @@
 import { DrawbridgeError, QuotaExceededError } from './errors.ts';
-import { hostCidr, ipVersion, parseCidr } from './network.ts';
+import { hostCidr, ipVersion } from './network.ts';
 import type { Target } from './policy.ts';
-import type { GrantScope } from './ssm-session-policy.ts';
+import {
+  type ConditionedStatement,
+  ec2InstanceArn,
+  type GrantOrigin,
+  type GrantScope,
+  refuseGrant,
+  type SessionPolicyDocument,
+  sessionPolicy,
+} from './session-policy.ts';
 
 /**
- * What an eice grant is made of, as plain data (like ssm-session-policy.ts): the inline session
- * policy that lets the owner open EC2 Instance Connect Endpoint tunnels to one address and port
- * through one endpoint, from their address, for what is left of the window, and (SSH targets)
- * push their key for one OS user on one instance. lib/aws/eice-grant.ts only sends it.
+ * What an eice grant allows, as plain data (the frame, SourceIdentity, tags and duration are
+ * every grant's: session-policy.ts): the statements that let the owner open EC2 Instance
+ * Connect Endpoint tunnels to one address and port through one endpoint, from their address,
+ * for what is left of the window, and (SSH targets) push their key for one OS user on one
+ * instance. lib/aws/eice-grant.ts only sends it.
  *
  * Condition keys, as the Service Authorization Reference for EC2 Instance Connect lists them
  * for OpenTunnel (resource type instance-connect-endpoint): ec2-instance-connect:remotePort,
@@ -69,31 +78,16 @@ export function endpointFull(endpointId: string, cap: number): QuotaExceededErro
   );
 }
 
-const PARTITION = /^aws(?:-[a-z]+)*$/;
-const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
-const ACCOUNT = /^\d{12}$/;
-const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
 const ENDPOINT_ID = /^eice-[0-9a-f]{8,17}$/;
 const OS_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 
 function invalid(what: string): never {
-  throw new DrawbridgeError(`refusing to build an eice grant: invalid ${what}`);
-}
-
-function checkScope(scope: GrantScope): void {
-  if (!PARTITION.test(scope.partition)) invalid('partition');
-  if (!REGION.test(scope.region)) invalid('region');
-  if (!ACCOUNT.test(scope.accountId)) invalid('account');
+  return refuseGrant(what, 'eice');
 }
 
 export function endpointArn(scope: GrantScope, endpointId: string): string {
   if (!ENDPOINT_ID.test(endpointId)) invalid('endpoint id');
   return `arn:${scope.partition}:ec2:${scope.region}:${scope.accountId}:instance-connect-endpoint/${endpointId}`;
-}
-
-export function ec2InstanceArn(scope: GrantScope, instanceId: string): string {
-  if (!INSTANCE_ID.test(instanceId)) invalid('instance id');
-  return `arn:${scope.partition}:ec2:${scope.region}:${scope.accountId}:instance/${instanceId}`;
 }
 
 /** When a grant issued at `now` stops opening tunnels, and the longest tunnel it allows. */
@@ -122,8 +116,7 @@ export function tunnelBounds(now: number, notAfter: number): TunnelBounds | unde
   return { openUntil, maxTunnelSeconds };
 }
 
-export interface EiceSessionPolicyInput {
-  scope: GrantScope;
+export interface EiceSessionPolicyInput extends GrantOrigin {
   endpointId: string;
   /** the instance the key may be pushed to */
   instanceId: string;
@@ -132,25 +125,12 @@ export interface EiceSessionPolicyInput {
   remotePort: number;
   /** SSH targets using EC2 Instance Connect keys: the one user a key may be pushed for */
   osUser?: string | undefined;
-  /** the caller's address as a /32 or /128 */
-  sourceCidr: string;
   /** the session's expiresAt (epoch ms) */
   notAfter: number;
   bounds: TunnelBounds;
 }
 
-interface Statement {
-  Sid: string;
-  Effect: 'Allow';
-  Action: string;
-  Resource: string;
-  Condition: Record<string, Record<string, string>>;
-}
-
-export interface EiceSessionPolicyDocument {
-  Version: '2012-10-17';
-  Statement: Statement[];
-}
+export type EiceSessionPolicyDocument = SessionPolicyDocument<ConditionedStatement>;
 
 /**
  * OpenTunnel on one endpoint, to one address and port, from the caller's address, with a
@@ -159,68 +139,62 @@ export interface EiceSessionPolicyDocument {
  * NumericLessThanEquals test fails and IAM refuses it: every tunnel must state its bound.
  */
 export function buildEiceSessionPolicy(input: EiceSessionPolicyInput): EiceSessionPolicyDocument {
-  checkScope(input.scope);
-  let cidr: ReturnType<typeof parseCidr>;
-  try {
-    cidr = parseCidr(input.sourceCidr);
-  } catch {
-    invalid('source address');
-  }
-  if (cidr.prefix !== (cidr.version === 4 ? 32 : 128)) invalid('source address (not one host)');
-  if (ipVersion(input.privateIpAddress) === 0) invalid('private address');
-  if (!Number.isInteger(input.remotePort) || input.remotePort < 1 || input.remotePort > 65535) {
-    invalid('remote port');
-  }
-  const { openUntil, maxTunnelSeconds } = input.bounds;
-  if (
-    !Number.isFinite(input.notAfter) ||
-    !Number.isInteger(maxTunnelSeconds) ||
-    maxTunnelSeconds < EICE_MIN_TUNNEL_SECONDS ||
-    maxTunnelSeconds > EICE_MAX_TUNNEL_SECONDS ||
-    !(openUntil <= input.notAfter) ||
-    openUntil + maxTunnelSeconds * 1000 > input.notAfter
-  ) {
-    invalid('tunnel bounds');
-  }
-  const statements: Statement[] = [
-    {
-      Sid: 'OpenTunnelToTheTarget',
-      Effect: 'Allow',
-      Action: EICE_ACTIONS.openTunnel,
-      Resource: endpointArn(input.scope, input.endpointId),
-      Condition: {
-        NumericEquals: { [EICE_CONDITION_KEYS.remotePort]: String(input.remotePort) },
-        IpAddress: {
-          [EICE_CONDITION_KEYS.privateIpAddress]: hostCidr(input.privateIpAddress),
-          [EICE_CONDITION_KEYS.sourceIp]: input.sourceCidr,
-        },
-        NumericLessThanEquals: {
-          [EICE_CONDITION_KEYS.maxTunnelDuration]: String(maxTunnelSeconds),
-        },
-        DateLessThan: { [EICE_CONDITION_KEYS.currentTime]: new Date(openUntil).toISOString() },
-      },
-    },
-  ];
-  if (input.osUser !== undefined) {
-    if (!OS_USER.test(input.osUser)) invalid('OS user');
-    statements.push({
-      Sid: 'PushKeyForTheOsUser',
-      Effect: 'Allow',
-      Action: EICE_ACTIONS.sendSshPublicKey,
-      Resource: ec2InstanceArn(input.scope, input.instanceId),
-      Condition: {
-        StringEquals: { [EICE_CONDITION_KEYS.osUser]: input.osUser },
-        IpAddress: { [EICE_CONDITION_KEYS.sourceIp]: input.sourceCidr },
-        DateLessThan: {
-          [EICE_CONDITION_KEYS.currentTime]: new Date(input.notAfter).toISOString(),
+  return sessionPolicy('eice', input, () => {
+    if (ipVersion(input.privateIpAddress) === 0) invalid('private address');
+    if (!Number.isInteger(input.remotePort) || input.remotePort < 1 || input.remotePort > 65535) {
+      invalid('remote port');
+    }
+    const { openUntil, maxTunnelSeconds } = input.bounds;
+    if (
+      !Number.isFinite(input.notAfter) ||
+      !Number.isInteger(maxTunnelSeconds) ||
+      maxTunnelSeconds < EICE_MIN_TUNNEL_SECONDS ||
+      maxTunnelSeconds > EICE_MAX_TUNNEL_SECONDS ||
+      !(openUntil <= input.notAfter) ||
+      openUntil + maxTunnelSeconds * 1000 > input.notAfter
+    ) {
+      invalid('tunnel bounds');
+    }
+    const statements: ConditionedStatement[] = [
+      {
+        Sid: 'OpenTunnelToTheTarget',
+        Effect: 'Allow',
+        Action: EICE_ACTIONS.openTunnel,
+        Resource: endpointArn(input.scope, input.endpointId),
+        Condition: {
+          NumericEquals: { [EICE_CONDITION_KEYS.remotePort]: String(input.remotePort) },
+          IpAddress: {
+            [EICE_CONDITION_KEYS.privateIpAddress]: hostCidr(input.privateIpAddress),
+            [EICE_CONDITION_KEYS.sourceIp]: input.sourceCidr,
+          },
+          NumericLessThanEquals: {
+            [EICE_CONDITION_KEYS.maxTunnelDuration]: String(maxTunnelSeconds),
+          },
+          DateLessThan: { [EICE_CONDITION_KEYS.currentTime]: new Date(openUntil).toISOString() },
         },
       },
-    });
-  } else {
-    // Without the key statement the instance is still checked well-formed: it is in the answer.
-    ec2InstanceArn(input.scope, input.instanceId);
-  }
-  return { Version: '2012-10-17', Statement: statements };
+    ];
+    if (input.osUser !== undefined) {
+      if (!OS_USER.test(input.osUser)) invalid('OS user');
+      statements.push({
+        Sid: 'PushKeyForTheOsUser',
+        Effect: 'Allow',
+        Action: EICE_ACTIONS.sendSshPublicKey,
+        Resource: ec2InstanceArn(input.scope, input.instanceId, 'eice'),
+        Condition: {
+          StringEquals: { [EICE_CONDITION_KEYS.osUser]: input.osUser },
+          IpAddress: { [EICE_CONDITION_KEYS.sourceIp]: input.sourceCidr },
+          DateLessThan: {
+            [EICE_CONDITION_KEYS.currentTime]: new Date(input.notAfter).toISOString(),
+          },
+        },
+      });
+    } else {
+      // Without the key statement the instance is still checked well-formed: it is in the answer.
+      ec2InstanceArn(input.scope, input.instanceId, 'eice');
+    }
+    return statements;
+  });
 }
 
 /** Everything a client needs to open tunnels with an eice grant. */

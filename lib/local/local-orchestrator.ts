@@ -143,17 +143,23 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
   // Background work still running when stop() is called finishes before the table closes.
   const running = new Set<Promise<unknown>>();
   const signals = new Set<NodeJS.Timeout>();
-  // The local EventBridge: the bastion's running signal goes to observeBastion, and is
-  // delivered again shortly while the session has not recorded its bastion yet.
-  const deliverRunning = (sessionId: string, attempt = 1): void => {
-    const run = onLocalBastionRunning(deps, sessionId).catch((error: unknown) => {
-      if (!(error instanceof UnrecordedBastionError) || attempt >= SIGNAL_ATTEMPTS) {
-        logger.error('bastion signal failed', { sessionId, error });
+  // A signal about a bastion the session has not recorded yet (it is still being launched) is
+  // delivered again shortly, a few times, as EventBridge and the log subscription would retry.
+  const deliver = (
+    what: string,
+    sessionId: string,
+    send: () => Promise<unknown>,
+    early: (error: unknown) => boolean,
+    attempt = 1,
+  ): void => {
+    const run = send().catch((error: unknown) => {
+      if (!early(error) || attempt >= SIGNAL_ATTEMPTS) {
+        logger.error(what, { sessionId, error });
         return;
       }
       const timer = setTimeout(() => {
         signals.delete(timer);
-        deliverRunning(sessionId, attempt + 1);
+        deliver(what, sessionId, send, early, attempt + 1);
       }, SIGNAL_RETRY_MS);
       timer.unref();
       signals.add(timer);
@@ -161,28 +167,24 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     running.add(run);
     void run.finally(() => running.delete(run));
   };
+  // The local EventBridge: the bastion's running signal goes to observeBastion.
+  const deliverRunning = (sessionId: string): void =>
+    deliver(
+      'bastion signal failed',
+      sessionId,
+      () => onLocalBastionRunning(deps, sessionId),
+      (error) => error instanceof UnrecordedBastionError,
+    );
   // The local log sink: the readiness proof goes through the same use case as CloudWatch's
   // subscription delivers it to, from the session's own log (its stream).
-  const deliverProof = (sessionId: string, line: string, attempt = 1): void => {
-    const run = onBastionLogLine(deps, 'local', { stream: sessionId, message: line }).catch(
-      (error: unknown) => {
-        const early =
-          error instanceof UnrecordedBastionError || error instanceof BastionNotRunningYetError;
-        if (!early || attempt >= SIGNAL_ATTEMPTS) {
-          logger.error('readiness proof failed', { sessionId, error });
-          return;
-        }
-        const timer = setTimeout(() => {
-          signals.delete(timer);
-          deliverProof(sessionId, line, attempt + 1);
-        }, SIGNAL_RETRY_MS);
-        timer.unref();
-        signals.add(timer);
-      },
+  const deliverProof = (sessionId: string, line: string): void =>
+    deliver(
+      'readiness proof failed',
+      sessionId,
+      () => onBastionLogLine(deps, 'local', { stream: sessionId, message: line }),
+      (error) =>
+        error instanceof UnrecordedBastionError || error instanceof BastionNotRunningYetError,
     );
-    running.add(run);
-    void run.finally(() => running.delete(run));
-  };
   const sessionLog = new FileSessionLog(dataDir);
   const recordings = new FileRecordingStore(dataDir);
   await recordings.prepare();

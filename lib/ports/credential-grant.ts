@@ -19,7 +19,7 @@ export interface IssuedCredentials {
   sessionToken: string;
   /** when STS lets them lapse (epoch ms); may be after notAfter (STS's 15-minute minimum) */
   expiration: number;
-  /** what CloudTrail names the person by (lib/domain/ssm-session-policy.ts) */
+  /** what CloudTrail names the person by (lib/domain/session-policy.ts) */
   sourceIdentity: string;
   durationSeconds: number;
 }

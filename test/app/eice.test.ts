@@ -10,14 +10,14 @@ import {
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createIssueCredentialsHandler } from '../../functions/issue-credentials.ts';
 import { expireSession } from '../../lib/app/expire-session.ts';
 import {
+  type EiceCredentialsResponse,
   type IssueCredentialsDeps,
-  issueSessionCredentials,
+  issueCredentials,
 } from '../../lib/app/issue-credentials.ts';
-import type { EiceCredentialsResponse } from '../../lib/app/issue-eice-credentials.ts';
 import { provisionSession } from '../../lib/app/provision-session.ts';
 import { requestSession } from '../../lib/app/request-session.ts';
 import { EiceGrant } from '../../lib/aws/eice-grant.ts';
@@ -31,6 +31,7 @@ import type { Identity, Session } from '../../lib/domain/session.ts';
 import { useDynamo } from '../support/dynamo.ts';
 import { httpEvent, lambdaContext } from '../support/events.ts';
 import { type TestWorld, testWorld } from '../support/fakes.ts';
+import { useCapturedOutput } from '../support/output.ts';
 import { ALICE_PUBLIC_KEY } from '../support/sessions.ts';
 
 const ec2Mock = mockClient(EC2Client);
@@ -147,7 +148,7 @@ async function readySession(world: EiceWorld, target = 'web-ssh'): Promise<Sessi
 }
 
 const issue = (world: EiceWorld, id: string, identity = ALICE, sourceIp = ALICE_IP) =>
-  issueSessionCredentials(world.grantDeps, {
+  issueCredentials(world.grantDeps, {
     identity,
     sourceIp,
     sessionId: id,
@@ -341,25 +342,7 @@ describe('the grant', () => {
 
 describe('POST /sessions/{id}/credentials for eice writes the credentials nowhere but its answer', () => {
   const dynamo = useDynamo();
-  const written: string[] = [];
-  let writes: ReturnType<typeof vi.spyOn>[] = [];
-
-  beforeEach(() => {
-    written.length = 0;
-    const capture = (chunk: unknown): boolean => {
-      written.push(String(chunk));
-      return true;
-    };
-    writes = [
-      vi.spyOn(process.stdout, 'write').mockImplementation(capture),
-      vi.spyOn(process.stderr, 'write').mockImplementation(capture),
-    ];
-    logger.setLogLevel('DEBUG');
-  });
-  afterEach(() => {
-    for (const spy of writes) spy.mockRestore();
-    logger.setLogLevel('SILENT');
-  });
+  const output = useCapturedOutput();
 
   it('leaves no trace of them in the table, the audit trail or the logs', async () => {
     const deps = {
@@ -394,7 +377,7 @@ describe('POST /sessions/{id}/credentials for eice writes the credentials nowher
     );
     const table = JSON.stringify(items.Items);
     const audit = JSON.stringify(await dynamo.store.listEvents(session.id));
-    const logs = written.join('');
+    const logs = output.text();
     expect(audit).toContain('credentials-issued');
     expect(logs).toContain('credentials-issued');
     for (const secret of Object.values(SECRET)) {

@@ -4,13 +4,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authorizedKeyLine } from '../../lib/domain/authorized-key.ts';
 import { sshExpiryTime } from '../../lib/domain/durations.ts';
 import { ProvisioningError } from '../../lib/domain/errors.ts';
-import { type Target, validatePolicy } from '../../lib/domain/policy.ts';
 import type { Connection } from '../../lib/domain/session.ts';
 import { findSshd, SshdProvider } from '../../lib/local/sshd-provider.ts';
-import { makeSession } from '../support/sessions.ts';
+import { localLaunchPlan } from '../support/local-plan.ts';
 import {
   type ClientKey,
   type EchoServer,
@@ -36,39 +34,11 @@ afterAll(async () => {
 
 describe('SshdProvider.extend', () => {
   it('rewrites the key so a login refused at the old bound works until the new one', async () => {
-    const policy = validatePolicy({
-      version: 1,
-      adminGroup: 'admins',
-      quota: { activeSessionsPerUser: 2 },
-      targets: [
-        {
-          name: 'echo',
-          mode: 'local',
-          host: echo.host,
-          port: echo.port,
-          allowedGroups: ['dev'],
-          defaultDurationMinutes: 30,
-          maxDurationMinutes: 60,
-        },
-      ],
-    });
-    const target = policy.targets[0] as Target;
-    const session = makeSession({
-      sourceIp: '127.0.0.1',
-      sourceCidr: '127.0.0.1/32',
+    const { session, target, policy, keyUntil } = localLaunchPlan({
+      host: echo.host,
+      port: echo.port,
       publicKey: client.publicKey,
-      target: 'echo',
     });
-    const keyUntil = (expiresAt: number) =>
-      authorizedKeyLine({
-        publicKey: client.publicKey,
-        targetHost: target.host,
-        targetPort: target.port,
-        sourceCidr: session.sourceCidr,
-        expiresAt,
-        access: target.access,
-        sessionId: session.id,
-      });
     const provider = new SshdProvider({
       dataDir: join(root, 'data'),
       sshdPath: findSshd() ?? '/usr/sbin/sshd',

@@ -22,13 +22,14 @@ import {
 import { AssumeRoleCommand, STSClient, STSServiceException } from '@aws-sdk/client-sts';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createIssueCredentialsHandler } from '../../functions/issue-credentials.ts';
 import { expireSession } from '../../lib/app/expire-session.ts';
 import {
   type CredentialsResponse,
   type IssueCredentialsDeps,
   issueCredentials,
+  type SsmCredentialsResponse,
 } from '../../lib/app/issue-credentials.ts';
 import { onInstanceState } from '../../lib/app/observe-bastion.ts';
 import { provisionSession } from '../../lib/app/provision-session.ts';
@@ -52,6 +53,7 @@ import type { ProvisionQueue } from '../../lib/ports/provision-queue.ts';
 import { useDynamo } from '../support/dynamo.ts';
 import { httpEvent, lambdaContext } from '../support/events.ts';
 import { type TestWorld, testWorld } from '../support/fakes.ts';
+import { useCapturedOutput } from '../support/output.ts';
 import { ALICE_PUBLIC_KEY } from '../support/sessions.ts';
 
 const ssmMock = mockClient(SSMClient);
@@ -187,7 +189,11 @@ async function readySession(world: SsmWorld): Promise<Session> {
 }
 
 const issue = (world: SsmWorld, id: string, identity = ALICE, sourceIp = ALICE_IP) =>
-  issueCredentials(world.grantDeps, { identity, sourceIp, sessionId: id });
+  issueCredentials(world.grantDeps, {
+    identity,
+    sourceIp,
+    sessionId: id,
+  }) as Promise<SsmCredentialsResponse>;
 
 function awsError<T extends SSMServiceException | STSServiceException>(
   Type: new (options: ConstructorParameters<typeof SSMServiceException>[0]) => T,
@@ -491,25 +497,7 @@ describe('a fresh bastion', () => {
 
 describe('POST /sessions/{id}/credentials writes the credentials nowhere but its answer', () => {
   const dynamo = useDynamo();
-  const written: string[] = [];
-  let writes: ReturnType<typeof vi.spyOn>[] = [];
-
-  beforeEach(() => {
-    written.length = 0;
-    const capture = (chunk: unknown): boolean => {
-      written.push(String(chunk));
-      return true;
-    };
-    writes = [
-      vi.spyOn(process.stdout, 'write').mockImplementation(capture),
-      vi.spyOn(process.stderr, 'write').mockImplementation(capture),
-    ];
-    logger.setLogLevel('DEBUG');
-  });
-  afterEach(() => {
-    for (const spy of writes) spy.mockRestore();
-    logger.setLogLevel('SILENT');
-  });
+  const output = useCapturedOutput();
 
   it('leaves no trace of them in the table, the audit trail or the logs', async () => {
     const dynamoWorld = ssmWorld();
@@ -564,7 +552,7 @@ describe('POST /sessions/{id}/credentials writes the credentials nowhere but its
     );
     const table = JSON.stringify(items.Items);
     const audit = JSON.stringify(await dynamo.store.listEvents(session.id));
-    const logs = written.join('');
+    const logs = output.text();
     expect(table).toContain('credentials-issued');
     expect(audit).toContain('credentials-issued');
     expect(logs).toContain('credentials-issued');

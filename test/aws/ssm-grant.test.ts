@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SsmGrant } from '../../lib/aws/ssm-grant.ts';
 import { ConfigError, GrantError } from '../../lib/domain/errors.ts';
-import type { SessionPolicyDocument } from '../../lib/domain/ssm-session-policy.ts';
+import type { SessionPolicyDocument } from '../../lib/domain/session-policy.ts';
 import { httpStatus } from '../../lib/http/error-status.ts';
 import type { GrantRequest } from '../../lib/ports/credential-grant.ts';
 import { makeSession } from '../support/sessions.ts';

@@ -8,13 +8,14 @@ import { promisify } from 'node:util';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SpawnFn } from '../../cli/io.ts';
-import { type Io, main } from '../../cli/main.ts';
+import type { Io } from '../../cli/main.ts';
 import { checkChain } from '../../cli/session-commands.ts';
 import {
   type LocalOrchestrator,
   startLocalOrchestrator,
 } from '../../lib/local/local-orchestrator.ts';
 import { silentLogger } from '../../lib/ports/logger.ts';
+import { type CliRun, runCli } from '../support/cli.ts';
 
 const execFileAsync = promisify(execFile);
 const REPO = resolve(import.meta.dirname, '../..');
@@ -39,12 +40,6 @@ interface SessionJson {
   ssh?: { localPort: number; forward: string[]; jump: string[]; config: string };
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 interface RunOptions {
   env?: Record<string, string>;
   isTTY?: boolean;
@@ -63,28 +58,11 @@ let aliceEnv: Record<string, string>;
 let bobEnv: Record<string, string>;
 let keysDir: string;
 
-async function cli(args: string[], options: RunOptions = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io: Io = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    env: options.env ?? aliceEnv,
-    isTTY: options.isTTY ?? false,
-    cwd: root,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-    ...(options.spawn ? { spawn: options.spawn } : {}),
-    ...(options.onInterrupt ? { onInterrupt: options.onInterrupt } : {}),
-  };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
+function cli(args: string[], options: RunOptions = {}): Promise<CliRun> {
+  return runCli(args, { ...options, env: options.env ?? aliceEnv, cwd: root });
 }
 
-const parse = <T = SessionJson>(run: Run): T => JSON.parse(run.stdout) as T;
+const parse = <T = SessionJson>(run: CliRun): T => JSON.parse(run.stdout) as T;
 
 /** The request a fetch was called with, whatever form the input took. */
 function describeRequest(input: Parameters<typeof fetch>[0], init?: RequestInit) {

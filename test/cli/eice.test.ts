@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { reconnects } from '../../cli/eice.ts';
-import { type Io, main } from '../../cli/main.ts';
+import { runCli } from '../support/cli.ts';
 import { ALICE_PUBLIC_KEY } from '../support/sessions.ts';
 
 const ID = 's-0123456789abcdefghjk';
@@ -166,30 +166,8 @@ async function everythingWritten(dir: string): Promise<string> {
   return text;
 }
 
-async function cli(args: string[], tunnelExits = '0', withKey = true) {
-  let stdout = '';
-  let stderr = '';
-  const io: Io = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    env: {
-      HOME: root,
-      XDG_CONFIG_HOME: join(root, 'config'),
-      PATH: bin,
-      AWS_PROFILE: 'corp-admin',
-      FAKE_LOG: log,
-      FAKE_TUNNEL_EXITS: tunnelExits,
-    },
-    isTTY: false,
-    cwd: root,
-    fetch: fakeFetch,
-    spawn,
-  };
-  const code = await main(
+function cli(args: string[], tunnelExits = '0', withKey = true) {
+  return runCli(
     [
       'open',
       'app-host',
@@ -202,9 +180,20 @@ async function cli(args: string[], tunnelExits = '0', withKey = true) {
       't',
       ...args,
     ],
-    io,
+    {
+      env: {
+        HOME: root,
+        XDG_CONFIG_HOME: join(root, 'config'),
+        PATH: bin,
+        AWS_PROFILE: 'corp-admin',
+        FAKE_LOG: log,
+        FAKE_TUNNEL_EXITS: tunnelExits,
+      },
+      cwd: root,
+      fetch: fakeFetch,
+      spawn,
+    },
   );
-  return { code, stdout, stderr };
 }
 
 const tunnelArgv = (maxTunnelSeconds: number, port = 22) => [

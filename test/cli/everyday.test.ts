@@ -10,18 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inCliWords, OPEN_FLAGS } from '../../cli/api-words.ts';
 import { relativeTime } from '../../cli/format.ts';
 import type { SpawnFn } from '../../cli/io.ts';
-import { didYouMean, type Io, main } from '../../cli/main.ts';
+import { didYouMean } from '../../cli/main.ts';
 import {
   type LocalOrchestrator,
   startLocalOrchestrator,
 } from '../../lib/local/local-orchestrator.ts';
 import { silentLogger } from '../../lib/ports/logger.ts';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { type CliRun, runCli } from '../support/cli.ts';
 
 interface RunOptions {
   env?: Record<string, string>;
@@ -37,24 +32,8 @@ let orchestrator: LocalOrchestrator;
 let env: Record<string, string>;
 let keysDir: string;
 
-async function cli(args: string[], options: RunOptions = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io: Io = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    env: options.env ?? env,
-    isTTY: false,
-    cwd: root,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-    ...(options.spawn ? { spawn: options.spawn } : {}),
-  };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
+function cli(args: string[], options: RunOptions = {}): Promise<CliRun> {
+  return runCli(args, { ...options, env: options.env ?? env, cwd: root });
 }
 
 const serverPort = (server: Server): number => {

@@ -5,12 +5,12 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Io, main } from '../../cli/main.ts';
 import { provisionSession } from '../../lib/app/provision-session.ts';
 import { httpRoutes } from '../../lib/composition/routes.ts';
 import { startLocalApi } from '../../lib/local/local-api.ts';
 import { silentLogger } from '../../lib/ports/logger.ts';
 import { lifecycleWorld, MINUTE, open } from '../app/break-glass-world.ts';
+import { runCli } from '../support/cli.ts';
 import type { TestWorld } from '../support/fakes.ts';
 
 let world: TestWorld;
@@ -53,22 +53,11 @@ afterEach(() => {
   server.closeAllConnections();
 });
 
-async function cli(who: [string, string[]], args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: Io = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
+function cli(who: [string, string[]], args: string[]) {
+  return runCli([...args, '--api', url, '--token', token(...who)], {
     env: { HOME: root, XDG_CONFIG_HOME: join(root, 'config') },
-    isTTY: false,
     cwd: root,
-  };
-  const code = await main([...args, '--api', url, '--token', token(...who)], io);
-  return { code, stdout, stderr };
+  });
 }
 
 const alice: [string, string[]] = ['alice', ['dba', 'dev']];

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AUDIT_BROKEN_EXIT } from '../../cli/audit-command.ts';
-import { type Io, main } from '../../cli/main.ts';
+import { type CliRun, runCli } from '../support/cli.ts';
 
 const id = 's-0123456789abcdefghjk';
 const API = ['--api', 'http://api.test', '--token', 'a.b.c'];
@@ -19,33 +19,21 @@ const CAST = [
   '',
 ].join('\n');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
+interface Run extends CliRun {
   pauses: number[];
 }
 
 async function cli(args: string[], fetchFn: typeof fetch, cwd = '/'): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
   const pauses: number[] = [];
-  const io: Io = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
+  const run = await runCli(args, {
     env: { HOME: '/nonexistent', DRAWBRIDGE_CONFIG: '/nonexistent/config.json' },
-    isTTY: false,
     cwd,
     fetch: fetchFn,
     sleep: async (ms) => {
       pauses.push(ms);
     },
-  };
-  return { code: await main(args, io), stdout, stderr, pauses };
+  });
+  return { ...run, pauses };
 }
 
 function answering(body: string, headers: Record<string, string> = {}, status = 200) {

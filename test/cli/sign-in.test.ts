@@ -12,7 +12,7 @@ import {
 } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Io, main } from '../../cli/main.ts';
+import type { Io } from '../../cli/main.ts';
 import { freePort } from '../../lib/local/free-port.ts';
 import { createJwtAuthorizer } from '../../lib/local/jwt-authorizer.ts';
 import { startLocalApi } from '../../lib/local/local-api.ts';
@@ -22,6 +22,7 @@ import {
 } from '../../lib/local/local-orchestrator.ts';
 import { scriptedSignIn } from '../../lib/local/scripted-user-agent.ts';
 import { silentLogger } from '../../lib/ports/logger.ts';
+import { type CliRun, runCli } from '../support/cli.ts';
 import { writeLocalPolicy } from '../support/local-mode.ts';
 
 /**
@@ -38,30 +39,8 @@ let configFile: string;
 type CryptoKeyLike = Parameters<SignJWT['sign']>[0];
 const ALICE = { username: 'alice', password: 'alice-demo', otp: '123456' };
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(args: string[], io: Partial<Io> = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-      io.stderr?.(text);
-    },
-    env,
-    isTTY: false,
-    cwd: root,
-    ...(io.openUrl ? { openUrl: io.openUrl } : {}),
-    ...(io.now ? { now: io.now } : {}),
-  });
-  return { code, stdout, stderr };
+function cli(args: string[], io: Partial<Io> = {}): Promise<CliRun> {
+  return runCli(args, { env, cwd: root, openUrl: io.openUrl, now: io.now, onStderr: io.stderr });
 }
 
 interface Saved {

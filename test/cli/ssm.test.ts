@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SpawnFn } from '../../cli/io.ts';
-import { type Io, main } from '../../cli/main.ts';
-import { findOnPath } from '../../cli/ssm.ts';
+import { findOnPath } from '../../cli/io.ts';
+import { runCli } from '../support/cli.ts';
 import { ALICE_PUBLIC_KEY } from '../support/sessions.ts';
 
 const ID = 's-0123456789abcdefghjk';
@@ -97,29 +97,8 @@ async function tool(name: string): Promise<void> {
   await chmod(file, 0o755);
 }
 
-async function cli(args: string[], spawn?: SpawnFn, env: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const io: Io = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    env: {
-      HOME: root,
-      XDG_CONFIG_HOME: join(root, 'config'),
-      PATH: bin,
-      AWS_PROFILE: 'corp-admin',
-      ...env,
-    },
-    isTTY: false,
-    cwd: root,
-    fetch: fakeFetch,
-    ...(spawn ? { spawn } : {}),
-  };
-  const code = await main(
+function cli(args: string[], spawn?: SpawnFn, env: Record<string, string> = {}) {
+  return runCli(
     [
       'open',
       'app-db',
@@ -133,9 +112,19 @@ async function cli(args: string[], spawn?: SpawnFn, env: Record<string, string> 
       't',
       ...args,
     ],
-    io,
+    {
+      env: {
+        HOME: root,
+        XDG_CONFIG_HOME: join(root, 'config'),
+        PATH: bin,
+        AWS_PROFILE: 'corp-admin',
+        ...env,
+      },
+      cwd: root,
+      fetch: fakeFetch,
+      spawn,
+    },
   );
-  return { code, stdout, stderr };
 }
 
 beforeEach(async () => {

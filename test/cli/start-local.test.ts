@@ -5,8 +5,8 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Io, main } from '../../cli/main.ts';
 import { consoleLog, logFormat } from '../../lib/local/console-log.ts';
+import { runCli } from '../support/cli.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 
@@ -56,22 +56,7 @@ function start(env: Record<string, string>, until: string) {
   };
 }
 
-async function cli(args: string[], env: Record<string, string>) {
-  let stdout = '';
-  let stderr = '';
-  const io: Io = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    env,
-    isTTY: false,
-    cwd: root,
-  };
-  return { code: await main(args, io), stdout, stderr };
-}
+const cli = (args: string[], env: Record<string, string>) => runCli(args, { env, cwd: root });
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'drawbridge-start-'));

@@ -4,7 +4,6 @@ import { appendFile } from 'node:fs/promises';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_BROKEN_EXIT } from '../../cli/audit-command.ts';
-import { type Io, main } from '../../cli/main.ts';
 import { bar, dayChart, renderUsage, shortDuration } from '../../cli/usage-command.ts';
 import { defaultPricing } from '../../lib/domain/cost.ts';
 import { UsageAccumulator, type UsageReport } from '../../lib/domain/usage.ts';
@@ -13,33 +12,18 @@ import {
   startLocalOrchestrator,
 } from '../../lib/local/local-orchestrator.ts';
 import { silentLogger } from '../../lib/ports/logger.ts';
+import { type CliRun, runCli } from '../support/cli.ts';
 import { testPolicy } from '../support/fakes.ts';
 import { ed25519PublicKey } from '../support/keys.ts';
 import { apiClient, tempDir, writeLocalPolicy } from '../support/local-mode.ts';
 import { makeSession } from '../support/sessions.ts';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(args: string[], fetchFn?: typeof fetch): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io: Io = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
+function cli(args: string[], fetchFn?: typeof fetch): Promise<CliRun> {
+  return runCli(args, {
     env: { HOME: '/nonexistent', DRAWBRIDGE_CONFIG: '/nonexistent/config.json' },
-    isTTY: false,
     cwd: '/',
-    ...(fetchFn ? { fetch: fetchFn } : {}),
-  };
-  return { code: await main(args, io), stdout, stderr };
+    fetch: fetchFn,
+  });
 }
 
 /** A fetch that answers every request with `body` and remembers the paths asked for. */

@@ -4,8 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { toAsciicast, toText } from '../../lib/domain/asciicast.ts';
-import { authorizedKeyLine } from '../../lib/domain/authorized-key.ts';
-import { type Target, validatePolicy } from '../../lib/domain/policy.ts';
 import {
   parseChunks,
   type RecordingChunk,
@@ -16,7 +14,7 @@ import { FileRecordingStore } from '../../lib/local/file-recording-store.ts';
 import { freePort } from '../../lib/local/free-port.ts';
 import { findSshd, SshdProvider } from '../../lib/local/sshd-provider.ts';
 import type { LaunchPlan } from '../../lib/ports/provider.ts';
-import { makeSession } from '../support/sessions.ts';
+import { localLaunchPlan } from '../support/local-plan.ts';
 import { type ClientKey, type EchoServer, makeClientKey, startEchoServer } from '../support/ssh.ts';
 import { openTerminal, type Terminal } from '../support/terminal.ts';
 
@@ -56,51 +54,13 @@ afterAll(async () => {
 });
 
 function planFor(extra: Record<string, unknown> = {}): LaunchPlan {
-  const policy = validatePolicy({
-    version: 1,
-    adminGroup: 'admins',
-    quota: { activeSessionsPerUser: 2 },
-    targets: [
-      {
-        name: 'rec',
-        mode: 'local',
-        host: target.host,
-        port: target.port,
-        allowedGroups: ['engineers'],
-        defaultDurationMinutes: 30,
-        maxDurationMinutes: 60,
-        access: 'shell',
-        recording: 'full',
-        ...extra,
-      },
-    ],
-  });
-  const recTarget = policy.targets[0] as Target;
-  const session = makeSession({
-    createdAt: Date.now(),
-    sourceIp: '127.0.0.1',
-    sourceCidr: '127.0.0.1/32',
+  return localLaunchPlan({
+    name: 'rec',
+    host: target.host,
+    port: target.port,
     publicKey: client.publicKey,
-    target: 'rec',
+    target: { access: 'shell', recording: 'full', ...extra },
   });
-  const expiresAt = Date.now() + 30 * 60_000;
-  return {
-    session,
-    target: recTarget,
-    policy,
-    authorizedKey: authorizedKeyLine({
-      publicKey: client.publicKey,
-      targetHost: recTarget.host,
-      targetPort: recTarget.port,
-      sourceCidr: session.sourceCidr,
-      expiresAt,
-      access: recTarget.access,
-      sessionId: session.id,
-      recorded: true,
-    }),
-    selfDestructAt: expiresAt + 5 * 60_000,
-    selfDestructMinutes: 35,
-  };
 }
 
 async function launch(extra: Record<string, unknown> = {}) {

@@ -4,14 +4,13 @@ import { createConnection, createServer } from 'node:net';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { authorizedKeyLine } from '../../lib/domain/authorized-key.ts';
 import { ProvisioningError } from '../../lib/domain/errors.ts';
-import { type Access, type Target, validatePolicy } from '../../lib/domain/policy.ts';
+import type { Access } from '../../lib/domain/policy.ts';
 import type { Connection, Session } from '../../lib/domain/session.ts';
 import { DEFAULT_BANNER } from '../../lib/domain/sshd-hardening.ts';
 import { findSshd, SshdProvider } from '../../lib/local/sshd-provider.ts';
 import type { LaunchPlan } from '../../lib/ports/provider.ts';
-import { makeSession } from '../support/sessions.ts';
+import { localLaunchPlan } from '../support/local-plan.ts';
 import {
   type ClientKey,
   clientArgs,
@@ -88,48 +87,14 @@ interface PlanOptions {
 }
 
 function planFor(options: PlanOptions = {}): LaunchPlan {
-  const policy = validatePolicy({
-    version: 1,
-    adminGroup: 'admins',
-    quota: { activeSessionsPerUser: 2 },
-    targets: [
-      {
-        name: 'echo',
-        mode: 'local',
-        host: target.host,
-        port: target.port,
-        allowedGroups: ['engineers'],
-        defaultDurationMinutes: 30,
-        maxDurationMinutes: 60,
-        access: options.access ?? 'jump-only',
-      },
-    ],
-  });
-  const echoTarget = policy.targets[0] as Target;
-  const session = makeSession({
-    createdAt: Date.now(),
-    sourceIp: '127.0.0.1',
-    sourceCidr: options.sourceCidr ?? '127.0.0.1/32',
+  return localLaunchPlan({
+    host: target.host,
+    port: target.port,
     publicKey: client.publicKey,
-    target: 'echo',
+    target: { access: options.access ?? 'jump-only' },
+    sourceCidr: options.sourceCidr,
+    expiresAt: options.expiresAt,
   });
-  const expiresAt = options.expiresAt ?? Date.now() + 30 * 60_000;
-  return {
-    session,
-    target: echoTarget,
-    policy,
-    authorizedKey: authorizedKeyLine({
-      publicKey: client.publicKey,
-      targetHost: echoTarget.host,
-      targetPort: echoTarget.port,
-      sourceCidr: session.sourceCidr,
-      expiresAt,
-      access: echoTarget.access,
-      sessionId: session.id,
-    }),
-    selfDestructAt: expiresAt + 5 * 60_000,
-    selfDestructMinutes: 35,
-  };
 }
 
 async function launch(provider: SshdProvider, options: PlanOptions = {}) {

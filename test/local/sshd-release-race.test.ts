@@ -3,10 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { authorizedKeyLine } from '../../lib/domain/authorized-key.ts';
-import { type Target, validatePolicy } from '../../lib/domain/policy.ts';
 import { findSshd, SshdProvider } from '../../lib/local/sshd-provider.ts';
-import { makeSession } from '../support/sessions.ts';
+import { localLaunchPlan } from '../support/local-plan.ts';
 import { type ClientKey, makeClientKey } from '../support/ssh.ts';
 
 /** Holds an extension between its checks and its key swap, where a release could slip in. */
@@ -55,39 +53,11 @@ afterAll(async () => {
 
 describe('an extension racing a release of a local bastion', () => {
   it('never brings the key file back once release has run', async () => {
-    const policy = validatePolicy({
-      version: 1,
-      adminGroup: 'admins',
-      quota: { activeSessionsPerUser: 2 },
-      targets: [
-        {
-          name: 'echo',
-          mode: 'local',
-          host: '127.0.0.1',
-          port: 9,
-          allowedGroups: ['dev'],
-          defaultDurationMinutes: 30,
-          maxDurationMinutes: 60,
-        },
-      ],
-    });
-    const target = policy.targets[0] as Target;
-    const session = makeSession({
-      sourceIp: '127.0.0.1',
-      sourceCidr: '127.0.0.1/32',
+    const { session, target, policy, keyUntil } = localLaunchPlan({
+      host: '127.0.0.1',
+      port: 9,
       publicKey: client.publicKey,
-      target: 'echo',
     });
-    const keyUntil = (expiresAt: number) =>
-      authorizedKeyLine({
-        publicKey: client.publicKey,
-        targetHost: target.host,
-        targetPort: target.port,
-        sourceCidr: session.sourceCidr,
-        expiresAt,
-        access: target.access,
-        sessionId: session.id,
-      });
     const dataDir = join(root, 'data');
     const provider = new SshdProvider({ dataDir, sshdPath: findSshd() ?? '/usr/sbin/sshd' });
     const now = Date.now();
