@@ -1,7 +1,7 @@
 import type { AuditEvent } from '../domain/audit.ts';
 import { knownHostsLine } from '../domain/host-key.ts';
 import type { Policy } from '../domain/policy.ts';
-import { findTarget } from '../domain/policy.ts';
+import { findTarget, type Recording } from '../domain/policy.ts';
 import { type Session, SessionStatus } from '../domain/session.ts';
 import type { ConnectionRecord } from '../domain/sshd-log.ts';
 import { phaseDurations } from '../domain/time-to-ready.ts';
@@ -9,20 +9,70 @@ import { phaseDurations } from '../domain/time-to-ready.ts';
 const iso = (epochMs: number | undefined): string | undefined =>
   epochMs === undefined ? undefined : new Date(epochMs).toISOString();
 
-export interface ConnectionView {
+interface BastionView {
   bastion: { host: string; port: number; user: string };
   hostKeyFingerprint?: string;
   /** the bastion's host key Drawbridge issued (`ssh-ed25519 AAAA…`): pin it, never trust on first use */
   hostKey?: string;
-  /** the line to put in the session's known_hosts file (sshJump and sshConfig read that file) */
+  /** the line to put in the session's known_hosts file (the printed lines read that file) */
   knownHosts?: string;
+  /** the file the printed lines trust the bastion's host key from (`~/.ssh/…`): knownHosts goes in it */
+  knownHostsFile: string;
   target: { host: string; port: number };
+  /** paste into ~/.ssh/config */
+  sshConfig: string;
+}
+
+/** An unrecorded session: the bastion is a hop (jump or port forward) to the target. */
+export interface TunnelConnectionView extends BastionView {
+  recorded?: never;
   /** ssh -J through the bastion, for targets that speak SSH */
   sshJump: string;
   /** a local port forward, for anything else (databases, HTTP) */
   sshForward: string;
-  /** paste into ~/.ssh/config */
-  sshConfig: string;
+}
+
+/**
+ * A recorded session (recording: full): a terminal on the bastion under the recorder, which
+ * refuses -J, -W, -L, -N, sftp and commands. The target is reached from that shell (its client
+ * tools, or an onward ssh whose whole screen is recorded), so no jump or forward line is given.
+ */
+export interface RecordedConnectionView extends BastionView {
+  recorded: true;
+  /** `ssh -tt … user@bastion`: the recorded shell */
+  sshShell: string;
+}
+
+export type ConnectionView = TunnelConnectionView | RecordedConnectionView;
+
+/** What a session's recording keeps, for clients to say it plainly. */
+export interface RecordingPolicyView {
+  /** full: the terminal (a shell, never a tunnel); metadata: connections and forwards; off: the audit trail only */
+  mode: Recording;
+  /** keystrokes too (never those typed while the terminal's echo is off) */
+  input: boolean;
+  /** no terminal activity this long closes the connection */
+  idleTimeoutMinutes?: number;
+  /** whether that idle close ends the session too */
+  idleEndsSession?: boolean;
+}
+
+/**
+ * The mode is the one the session was requested under; input and idle terms are the target's
+ * as the policy states them now, which is what its bastion was provisioned with unless the
+ * policy changed during the session.
+ */
+export function recordingPolicyView(session: Session, policy: Policy): RecordingPolicyView {
+  const mode = session.recording ?? 'metadata';
+  const target = findTarget(policy, session.target);
+  if (mode !== 'full' || !target) return { mode, input: false };
+  return {
+    mode,
+    input: target.recordInput,
+    ...(target.idleTimeoutMinutes !== undefined
+      ? { idleTimeoutMinutes: target.idleTimeoutMinutes, idleEndsSession: target.idleEndsSession }
+      : {}),
+  };
 }
 
 const hostForSsh = (host: string): string => (host.includes(':') ? `[${host}]` : host);
@@ -62,8 +112,7 @@ export function connectionView(session: Session, policy: Policy): ConnectionView
   // The file the printed lines read; the known_hosts line goes into it (the CLI writes it).
   const knownHostsFile = `~/.ssh/drawbridge-${session.id}.known_hosts`;
   const strict = `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHostsFile}`;
-  const localPort = suggestedLocalPort(session.id, target);
-  return {
+  const base: Omit<BastionView, 'sshConfig'> = {
     bastion: {
       host: connection.bastionHost,
       port: connection.bastionPort,
@@ -76,19 +125,36 @@ export function connectionView(session: Session, policy: Policy): ConnectionView
           knownHosts: knownHostsLine(connection.bastionHost, connection.bastionPort, pinned),
         }
       : {}),
+    knownHostsFile,
     target: { host: target.host, port: target.port },
+  };
+  const hostBlock = [
+    `Host ${alias}`,
+    `  HostName ${connection.bastionHost}`,
+    `  Port ${connection.bastionPort}`,
+    `  User ${connection.linuxUser}`,
+    '  IdentitiesOnly yes',
+    '  StrictHostKeyChecking yes',
+    `  UserKnownHostsFile ${knownHostsFile}`,
+  ];
+  if (session.recording === 'full') {
+    return {
+      ...base,
+      recorded: true,
+      sshShell: `ssh -tt ${strict} -p ${connection.bastionPort} ${bastion}`,
+      // force, as -tt: the recorder refuses a session without a terminal.
+      sshConfig: [...hostBlock, '  RequestTTY force', ''].join('\n'),
+    };
+  }
+  const localPort = suggestedLocalPort(session.id, target);
+  return {
+    ...base,
     // -J starts the first hop without our -o options: the hop reads them from the config
     // snippet's Host block, so the jump line goes through its alias.
     sshJump: `ssh -J ${alias}${target.port === 22 ? '' : ` -p ${target.port}`} ${hostForSsh(target.host)}`,
     sshForward: `ssh ${strict} -N -L 127.0.0.1:${localPort}:${hostForSsh(target.host)}:${target.port} -p ${connection.bastionPort} ${bastion}`,
     sshConfig: [
-      `Host ${alias}`,
-      `  HostName ${connection.bastionHost}`,
-      `  Port ${connection.bastionPort}`,
-      `  User ${connection.linuxUser}`,
-      '  IdentitiesOnly yes',
-      '  StrictHostKeyChecking yes',
-      `  UserKnownHostsFile ${knownHostsFile}`,
+      ...hostBlock,
       `  LocalForward 127.0.0.1:${localPort} ${hostForSsh(target.host)}:${target.port}`,
       '  SessionType none',
       '',
@@ -184,6 +250,7 @@ export function sessionView(session: Session, policy: Policy) {
     ...(session.breakGlass ? { breakGlass: true, incidentId: session.incidentId } : {}),
     // full: the terminal is recorded; metadata: connections and forwards only
     ...(session.recording ? { recording: session.recording } : {}),
+    recordingPolicy: recordingPolicyView(session, policy),
     ...(session.approval
       ? {
           approval: {

@@ -65,6 +65,26 @@ const ofSession = {
   '404': error("no such session (also for someone else's session)"),
 };
 
+/** What every bastion connection view carries (lib/app/session-view.ts). */
+const BASTION_PROPERTIES = {
+  bastion: {
+    type: 'object',
+    properties: { host: { type: 'string' }, port: { type: 'integer' }, user: { type: 'string' } },
+    required: ['host', 'port', 'user'],
+  },
+  hostKeyFingerprint: { type: 'string' },
+  hostKey: { type: 'string', description: 'the host key Drawbridge issued the bastion: pin it' },
+  knownHosts: { type: 'string', description: 'the known_hosts line pinning it' },
+  knownHostsFile: { type: 'string', description: 'the file the printed lines read it from' },
+  target: {
+    type: 'object',
+    properties: { host: { type: 'string' }, port: { type: 'integer' } },
+    required: ['host', 'port'],
+  },
+  sshConfig: { type: 'string', description: 'a ~/.ssh/config snippet' },
+};
+const BASTION_REQUIRED = ['bastion', 'knownHostsFile', 'target', 'sshConfig'];
+
 export function buildOpenApi(version = '0.1.0') {
   return {
     openapi: '3.1.0',
@@ -347,10 +367,66 @@ export function buildOpenApi(version = '0.1.0') {
             },
             target: { type: 'string' },
             expiresAt: { type: 'string', format: 'date-time' },
-            connection: { type: 'object' },
+            recording: { type: 'string', enum: ['full', 'metadata', 'off'] },
+            recordingPolicy: { $ref: '#/components/schemas/RecordingPolicy' },
+            connection: {
+              description:
+                'Once READY (ec2 and local modes): how to reach the bastion. A recorded session (`recorded: true`) is a shell on the bastion, `sshShell`, and never a tunnel: it has no `sshJump` or `sshForward`.',
+              oneOf: [
+                { $ref: '#/components/schemas/TunnelConnection' },
+                { $ref: '#/components/schemas/RecordedConnection' },
+              ],
+            },
             links: { type: 'object' },
           },
           required: ['id', 'status', 'target', 'links'],
+        },
+        RecordingPolicy: {
+          type: 'object',
+          description: "What the session's recording keeps",
+          properties: {
+            mode: {
+              type: 'string',
+              enum: ['full', 'metadata', 'off'],
+              description:
+                'full: the terminal (a shell on the bastion, never a tunnel); metadata: connections and forwards; off: the audit trail only',
+            },
+            input: {
+              type: 'boolean',
+              description: "keystrokes too (never those typed while the terminal's echo is off)",
+            },
+            idleTimeoutMinutes: {
+              type: 'integer',
+              description: 'no terminal activity this long closes the connection',
+            },
+            idleEndsSession: {
+              type: 'boolean',
+              description: 'that idle close ends the session too',
+            },
+          },
+          required: ['mode', 'input'],
+        },
+        TunnelConnection: {
+          type: 'object',
+          properties: {
+            ...BASTION_PROPERTIES,
+            sshJump: { type: 'string', description: 'ssh -J through the bastion (SSH targets)' },
+            sshForward: { type: 'string', description: 'ssh -N -L: a local port forward' },
+          },
+          required: [...BASTION_REQUIRED, 'sshJump', 'sshForward'],
+        },
+        RecordedConnection: {
+          type: 'object',
+          properties: {
+            ...BASTION_PROPERTIES,
+            recorded: { type: 'boolean', const: true },
+            sshShell: {
+              type: 'string',
+              description:
+                'ssh -tt to the bastion, host key pinned: the recorded shell; the target is reached from there',
+            },
+          },
+          required: [...BASTION_REQUIRED, 'recorded', 'sshShell'],
         },
       },
     },

@@ -124,3 +124,96 @@ describe('drawbridge show: the breakdown line', () => {
     expect(readinessBreakdown(undefined)).toBeUndefined();
   });
 });
+
+describe('the view of a recorded session (recording: full)', () => {
+  const policy = parsePolicy(
+    `
+version: 1
+adminGroup: admins
+quota:
+  activeSessionsPerUser: 2
+targets:
+  - name: prod-shell
+    mode: local
+    host: 10.0.1.9
+    port: 5432
+    allowedGroups: [dev]
+    defaultDurationMinutes: 30
+    maxDurationMinutes: 120
+    access: shell
+    recording: full
+    recordInput: true
+    idleTimeoutMinutes: 15
+  - name: prod-db
+    mode: local
+    host: 10.0.1.9
+    port: 5432
+    allowedGroups: [dev]
+    defaultDurationMinutes: 30
+    maxDurationMinutes: 120
+`,
+    'recorded view test policy',
+  );
+  const ready = (target: string, recording: Session['recording']): Session =>
+    makeSession({
+      target,
+      status: 'READY',
+      readyAt: Date.UTC(2026, 2, 1, 9, 0, 1),
+      expiresAt: Date.UTC(2026, 2, 1, 9, 30, 1),
+      connection: { bastionHost: '127.0.0.1', bastionPort: 2201, linuxUser: 'db-abc' },
+      ...(recording ? { recording } : {}),
+    });
+
+  it('offers the recorded shell (ssh -tt, host key pinned) and no jump or forward the bastion would refuse', () => {
+    const session = ready('prod-shell', 'full');
+    const knownHostsFile = `~/.ssh/drawbridge-${session.id}.known_hosts`;
+    const view = sessionView(session, policy);
+    expect(view.connection).toMatchObject({
+      recorded: true,
+      sshShell: `ssh -tt -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHostsFile} -p 2201 db-abc@127.0.0.1`,
+      knownHostsFile,
+      target: { host: '10.0.1.9', port: 5432 },
+    });
+    expect(view.connection).not.toHaveProperty('sshJump');
+    expect(view.connection).not.toHaveProperty('sshForward');
+    expect(view.connection?.sshConfig).toBe(
+      [
+        'Host drawbridge-prod-shell',
+        '  HostName 127.0.0.1',
+        '  Port 2201',
+        '  User db-abc',
+        '  IdentitiesOnly yes',
+        '  StrictHostKeyChecking yes',
+        `  UserKnownHostsFile ${knownHostsFile}`,
+        '  RequestTTY force',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('states the recording policy: the terminal and the keys typed, and the idle timeout', () => {
+    expect(sessionView(ready('prod-shell', 'full'), policy).recordingPolicy).toEqual({
+      mode: 'full',
+      input: true,
+      idleTimeoutMinutes: 15,
+      idleEndsSession: true,
+    });
+    expect(sessionView(ready('prod-db', 'metadata'), policy).recordingPolicy).toEqual({
+      mode: 'metadata',
+      input: false,
+    });
+    // Sessions requested before recording existed were metadata.
+    expect(sessionView(ready('prod-db', undefined), policy).recordingPolicy.mode).toBe('metadata');
+  });
+
+  it('leaves an unrecorded session its jump and forward lines, and no shell line', () => {
+    const view = sessionView(ready('prod-db', 'metadata'), policy);
+    expect(view.connection).not.toHaveProperty('recorded');
+    expect(view.connection).not.toHaveProperty('sshShell');
+    expect(view.connection).toMatchObject({
+      sshJump: 'ssh -J drawbridge-prod-db -p 5432 10.0.1.9',
+      sshForward: expect.stringContaining(' -N -L 127.0.0.1:5432:10.0.1.9:5432 -p 2201 '),
+    });
+    expect(view.connection?.sshConfig).toContain('  SessionType none\n');
+  });
+});

@@ -49,4 +49,21 @@ describe('the OpenAPI document', () => {
       4096,
     );
   });
+
+  it('documents a recorded session as a shell (sshShell), never a jump or forward, and its recording policy', () => {
+    const schemas = (document.components as { schemas: Record<string, Record<string, unknown>> })
+      .schemas;
+    const recorded = schemas.RecordedConnection ?? {};
+    const properties = Object.keys(recorded.properties as object);
+    expect(recorded.required).toEqual(expect.arrayContaining(['recorded', 'sshShell']));
+    expect(properties).not.toContain('sshJump');
+    expect(properties).not.toContain('sshForward');
+    expect(schemas.TunnelConnection?.required).toEqual(
+      expect.arrayContaining(['sshJump', 'sshForward']),
+    );
+    const session = schemas.Session?.properties as Record<string, Record<string, unknown>>;
+    expect(session.connection?.oneOf).toHaveLength(2);
+    expect(session.recordingPolicy).toEqual({ $ref: '#/components/schemas/RecordingPolicy' });
+    expect(schemas.RecordingPolicy?.required).toEqual(['mode', 'input']);
+  });
 });
