@@ -30,7 +30,7 @@ const TargetItem = z.looseObject({
   requireMfa: z.optional(z.looseObject({ maxAgeMinutes: z.number() })),
   breakGlass: z.optional(z.looseObject({ maxDurationMinutes: z.number() })),
 });
-const TargetList = z.looseObject({ items: z.array(TargetItem) });
+export const TargetList = z.looseObject({ items: z.array(TargetItem) });
 
 /** What the policy's `recording` means for the person opening it, in a table cell. */
 export function recordedWords(recording: string | undefined): string {
@@ -83,6 +83,11 @@ export async function targets(context: Context): Promise<number> {
       ]),
     ),
   );
+  if (data.items.some((target) => target.recording === 'full')) {
+    context.out(
+      '\nRECORDED YES: a session there is a shell on the bastion (ssh -tt) whose terminal is kept and can be replayed; never a tunnel (no ssh -J, -W or port forward)\n',
+    );
+  }
   return ExitCode.ok;
 }
 

@@ -14,8 +14,11 @@ const Connection = z.looseObject({
   hostKey: z.optional(z.string()),
   knownHosts: z.optional(z.string()),
   target: z.looseObject({ host: z.string(), port: z.int() }),
-  sshJump: z.string(),
-  sshForward: z.string(),
+  /** a recorded session: a shell on the bastion (sshShell), no jump or forward */
+  recorded: z.optional(z.boolean()),
+  sshShell: z.optional(z.string()),
+  sshJump: z.optional(z.string()),
+  sshForward: z.optional(z.string()),
   sshConfig: z.string(),
 });
 export type Connection = z.infer<typeof Connection>;
@@ -46,6 +49,14 @@ export const SessionView = z.looseObject({
   failureReason: z.optional(z.string()),
   /** full: the terminal is recorded; metadata: connections and forwards only */
   recording: z.optional(z.string()),
+  recordingPolicy: z.optional(
+    z.looseObject({
+      mode: z.string(),
+      input: z.optional(z.boolean()),
+      idleTimeoutMinutes: z.optional(z.number()),
+      idleEndsSession: z.optional(z.boolean()),
+    }),
+  ),
   connection: z.optional(Connection),
 });
 export type SessionView = z.infer<typeof SessionView>;

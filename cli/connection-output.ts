@@ -1,8 +1,17 @@
+import { formatMinutes } from '../lib/domain/durations.ts';
 import type { Connection, SessionView } from './api-client.ts';
 import { clean, relativeTime, shellLine } from './format.ts';
-import { type BastionAuth, forwardArgs, jumpArgs, sshConfigSnippet, stdioArgs } from './ssh.ts';
+import {
+  type BastionAuth,
+  forwardArgs,
+  jumpArgs,
+  shellArgs,
+  sshConfigSnippet,
+  stdioArgs,
+} from './ssh.ts';
 
-export interface SshCommands {
+/** An unrecorded session: the bastion is a hop to the target. */
+export interface TunnelCommands {
   /** the local end of the port forward */
   localPort: number;
   /** argument vectors, `ssh` first */
@@ -14,11 +23,23 @@ export interface SshCommands {
   config: string;
 }
 
+/** A recorded session: its shell on the bastion, the only thing that bastion allows. */
+export interface ShellCommands {
+  /** `ssh -tt … user@bastion` */
+  shell: string[];
+  config: string;
+}
+
+export type SshCommands = TunnelCommands | ShellCommands;
+
+/** The API marks a recorded session's connection; it then has a shell line and no tunnel. */
+export const isRecorded = (connection: Connection): boolean => connection.recorded === true;
+
 export function sshCommands(
   connection: Connection,
   localPort: number,
   auth: BastionAuth,
-): SshCommands {
+): TunnelCommands {
   return {
     localPort,
     forward: ['ssh', ...forwardArgs(connection, localPort, auth)],
@@ -28,12 +49,55 @@ export function sshCommands(
   };
 }
 
+export function shellCommands(connection: Connection, auth: BastionAuth): ShellCommands {
+  return {
+    shell: ['ssh', ...shellArgs(connection, auth)],
+    config: sshConfigSnippet(connection, undefined, auth),
+  };
+}
+
+/**
+ * What a recorded session keeps and what it is, in plain words: "This session is recorded
+ * (terminal output, and input except passwords); …". From the view's recording policy.
+ */
+export function recordedNotice(view: SessionView, connection: Connection): string[] {
+  const policy = view.recordingPolicy;
+  const what = policy?.input
+    ? 'terminal output, and input except passwords'
+    : 'terminal output; not what you type';
+  const idle = policy?.idleTimeoutMinutes;
+  const target = `${clean(view.target, 64)} (${clean(connection.target.host, 253)}:${connection.target.port})`;
+  return [
+    `This session is recorded (${what}): the owner, admins and auditors can replay it (drawbridge replay ${view.id}).`,
+    `It is a shell on the bastion, never a tunnel: reach ${target} from there; ssh -J, -W, -L, -N, sftp and remote commands are refused.`,
+    ...(idle !== undefined && Number.isInteger(idle) && idle > 0
+      ? [
+          `No activity for ${formatMinutes(idle)} closes the connection${policy?.idleEndsSession === false ? '' : ' and ends the session'}.`,
+        ]
+      : []),
+  ];
+}
+
 const indent = (text: string): string =>
   text
     .replace(/\n+$/, '')
     .split('\n')
     .map((line) => `  ${line}`)
     .join('\n');
+
+function tunnelLines(view: SessionView, connection: Connection, commands: TunnelCommands) {
+  const targetAddress = `${clean(connection.target.host, 253)}:${connection.target.port}`;
+  const forward = [
+    `Port forward (leave it running, then use 127.0.0.1:${commands.localPort} to reach ${clean(view.target, 64)}):`,
+    `  ${clean(shellLine(commands.forward), 2000)}`,
+  ];
+  const jump = [
+    `SSH to ${targetAddress} through the bastion:`,
+    `  ${clean(shellLine(commands.jump), 2000)}`,
+  ];
+  // ssh -W to a port that does not speak SSH is no use: the jump line is for SSH targets.
+  return connection.target.port === 22 ? [...jump, '', ...forward] : forward;
+}
 
 /** The READY block: where the bridge is, how long it stands, and the lines to paste. */
 export function renderReady(
@@ -46,14 +110,6 @@ export function renderReady(
   const { bastion, target } = connection;
   const targetName = clean(view.target, 64);
   const targetAddress = `${clean(target.host, 253)}:${target.port}`;
-  const forward = [
-    `Port forward (leave it running, then use 127.0.0.1:${commands.localPort} to reach ${targetName}):`,
-    `  ${clean(shellLine(commands.forward), 2000)}`,
-  ];
-  const jump = [
-    `SSH to ${targetAddress} through the bastion:`,
-    `  ${clean(shellLine(commands.jump), 2000)}`,
-  ];
   const lines = [
     `${view.id} is READY: ${targetName} (${targetAddress}) until ${view.expiresAt ?? '?'} (${relativeTime(view.expiresAt, now)})`,
     `  bastion   ${clean(bastion.user, 64)}@${clean(bastion.host, 253)}:${bastion.port}`,
@@ -66,8 +122,14 @@ export function renderReady(
       ? `  key       ${identityFile}`
       : '  key       the private half of the public key you sent (not on this machine)',
     '',
-    // ssh -W to a port that does not speak SSH is no use: the jump line is for SSH targets.
-    ...(target.port === 22 ? [...jump, '', ...forward] : forward),
+    ...('shell' in commands
+      ? [
+          ...recordedNotice(view, connection),
+          '',
+          'Shell on the bastion (recorded):',
+          `  ${clean(shellLine(commands.shell), 2000)}`,
+        ]
+      : tunnelLines(view, connection, commands)),
     '',
     'For ~/.ssh/config:',
     indent(

@@ -120,12 +120,16 @@ through the bastion, ~/.ssh/config snippet) and when it expires. Unless --key is
 fresh ed25519 key pair is made for the session; its private half never leaves this machine.
 Ctrl-C while waiting revokes the request.
 
+A recorded target (RECORDED YES in drawbridge targets) is a shell on the bastion, never a
+tunnel: open says the session is recorded and prints its ssh -tt line; --connect runs it; the
+target is reached from that shell. --stdio and --local-port are refused there (exit 2).
+
 Options:
   --reason TEXT         why you need access (required; recorded in the audit trail)
   --for DURATION        how long, e.g. 30m, 1h, 1h30m (default: the target's default)
   --key PATH            send this public key instead of making one
   --connect             run ssh when READY: through the bastion for a target on port 22,
-                        otherwise a local port forward. For an ssm target: aws ssm
+                        otherwise a local port forward; the shell (ssh -tt) when recorded. For an ssm target: aws ssm
                         start-session (port forward, or the shell with --shell), with the
                         session's credentials in its environment only. For an eice target:
                         push the key, then ssh (or a port forward for other ports) through

@@ -2,10 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseDuration } from '../lib/domain/durations.ts';
+import { TargetList } from './account-commands.ts';
 import { afterConnection, revoke } from './after-connection.ts';
 import { type ApiClient, SessionStatus, SessionView } from './api-client.ts';
 import { OPEN_FLAGS } from './api-words.ts';
-import { renderReady, sshCommands } from './connection-output.ts';
+import {
+  isRecorded,
+  renderReady,
+  type SshCommands,
+  shellCommands,
+  sshCommands,
+} from './connection-output.ts';
 import type { Context } from './context.ts';
 import { openEice } from './eice.ts';
 import { CliError, ExitCode, UsageError } from './errors.ts';
@@ -167,6 +174,37 @@ async function waitForSession(
   }
 }
 
+/** The flags that ask for a tunnel (ssh -W, a local port forward). */
+function tunnelFlags(context: Context): string[] {
+  return [
+    ...(context.flag('stdio') ? ['--stdio'] : []),
+    ...(context.string('local-port') !== undefined ? ['--local-port'] : []),
+  ];
+}
+
+const recordedRefusal = (target: string, flags: string[]): UsageError =>
+  new UsageError(
+    `${clean(target, 64)} is recorded: its session is a shell on the bastion (ssh -tt), never a tunnel, so ${flags.join(' and ')} cannot be used; open it without, and reach the target from that shell`,
+  );
+
+/**
+ * A recorded target gives no tunnel: flags asking for one are refused before a key is made or
+ * anything requested. GET /targets says which targets are recorded; if it cannot be read, the
+ * same refusal comes once the session is READY (and the session is revoked).
+ */
+async function refuseTunnelFlags(context: Context, client: ApiClient, target: string) {
+  const flags = tunnelFlags(context);
+  if (flags.length === 0) return;
+  let recording: string | undefined;
+  try {
+    const { data } = await client.request('GET', '/targets', TargetList, { retries: 2 });
+    recording = data.items.find((item) => item.name === target)?.recording;
+  } catch {
+    return;
+  }
+  if (recording === 'full') throw recordedRefusal(target, flags);
+}
+
 /** `drawbridge open <target>`: request, wait for READY, hand over the ssh lines (or run ssh). */
 export async function open(context: Context): Promise<number> {
   const { io, paths } = context;
@@ -183,6 +221,7 @@ export async function open(context: Context): Promise<number> {
 
   // Signed in before any key is made: no point generating one for a request that cannot go.
   const client = await context.client();
+  await refuseTunnelFlags(context, client, target);
   // Listening from here on, so that Ctrl-C at any point leaves neither a key nor a session.
   const interrupt = new Interrupt();
   const unsubscribe = io.onInterrupt?.(() => interrupt.fire());
@@ -281,12 +320,23 @@ export async function open(context: Context): Promise<number> {
       identityFile: key.identityFile,
       knownHostsFile: join(context.paths.keysDir, view.id, 'known_hosts'),
     };
+    if (isRecorded(connection) && tunnelFlags(context).length > 0) {
+      if (await revoke(context, client, view.id, 'a recorded session gives no tunnel')) {
+        await discardKey(key.dir);
+      }
+      throw recordedRefusal(view.target, tunnelFlags(context));
+    }
     await pinHostKey(connection, auth.knownHostsFile);
-    const localPort = localPortFlag ?? (await chooseLocalPort(suggestedLocalPort(connection)));
-    // show (and a second look while the forward runs) must print this port, not pick another.
-    await rememberLocalPort(key.dir, localPort);
     await rememberExpiry(key.dir, view.expiresAt);
-    const commands = sshCommands(connection, localPort, auth);
+    let commands: SshCommands;
+    if (isRecorded(connection)) {
+      commands = shellCommands(connection, auth);
+    } else {
+      const localPort = localPortFlag ?? (await chooseLocalPort(suggestedLocalPort(connection)));
+      // show (and a second look while the forward runs) must print this port, not pick another.
+      await rememberLocalPort(key.dir, localPort);
+      commands = sshCommands(connection, localPort, auth);
+    }
     if (context.json) {
       context.out(
         json({
@@ -315,12 +365,19 @@ function interrupted(context: Context, message: string, tell: boolean): number {
 function connectArgv(
   context: Context,
   connection: NonNullable<SessionView['connection']>,
-  commands: ReturnType<typeof sshCommands>,
+  commands: SshCommands,
 ): { argv: string[]; say: string } {
   const target = `${clean(connection.target.host, 253)}:${connection.target.port}`;
   const fingerprint = connection.hostKeyFingerprint
     ? ` (bastion host key ${clean(connection.hostKeyFingerprint, 100)})`
     : '';
+  if ('shell' in commands) {
+    // The recorder's shell is all a recorded bastion allows: ssh -tt, never -J, -W or -L.
+    return {
+      argv: commands.shell,
+      say: `opening the recorded shell on the bastion${fingerprint}; everything it shows is kept; reach ${target} from there\n`,
+    };
+  }
   if (context.flag('stdio')) {
     // ssh -W joins this terminal to the target itself, as nc would: nothing else to install.
     return {
@@ -349,7 +406,7 @@ async function connect(
   context: Context,
   client: ApiClient,
   view: SessionView,
-  commands: ReturnType<typeof sshCommands>,
+  commands: SshCommands,
   interrupt: Interrupt,
   keyDir: string | undefined,
 ): Promise<number> {

@@ -8,7 +8,13 @@ import {
   SessionStatus,
   SessionView,
 } from './api-client.ts';
-import { renderReady, sshCommands } from './connection-output.ts';
+import {
+  isRecorded,
+  renderReady,
+  type SshCommands,
+  shellCommands,
+  sshCommands,
+} from './connection-output.ts';
 import type { Context } from './context.ts';
 import { ExitCode, NotFoundError, UsageError } from './errors.ts';
 import { clean, json, relativeTime, table } from './format.ts';
@@ -141,13 +147,16 @@ export async function show(context: Context): Promise<number> {
     knownHostsFile: join(context.paths.keysDir, view.id, 'known_hosts'),
   };
   if (connection) await pinHostKey(connection, auth.knownHostsFile);
-  // The port open chose (and a live forward may hold right now), else a free one.
-  const localPort = connection
-    ? ((await rememberedLocalPort(context.paths.keysDir, view.id)) ??
-      (await chooseLocalPort(suggestedLocalPort(connection))))
-    : undefined;
-  const commands =
-    connection && localPort !== undefined ? sshCommands(connection, localPort, auth) : undefined;
+  let commands: SshCommands | undefined;
+  if (connection && isRecorded(connection)) {
+    commands = shellCommands(connection, auth);
+  } else if (connection) {
+    // The port open chose (and a live forward may hold right now), else a free one.
+    const localPort =
+      (await rememberedLocalPort(context.paths.keysDir, view.id)) ??
+      (await chooseLocalPort(suggestedLocalPort(connection)));
+    commands = sshCommands(connection, localPort, auth);
+  }
   if (context.json) {
     context.out(
       json({

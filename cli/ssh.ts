@@ -272,6 +272,21 @@ export function stdioArgs(connection: Connection, auth: BastionAuth): string[] {
 }
 
 /**
+ * `ssh -tt … user@bastion`: the shell of a recorded session, the only thing its bastion allows
+ * (the recorder refuses a session without a terminal; -tt asks for one even when stdin is not).
+ */
+export function shellArgs(connection: Connection, auth: BastionAuth): string[] {
+  const { bastion } = connection;
+  return [
+    '-tt',
+    ...bastionOptions(auth),
+    '-p',
+    String(bastion.port),
+    `${bastion.user}@${bastion.host}`,
+  ];
+}
+
+/**
  * ssh through the bastion to an SSH target. Not `-J`: the ssh that -J starts for the first hop
  * receives neither -i nor -o options, so it would never offer the session key. A ProxyCommand
  * carries them. ssh runs a ProxyCommand with the user's shell and expands % in it, so each
@@ -300,7 +315,7 @@ export function jumpArgs(connection: Connection, auth: BastionAuth): string[] {
 
 /** The port the API suggested for the local end of the forward (the one in its sshConfig). */
 export function suggestedLocalPort(connection: Connection): number {
-  const match = /-L\s+127\.0\.0\.1:(\d{1,5}):/.exec(connection.sshForward);
+  const match = /-L\s+127\.0\.0\.1:(\d{1,5}):/.exec(connection.sshForward ?? '');
   const port = Number(match?.[1]);
   if (Number.isInteger(port) && port > 0 && port < 65536) return port;
   return connection.target.port < 1024 ? 10_000 + connection.target.port : connection.target.port;
@@ -326,10 +341,10 @@ export async function chooseLocalPort(suggested: number): Promise<number> {
   return (await listenOn(suggested)) ?? (await listenOn(0)) ?? suggested;
 }
 
-/** The ~/.ssh/config snippet from the API, with our key and local port put in. */
+/** The ~/.ssh/config snippet from the API, with our key and local port (if any) put in. */
 export function sshConfigSnippet(
   connection: Connection,
-  localPort: number,
+  localPort: number | undefined,
   auth: BastionAuth,
 ): string {
   const suggested = suggestedLocalPort(connection);
@@ -341,7 +356,7 @@ export function sshConfigSnippet(
     .map((line) =>
       line.replace(
         new RegExp(`^(\\s*LocalForward\\s+127\\.0\\.0\\.1:)${suggested}(\\s)`),
-        `$1${localPort}$2`,
+        `$1${localPort ?? suggested}$2`,
       ),
     );
   const out = [
