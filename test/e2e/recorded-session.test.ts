@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -238,6 +238,57 @@ describe('a recorded session through local mode', { timeout: 45_000 }, () => {
     expect(viewed.slice(before.length).map((e) => e.actor)).toEqual(['alice', 'erin', 'dave']);
     expect(viewed.map((e) => e.actor)).not.toContain('bob');
     expect(viewed.at(-1)?.detail).toMatchObject({ format: 'asciicast', intact: true });
+  });
+});
+
+describe('drawbridge open --connect on a recorded target', { timeout: 45_000 }, () => {
+  it('says the session is recorded, runs ssh -tt into the recorder with the pinned host key, and ends the session on exit', async () => {
+    const cli = spawn(
+      process.execPath,
+      [
+        `${REPO}/bin/drawbridge.mjs`,
+        'open',
+        'shell',
+        '--reason',
+        'open --connect, recorded',
+        '--connect',
+      ],
+      {
+        cwd: dataDir,
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: dataDir,
+          DRAWBRIDGE_API_URL: orchestrator.url,
+          DRAWBRIDGE_TOKEN: tokens.alice ?? '',
+        },
+        stdio: 'pipe',
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    cli.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    cli.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<number | null>((done) => cli.once('close', done));
+    // Typed ahead, as a hurried engineer would; stdin stays open until the shell has answered.
+    cli.stdin.write('echo via-open-$((3+4))\r');
+    await expect.poll(() => stdout, { timeout: 30_000, interval: 100 }).toMatch(/via-open-7/);
+    cli.stdin.write('exit\r');
+    expect(await exited, `${stdout}\n${stderr}`).toBe(0);
+
+    expect(stdout).toContain('This session is recorded (terminal output; not what you type)');
+    expect(stdout).toMatch(/Shell on the bastion \(recorded\):\n {2}ssh -tt /);
+    expect(stderr).toContain('opening the recorded shell on the bastion');
+    const id = /(s-[0-9a-z]+) is READY/.exec(stdout)?.[1] ?? '';
+    expect(id).not.toBe('');
+    // Leaving the shell ended the session; what the shell showed is in its recording.
+    expect((await client('alice').get(id)).body).toMatchObject({ status: 'ENDED' });
+    const text = await recording('alice', id, 'text');
+    expect(text.verdict).toBe('intact');
+    expect(text.body).toContain('via-open-7');
   });
 });
 
