@@ -53,10 +53,24 @@ export interface Connection {
   bastion: { host: string; port: number; user: string };
   hostKeyFingerprint?: string;
   hostKey?: string;
+  /** the known_hosts line pinning the bastion's host key, and the file the lines read it from */
+  knownHosts?: string;
+  knownHostsFile?: string;
   target: { host: string; port: number };
-  sshJump: string;
-  sshForward: string;
+  /** a recorded session: a shell on the bastion (sshShell), never a jump or a forward */
+  recorded?: boolean;
+  sshShell?: string;
+  sshJump?: string;
+  sshForward?: string;
   sshConfig: string;
+}
+
+/** What a session's recording keeps. */
+export interface RecordingPolicy {
+  mode: 'full' | 'metadata' | 'off';
+  input: boolean;
+  idleTimeoutMinutes?: number;
+  idleEndsSession?: boolean;
 }
 
 export interface Session {
@@ -84,6 +98,8 @@ export interface Session {
     comment?: string;
   };
   extendedMinutes?: number;
+  recording?: string;
+  recordingPolicy?: RecordingPolicy;
   connection?: Connection;
   ssm?: { instanceId: string; documents: string[]; target: { host: string; port: number } };
 }

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type AuditEvent, api, type Session } from './api.ts';
 import { accessToken } from './auth.ts';
-import { ConnectionHelp } from './sessions.tsx';
+import { ConnectionHelp, RecordedBadge, recordingWords } from './sessions.tsx';
 import { countdown, ErrorNote, Section, Status, useNow, usePoll, when } from './ui.tsx';
 
 interface RecordingCheck {
@@ -133,8 +133,10 @@ export function SessionDetail({ id }: { id: string }) {
             <dd>{s.owner}</dd>
             <dt>Target</dt>
             <dd>
-              {s.target} ({s.mode})
+              {s.target} ({s.mode}) <RecordedBadge session={s} />
             </dd>
+            <dt>Recording</dt>
+            <dd>{recordingWords(s)}</dd>
             <dt>From</dt>
             <dd>{s.sourceCidr ?? '—'}</dd>
             <dt>Reason</dt>

@@ -18,6 +18,8 @@ export interface TargetChoice {
   defaultDurationMinutes?: number;
   maxDurationMinutes?: number;
   breakGlass?: boolean;
+  /** full: a recorded shell on the bastion, never a tunnel */
+  recording?: string;
 }
 
 /**
@@ -82,6 +84,7 @@ function RequestForm({ onCreated, known }: { onCreated: () => void; known: strin
               {targets.map((candidate) => (
                 <option value={candidate.name} key={candidate.name}>
                   {candidate.name}
+                  {candidate.recording === 'full' ? ' (recorded)' : ''}
                   {candidate.description ? ` — ${candidate.description}` : ''}
                 </option>
               ))}
@@ -116,6 +119,12 @@ function RequestForm({ onCreated, known }: { onCreated: () => void; known: strin
           />
         </label>
       </div>
+      {chosen?.recording === 'full' ? (
+        <p class="notice">
+          {chosen.name} is recorded: a session there is a shell on the bastion whose terminal is
+          kept and can be replayed, never a tunnel.
+        </p>
+      ) : null}
       <label>
         Reason
         <input
@@ -169,19 +178,33 @@ function RequestForm({ onCreated, known }: { onCreated: () => void; known: strin
   );
 }
 
-/** The config snippet with the host key pinned, when the API gives the key itself. */
-function pinnedConfig(connection: Connection): string {
-  if (!connection.hostKey) return connection.sshConfig;
-  const host =
-    connection.bastion.port === 22
-      ? connection.bastion.host
-      : `[${connection.bastion.host}]:${connection.bastion.port}`;
-  return `${connection.sshConfig.trimEnd()}
-  StrictHostKeyChecking yes
-  UserKnownHostsFile ~/.ssh/drawbridge_known_hosts
-# ~/.ssh/drawbridge_known_hosts
-${host} ${connection.hostKey}
-`;
+/** What the session's recording keeps, in words: the API's policy, said plainly. */
+export function recordingWords(session: Session): string {
+  const policy = session.recordingPolicy;
+  const mode = policy?.mode ?? session.recording ?? 'metadata';
+  if (mode === 'off') return 'Not recorded (the audit trail only).';
+  if (mode !== 'full') return 'Connections are logged; the terminal is not recorded by Drawbridge.';
+  const idle = policy?.idleTimeoutMinutes;
+  return `Recorded: terminal output${policy?.input ? ' and input (never passwords)' : ', not what you type'}; the owner, admins and auditors can replay it.${
+    idle
+      ? ` No activity for ${idle} min closes the connection${policy?.idleEndsSession === false ? '' : ' and ends the session'}.`
+      : ''
+  }`;
+}
+
+export function RecordedBadge({ session }: { session: Session }) {
+  return session.recording === 'full' ? <span class="tag recorded">Recorded</span> : null;
+}
+
+/** Run once before the lines: they trust only the host key Drawbridge issued the bastion. */
+function PinHostKey({ connection }: { connection: Connection }) {
+  if (!connection.knownHosts || !connection.knownHostsFile) return null;
+  return (
+    <Copyable
+      label="Pin the bastion's host key (once)"
+      text={`echo '${connection.knownHosts}' > ${connection.knownHostsFile}`}
+    />
+  );
 }
 
 export function ConnectionHelp({ session }: { session: Session }) {
@@ -196,14 +219,27 @@ export function ConnectionHelp({ session }: { session: Session }) {
   if (!connection) return null;
   return (
     <div class="connection">
+      {connection.recorded ? (
+        <p class="notice">
+          {recordingWords(session)} It is a shell on the bastion, never a tunnel: reach{' '}
+          {connection.target.host}:{connection.target.port} from there.
+        </p>
+      ) : null}
       {connection.hostKeyFingerprint ? (
         <p class="muted">
           Bastion host key: <code>{connection.hostKeyFingerprint}</code>
         </p>
       ) : null}
-      <Copyable label="Jump to the target" text={connection.sshJump} />
-      <Copyable label="Port forward" text={connection.sshForward} />
-      <Copyable label="~/.ssh/config" text={pinnedConfig(connection)} />
+      <PinHostKey connection={connection} />
+      {connection.recorded ? (
+        <Copyable label="Shell on the bastion (recorded)" text={connection.sshShell ?? ''} />
+      ) : (
+        <>
+          <Copyable label="Jump to the target" text={connection.sshJump ?? ''} />
+          <Copyable label="Port forward" text={connection.sshForward ?? ''} />
+        </>
+      )}
+      <Copyable label="~/.ssh/config" text={connection.sshConfig} />
     </div>
   );
 }
@@ -220,6 +256,7 @@ function SessionCard({ session, onChange }: { session: Session; onChange: () => 
       <header>
         <Status status={session.status} />
         <strong>{session.target}</strong>
+        <RecordedBadge session={session} />
         {session.breakGlass ? <span class="tag">break-glass {session.incidentId}</span> : null}
         {session.status === 'READY' ? (
           <span class="countdown" title={`until ${when(session.expiresAt)}`}>

@@ -210,6 +210,41 @@ describe('the console in Chromium', { timeout: 45_000 }, () => {
     await expectAccessible(page);
   });
 
+  it('marks a recorded target and session: a Recorded badge and the ssh -tt line, no jump or forward', async () => {
+    const page = await signedIn('alice');
+    const picker = page.getByLabel('Target');
+    await expect(picker.locator('option[value="demo-recorded"]').textContent()).resolves.toBe(
+      'demo-recorded (recorded)',
+    );
+    await picker.selectOption('demo-recorded');
+    await page.getByText('demo-recorded is recorded: a session there is a shell').waitFor();
+    await page.getByLabel('Reason').fill('recorded, from the console');
+    await page.getByLabel('Your SSH public key').fill(key.publicKey);
+    await page.getByRole('button', { name: 'Request access' }).click();
+    const card = page.locator('article.session', { hasText: 'demo-recorded' });
+    await card.getByText('READY').waitFor({ timeout: 20_000 });
+    await expect(card.locator('.tag.recorded').textContent()).resolves.toBe('Recorded');
+    await card.getByText(/^Recorded: terminal output, not what you type;/).waitFor();
+    const shell = card.locator('.copyable', { hasText: 'Shell on the bastion (recorded)' });
+    const line = String(await shell.locator('code').textContent());
+    expect(line).toMatch(
+      /^ssh -tt -o StrictHostKeyChecking=yes -o UserKnownHostsFile=~\/\.ssh\/drawbridge-s-[0-9a-z]+\.known_hosts -p \d+ \S+@127\.0\.0\.1$/,
+    );
+    // The host key goes, pinned, into the very file that line reads.
+    const pin = card.locator('.copyable', { hasText: "Pin the bastion's host key" });
+    const knownHostsFile = /UserKnownHostsFile=(\S+)/.exec(line)?.[1] ?? '?';
+    await expect(pin.locator('code').textContent()).resolves.toMatch(
+      new RegExp(
+        `^echo '\\[127\\.0\\.0\\.1\\]:\\d+ ssh-ed25519 [A-Za-z0-9+/=]+' > ${knownHostsFile}$`,
+      ),
+    );
+    await expect(card.getByText(/ssh -J| -N -L |LocalForward/).count()).resolves.toBe(0);
+    await screenshot(page, 'my-sessions-recorded');
+    await expectAccessible(page);
+    const id = String((await card.getAttribute('aria-label'))?.replace('session ', '') ?? '');
+    await apiClient(orchestrator.url, await token('alice')).end(id);
+  });
+
   it('signs in through the provider, silently again on reload, and signs out of both', async () => {
     const page = await newPage();
     await page.goto(`${orchestrator.url}/`);
@@ -350,6 +385,9 @@ describe('the console in Chromium', { timeout: 45_000 }, () => {
     });
     await page.goto(`${orchestrator.url}/#/sessions/${id}`);
     await page.getByText(/^Verified: \d+ events, hash chain intact\.$/).waitFor();
+    // The summary says plainly that the session was recorded, and what of it.
+    await expect(page.locator('.facts .tag.recorded').textContent()).resolves.toBe('Recorded');
+    await page.getByText(/^Recorded: terminal output, not what you type;/).waitFor();
     await page
       .getByText(/^Recording verified: \d+ chunks, hash chain intact, ending at the head/)
       .waitFor();
