@@ -1,12 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sessionView } from '../lib/app/session-view.ts';
 import {
   credentialWindowMinutes,
   EXPIRY_WARNING_MINUTES,
   planExtension,
 } from '../lib/domain/extension.ts';
+import { parsePolicy } from '../lib/domain/policy-yaml.ts';
 import type { Session } from '../lib/domain/session.ts';
+import { makeSession } from './support/sessions.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -53,5 +56,30 @@ describe('README', () => {
   it('says which ClientToken each launch attempt uses', () => {
     expect(readme).not.toMatch(/`ClientToken` is the session id\./);
     expect(readme).toContain('`<session id>-N`');
+  });
+
+  it("gives the recorded-session line the API hands out (sshShell), placeholders for the session's values", () => {
+    const policy = parsePolicy(
+      `version: 1
+adminGroup: admins
+quota: { activeSessionsPerUser: 1 }
+targets:
+  - { name: prod-shell, mode: local, host: 10.0.0.5, port: 5432, allowedGroups: [dev], defaultDurationMinutes: 30, maxDurationMinutes: 60, access: shell, recording: full }
+`,
+      'readme',
+    );
+    const session = makeSession({
+      target: 'prod-shell',
+      status: 'READY',
+      recording: 'full',
+      connection: { bastionHost: '198.51.100.7', bastionPort: 2201, linuxUser: 'db-abc' },
+    });
+    const connection = sessionView(session, policy).connection;
+    const line = (connection && 'sshShell' in connection ? connection.sshShell : '')
+      .replace(session.id, '<id>')
+      .replace('2201', '<port>')
+      .replace('db-abc@198.51.100.7', '<user>@<bastion>');
+    expect(line).toMatch(/^ssh -tt /);
+    expect(readme).toContain(`\n${line}\n`);
   });
 });
