@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SpawnFn } from '../../cli/io.ts';
-import { type Io, main } from '../../cli/main.ts';
+import { runCli } from '../support/cli.ts';
 
 const id = 's-0123456789abcdefghjk';
 const API = ['--api', 'http://api.test', '--token', 'a.b.c'];
@@ -104,24 +104,13 @@ afterAll(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-async function cli(args: string[], fetchFn: typeof fetch, spawn?: SpawnFn) {
-  let stdout = '';
-  let stderr = '';
-  const io: Io = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
+const cli = (args: string[], fetchFn: typeof fetch, spawn?: SpawnFn) =>
+  runCli(args, {
     env: { HOME: home, XDG_CONFIG_HOME: join(home, 'xdg') },
-    isTTY: false,
     cwd: home,
     fetch: fetchFn,
     ...(spawn ? { spawn } : {}),
-  };
-  return { code: await main(args, io), stdout, stderr };
-}
+  });
 
 /** A spawn that starts nothing: it records what would have run and "exits" 0. */
 function recordingSpawn() {

@@ -151,6 +151,8 @@ describe('drawbridge open <ssm target>', () => {
     expect(run.code).toBe(0);
     // Leaving start-session ends the session, as aws ssm start-session users expect.
     expect(requests).toEqual([
+      // --local-port: first whether the target is recorded (a recorded one gives no forward)
+      { method: 'GET', path: '/targets' },
       { method: 'POST', path: '/sessions' },
       { method: 'POST', path: `/sessions/${ID}/credentials` },
       { method: 'GET', path: `/sessions/${ID}` },
