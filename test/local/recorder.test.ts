@@ -150,6 +150,55 @@ describe('the recorder behind a real sshd and a real ssh -tt', () => {
     expect(JSON.parse(cast[0] ?? '{}')).toMatchObject({ version: 2 });
   });
 
+  it('records bulk output whole and in order, in chunks of at most 16 KB, the chain intact', async () => {
+    const { session, connection } = await launch();
+    const shell = terminal(connection);
+    // Non-ASCII text and DEL take the recorder's other JSON escaper; the verifier recomputes
+    // every hash with JavaScript's canonical JSON, so both must write the same text.
+    shell.send(
+      "awk 'BEGIN { for (i = 1; i <= 20000; i++) printf \"line %d é\\177✓\\n\", i }'; echo bulk-$((20+2))\r",
+    );
+    await shell.waitFor(/bulk-22/);
+    shell.send('exit\r');
+    await shell.exited;
+    await provider.release(session);
+    launched.splice(0);
+
+    const lines = (await store().lines(session.id)).filter((line) => line !== '');
+    // CloudWatch takes events of up to 256 KB: a chunk stays far below it.
+    expect(Math.max(...lines.map((line) => Buffer.byteLength(line)))).toBeLessThan(128 * 1024);
+    const chunks = await chunksOf(session.id);
+    expect(verifyRecording(session.id, chunks, await store().sealedHead(session.id))).toMatchObject(
+      { intact: true, complete: true },
+    );
+    const data = chunks.flatMap((chunk) => (chunk.kind === 'data' ? [chunk] : []));
+    for (const chunk of data) {
+      const text = chunk.events.reduce((size, [, , piece]) => size + piece.length, 0);
+      expect(text).toBeLessThanOrEqual(16384);
+      const times = chunk.events.map(([at]) => at);
+      expect(times).toEqual([...times].sort((a, b) => a - b));
+    }
+    const output = data
+      .flatMap((chunk) => chunk.events)
+      .filter(([, code]) => code === 'o')
+      .map(([, , piece]) => piece)
+      .join('');
+    // (the first line follows the shell's prompt, which the command was typed ahead of)
+    const printed = output.match(/line \d+ [^\r\n]*\r\n/g)?.map((line) => line.slice(0, -2));
+    expect(printed).toEqual(Array.from({ length: 20000 }, (_, i) => `line ${i + 1} é\u007f✓`));
+  });
+
+  it('a large paste into a terminal busy printing neither deadlocks nor is lost', async () => {
+    const { connection } = await launch();
+    const shell = terminal(connection);
+    // The terminal is printing and nobody reads its input until the output is done: the
+    // paste outgrows the pty's input buffer while its output still has to be relayed.
+    shell.send('stty -icanon -echo; seq 1 200000; head -c 300000 | wc -c | sed s/^/got-/\r');
+    await shell.waitFor(/\r\n2\r\n3\r\n/);
+    shell.send('x'.repeat(300000));
+    await shell.waitFor(/got-\s*300000/);
+  });
+
   it.each([
     ['ssh host cmd', ['-tt'], ['id']],
     ['sftp (a subsystem)', ['-T', '-s'], ['sftp']],
