@@ -2,7 +2,9 @@
 // local mode and the ec2 image both run): throughput of `cat` of a large file through a recorded
 // and an unrecorded shell session, keystroke round trip with and without the recorder, and the
 // recording's size per minute of a typical interactive session with its CloudWatch cost.
-// Usage: node bench/recording.ts [megabytes] [keystrokes]
+// Recorded and unrecorded runs alternate (cats round by round, keystrokes key by key), so load
+// from elsewhere on the machine falls on both alike; the throughput ratio is reported per round.
+// Usage: node bench/recording.ts [megabytes] [keystrokes] [rounds]
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -20,6 +22,7 @@ import { ms, percentile, printTable } from './stats.ts';
 
 const megabytes = Number(process.argv[2] ?? 50);
 const keystrokes = Number(process.argv[3] ?? 300);
+const rounds = Number(process.argv[4] ?? 3);
 /** CloudWatch Logs standard ingestion, us-east-1 (AWS pricing page, 2026): $0.50 per GB. */
 const INGESTION_USD_PER_GB = 0.5;
 /** CloudWatch bills each event's message plus 26 bytes. */
@@ -136,80 +139,126 @@ const sinkSize = (id: string) =>
     () => 0,
   );
 
-async function catSeconds(recorded: boolean): Promise<{ seconds: number; bytes: number }> {
+/** Wall time of one cat, and the bench's own CPU while it ran (reading ssh's output). */
+async function catSeconds(
+  recorded: boolean,
+): Promise<{ seconds: number; bytes: number; clientCpu: number }> {
   const { session, shell: opened } = await shell(recorded);
   const before = opened.bytes;
   const sinkBefore = await sinkSize(session.id);
+  const cpuBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   opened.send(`cat ${file}; echo cat-done\n`);
   await opened.until(() => opened.tail.includes('cat-done\r\nREADY$'));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuBefore);
   const bytes = opened.bytes - before;
-  if (recorded) overhead.push(((await sinkSize(session.id)) - sinkBefore) / bytes);
+  if (recorded) {
+    // the last chunk is written up to a second after its output
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    overhead.push(((await sinkSize(session.id)) - sinkBefore) / bytes);
+  }
   await opened.close();
   await provider.release(session);
-  return { seconds, bytes };
+  return { seconds, bytes, clientCpu: (cpu.user + cpu.system) / 1e6 };
 }
 
-const throughput: Record<string, string | number>[] = [];
-const rates: Record<string, number[]> = { unrecorded: [], recorded: [] };
-for (let round = 0; round < 3; round += 1) {
-  for (const recorded of [false, true]) {
-    const { seconds, bytes } = await catSeconds(recorded);
-    rates[recorded ? 'recorded' : 'unrecorded']?.push(bytes / seconds / 1024 / 1024);
+const rates: Record<'unrecorded' | 'recorded', number[]> = { unrecorded: [], recorded: [] };
+const clientCpu: Record<'unrecorded' | 'recorded', number[]> = { unrecorded: [], recorded: [] };
+const ratios: number[] = [];
+for (let round = 0; round < rounds; round += 1) {
+  // which goes first alternates, so neither always runs on a warmer (or busier) machine
+  const order = round % 2 === 0 ? [false, true] : [true, false];
+  const rate: Partial<Record<'unrecorded' | 'recorded', number>> = {};
+  for (const recorded of order) {
+    const label = recorded ? 'recorded' : 'unrecorded';
+    const { seconds, bytes, clientCpu: cpu } = await catSeconds(recorded);
+    rate[label] = bytes / seconds / 1024 / 1024;
+    rates[label].push(rate[label]);
+    clientCpu[label].push(cpu / seconds);
   }
+  ratios.push((rate.recorded ?? 0) / (rate.unrecorded ?? 1));
 }
-const best = (values: number[] | undefined) => Math.max(...(values ?? [0]));
-for (const [label, values] of Object.entries(rates)) {
-  throughput.push({
+const best = (values: number[]) => Math.max(...values);
+const median = (values: number[]) => percentile(values, 50);
+const each = (values: number[], digits = 1) =>
+  values.map((value) => value.toFixed(digits)).join(' / ');
+const throughput: Record<string, string | number>[] = (['unrecorded', 'recorded'] as const).map(
+  (label) => ({
     session: label,
-    'MiB/s (best of 3)': best(values).toFixed(1),
-    'MiB/s (each)': values.map((value) => value.toFixed(1)).join(' / '),
-  });
-}
-const median = (values: number[] | undefined) => percentile(values ?? [0], 50);
+    [`MiB/s (best of ${rounds})`]: best(rates[label]).toFixed(1),
+    median: median(rates[label]).toFixed(1),
+    'each round': each(rates[label]),
+    // near 1.0 would mean this process's reading, not ssh or the recorder, set the pace
+    'bench CPU / wall': each(clientCpu[label], 2),
+  }),
+);
 throughput.push({
   session: 'ratio recorded/unrecorded (target >= 0.8)',
-  'MiB/s (best of 3)': (best(rates.recorded) / best(rates.unrecorded)).toFixed(2),
-  'MiB/s (each)': `median of 3: ${(median(rates.recorded) / median(rates.unrecorded)).toFixed(2)}`,
+  [`MiB/s (best of ${rounds})`]: (best(rates.recorded) / best(rates.unrecorded)).toFixed(2),
+  median: median(ratios).toFixed(2),
+  'each round': each(ratios, 2),
+  'bench CPU / wall': '',
 });
-printTable(`cat of a ${megabytes} MB text file through ssh -tt`, throughput);
+printTable(
+  `cat of a ${megabytes} MB text file through ssh -tt (ratio: per round, recorded ÷ unrecorded of the same round; best: best ÷ best)`,
+  throughput,
+);
 
 // ---------------------------------------------------------------- keystroke round trip
-async function roundTrips(recorded: boolean): Promise<number[]> {
-  const { session, shell: opened } = await shell(recorded, recorded);
-  const samples: number[] = [];
+const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis));
+async function keyRoundTrip(opened: Shell): Promise<number> {
+  const before = opened.bytes;
+  const started = process.hrtime.bigint();
+  opened.send('x');
+  await opened.until(() => opened.bytes > before);
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+/** Both sessions open at once, keys sent to each in turn: both see the same moments of load. */
+async function roundTrips(): Promise<{ plain: number[]; recorded: number[] }> {
+  const unrecorded = await shell(false);
+  const recorded = await shell(true, true);
+  const samples = { plain: [] as number[], recorded: [] as number[] };
+  const pairs = [
+    [samples.plain, unrecorded.shell],
+    [samples.recorded, recorded.shell],
+  ] as const;
   for (let index = 0; index < keystrokes; index += 1) {
-    const before = opened.bytes;
-    const started = process.hrtime.bigint();
-    opened.send('x');
-    await opened.until(() => opened.bytes > before);
-    samples.push(Number(process.hrtime.bigint() - started) / 1e6);
-    // a new line now and then, so the line never nears the terminal's limit
-    if (index % 100 === 99) {
-      opened.send('\u0015');
-      await opened.until(() => true);
+    for (const [into, opened] of index % 2 === 0 ? pairs : [...pairs].reverse()) {
+      into.push(await keyRoundTrip(opened));
+      // a new line now and then, so the line never nears the terminal's limit
+      if (index % 100 === 99) {
+        // the terminal erases the line: let that output pass before the next key is timed
+        const before = opened.bytes;
+        opened.send('\u0015');
+        await Promise.race([opened.until(() => opened.bytes > before), sleep(1000)]);
+        await sleep(100);
+      }
     }
   }
-  await opened.close();
-  await provider.release(session);
+  for (const { session, shell: opened } of [unrecorded, recorded]) {
+    await opened.close();
+    await provider.release(session);
+  }
   return samples;
 }
-const plain = await roundTrips(false);
-const recordedSamples = await roundTrips(true);
-printTable(`keystroke round trip (${keystrokes} keys, echo by the remote terminal)`, [
-  { session: 'unrecorded', p50: ms(percentile(plain, 50)), p99: ms(percentile(plain, 99)) },
-  {
-    session: 'recorded (input recorded too)',
-    p50: ms(percentile(recordedSamples, 50)),
-    p99: ms(percentile(recordedSamples, 99)),
-  },
-  {
-    session: 'added by recording',
-    p50: ms(percentile(recordedSamples, 50) - percentile(plain, 50)),
-    p99: ms(percentile(recordedSamples, 99) - percentile(plain, 99)),
-  },
-]);
+const { plain, recorded: recordedSamples } = await roundTrips();
+printTable(
+  `keystroke round trip (${keystrokes} keys each, alternating, echo by the remote terminal)`,
+  [
+    { session: 'unrecorded', p50: ms(percentile(plain, 50)), p99: ms(percentile(plain, 99)) },
+    {
+      session: 'recorded (input recorded too)',
+      p50: ms(percentile(recordedSamples, 50)),
+      p99: ms(percentile(recordedSamples, 99)),
+    },
+    {
+      session: 'added by recording',
+      p50: ms(percentile(recordedSamples, 50) - percentile(plain, 50)),
+      p99: ms(percentile(recordedSamples, 99) - percentile(plain, 99)),
+    },
+  ],
+);
 
 // ---------------------------------------------------------------- size per minute
 // A typical interactive minute, compressed in time: typed commands (8 keys/s, input recorded)
