@@ -156,7 +156,7 @@ describe('the recorder behind a real sshd and a real ssh -tt', () => {
     // Non-ASCII text and DEL take the recorder's other JSON escaper; the verifier recomputes
     // every hash with JavaScript's canonical JSON, so both must write the same text.
     shell.send(
-      "awk 'BEGIN { for (i = 1; i <= 20000; i++) printf \"line %d é\\177✓\\n\", i }'; echo bulk-$((20+2))\r",
+      'awk \'BEGIN { for (i = 1; i <= 20000; i++) printf "line %d é\\177✓\\n", i }\'; echo bulk-$((20+2))\r',
     );
     await shell.waitFor(/bulk-22/);
     shell.send('exit\r');
