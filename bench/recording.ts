@@ -206,7 +206,6 @@ printTable(
 );
 
 // ---------------------------------------------------------------- keystroke round trip
-const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis));
 async function keyRoundTrip(opened: Shell): Promise<number> {
   const before = opened.bytes;
   const started = process.hrtime.bigint();
