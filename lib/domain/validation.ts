@@ -8,7 +8,14 @@ import en from 'zod/v4/locales/en.js';
  * here adds zod's English ones (≈2 KB) for those, per parse rather than as a global setting,
  * so every 4xx and policy error still names what is wrong whoever imported zod first.
  */
-const ENGLISH = { error: en().localeError };
+let english: z.core.$ZodErrorMap | undefined;
+const ENGLISH = {
+  // built by the first parse that finds an issue: a valid request never needs a message
+  error: (issue: z.core.$ZodRawIssue) => {
+    english ??= en().localeError;
+    return english(issue);
+  },
+};
 
 /** `schema.safeParse(value)`, with English messages for the issues the schema does not word. */
 export function safeParse<S extends z.ZodMiniType>(schema: S, value: unknown) {
