@@ -106,3 +106,26 @@ describe.each(Object.entries(HOT_PATH))('%s', (name, { file }) => {
     if (name !== 'console') expect(inputs).toContain('lib/domain/policy.ts');
   });
 });
+
+// Metrics: only the functions whose use case emits some build and flush them
+// (lib/composition/metrics.ts); a read function would only flush an empty buffer.
+const METERED = new Set([
+  'requestSession',
+  'approveSession',
+  'denySession',
+  'provision',
+  'onInstanceState',
+  'onBastionLog',
+  'expire',
+  'reap',
+  'endSession',
+]);
+describe.each(Object.entries(HOT_PATH))('%s', (name, { file }) => {
+  it(`${METERED.has(name) ? 'bundles' : 'does not bundle'} Powertools Metrics`, async () => {
+    const inputs = Object.keys((await bundleOf(file)).inputs);
+    expect(inputs.includes('lib/aws/powertools-metrics.ts')).toBe(METERED.has(name));
+    expect(inputs.some((input) => input.includes('@aws-lambda-powertools/metrics/'))).toBe(
+      METERED.has(name),
+    );
+  });
+});
