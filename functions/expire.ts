@@ -3,10 +3,10 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { AppDeps } from '../lib/app/deps.ts';
 import { expireSession } from '../lib/app/expire-session.ts';
-import { flushMetrics } from '../lib/aws/powertools-metrics.ts';
 import { composeActing } from '../lib/composition/acting.ts';
 import { logger } from '../lib/composition/core.ts';
 import { lazy } from '../lib/composition/lazy.ts';
+import { flushMetrics, withMetrics } from '../lib/composition/metrics.ts';
 import { SessionMessage } from '../lib/http/event-schemas.ts';
 
 /** time kept after the wait to terminate the bastion and record the end */
@@ -33,4 +33,4 @@ export const createExpireHandler = (deps: () => AppDeps) =>
     .use(flushMetrics());
 
 /** DynamoDB, Scheduler, SNS; EC2/SSM only to end an ec2/ssm session (lib/composition/acting.ts). */
-export const handler = createExpireHandler(lazy(composeActing));
+export const handler = createExpireHandler(lazy(() => withMetrics(composeActing())));

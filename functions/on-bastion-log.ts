@@ -2,10 +2,10 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { type BastionLogOutcome, onEc2BastionLog } from '../lib/app/bastion-log.ts';
 import type { AppDeps } from '../lib/app/deps.ts';
-import { flushMetrics } from '../lib/aws/powertools-metrics.ts';
 import { composeActing } from '../lib/composition/acting.ts';
 import { logger } from '../lib/composition/core.ts';
 import { lazy } from '../lib/composition/lazy.ts';
+import { flushMetrics, withMetrics } from '../lib/composition/metrics.ts';
 import { ValidationError } from '../lib/domain/errors.ts';
 import { parseLogsSubscriptionEvent } from '../lib/http/logs-subscription.ts';
 
@@ -49,4 +49,4 @@ export const createOnBastionLogHandler = (deps: () => AppDeps) =>
     .use(flushMetrics());
 
 /** DynamoDB, EC2 (inspects the instance), Scheduler, SNS (lib/composition/acting.ts). */
-export const handler = createOnBastionLogHandler(lazy(composeActing));
+export const handler = createOnBastionLogHandler(lazy(() => withMetrics(composeActing())));

@@ -2,10 +2,10 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { AppDeps } from '../lib/app/deps.ts';
 import { onInstanceState } from '../lib/app/observe-bastion.ts';
-import { flushMetrics } from '../lib/aws/powertools-metrics.ts';
 import { composeActing } from '../lib/composition/acting.ts';
 import { logger } from '../lib/composition/core.ts';
 import { lazy } from '../lib/composition/lazy.ts';
+import { flushMetrics, withMetrics } from '../lib/composition/metrics.ts';
 import { InstanceStateEvent } from '../lib/http/event-schemas.ts';
 
 /** EC2 state changes: running completes provisioning; terminated from outside ends the session. */
@@ -24,4 +24,4 @@ export const createOnInstanceStateHandler = (deps: () => AppDeps) =>
     .use(flushMetrics());
 
 /** DynamoDB, EC2 (inspects the instance), Scheduler, SNS (lib/composition/acting.ts). */
-export const handler = createOnInstanceStateHandler(lazy(composeActing));
+export const handler = createOnInstanceStateHandler(lazy(() => withMetrics(composeActing())));

@@ -3,10 +3,10 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { AppDeps } from '../lib/app/deps.ts';
 import { provisionSession } from '../lib/app/provision-session.ts';
-import { flushMetrics } from '../lib/aws/powertools-metrics.ts';
 import { composeActing } from '../lib/composition/acting.ts';
 import { logger } from '../lib/composition/core.ts';
 import { lazy } from '../lib/composition/lazy.ts';
+import { flushMetrics, withMetrics } from '../lib/composition/metrics.ts';
 import { SessionMessage } from '../lib/http/event-schemas.ts';
 
 /** Provision queue consumer: one session per message; failed messages are redelivered, then dead-lettered. */
@@ -41,4 +41,4 @@ function safeJson(text: string): unknown {
 }
 
 /** DynamoDB, EC2 or SSM (the launch), Scheduler (layer 2), SQS, SNS (lib/composition/acting.ts). */
-export const handler = createProvisionHandler(lazy(composeActing));
+export const handler = createProvisionHandler(lazy(() => withMetrics(composeActing())));

@@ -1,8 +1,8 @@
 import { alertView } from '../lib/app/notify.ts';
 import { requestSession } from '../lib/app/request-session.ts';
 import { sessionView } from '../lib/app/session-view.ts';
-import { httpFunction } from '../lib/composition/http.ts';
 import { lazy } from '../lib/composition/lazy.ts';
+import { meteredHttpFunction, withMetrics } from '../lib/composition/metrics.ts';
 import { composeRequest, type RequestFunctionDeps } from '../lib/composition/request.ts';
 import { json, parseJsonBody, parseWith } from '../lib/http/http-handler.ts';
 import { bodyHash } from '../lib/http/idempotency.ts';
@@ -10,7 +10,7 @@ import { CreateSessionBody, IdempotencyKey } from '../lib/http/schemas.ts';
 
 /** POST /sessions → 202 { id, status, links }; the bastion is launched asynchronously. */
 export const createRequestSessionHandler = (deps: () => RequestFunctionDeps) =>
-  httpFunction(deps, async ({ event, identity, sourceIp }, d) => {
+  meteredHttpFunction(deps, async ({ event, identity, sourceIp }, d) => {
     const request = parseJsonBody(event, CreateSessionBody);
     const key = event.headers['idempotency-key'];
     const idempotency =
@@ -34,4 +34,4 @@ export const createRequestSessionHandler = (deps: () => RequestFunctionDeps) =>
   });
 
 /** DynamoDB, SQS and SNS (lib/composition/request.ts); SSM only for an ssm target's check. */
-export const handler = createRequestSessionHandler(lazy(composeRequest));
+export const handler = createRequestSessionHandler(lazy(() => withMetrics(composeRequest())));

@@ -1,5 +1,6 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ConfigError } from './domain/errors.ts';
+import { safeParse } from './domain/validation.ts';
 
 /** The settings some functions need; each function's composition names the ones it requires. */
 export const SETTING_NAMES = [
@@ -30,15 +31,15 @@ export type SettingName = (typeof SETTING_NAMES)[number];
 
 const BaseSchema = z.lazy(() =>
   z.object({
-    STAGE: z.string().regex(/^[a-z0-9-]{1,20}$/, 'lower-case letters, digits and dashes'),
-    TABLE_NAME: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table name'),
-    GROUPS_CLAIM: z
-      .string()
-      .regex(/^[A-Za-z0-9_:/.-]{1,128}$/)
-      .default('groups'),
+    STAGE: z.string().check(z.regex(/^[a-z0-9-]{1,20}$/, 'lower-case letters, digits and dashes')),
+    TABLE_NAME: z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table name')),
+    GROUPS_CLAIM: z._default(z.string().check(z.regex(/^[A-Za-z0-9_:/.-]{1,128}$/)), 'groups'),
     // the JSON serverless/validate-policy.cjs writes from policy/drawbridge.policy.yaml
-    POLICY_FILE: z.string().min(1).default('.build/policy/drawbridge.policy.json'),
-    LAMBDA_TASK_ROOT: z.string().min(1).optional(),
+    POLICY_FILE: z._default(
+      z.string().check(z.minLength(1)),
+      '.build/policy/drawbridge.policy.json',
+    ),
+    LAMBDA_TASK_ROOT: z.optional(z.string().check(z.minLength(1))),
   }),
 );
 
@@ -69,7 +70,7 @@ export function loadConfig<Required extends SettingName = never>(
   required: readonly Required[] = [],
   env: Environment = process.env,
 ): Config<Required> {
-  const base = BaseSchema.safeParse(env);
+  const base = safeParse(BaseSchema, env);
   if (!base.success) {
     const issue = base.error.issues[0];
     return fail(env, String(issue?.path[0] ?? 'environment'), issue?.message);

@@ -5,7 +5,6 @@ import type {
   SSMClient,
   Session as SsmSession,
 } from '@aws-sdk/client-ssm';
-import { stringify } from 'yaml';
 import { ConflictError, DrawbridgeError, ProvisioningError } from '../domain/errors.ts';
 import type { Target } from '../domain/policy.ts';
 import { type Connection, SESSION_ID_PATTERN, type Session } from '../domain/session.ts';
@@ -22,7 +21,7 @@ import type {
 } from '../ports/provider.ts';
 import { errorName, isThrottling } from './aws-errors.ts';
 import { clientSettings } from './client-settings.ts';
-import { MAX_SELF_DESTRUCT_MINUTES } from './cloud-config.ts';
+import { cloudConfig, MAX_SELF_DESTRUCT_MINUTES } from './cloud-config.ts';
 import type { Ec2Provider } from './ec2-provider.ts';
 import { allPages } from './pages.ts';
 
@@ -64,7 +63,7 @@ export interface SsmBastionUserDataInput {
 }
 
 /**
- * A fresh ssm bastion's cloud-config, serialized by the YAML library: the self-destruct armed
+ * A fresh ssm bastion's cloud-config (JSON, which cloud-init reads as YAML): the self-destruct armed
  * first, the SSM agent installed and started, sshd stopped (nothing may reach it anyway), and
  * ssm-user created ahead of the agent, which would otherwise create it with sudo rights.
  */
@@ -88,7 +87,7 @@ export function buildSsmBastionUserData(input: SsmBastionUserDataInput): string 
       ['systemctl', 'enable', '--now', 'amazon-ssm-agent'],
     ],
   };
-  return `#cloud-config\n${stringify(document, { lineWidth: 0 })}`;
+  return cloudConfig(document);
 }
 
 export interface ManagedInstancesOptions {

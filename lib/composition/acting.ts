@@ -2,7 +2,7 @@ import type { AppDeps } from '../app/deps.ts';
 import { CloudWatchRecordingReader } from '../aws/cloudwatch-recording-reader.ts';
 import { lazyLogsClient } from '../aws/logs-sdk.ts';
 import { alerts } from './alerts.ts';
-import { composeCore, type HttpDeps } from './core.ts';
+import { type Composed, composeCore, type HttpDeps } from './core.ts';
 import { cloudProviders, PROVIDER_SETTINGS } from './providers.ts';
 import { provisionQueue, QUEUE_SETTINGS } from './queue.ts';
 import { expiryScheduler, SCHEDULER_SETTINGS } from './scheduler.ts';
@@ -18,7 +18,7 @@ export type ActingDeps = AppDeps & HttpDeps;
  * recording settled (the others only note when to look). Every setting these need is
  * required here, at cold start.
  */
-export function composeActing(): ActingDeps {
+export function composeActing(): ActingDeps & Pick<Composed<never>, 'config'> {
   const core = composeCore([...PROVIDER_SETTINGS, ...SCHEDULER_SETTINGS, ...QUEUE_SETTINGS]);
   return {
     ...core,

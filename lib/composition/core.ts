@@ -3,16 +3,15 @@ import type { AppDeps } from '../app/deps.ts';
 import { dynamoDocumentClient } from '../aws/dynamodb-clients.ts';
 import { DynamoDbSessionStore } from '../aws/dynamodb-session-store.ts';
 import { LoggerAuditLog, logger } from '../aws/logger.ts';
-import { PowertoolsMetrics } from '../aws/powertools-metrics.ts';
 import { type Config, loadConfig, type SettingName } from '../config.ts';
 import { parsePolicyJson } from '../domain/policy.ts';
 import { systemClock } from '../ports/clock.ts';
 
-/** What every function has: the policy, the table, the audit log, the clock, logs and metrics. */
-export type CoreDeps = Pick<
-  AppDeps,
-  'policy' | 'store' | 'auditLog' | 'clock' | 'logger' | 'metrics'
->;
+/**
+ * What every function has: the policy, the table, the audit log, the clock and logs. Metrics
+ * are added by the functions that emit some (lib/composition/metrics.ts: withMetrics).
+ */
+export type CoreDeps = Pick<AppDeps, 'policy' | 'store' | 'auditLog' | 'clock' | 'logger'>;
 
 /** What an HTTP function also needs to read the caller's identity. */
 export interface HttpDeps {
@@ -48,7 +47,6 @@ export function composeCore<Required extends SettingName = never>(
     auditLog: new LoggerAuditLog(logger),
     clock: systemClock,
     logger,
-    metrics: new PowertoolsMetrics({ stage: config.stage, logger }),
   };
 }
 

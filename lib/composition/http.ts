@@ -1,5 +1,4 @@
 import { logger } from '../aws/logger.ts';
-import { flushMetrics } from '../aws/powertools-metrics.ts';
 import {
   type HttpEvent,
   type HttpRequest,
@@ -11,7 +10,8 @@ import type { HttpDeps } from './core.ts';
 /**
  * An HTTP function over its dependencies: `deps()` is called per request (the composition is
  * built on the first), so a missing setting answers 500 and logs the variable's name, and tests
- * and local mode pass their own. The shared middy stack is lib/http/http-handler.ts.
+ * and local mode pass their own. The shared middy stack is lib/http/http-handler.ts; a function
+ * that emits metrics uses meteredHttpFunction (lib/composition/metrics.ts) instead.
  */
 export function httpFunction<Deps extends HttpDeps>(
   deps: () => Deps,
@@ -19,7 +19,7 @@ export function httpFunction<Deps extends HttpDeps>(
 ) {
   return httpHandler({ groupsClaim: () => deps().groupsClaim, logger }, (request) =>
     route(request, deps()),
-  ).use(flushMetrics());
+  );
 }
 
 export type HttpFunction = ReturnType<typeof httpFunction>;

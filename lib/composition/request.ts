@@ -3,7 +3,7 @@ import { EiceProvider } from '../aws/eice-provider.ts';
 import { ManagedInstances } from '../aws/ssm-provider.ts';
 import { findTarget } from '../domain/policy.ts';
 import { alerts } from './alerts.ts';
-import { composeCore, type HttpDeps } from './core.ts';
+import { type Composed, composeCore, type HttpDeps } from './core.ts';
 import { provisionQueue, QUEUE_SETTINGS } from './queue.ts';
 
 export type RequestFunctionDeps = RequestDeps & HttpDeps;
@@ -14,7 +14,7 @@ export type RequestFunctionDeps = RequestDeps & HttpDeps;
  * Systems Manager SDK is imported by the first such check only (lib/aws/ssm-provider.ts); an
  * eice target is resolved to one running instance and its endpoint the same way (EC2 SDK).
  */
-export function composeRequest(): RequestFunctionDeps {
+export function composeRequest(): RequestFunctionDeps & Pick<Composed<never>, 'config'> {
   const core = composeCore(QUEUE_SETTINGS);
   return {
     ...core,

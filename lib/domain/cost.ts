@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * Estimated cost, in US dollars, of what Drawbridge runs. The prices are public on-demand list
@@ -23,47 +23,48 @@ export const DEFAULT_INSTANCE_HOURLY: Readonly<Record<string, number>> = {
 // Built on first use (a policy's validation, the usage report), not when a function's module
 // loads: constructing and first running zod schemas is the bulk of a function's own init.
 function buildPricingSchema() {
-  const price = z.number().nonnegative().finite();
-  const count = z.number().nonnegative().finite();
+  const price = z.number().check(z.nonnegative());
+  const count = z.number().check(z.nonnegative());
 
   const LambdaPricingSchema = z.strictObject({
-    perMillionRequests: price.default(0.2),
+    perMillionRequests: z._default(price, 0.2),
     /** arm64 */
-    perGbSecond: price.default(0.0000133334),
+    perGbSecond: z._default(price, 0.0000133334),
     /** request, provision, state changes, a few status polls, expire: one session's invocations */
-    invocationsPerSession: count.default(8),
-    averageDurationMs: count.default(200),
-    memoryMb: count.default(256),
+    invocationsPerSession: z._default(count, 8),
+    averageDurationMs: z._default(count, 200),
+    memoryMb: z._default(count, 256),
     /** the reaper runs every minute whether or not there are sessions: the idle baseline */
-    reaperInvocationsPerDay: count.default(1440),
-    reaperAverageDurationMs: count.default(300),
+    reaperInvocationsPerDay: z._default(count, 1440),
+    reaperAverageDurationMs: z._default(count, 300),
   });
 
   const DynamoDbPricingSchema = z.strictObject({
-    perMillionWriteUnits: price.default(0.625),
-    perMillionReadUnits: price.default(0.125),
+    perMillionWriteUnits: z._default(price, 0.625),
+    perMillionReadUnits: z._default(price, 0.125),
     /**
      * Every audit event is one transaction: the session and the event item at 2 WRU each
      * (transactional writes cost double), plus the session's index entries.
      */
-    writeUnitsPerEvent: count.default(10),
+    writeUnitsPerEvent: z._default(count, 10),
     /** the consistent read before each change, and the status polls */
-    readUnitsPerEvent: count.default(4),
+    readUnitsPerEvent: z._default(count, 4),
   });
 
   const PricingSchema = z.strictObject({
-    currency: z.literal('USD').default('USD'),
+    currency: z._default(z.literal('USD'), 'USD'),
     /** on-demand price per hour by instance type; billed per second with a 60 s minimum */
-    instanceHourly: z
-      .record(
-        z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'an instance type like t4g.nano'),
+    instanceHourly: z._default(
+      z.record(
+        z.string().check(z.regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'an instance type like t4g.nano')),
         price,
-      )
-      .default({ ...DEFAULT_INSTANCE_HOURLY }),
+      ),
+      { ...DEFAULT_INSTANCE_HOURLY },
+    ),
     /** every ec2 bastion has one public IPv4 address while it runs */
-    publicIpv4Hourly: price.default(0.005),
-    lambda: LambdaPricingSchema.default(LambdaPricingSchema.parse({})),
-    dynamodb: DynamoDbPricingSchema.default(DynamoDbPricingSchema.parse({})),
+    publicIpv4Hourly: z._default(price, 0.005),
+    lambda: z._default(LambdaPricingSchema, LambdaPricingSchema.parse({})),
+    dynamodb: z._default(DynamoDbPricingSchema, DynamoDbPricingSchema.parse({})),
   });
   return PricingSchema;
 }

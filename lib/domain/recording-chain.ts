@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { canonical, GENESIS_HASH } from './audit.ts';
 
 /**
@@ -14,14 +14,14 @@ export const EVENT_CODES = ['o', 'i', 'r', 'm'] as const;
 export type EventCode = (typeof EVENT_CODES)[number];
 export type RecordingEvent = [at: number, code: EventCode, data: string];
 
-const millis = z.lazy(() => z.number().int().nonnegative());
+const millis = z.lazy(() => z.int().check(z.nonnegative()));
 const base = {
   v: z.literal(1),
-  sid: z.string().min(1).max(64),
-  seq: z.number().int().min(1),
-  prev: z.string().regex(/^[0-9a-f]{64}$/),
-  conn: z.string().min(1).max(64),
-  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  sid: z.string().check(z.minLength(1), z.maxLength(64)),
+  seq: z.int().check(z.minimum(1)),
+  prev: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
+  conn: z.string().check(z.minLength(1), z.maxLength(64)),
+  hash: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
 };
 export const ChunkSchema = z.lazy(() =>
   z.discriminatedUnion('kind', [
@@ -29,15 +29,15 @@ export const ChunkSchema = z.lazy(() =>
       ...base,
       kind: z.literal('start'),
       at: millis,
-      width: z.number().int().min(1).max(10000),
-      height: z.number().int().min(1).max(10000),
-      user: z.string().max(64),
+      width: z.int().check(z.minimum(1), z.maximum(10000)),
+      height: z.int().check(z.minimum(1), z.maximum(10000)),
+      user: z.string().check(z.maxLength(64)),
       input: z.boolean(),
     }),
     z.strictObject({
       ...base,
       kind: z.literal('data'),
-      events: z.array(z.tuple([millis, z.enum(EVENT_CODES), z.string()])).min(1),
+      events: z.array(z.tuple([millis, z.enum(EVENT_CODES), z.string()])).check(z.minLength(1)),
     }),
     z.strictObject({
       ...base,

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { AuditEvent } from './audit.ts';
 import { REVIEW_VERDICTS, type Review } from './break-glass.ts';
 import {
@@ -12,38 +12,38 @@ import {
 import type { ReaperDay } from './usage.ts';
 
 /**
- * The domain types as zod schemas, each checked against its TypeScript type (`z.ZodType<T>`),
+ * The domain types as zod schemas, each checked against its TypeScript type (`z.ZodMiniType<T>`),
  * for reading them back from wherever they were stored (a required field the schema lacks
  * fails to compile). The adapters reuse these rather than keep their own copies.
  */
 
 const ResourcesSchema = z.lazy(() =>
   z.object({
-    instanceId: z.string().optional(),
-    securityGroupId: z.string().optional(),
-    subnetId: z.string().optional(),
-    instanceType: z.string().optional(),
-    pid: z.number().int().optional(),
-    targetInstanceId: z.string().optional(),
-    eiceEndpointId: z.string().optional(),
-    eiceEndpointDns: z.string().optional(),
-    privateIpAddress: z.string().optional(),
+    instanceId: z.optional(z.string()),
+    securityGroupId: z.optional(z.string()),
+    subnetId: z.optional(z.string()),
+    instanceType: z.optional(z.string()),
+    pid: z.optional(z.int()),
+    targetInstanceId: z.optional(z.string()),
+    eiceEndpointId: z.optional(z.string()),
+    eiceEndpointDns: z.optional(z.string()),
+    privateIpAddress: z.optional(z.string()),
   }),
 );
 
 const ConnectionSchema = z.lazy(() =>
   z.object({
     bastionHost: z.string(),
-    bastionPort: z.number().int(),
+    bastionPort: z.int(),
     linuxUser: z.string(),
-    hostKeyFingerprint: z.string().optional(),
+    hostKeyFingerprint: z.optional(z.string()),
   }),
 );
 
-export const SessionSchema: z.ZodType<Session> = z.lazy(() =>
+export const SessionSchema: z.ZodMiniType<Session> = z.lazy(() =>
   z.object({
-    id: z.string().min(1),
-    owner: z.string().min(1),
+    id: z.string().check(z.minLength(1)),
+    owner: z.string().check(z.minLength(1)),
     ownerGroups: z.array(z.string()),
     sourceIp: z.string(),
     sourceCidr: z.string(),
@@ -54,51 +54,51 @@ export const SessionSchema: z.ZodType<Session> = z.lazy(() =>
     durationMinutes: z.number(),
     linuxUser: z.string(),
     status: z.enum(SessionStatus),
-    version: z.number().int(),
+    version: z.int(),
     createdAt: z.number(),
     updatedAt: z.number(),
     provisioningDeadline: z.number(),
     credentialExpiresAt: z.number(),
-    launchSentAt: z.number().optional(),
-    bastionRunningAt: z.number().optional(),
-    readyAt: z.number().optional(),
-    expiresAt: z.number().optional(),
-    endedAt: z.number().optional(),
-    endReason: z.enum(EndReason).optional(),
-    failureReason: z.string().optional(),
+    launchSentAt: z.optional(z.number()),
+    bastionRunningAt: z.optional(z.number()),
+    readyAt: z.optional(z.number()),
+    expiresAt: z.optional(z.number()),
+    endedAt: z.optional(z.number()),
+    endReason: z.optional(z.enum(EndReason)),
+    failureReason: z.optional(z.string()),
     resources: ResourcesSchema,
-    hostKey: z.object({ publicKey: z.string(), fingerprint: z.string() }).optional(),
-    connection: ConnectionSchema.optional(),
-    quotaKind: z.enum(QuotaKind).optional(),
-    breakGlass: z.boolean().optional(),
-    incidentId: z.string().optional(),
-    approval: z
-      .object({
+    hostKey: z.optional(z.object({ publicKey: z.string(), fingerprint: z.string() })),
+    connection: z.optional(ConnectionSchema),
+    quotaKind: z.optional(z.enum(QuotaKind)),
+    breakGlass: z.optional(z.boolean()),
+    incidentId: z.optional(z.string()),
+    approval: z.optional(
+      z.object({
         approverGroups: z.array(z.string()),
         deadline: z.number(),
-        decidedBy: z.string().optional(),
-        decidedAt: z.number().optional(),
-        comment: z.string().optional(),
-      })
-      .optional(),
-    extendedMinutes: z.number().optional(),
-    notify: z.array(z.enum(NOTIFY_EVENTS)).optional(),
-    expiryWarningAt: z.number().optional(),
-    recording: z.enum(['full', 'metadata', 'off']).optional(),
-    recordingHead: z
-      .object({
-        seq: z.number().int().positive(),
+        decidedBy: z.optional(z.string()),
+        decidedAt: z.optional(z.number()),
+        comment: z.optional(z.string()),
+      }),
+    ),
+    extendedMinutes: z.optional(z.number()),
+    notify: z.optional(z.array(z.enum(NOTIFY_EVENTS))),
+    expiryWarningAt: z.optional(z.number()),
+    recording: z.optional(z.enum(['full', 'metadata', 'off'])),
+    recordingHead: z.optional(
+      z.object({
+        seq: z.int().check(z.positive()),
         hash: z.string(),
-        closed: z.boolean().optional(),
-      })
-      .optional(),
-    recordingSettle: z.object({ checkAt: z.number(), deadline: z.number() }).optional(),
-    auditSeq: z.number().int().nonnegative(),
+        closed: z.optional(z.boolean()),
+      }),
+    ),
+    recordingSettle: z.optional(z.object({ checkAt: z.number(), deadline: z.number() })),
+    auditSeq: z.int().check(z.nonnegative()),
     auditHead: z.string(),
   }),
 );
 
-export const ReviewSchema: z.ZodType<Review> = z.lazy(() =>
+export const ReviewSchema: z.ZodMiniType<Review> = z.lazy(() =>
   z.object({
     sessionId: z.string(),
     requester: z.string(),
@@ -109,28 +109,28 @@ export const ReviewSchema: z.ZodType<Review> = z.lazy(() =>
     durationMinutes: z.number(),
     requestedAt: z.number(),
     status: z.enum(['open', 'reviewed']),
-    verdict: z.enum(REVIEW_VERDICTS).optional(),
-    comment: z.string().optional(),
-    reviewedBy: z.string().optional(),
-    reviewedAt: z.number().optional(),
+    verdict: z.optional(z.enum(REVIEW_VERDICTS)),
+    comment: z.optional(z.string()),
+    reviewedBy: z.optional(z.string()),
+    reviewedAt: z.optional(z.number()),
   }),
 );
 
-export const AuditEventSchema: z.ZodType<AuditEvent> = z.lazy(() =>
+export const AuditEventSchema: z.ZodMiniType<AuditEvent> = z.lazy(() =>
   z.object({
     sessionId: z.string(),
-    seq: z.number().int().positive(),
+    seq: z.int().check(z.positive()),
     at: z.number(),
     type: z.string(),
     actor: z.string(),
     status: z.string(),
-    detail: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    detail: z.optional(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
     prevHash: z.string(),
     hash: z.string(),
   }),
 );
 
-export const ReaperDaySchema: z.ZodType<ReaperDay> = z.lazy(() =>
+export const ReaperDaySchema: z.ZodMiniType<ReaperDay> = z.lazy(() =>
   z.object({
     day: z.string(),
     sweeps: z.number(),

@@ -7,7 +7,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import {
   DrawbridgeError,
   PayloadTooLargeError,
@@ -15,8 +15,8 @@ import {
   ValidationError,
 } from '../domain/errors.ts';
 import { identityFromClaims } from '../domain/identity.ts';
-import { describeIssues } from '../domain/policy.ts';
 import type { Identity } from '../domain/session.ts';
+import { describeIssues, safeParse } from '../domain/validation.ts';
 import type { Logger } from '../ports/logger.ts';
 import { httpStatus } from './error-status.ts';
 import { MAX_BODY_BYTES } from './schemas.ts';
@@ -74,7 +74,7 @@ function rawBody(event: HttpEvent): string | undefined {
 }
 
 /** Size cap, media type, JSON, then the schema: in that order, each with its own message. */
-export function parseJsonBody<S extends z.ZodType>(event: HttpEvent, schema: S): z.infer<S> {
+export function parseJsonBody<S extends z.ZodMiniType>(event: HttpEvent, schema: S): z.infer<S> {
   const text = rawBody(event);
   if (text === undefined) throw new ValidationError('a JSON body is required');
   const contentType = event.headers?.['content-type'] ?? '';
@@ -88,12 +88,12 @@ export function parseJsonBody<S extends z.ZodType>(event: HttpEvent, schema: S):
   return parseWith(schema, parsed, 'body');
 }
 
-export function parseWith<S extends z.ZodType>(
+export function parseWith<S extends z.ZodMiniType>(
   schema: S,
   value: unknown,
   what: string,
 ): z.infer<S> {
-  const result = schema.safeParse(value);
+  const result = safeParse(schema, value);
   if (!result.success) throw new ValidationError(`${what}: ${describeIssues(result.error)}`);
   return result.data;
 }

@@ -1,6 +1,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ValidationError } from '../domain/errors.ts';
+import { safeParse } from '../domain/validation.ts';
 
 /**
  * What a CloudWatch Logs subscription filter hands a Lambda function: `awslogs.data`, base64 of
@@ -8,20 +9,20 @@ import { ValidationError } from '../domain/errors.ts';
  * created, to check that the destination is reachable; it carries no log events of ours.
  */
 const LogsSubscriptionEvent = z.object({
-  awslogs: z.object({ data: z.string().min(1).max(2_000_000) }),
+  awslogs: z.object({ data: z.string().check(z.minLength(1), z.maxLength(2_000_000)) }),
 });
 
 const LogEvent = z.object({
   id: z.string(),
-  timestamp: z.number().int().nonnegative(),
+  timestamp: z.int().check(z.nonnegative()),
   message: z.string(),
 });
 
 export const LogsSubscriptionPayload = z.object({
   messageType: z.enum(['DATA_MESSAGE', 'CONTROL_MESSAGE']),
   owner: z.string(),
-  logGroup: z.string().min(1),
-  logStream: z.string().min(1),
+  logGroup: z.string().check(z.minLength(1)),
+  logStream: z.string().check(z.minLength(1)),
   subscriptionFilters: z.array(z.string()),
   logEvents: z.array(LogEvent),
 });
@@ -51,7 +52,7 @@ export function parseLogsSubscriptionEvent(event: unknown): LogsSubscriptionPayl
   } catch (error) {
     return invalid('the payload is not JSON', error);
   }
-  const payload = LogsSubscriptionPayload.safeParse(json);
+  const payload = safeParse(LogsSubscriptionPayload, json);
   if (!payload.success) {
     const issue = payload.error.issues[0];
     return invalid(`${issue?.path.join('.') || 'payload'}: ${issue?.message ?? 'invalid'}`);

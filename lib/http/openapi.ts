@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import {
   CreateSessionBody,
   DecisionBody,
@@ -19,7 +19,7 @@ import {
  */
 type JsonSchema = Record<string, unknown>;
 
-const schema = (type: z.ZodType): JsonSchema => {
+const schema = (type: z.ZodMiniType): JsonSchema => {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(type, {
     io: 'input',
     unrepresentable: 'any',
@@ -27,7 +27,8 @@ const schema = (type: z.ZodType): JsonSchema => {
   return rest;
 };
 
-const queryParameters = (type: z.ZodObject) =>
+// an object schema (lazy ones included): its properties, each an optional query parameter
+const queryParameters = (type: z.ZodMiniType) =>
   Object.entries((schema(type).properties ?? {}) as Record<string, JsonSchema>).map(
     ([name, property]) => ({
       name,
@@ -44,7 +45,7 @@ const error = (description: string) => ({
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
 });
 
-const jsonBody = (type: z.ZodType) => ({
+const jsonBody = (type: z.ZodMiniType) => ({
   required: true,
   content: { 'application/json': { schema: schema(type) } },
 });
@@ -121,7 +122,7 @@ export function buildOpenApi(version = '0.1.0') {
         },
         get: {
           summary: 'Your sessions, newest first (admins: everyone, with filters)',
-          parameters: queryParameters(ListSessionsQuery.unwrap()),
+          parameters: queryParameters(ListSessionsQuery),
           responses: {
             '200': {
               description: 'a page of sessions',
@@ -267,7 +268,7 @@ export function buildOpenApi(version = '0.1.0') {
             "Pending requests the caller may approve or deny (an approver group of the target, never the caller's own)",
           description:
             'A page may hold fewer than `limit` items, even none, and still carry a cursor: follow it to read on.',
-          parameters: queryParameters(ListApprovalsQuery.unwrap()),
+          parameters: queryParameters(ListApprovalsQuery),
           responses: {
             '200': { description: 'sessions waiting for the caller, newest first' },
             ...COMMON_ERRORS,
@@ -277,7 +278,7 @@ export function buildOpenApi(version = '0.1.0') {
       '/reviews': {
         get: {
           summary: 'Break-glass reviews (admins), open ones first',
-          parameters: queryParameters(ListReviewsQuery.unwrap()),
+          parameters: queryParameters(ListReviewsQuery),
           responses: {
             '200': { description: 'reviews' },
             ...COMMON_ERRORS,

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { SESSION_ID_PATTERN, SessionStatus } from '../domain/session.ts';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to refuse them
@@ -6,29 +6,38 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 export const MAX_BODY_BYTES = 8 * 1024;
 
+const noControlCharacters = () =>
+  z.refine<string>(
+    (value) => !CONTROL_CHARACTERS.test(value),
+    'must not contain control characters or line breaks',
+  );
+
+const wholeMinutes = () =>
+  z
+    .int({ error: 'must be a whole number of minutes' })
+    .check(z.minimum(1, 'must be at least 1'), z.maximum(24 * 60, 'must be at most 1440'));
+
 /** POST /sessions. Strict: an unknown field is an error that names it. */
 export const CreateSessionBody = z.lazy(() =>
   z.strictObject({
-    target: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a target name from the policy'),
-    durationMinutes: z
-      .number({ error: 'must be a whole number of minutes' })
-      .int('must be a whole number of minutes')
-      .min(1, 'must be at least 1')
-      .max(24 * 60, 'must be at most 1440')
-      .optional(),
+    target: z
+      .string()
+      .check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a target name from the policy')),
+    durationMinutes: z.optional(wholeMinutes()),
     reason: z
       .string()
-      .trim()
-      .min(3, 'must say why you need access (3 characters or more)')
-      .max(500, 'must be at most 500 characters')
-      .refine(
-        (value) => !CONTROL_CHARACTERS.test(value),
-        'must not contain control characters or line breaks',
+      .check(
+        z.trim(),
+        z.minLength(3, 'must say why you need access (3 characters or more)'),
+        z.maxLength(500, 'must be at most 500 characters'),
+        noControlCharacters(),
       ),
-    publicKey: z.string().min(1, 'is required').max(4096, 'is too long'),
+    publicKey: z.string().check(z.minLength(1, 'is required'), z.maxLength(4096, 'is too long')),
     /** on-call access; needs incidentId (checked against INC-123 style in lib/domain/break-glass.ts) */
-    breakGlass: z.boolean({ error: 'must be true or false' }).optional(),
-    incidentId: z.string().trim().min(1, 'is required').max(64, 'is too long').optional(),
+    breakGlass: z.optional(z.boolean({ error: 'must be true or false' })),
+    incidentId: z.optional(
+      z.string().check(z.trim(), z.minLength(1, 'is required'), z.maxLength(64, 'is too long')),
+    ),
   }),
 );
 export type CreateSessionBody = z.infer<typeof CreateSessionBody>;
@@ -36,22 +45,17 @@ export type CreateSessionBody = z.infer<typeof CreateSessionBody>;
 const plainText = (what: string, min: number, max: number) =>
   z
     .string()
-    .trim()
-    .min(min, `must ${what} (${min} characters or more)`)
-    .max(max, `must be at most ${max} characters`)
-    .refine(
-      (value) => !CONTROL_CHARACTERS.test(value),
-      'must not contain control characters or line breaks',
+    .check(
+      z.trim(),
+      z.minLength(min, `must ${what} (${min} characters or more)`),
+      z.maxLength(max, `must be at most ${max} characters`),
+      noControlCharacters(),
     );
 
 /** POST /sessions/{id}/extend */
 export const ExtendSessionBody = z.lazy(() =>
   z.strictObject({
-    byMinutes: z
-      .number({ error: 'must be a whole number of minutes' })
-      .int('must be a whole number of minutes')
-      .min(1, 'must be at least 1')
-      .max(24 * 60, 'must be at most 1440'),
+    byMinutes: wholeMinutes(),
     reason: plainText('say why you need more time', 3, 500),
   }),
 );
@@ -60,7 +64,7 @@ export type ExtendSessionBody = z.infer<typeof ExtendSessionBody>;
 /** POST /sessions/{id}/approve and /deny; the body may be left out. */
 export const DecisionBody = z.lazy(() =>
   z.strictObject({
-    comment: plainText('say something', 1, 300).optional(),
+    comment: z.optional(plainText('say something', 1, 300)),
   }),
 );
 
@@ -74,45 +78,50 @@ export const ReviewBody = z.lazy(() =>
   }),
 );
 
+/** `limit` of a page: a query-string number, 1 to 100, 25 when absent. */
+const pageLimit = () =>
+  z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 25);
+
 /** GET /reviews */
 export const ListReviewsQuery = z.lazy(() =>
   z.strictObject({
-    status: z.enum(['open', 'reviewed', 'all']).default('all'),
-    limit: z.coerce.number().int().min(1).max(100).default(25),
-    cursor: z.string().max(4096).optional(),
+    status: z._default(z.enum(['open', 'reviewed', 'all']), 'all'),
+    limit: pageLimit(),
+    cursor: z.optional(z.string().check(z.maxLength(4096))),
   }),
 );
 
 /** GET /approvals: a page of the requests that wait for the caller's decision. */
 export const ListApprovalsQuery = z.lazy(() =>
   z.strictObject({
-    limit: z.coerce.number().int().min(1).max(100).default(25),
-    cursor: z.string().max(2048).optional(),
+    limit: pageLimit(),
+    cursor: z.optional(z.string().check(z.maxLength(2048))),
   }),
 );
 
 export const IdempotencyKey = z.lazy(() =>
   z
     .string()
-    .regex(/^[A-Za-z0-9_-]{8,128}$/, 'Idempotency-Key must be 8 to 128 letters, digits, _ or -'),
+    .check(
+      z.regex(/^[A-Za-z0-9_-]{8,128}$/, 'Idempotency-Key must be 8 to 128 letters, digits, _ or -'),
+    ),
 );
 
-export const SessionIdParam = z.lazy(() => z.string().regex(SESSION_ID_PATTERN));
+export const SessionIdParam = z.lazy(() => z.string().check(z.regex(SESSION_ID_PATTERN)));
 
 export const ListSessionsQuery = z.lazy(() =>
   z.strictObject({
-    limit: z.coerce.number().int().min(1).max(100).default(25),
-    cursor: z.string().max(2048).optional(),
-    all: z
-      .enum(['true', 'false'])
-      .transform((value) => value === 'true')
-      .optional(),
-    owner: z.string().min(1).max(256).optional(),
-    target: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
-      .optional(),
-    status: z.enum(Object.values(SessionStatus) as [SessionStatus, ...SessionStatus[]]).optional(),
+    limit: pageLimit(),
+    cursor: z.optional(z.string().check(z.maxLength(2048))),
+    all: z.optional(
+      z.pipe(
+        z.enum(['true', 'false']),
+        z.transform((value) => value === 'true'),
+      ),
+    ),
+    owner: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+    target: z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/))),
+    status: z.optional(z.enum(Object.values(SessionStatus) as [SessionStatus, ...SessionStatus[]])),
   }),
 );
 export type ListSessionsQuery = z.infer<typeof ListSessionsQuery>;
@@ -123,17 +132,17 @@ export const TargetList = z.lazy(() =>
     items: z.array(
       z.object({
         name: z.string(),
-        description: z.string().optional(),
+        description: z.optional(z.string()),
         mode: z.string(),
         access: z.enum(['jump-only', 'shell']),
         recording: z.enum(['full', 'metadata', 'off']),
-        defaultDurationMinutes: z.number().int(),
-        maxDurationMinutes: z.number().int(),
-        approval: z
-          .object({ approverGroups: z.array(z.string()), timeoutMinutes: z.number().int() })
-          .optional(),
-        requireMfa: z.object({ maxAgeMinutes: z.number().int() }).optional(),
-        breakGlass: z.object({ maxDurationMinutes: z.number().int() }).optional(),
+        defaultDurationMinutes: z.int(),
+        maxDurationMinutes: z.int(),
+        approval: z.optional(
+          z.object({ approverGroups: z.array(z.string()), timeoutMinutes: z.int() }),
+        ),
+        requireMfa: z.optional(z.object({ maxAgeMinutes: z.int() })),
+        breakGlass: z.optional(z.object({ maxDurationMinutes: z.int() })),
       }),
     ),
   }),

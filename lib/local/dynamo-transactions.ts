@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import { safeParse } from '../domain/validation.ts';
 
 /**
  * TransactWriteItems and TransactGetItems for dynalite, which implements neither. Each
@@ -60,42 +61,44 @@ export class Mutex {
 
 const attributeMap = z.record(z.string(), z.unknown());
 const expressionFields = {
-  TableName: z.string().min(1),
-  ConditionExpression: z.string().optional(),
-  ExpressionAttributeNames: z.record(z.string(), z.string()).optional(),
-  ExpressionAttributeValues: attributeMap.optional(),
-  ReturnValuesOnConditionCheckFailure: z.enum(['ALL_OLD', 'NONE']).optional(),
+  TableName: z.string().check(z.minLength(1)),
+  ConditionExpression: z.optional(z.string()),
+  ExpressionAttributeNames: z.optional(z.record(z.string(), z.string())),
+  ExpressionAttributeValues: z.optional(attributeMap),
+  ReturnValuesOnConditionCheckFailure: z.optional(z.enum(['ALL_OLD', 'NONE'])),
 };
 
 const PutSchema = z.object({ ...expressionFields, Item: attributeMap });
 const UpdateSchema = z.object({
   ...expressionFields,
   Key: attributeMap,
-  UpdateExpression: z.string().min(1),
+  UpdateExpression: z.string().check(z.minLength(1)),
 });
 const DeleteSchema = z.object({ ...expressionFields, Key: attributeMap });
 const ConditionCheckSchema = z.object({
   ...expressionFields,
   Key: attributeMap,
-  ConditionExpression: z.string().min(1),
+  ConditionExpression: z.string().check(z.minLength(1)),
 });
 
 const WriteItemSchema = z
   .object({
-    Put: PutSchema.optional(),
-    Update: UpdateSchema.optional(),
-    Delete: DeleteSchema.optional(),
-    ConditionCheck: ConditionCheckSchema.optional(),
+    Put: z.optional(PutSchema),
+    Update: z.optional(UpdateSchema),
+    Delete: z.optional(DeleteSchema),
+    ConditionCheck: z.optional(ConditionCheckSchema),
   })
-  .refine(
-    (item) =>
-      [item.Put, item.Update, item.Delete, item.ConditionCheck].filter(Boolean).length === 1,
-    'each TransactItem must have exactly one of Put, Update, Delete or ConditionCheck',
+  .check(
+    z.refine(
+      (item) =>
+        [item.Put, item.Update, item.Delete, item.ConditionCheck].filter(Boolean).length === 1,
+      'each TransactItem must have exactly one of Put, Update, Delete or ConditionCheck',
+    ),
   );
 
 const TransactWriteSchema = z.looseObject({
-  TransactItems: z.array(WriteItemSchema).min(1).max(100),
-  ClientRequestToken: z.string().min(1).max(36).optional(),
+  TransactItems: z.array(WriteItemSchema).check(z.minLength(1), z.maxLength(100)),
+  ClientRequestToken: z.optional(z.string().check(z.minLength(1), z.maxLength(36))),
 });
 
 const TransactGetSchema = z.looseObject({
@@ -103,20 +106,19 @@ const TransactGetSchema = z.looseObject({
     .array(
       z.object({
         Get: z.object({
-          TableName: z.string().min(1),
+          TableName: z.string().check(z.minLength(1)),
           Key: attributeMap,
-          ProjectionExpression: z.string().optional(),
-          ExpressionAttributeNames: z.record(z.string(), z.string()).optional(),
+          ProjectionExpression: z.optional(z.string()),
+          ExpressionAttributeNames: z.optional(z.record(z.string(), z.string())),
         }),
       }),
     )
-    .min(1)
-    .max(100),
+    .check(z.minLength(1), z.maxLength(100)),
 });
 
 type WriteItem = z.infer<typeof WriteItemSchema>;
 
-function schemaError(error: z.ZodError): Reply {
+function schemaError(error: z.core.$ZodError): Reply {
   const issue = error.issues[0];
   const where = issue?.path.length ? ` at '${issue.path.join('.')}'` : '';
   return validationException(
@@ -168,7 +170,7 @@ export class TransactionEngine {
 
   /** Run under the write mutex. */
   async transactWrite(input: unknown): Promise<Reply> {
-    const parsed = TransactWriteSchema.safeParse(input);
+    const parsed = safeParse(TransactWriteSchema, input);
     if (!parsed.success) return schemaError(parsed.error);
     const { TransactItems: items, ClientRequestToken: token } = parsed.data;
 
@@ -229,7 +231,7 @@ export class TransactionEngine {
 
   /** Run under the write mutex, so the items read form one consistent snapshot. */
   async transactGet(input: unknown): Promise<Reply> {
-    const parsed = TransactGetSchema.safeParse(input);
+    const parsed = safeParse(TransactGetSchema, input);
     if (!parsed.success) return schemaError(parsed.error);
     const gets = parsed.data.TransactItems.map((item) => item.Get);
     const resolved = await this.keysOf(gets.map((get) => ({ table: get.TableName, key: get.Key })));

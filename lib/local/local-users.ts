@@ -1,5 +1,6 @@
 import { parse } from 'yaml';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import { safeParse } from '../domain/validation.ts';
 
 // The same shapes lib/domain/identity.ts accepts from a verified token, so that a demo user's
 // token is never one the API reads differently.
@@ -7,19 +8,18 @@ const NAME = /^[A-Za-z0-9._@-]{1,64}$/;
 const GROUP = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
 const LocalUser = z.strictObject({
-  name: z.string().regex(NAME, 'must be 1 to 64 letters, digits or ._@- characters'),
-  description: z.string().max(200).optional(),
-  password: z.string().min(1).max(200),
+  name: z.string().check(z.regex(NAME, 'must be 1 to 64 letters, digits or ._@- characters')),
+  description: z.optional(z.string().check(z.maxLength(200))),
+  password: z.string().check(z.minLength(1), z.maxLength(200)),
   /** the demo second factor: a fixed one-time code (6 digits) */
-  otp: z
-    .string()
-    .regex(/^[0-9]{6}$/, 'must be 6 digits')
-    .optional(),
-  groups: z.array(z.string().regex(GROUP, 'is not a group name')).max(100),
+  otp: z.optional(z.string().check(z.regex(/^[0-9]{6}$/, 'must be 6 digits'))),
+  groups: z.array(z.string().check(z.regex(GROUP, 'is not a group name'))).check(z.maxLength(100)),
 });
 export type LocalUser = z.infer<typeof LocalUser>;
 
-const LocalUsersFile = z.strictObject({ users: z.array(LocalUser).min(1).max(1000) });
+const LocalUsersFile = z.strictObject({
+  users: z.array(LocalUser).check(z.minLength(1), z.maxLength(1000)),
+});
 
 /** Parses policy/local-users.yaml; throws an Error naming the file and the bad field. */
 export function parseLocalUsers(text: string, source: string): LocalUser[] {
@@ -29,7 +29,7 @@ export function parseLocalUsers(text: string, source: string): LocalUser[] {
   } catch (error) {
     throw new Error(`${source} is not YAML: ${(error as Error).message.split('\n')[0]}`);
   }
-  const result = LocalUsersFile.safeParse(document);
+  const result = safeParse(LocalUsersFile, document);
   if (!result.success) {
     const issue = result.error.issues[0];
     const where = issue?.path.join('.') || 'the file';

@@ -7,6 +7,7 @@ import {
   BANNER_PATH,
   type BastionUserDataInput,
   buildBastionUserData,
+  cloudConfig,
   HOST_KEY_PATH,
   IMDS_GUARD_PATH,
   READINESS_SCRIPT,
@@ -121,6 +122,35 @@ function expectedRuncmd(sessionId: string): string[][] {
     ['sh', '-c', READINESS_SCRIPT, 'drawbridge-ready', sessionId],
   ];
 }
+
+// The user data is JSON after its first line (no YAML serializer in the functions); cloud-init
+// reads it with PyYAML, a YAML 1.1 loader, which refuses DEL and C1 controls raw and reads NEL,
+// U+2028 and U+2029 as line breaks: those must only ever appear escaped.
+const YAML_11_HAZARDS = /[\u007f-\u009f\u2028\u2029\ufffe\uffff]/;
+
+describe('cloudConfig', () => {
+  it('writes #cloud-config, then the document as JSON, which a YAML loader reads the same', () => {
+    const text = buildBastionUserData(input());
+    const [first, json, ...rest] = text.split('\n');
+    expect(first).toBe('#cloud-config');
+    expect(rest).toEqual(['']);
+    expect(parse(text)).toEqual(JSON.parse(json ?? ''));
+  });
+
+  it('escapes every character a YAML 1.1 reader would refuse or read as a line break (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (value) => {
+        const text = cloudConfig({ write_files: [{ content: value }] });
+        expect(text).not.toMatch(YAML_11_HAZARDS);
+        expect(parse(text)).toEqual({ write_files: [{ content: value }] });
+      }),
+      { numRuns: 500 },
+    );
+    expect(cloudConfig({ s: 'a\u0085b\u2028c\u00e9' })).toBe(
+      '#cloud-config\n{"s":"a\\u0085b\\u2028c\\u00e9"}\n',
+    );
+  });
+});
 
 describe('buildBastionUserData', () => {
   it('creates only the session user, locked, without sudo, and no default user', () => {

@@ -296,7 +296,8 @@ describe('Ec2Provider.launch', () => {
       bootcmd: string[][];
     };
     expect(config.users[0]?.ssh_authorized_keys).toEqual([launchPlan.authorizedKey]);
-    expect(text.split(launchPlan.authorizedKey)).toHaveLength(2);
+    // once, as one JSON string (its options' quotes escaped)
+    expect(text.split(JSON.stringify(launchPlan.authorizedKey))).toHaveLength(2);
     expect(text).not.toContain('INC-42');
     expect(text).not.toContain('alice');
     // The plan's absolute self-destruct time, in epoch seconds, not minutes from now.

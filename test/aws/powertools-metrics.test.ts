@@ -6,8 +6,11 @@ import {
   METRICS_SERVICE,
   PowertoolsMetrics,
 } from '../../lib/aws/powertools-metrics.ts';
+import { httpFunction } from '../../lib/composition/http.ts';
+import { meteredHttpFunction } from '../../lib/composition/metrics.ts';
+import { json } from '../../lib/http/http-handler.ts';
 import { silentLogger } from '../../lib/ports/logger.ts';
-import { lambdaContext } from '../support/events.ts';
+import { httpEvent, lambdaContext } from '../support/events.ts';
 import { testWorld } from '../support/fakes.ts';
 
 interface Emf {
@@ -108,6 +111,24 @@ describe('PowertoolsMetrics', () => {
     });
     // the buffer is empty again: a second invocation that emits nothing writes nothing
     await createExpireHandler(() => world.deps)({ sessionId: 'nope' }, lambdaContext);
+    expect(out.emf()).toHaveLength(1);
+  });
+
+  it('an HTTP function that emits writes one EMF document per invocation; a read function none', async () => {
+    const out = captureStdout();
+    const metrics = new PowertoolsMetrics({ stage: 'prod', logger: silentLogger });
+    const route = async () => {
+      metrics.emit('SessionsRequested', 1);
+      metrics.emit('BreakGlassSessions', 1);
+      return json(202, {});
+    };
+    const deps = () => ({ groupsClaim: 'groups' });
+    const metered = meteredHttpFunction(deps, route);
+    expect((await metered(httpEvent('create-session'), lambdaContext)).statusCode).toBe(202);
+    expect(out.emf()).toHaveLength(1);
+    expect(out.emf()[0]).toMatchObject({ SessionsRequested: 1, BreakGlassSessions: 1 });
+    // httpFunction, the read functions' stack (they emit nothing), writes no document at all
+    await httpFunction(deps, async () => json(200, {}))(httpEvent('get-session'), lambdaContext);
     expect(out.emf()).toHaveLength(1);
   });
 

@@ -1,11 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { bundleFunction, sdkImportsOf } from '../../bench/bundle-graph.ts';
 import { HOT_PATH } from '../../bench/hot-path.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
+
+// Each function bundled once for all the checks below.
+const bundles = new Map<string, Promise<Metafile>>();
+const bundleOf = (file: string): Promise<Metafile> => {
+  let bundle = bundles.get(file);
+  if (!bundle) {
+    bundle = bundleFunction(join(ROOT, file));
+    bundles.set(file, bundle);
+  }
+  return bundle;
+};
 const HEAVY = [
   '@aws-sdk/client-ec2',
   '@aws-sdk/client-ssm',
@@ -19,7 +31,7 @@ const HEAVY = [
  */
 describe.each(Object.entries(HOT_PATH))('%s', (name, { file, sdk }) => {
   it('statically imports exactly the SDK packages of its hot path', async () => {
-    const imports = sdkImportsOf(await bundleFunction(join(ROOT, file)));
+    const imports = sdkImportsOf(await bundleOf(file));
     expect(imports.static).toEqual([...sdk].sort());
     if (['expire', 'reap', 'endSession', 'provision'].includes(name)) {
       // EC2 loads on the first call that acts on an ec2 resource, never at cold start
@@ -82,9 +94,22 @@ it('HTTP read functions and POST /sessions load no EC2, SSM, STS or Logs client 
 });
 
 // The functions read the policy as JSON (serverless/validate-policy.cjs writes it at package
-// time): the YAML package costs ≈25 ms of init. Those that build a bastion's cloud-config user
-// data (lib/aws/cloud-config.ts, lib/aws/ssm-provider.ts) still serialize it with yaml.
-const BUILDS_USER_DATA = new Set([
+// time) and write a bastion's cloud-config as JSON (lib/aws/cloud-config.ts), which cloud-init's
+// YAML loader reads: the yaml package (≈115 KB, ≈25 ms of init) is for scripts and local mode.
+// They validate with zod/mini: zod's classic API is ≈100 KB more and ≈45 ms of CPU at import.
+describe.each(Object.entries(HOT_PATH))('%s', (name, { file }) => {
+  it('bundles neither the yaml package nor zod classic', async () => {
+    const inputs = Object.keys((await bundleOf(file)).inputs);
+    expect(inputs.filter((input) => input.includes('node_modules/yaml/'))).toEqual([]);
+    expect(inputs.filter((input) => input.includes('node_modules/zod/v4/classic/'))).toEqual([]);
+    // every function but the console's static files reads the policy, from its JSON
+    if (name !== 'console') expect(inputs).toContain('lib/domain/policy.ts');
+  });
+});
+
+// Metrics: only the functions whose use case emits some build and flush them
+// (lib/composition/metrics.ts); a read function would only flush an empty buffer.
+const METERED = new Set([
   'requestSession',
   'approveSession',
   'denySession',
@@ -94,16 +119,13 @@ const BUILDS_USER_DATA = new Set([
   'expire',
   'reap',
   'endSession',
-  'extendSession',
 ]);
-describe.each(Object.entries(HOT_PATH).filter(([name]) => !BUILDS_USER_DATA.has(name)))(
-  '%s',
-  (name, { file }) => {
-    it('does not bundle the yaml package', async () => {
-      const inputs = Object.keys((await bundleFunction(join(ROOT, file))).inputs);
-      expect(inputs.filter((input) => input.includes('node_modules/yaml/'))).toEqual([]);
-      // every function but the console's static files reads the policy, from its JSON
-      if (name !== 'console') expect(inputs).toContain('lib/domain/policy.ts');
-    });
-  },
-);
+describe.each(Object.entries(HOT_PATH))('%s', (name, { file }) => {
+  it(`${METERED.has(name) ? 'bundles' : 'does not bundle'} Powertools Metrics`, async () => {
+    const inputs = Object.keys((await bundleOf(file)).inputs);
+    expect(inputs.includes('lib/aws/powertools-metrics.ts')).toBe(METERED.has(name));
+    expect(inputs.some((input) => input.includes('@aws-lambda-powertools/metrics/'))).toBe(
+      METERED.has(name),
+    );
+  });
+});

@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import {
   ByCreatedCursor,
   ByOwnerCursor,
@@ -287,7 +287,7 @@ export class InMemorySessionStore implements SessionStore {
   private page<K extends CursorKey>(
     items: Session[],
     options: ListOptions,
-    schema: z.ZodType<K>,
+    schema: z.ZodMiniType<K>,
     keyOf: (session: Session) => K,
     fits?: (cursor: K) => boolean,
   ): Page<Session> {
@@ -315,7 +315,7 @@ const quotaCounter = (session: Session): string =>
 function pageOf<T, K extends CursorKey>(
   items: T[],
   options: ListOptions,
-  schema: z.ZodType<K>,
+  schema: z.ZodMiniType<K>,
   keyOf: (item: T) => K,
   fits?: (cursor: K) => boolean,
 ): Page<T> {

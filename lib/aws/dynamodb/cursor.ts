@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Review } from '../../domain/break-glass.ts';
 import { InvalidCursorError } from '../../domain/errors.ts';
 import type { Session } from '../../domain/session.ts';
@@ -15,16 +15,16 @@ import { itemKey, REVIEW_KIND, SESSION_KIND } from '../table-definition.ts';
  */
 
 const CURSOR_PATTERN = /^[A-Za-z0-9_-]{1,2048}$/;
-const Millis = z.lazy(() => z.number().int().min(0).max(Number.MAX_SAFE_INTEGER));
-const SessionPk = z.lazy(() => z.string().regex(/^SESSION#[A-Za-z0-9_-]{1,64}$/));
-const ReviewPk = z.lazy(() => z.string().regex(/^REVIEW#[A-Za-z0-9_-]{1,64}$/));
+const Millis = z.lazy(() => z.int().check(z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER)));
+const SessionPk = z.lazy(() => z.string().check(z.regex(/^SESSION#[A-Za-z0-9_-]{1,64}$/)));
+const ReviewPk = z.lazy(() => z.string().check(z.regex(/^REVIEW#[A-Za-z0-9_-]{1,64}$/)));
 
 /** byOwner: owner + createdAt, plus the table key. */
 export const ByOwnerCursor = z.lazy(() =>
   z.strictObject({
     pk: SessionPk,
     sk: z.literal('SESSION'),
-    owner: z.string().min(1).max(256),
+    owner: z.string().check(z.minLength(1), z.maxLength(256)),
     createdAt: Millis,
   }),
 );
@@ -86,7 +86,7 @@ export function encodeCursor(key: Record<string, unknown> | undefined): string |
  */
 export function decodeCursor<T>(
   cursor: string,
-  schema: z.ZodType<T>,
+  schema: z.ZodMiniType<T>,
   fits: (key: T) => boolean = () => true,
 ): T {
   if (!CURSOR_PATTERN.test(cursor)) throw new InvalidCursorError();

@@ -1,5 +1,5 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ConflictError, IdempotencyConflictError } from '../../domain/errors.ts';
 import type { IdempotencyClaim } from '../../ports/session-store.ts';
 import { itemKey, TTL_ATTRIBUTE } from '../table-definition.ts';

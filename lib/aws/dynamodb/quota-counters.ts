@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { QuotaExceededError } from '../../domain/errors.ts';
 import { quotaExceeded } from '../../domain/quota.ts';
 import type { Session } from '../../domain/session.ts';

@@ -8,7 +8,7 @@ import {
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import { dueAtFor } from '../../domain/due.ts';
 
 import { InvalidCursorError, SessionStoreError, ValidationError } from '../../domain/errors.ts';
@@ -275,7 +275,7 @@ async function queryPage<K extends CursorKey>(
   table: Table,
   query: Omit<QueryCommandInput, 'TableName'>,
   options: ListOptions,
-  schema: z.ZodType<K>,
+  schema: z.ZodMiniType<K>,
   fits?: (cursor: K) => boolean,
 ): Promise<Page<Session>> {
   if (!Number.isInteger(options.limit) || options.limit < 1) {

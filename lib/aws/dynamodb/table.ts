@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import { CorruptItemError, DrawbridgeError, SessionStoreError } from '../../domain/errors.ts';
+import { safeParse } from '../../domain/validation.ts';
 
 import type { Clock } from '../../ports/clock.ts';
 
@@ -21,8 +22,8 @@ export const DAY_SECONDS = 86_400;
 export const purgeAfter = (table: Table, at: number): number =>
   Math.floor(at / 1000) + table.retentionDays * DAY_SECONDS;
 
-export function parseItem<T>(schema: z.ZodType<T>, item: unknown, what: string): T {
-  const parsed = schema.safeParse(item);
+export function parseItem<T>(schema: z.ZodMiniType<T>, item: unknown, what: string): T {
+  const parsed = safeParse(schema, item);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const where = issue?.path.length ? issue.path.join('.') : '(item)';
