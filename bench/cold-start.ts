@@ -108,9 +108,17 @@ try {
     'wall ratio': '—',
     [`≤ ${TARGET}`]: '',
   });
+  // Functions with the same SDK clients share one baseline module (the same bytes), so their
+  // baseline samples are pooled: a steadier denominator than each function's own few samples.
+  const pooled = new Map<string, Init[]>();
+  for (const { name, sdk } of prepared) {
+    const key = sdk.join(' ');
+    pooled.set(key, [...(pooled.get(key) ?? []), ...(times.get(name)?.base ?? [])]);
+  }
   for (const { name, sdk, loaded } of prepared) {
     const entry = times.get(name);
-    const base = median(entry?.base, 'cpu');
+    const shared = pooled.get(sdk.join(' '));
+    const base = median(shared, 'cpu');
     const fn = median(entry?.fn, 'cpu');
     const ratio = fn / base;
     const extra = loaded.static.filter((pkg) => !sdk.includes(pkg));
@@ -125,10 +133,10 @@ try {
       'baseline CPU': ms(base),
       'function CPU': ms(fn),
       'CPU ratio': judged ? ratio.toFixed(2) : 'n/a',
-      'baseline wall': ms(median(entry?.base, 'wall')),
+      'baseline wall': ms(median(shared, 'wall')),
       'function wall': ms(median(entry?.fn, 'wall')),
       'wall ratio': judged
-        ? (median(entry?.fn, 'wall') / median(entry?.base, 'wall')).toFixed(2)
+        ? (median(entry?.fn, 'wall') / median(shared, 'wall')).toFixed(2)
         : 'n/a',
       [`≤ ${TARGET}`]: extra.length
         ? `NO: also loads ${extra.join(', ')}`
@@ -144,7 +152,7 @@ try {
 }
 
 printTable(
-  `Cold start: module init vs a bare module importing only the function's SDK clients (median of ${RUNS} fresh imports each, interleaved; target judged on CPU time; Node ${process.version}, ${availableParallelism()} cores, load ${loadavg()[0]?.toFixed(1)})`,
+  `Cold start: module init vs a bare module importing only the function's SDK clients (median of ${RUNS} fresh imports each, interleaved, baselines pooled across functions with the same SDK clients; target judged on CPU time; Node ${process.version}, ${availableParallelism()} cores, load ${loadavg()[0]?.toFixed(1)})`,
   rows,
 );
 if (unjudged.length > 0) {

@@ -8,7 +8,7 @@ const steps: [string, string[]][] = [
   ['bench/grant.ts', ['eice', '300']],
   ['bench/time-to-ready.ts', ['300']],
   ['bench/bundle.ts', []],
-  ['bench/cold-start.ts', ['7']],
+  ['bench/cold-start.ts', ['11']],
   ['bench/local-mode.ts', ['50', '10']],
   ['bench/usage.ts', ['100000', '10000', '100']],
   ['bench/console.ts', ['10']],
