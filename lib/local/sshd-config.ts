@@ -114,6 +114,12 @@ export function buildSshdConfig(input: SshdConfigInput): string {
       : []),
     ['PermitListen', 'none'],
     ['PermitUserRC', 'no'],
+    // sshd runs a command (the recorder, `ssh host cmd`) through the OS user's shell, and
+    // Debian's bash then reads that user's ~/.bashrc first, unless it is not the first shell
+    // level: the forced command starts without the user's rc files (it owes them nothing, and
+    // an rc file must not run before the recorder), while the interactive shell the recorder
+    // starts reads them as usual.
+    ['SetEnv', 'SHLVL=1'],
     ['PermitTTY', jumpOnly ? 'no' : 'yes'],
     // `ssh -J`, `-W` and `-L` ride direct-tcpip channels and never open a session, so a
     // jump-only bastion allows no session at all (MaxSessions 0: sshd then starts no shell,

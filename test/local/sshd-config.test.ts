@@ -72,6 +72,10 @@ describe('buildSshdConfig', () => {
     expect(directives(config).has('subsystem')).toBe(false);
   });
 
+  it("runs a forced or requested command without the OS user's ~/.bashrc (not the first shell level)", () => {
+    expect(only(buildSshdConfig(input({ access: 'shell' })), 'SetEnv')).toBe('SHLVL=1');
+  });
+
   it('shows the banner file before login (CIS), never Banner none', () => {
     expect(only(buildSshdConfig(input()), 'Banner')).toBe(`${dir}/banner`);
   });

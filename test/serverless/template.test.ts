@@ -71,7 +71,16 @@ const logicalId = (name: string) => `${name[0]?.toUpperCase()}${name.slice(1)}La
 let service: PackagedService;
 let template: CfnTemplate;
 
+const SECOND_ACCOUNT = {
+  region: 'us-east-1',
+  params: { policyFile: 'test/serverless/fixtures/second-account.policy.yaml' },
+};
+
 beforeAll(async () => {
+  // Both packagings start now: each is mostly waiting on osls and esbuild child work, so the
+  // second account's runs alongside the first instead of after every other test of the file.
+  const second = packageOnceWith('second', SECOND_ACCOUNT);
+  second.catch(() => {}); // its own test reports a failure
   service = await packageOnce(STAGE);
   template = service.template;
 }, 180_000);
@@ -727,10 +736,7 @@ describe('hardening', () => {
   });
 
   it('deploys the same repository to another account and region with its own policy, no edits', async () => {
-    const other = await packageOnceWith('second', {
-      region: 'us-east-1',
-      params: { policyFile: 'test/serverless/fixtures/second-account.policy.yaml' },
-    });
+    const other = await packageOnceWith('second', SECOND_ACCOUNT);
     const otherResource = (id: string): CfnResource => {
       const found = other.template.Resources[id];
       if (!found) throw new Error(`second template has no resource ${id}`);
