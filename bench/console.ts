@@ -45,21 +45,25 @@ try {
   for (let run = 0; run < runs; run += 1) {
     const context = await browser.newContext();
     const page = await context.newPage();
+    // The console's first document paints, then tries a silent sign-in at the provider (a
+    // navigation there and back) before it draws the sign-in button. The first document's
+    // first contentful paint is kept in the tab's sessionStorage, which outlives that trip.
+    await page.addInitScript(() => {
+      new PerformanceObserver((list) => {
+        for (const entry of list.getEntries())
+          if (entry.name === 'first-contentful-paint' && !sessionStorage.getItem('bench-fcp'))
+            sessionStorage.setItem('bench-fcp', String(entry.startTime));
+      }).observe({ type: 'paint', buffered: true });
+    });
     const started = performance.now();
     await page.goto(`${orchestrator.url}/`);
-    // First render: the app's first paint into the page; interactive: the sign-in form, drawn
-    // once the API has said how to sign in, accepts input.
-    await page.locator('#app > *').first().waitFor();
-    // The browser's own first contentful paint, from navigation start (not the driver's view).
-    // (Runs in the page: the browser's Performance, typed here as Node's, takes 'paint'.)
-    const paint = await page.evaluate(
-      () =>
-        (performance.getEntriesByType as (type: string) => { name: string; startTime: number }[])(
-          'paint',
-        ).find((entry) => entry.name === 'first-contentful-paint')?.startTime,
-    );
-    firstRender.push(paint ?? performance.now() - started);
-    await page.getByLabel('Token').fill('x');
+    // Interactive: the sign-in button (local mode advertises its OpenID Provider), drawn once
+    // the API has said how to sign in and the silent attempt has come back, can be pressed.
+    const signIn = page.getByRole('button', { name: 'Sign in' });
+    await signIn.waitFor();
+    if (!(await signIn.isEnabled())) throw new Error('the sign-in button is drawn but disabled');
+    const paint = Number(await page.evaluate(() => sessionStorage.getItem('bench-fcp')));
+    firstRender.push(paint > 0 ? paint : performance.now() - started);
     interactive.push(performance.now() - started);
     await context.close();
   }
