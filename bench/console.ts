@@ -48,12 +48,12 @@ try {
     // The console's first document paints, then tries a silent sign-in at the provider (a
     // navigation there and back) before it draws the sign-in button. The first document's
     // first contentful paint is kept in the tab's sessionStorage, which outlives that trip.
+    // (Runs in the page: the browser's PerformanceObserver, typed here as Node's, takes 'paint'.)
     await page.addInitScript(() => {
       new PerformanceObserver((list) => {
         for (const entry of list.getEntries())
           if (entry.name === 'first-contentful-paint' && !sessionStorage.getItem('bench-fcp'))
             sessionStorage.setItem('bench-fcp', String(entry.startTime));
-      // (Runs in the page: the browser's PerformanceObserver, typed here as Node's, takes 'paint'.)
       }).observe({ type: 'paint' as 'mark', buffered: true });
     });
     const started = performance.now();
