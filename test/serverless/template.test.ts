@@ -1765,3 +1765,6 @@ function fnEnv(name: string): Record<string, unknown> {
   };
   return properties.Environment.Variables;
 }
+
+// Last: osls offline, in this file so that no other osls run overlaps it (offline.suite.ts).
+await import('./offline.suite.ts');

@@ -2,6 +2,9 @@
 // endpoint runs the packaged functions' own wiring. Here the endpoint is the project's local
 // DynamoDB (lib/local/dynamo-server.ts); one authorized route must answer from the table, not
 // 500. Starting osls offline builds every function first: this test takes about 30 s.
+// Not a test file of its own: test/serverless/template.test.ts imports it last, so that osls
+// never runs twice at once (every osls run writes and cleans the repository's .serverless/
+// and .build/, whatever its options).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -44,71 +47,71 @@ let home: string;
 let baseUrl: string;
 let output = '';
 
-beforeAll(async () => {
-  dynamo = await startDynamo();
-  const client = new DynamoDBClient({
-    endpoint: dynamo.endpoint,
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-  await ensureTable(client, `drawbridge-${STAGE}`);
-  client.destroy();
-
-  home = mkdtempSync(join(tmpdir(), 'drawbridge-offline-home-'));
-  const [httpPort, lambdaPort, websocketPort] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
-  baseUrl = `http://127.0.0.1:${httpPort}`;
-  const child = spawn(
-    process.execPath,
-    [
-      OSLS_BIN,
-      'offline',
-      '--stage',
-      STAGE,
-      '--httpPort',
-      String(httpPort),
-      '--lambdaPort',
-      String(lambdaPort),
-      '--websocketPort',
-      String(websocketPort),
-    ],
-    {
-      cwd: REPO_ROOT,
-      env: isolatedEnv(home, {
-        AWS_ENDPOINT_URL: dynamo.endpoint,
-        AWS_REGION: 'eu-west-1',
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
-      }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  offline = child;
-  await new Promise<void>((resolve, reject) => {
-    const collect = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Server ready')) resolve();
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    child.on('exit', (code) => reject(new Error(`osls offline exited with ${code}:\n${output}`)));
-  });
-}, 180_000);
-
-afterAll(async () => {
-  if (offline?.pid !== undefined && offline.exitCode === null) {
-    const exited = new Promise((resolve) => offline?.once('exit', resolve));
-    offline.kill('SIGINT');
-    await exited;
-  }
-  await dynamo?.close();
-  if (home) rmSync(home, { recursive: true, force: true });
-});
-
 describe('osls offline (README: running offline against an AWS-compatible endpoint)', () => {
+  beforeAll(async () => {
+    dynamo = await startDynamo();
+    const client = new DynamoDBClient({
+      endpoint: dynamo.endpoint,
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    await ensureTable(client, `drawbridge-${STAGE}`);
+    client.destroy();
+
+    home = mkdtempSync(join(tmpdir(), 'drawbridge-offline-home-'));
+    const [httpPort, lambdaPort, websocketPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
+    baseUrl = `http://127.0.0.1:${httpPort}`;
+    const child = spawn(
+      process.execPath,
+      [
+        OSLS_BIN,
+        'offline',
+        '--stage',
+        STAGE,
+        '--httpPort',
+        String(httpPort),
+        '--lambdaPort',
+        String(lambdaPort),
+        '--websocketPort',
+        String(websocketPort),
+      ],
+      {
+        cwd: REPO_ROOT,
+        env: isolatedEnv(home, {
+          AWS_ENDPOINT_URL: dynamo.endpoint,
+          AWS_REGION: 'eu-west-1',
+          AWS_ACCESS_KEY_ID: 'test',
+          AWS_SECRET_ACCESS_KEY: 'test',
+        }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    offline = child;
+    await new Promise<void>((resolve, reject) => {
+      const collect = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('Server ready')) resolve();
+      };
+      child.stdout?.on('data', collect);
+      child.stderr?.on('data', collect);
+      child.on('exit', (code) => reject(new Error(`osls offline exited with ${code}:\n${output}`)));
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    if (offline?.pid !== undefined && offline.exitCode === null) {
+      const exited = new Promise((resolve) => offline?.once('exit', resolve));
+      offline.kill('SIGINT');
+      await exited;
+    }
+    await dynamo?.close();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
   it('answers GET /sessions from the table for a signed-in user, and 401 without a token', async () => {
     const response = await fetch(`${baseUrl}/sessions`, {
       headers: { authorization: `Bearer ${token()}` },
