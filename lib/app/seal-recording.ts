@@ -16,7 +16,8 @@ const MAX_RACE_RETRIES = 3;
  * a closed recording (every connection's end chunk arrived) is sealed with its head; one that
  * is not waits for the next sweep, until its deadline, when what arrived is sealed as not
  * closed, so verify says the recording was cut short instead of holding it to a head it never
- * had. Nothing sleeps: each sweep reads once.
+ * had. A read that finds nothing waits for the deadline too (a late agent or a deleted stream
+ * must not pass for an empty, closed recording). Nothing sleeps: each sweep reads once.
  */
 export async function sealRecording(deps: SealDeps, session: Session): Promise<SealOutcome> {
   let current = session;
@@ -28,7 +29,9 @@ export async function sealRecording(deps: SealDeps, session: Session): Promise<S
       throw new ConfigError('this composition has no recording reader to seal with');
     const stored = await deps.recordings.read(current);
     const head = stored.kind === 'chunks' ? settleRecording(current.id, stored.lines) : undefined;
-    const closed = head?.closed ?? true;
+    // Nothing arrived is not a closed recording: the agent may be late, or the stream gone.
+    // It waits for the deadline like any unclosed one, and is then sealed as not closed.
+    const closed = head?.closed ?? false;
     if (!closed && now < settle.deadline) return 'waiting';
     try {
       await applyEvent(

@@ -88,10 +88,15 @@ describe('sealRecording (the reaper, once an ended recording may have settled)',
     });
   });
 
-  it('seals a recording that never recorded anything without a head, so it leaves the reaper', async () => {
+  it('waits for the deadline when nothing has arrived, then seals without a head, not closed, so it leaves the reaper', async () => {
     const session = await settling();
     world.clock.advance(30 * SECOND);
+    // a late agent or a deleted stream reads as nothing: not a closed, empty recording
+    expect(await sealRecording(deps(), session)).toBe('waiting');
+    world.clock.advance(300 * SECOND);
     expect(await sealRecording(deps(), session)).toBe('sealed');
+    const events = await world.store.listEvents(session.id);
+    expect(events.at(-1)).toMatchObject({ type: 'recording-sealed', detail: { closed: false } });
     const sealed = await world.store.get(session.id);
     expect(sealed?.recordingHead).toBeUndefined();
     expect(sealed?.recordingSettle).toBeUndefined();
