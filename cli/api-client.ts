@@ -8,12 +8,23 @@ import { clean } from './format.ts';
 // The CLI reads what it needs and lets the rest through: a newer API may add fields (or
 // statuses) without breaking older clients. The id is checked strictly because it becomes
 // part of a file path (the session's key directory) and of URLs.
+// The bastion's user and host and the target's host go into ssh's argument list: a value
+// that began with '-' would be read as an option (-oProxyCommand=…), so only a Linux user
+// name and a DNS name or IP address get through, whatever the API says.
+const SSH_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+const SSH_HOST = /^[A-Za-z0-9_:][A-Za-z0-9_.:-]{0,252}$/;
+const sshHost = z.string().check(z.regex(SSH_HOST, 'is not a host name or address'));
+const sshPort = z.int().check(z.minimum(1), z.maximum(65_535));
 const Connection = z.looseObject({
-  bastion: z.looseObject({ host: z.string(), port: z.int(), user: z.string() }),
+  bastion: z.looseObject({
+    host: sshHost,
+    port: sshPort,
+    user: z.string().check(z.regex(SSH_USER, 'is not a user name')),
+  }),
   hostKeyFingerprint: z.optional(z.string()),
   hostKey: z.optional(z.string()),
   knownHosts: z.optional(z.string()),
-  target: z.looseObject({ host: z.string(), port: z.int() }),
+  target: z.looseObject({ host: sshHost, port: sshPort }),
   /** a recorded session: a shell on the bastion (sshShell), no jump or forward */
   recorded: z.optional(z.boolean()),
   sshShell: z.optional(z.string()),
