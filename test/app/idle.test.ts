@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { onEc2BastionLog } from '../../lib/app/bastion-log.ts';
 import { noteIdleDisconnect } from '../../lib/app/idle.ts';
-import { canonical, GENESIS_HASH } from '../../lib/domain/audit.ts';
+import { GENESIS_HASH } from '../../lib/domain/audit.ts';
 import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
 import { sealChunk } from '../../lib/domain/recording-chain.ts';
-import type { Session } from '../../lib/domain/session.ts';
 import { RecordingWatcher } from '../../lib/local/recording-watcher.ts';
 import { TEST_POLICY_YAML, testWorld } from '../support/fakes.ts';
+import { idleEndChunk, RECORDED_EC2_POLICY, readyRecordedEc2 } from '../support/recorded-ec2.ts';
 import { makeSession } from '../support/sessions.ts';
 
 const policy = (idleEndsSession: boolean) =>
@@ -73,65 +73,13 @@ describe('an idle disconnect (noteIdleDisconnect)', () => {
   });
 });
 
-const ec2Policy = parsePolicy(
-  `${TEST_POLICY_YAML}
-  - name: recorded-ec2
-    mode: ec2
-    host: 10.0.3.40
-    port: 22
-    access: shell
-    recording: full
-    idleTimeoutMinutes: 15
-    allowedGroups: [dba]
-    defaultDurationMinutes: 30
-    maxDurationMinutes: 60
-    network:
-      vpcId: vpc-0123456789abcdef0
-      subnetIds: [subnet-0123456789abcdef0]
-`,
-  'ec2 idle policy',
-);
-
-/** The recorder's idle end chunk as the agent ships it: canonical JSON, one log event. */
-const idleChunk = (sessionId: string, conn = '1796165246736-2672') =>
-  canonical(
-    sealChunk({
-      v: 1,
-      sid: sessionId,
-      seq: 9,
-      prev: 'a'.repeat(64),
-      conn,
-      kind: 'end',
-      at: 1_796_165_246_736,
-      reason: 'idle',
-    }),
-  );
-
 describe('an idle disconnect on ec2, through the bastion log group subscription', () => {
-  async function readyEc2(
-    world: ReturnType<typeof testWorld>,
-    instanceId: string,
-    overrides: Partial<Session> = {},
-  ) {
-    const session = makeSession({
-      target: 'recorded-ec2',
-      mode: 'ec2',
-      recording: 'full',
-      status: 'READY',
-      resources: { instanceId },
-      ...overrides,
-    });
-    return (
-      await world.store.create(session, { quota: 5, event: { type: 'requested', actor: 'a' } })
-    ).session;
-  }
-
   it("ends the session on the idle end chunk from its own instance's stream", async () => {
-    const world = testWorld(ec2Policy);
-    const session = await readyEc2(world, 'i-0000000000000000a');
+    const world = testWorld(RECORDED_EC2_POLICY);
+    const session = await readyRecordedEc2(world, 'i-0000000000000000a');
     const outcome = await onEc2BastionLog(world.deps, {
       stream: 'i-0000000000000000a',
-      message: idleChunk(session.id),
+      message: idleEndChunk(session.id),
     });
     expect(outcome).toMatchObject({ outcome: 'idle', session: { status: 'ENDED' } });
     expect(await world.store.get(session.id)).toMatchObject({ status: 'ENDED', endReason: 'idle' });
@@ -147,19 +95,19 @@ describe('an idle disconnect on ec2, through the bastion log group subscription'
   });
 
   it("ignores an idle chunk of another session written to this session's stream, and one in no session's stream", async () => {
-    const world = testWorld(ec2Policy);
-    const mine = await readyEc2(world, 'i-0000000000000000a');
-    const theirs = await readyEc2(world, 'i-0000000000000000b');
+    const world = testWorld(RECORDED_EC2_POLICY);
+    const mine = await readyRecordedEc2(world, 'i-0000000000000000a');
+    const theirs = await readyRecordedEc2(world, 'i-0000000000000000b');
     expect(
       await onEc2BastionLog(world.deps, {
         stream: 'i-0000000000000000b',
-        message: idleChunk(mine.id),
+        message: idleEndChunk(mine.id),
       }),
     ).toMatchObject({ outcome: 'ignored', why: "the chunk is not from the session's own stream" });
     expect(
       await onEc2BastionLog(world.deps, {
         stream: 'i-00000000000000999',
-        message: idleChunk(mine.id),
+        message: idleEndChunk(mine.id),
       }),
     ).toMatchObject({ outcome: 'ignored', why: 'no session owns this stream' });
     for (const session of [mine, theirs]) {
@@ -170,16 +118,18 @@ describe('an idle disconnect on ec2, through the bastion log group subscription'
   });
 
   it('ignores it for a session that is not recorded, and anything that is not exactly an idle end chunk', async () => {
-    const world = testWorld(ec2Policy);
-    const unrecorded = await readyEc2(world, 'i-0000000000000000c', { recording: 'metadata' });
+    const world = testWorld(RECORDED_EC2_POLICY);
+    const unrecorded = await readyRecordedEc2(world, 'i-0000000000000000c', {
+      recording: 'metadata',
+    });
     expect(
       await onEc2BastionLog(world.deps, {
         stream: 'i-0000000000000000c',
-        message: idleChunk(unrecorded.id),
+        message: idleEndChunk(unrecorded.id),
       }),
     ).toMatchObject({ outcome: 'ignored', why: 'the session is not recorded' });
-    const session = await readyEc2(world, 'i-0000000000000000d');
-    const forged = idleChunk(session.id).replace('"seq":9', '"seq":10');
+    const session = await readyRecordedEc2(world, 'i-0000000000000000d');
+    const forged = idleEndChunk(session.id).replace('"seq":9', '"seq":10');
     expect(
       await onEc2BastionLog(world.deps, { stream: 'i-0000000000000000d', message: forged }),
     ).toMatchObject({ outcome: 'ignored' });

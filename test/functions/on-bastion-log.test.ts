@@ -3,39 +3,17 @@ import { createOnBastionLogHandler } from '../../functions/on-bastion-log.ts';
 import { onInstanceState } from '../../lib/app/observe-bastion.ts';
 import { provisionSession } from '../../lib/app/provision-session.ts';
 import { requestSession } from '../../lib/app/request-session.ts';
-import { canonical } from '../../lib/domain/audit.ts';
-import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
-import { sealChunk } from '../../lib/domain/recording-chain.ts';
 import { encodeLogsSubscriptionEvent } from '../../lib/http/logs-subscription.ts';
 import { lambdaContext } from '../support/events.ts';
-import { TEST_POLICY_YAML, type TestWorld, testWorld } from '../support/fakes.ts';
+import { type TestWorld, testWorld } from '../support/fakes.ts';
 import { ed25519PublicKey } from '../support/keys.ts';
 import { proofMessage } from '../support/readiness.ts';
-import { makeSession } from '../support/sessions.ts';
-
-const POLICY = parsePolicy(
-  `${TEST_POLICY_YAML}
-  - name: recorded-ec2
-    mode: ec2
-    host: 10.0.3.40
-    port: 22
-    access: shell
-    recording: full
-    idleTimeoutMinutes: 15
-    allowedGroups: [dba]
-    defaultDurationMinutes: 30
-    maxDurationMinutes: 60
-    network:
-      vpcId: vpc-0123456789abcdef0
-      subnetIds: [subnet-0123456789abcdef0]
-`,
-  'bastion log policy',
-);
+import { idleEndChunk, RECORDED_EC2_POLICY, readyRecordedEc2 } from '../support/recorded-ec2.ts';
 
 let world: TestWorld;
 const handler = createOnBastionLogHandler(() => world.deps);
 beforeEach(() => {
-  world = testWorld(POLICY);
+  world = testWorld(RECORDED_EC2_POLICY);
 });
 
 async function runningSession() {
@@ -69,34 +47,6 @@ const delivery = (logStream: string, messages: string[]) =>
     logEvents: messages.map((message, i) => ({ id: String(i), timestamp: 1, message })),
   });
 
-/** A READY recorded ec2 session on its own instance. */
-async function recordedSession(instanceId: string) {
-  const session = makeSession({
-    target: 'recorded-ec2',
-    mode: 'ec2',
-    recording: 'full',
-    status: 'READY',
-    resources: { instanceId },
-  });
-  return (await world.store.create(session, { quota: 5, event: { type: 'requested', actor: 'a' } }))
-    .session;
-}
-
-/** The recorder's end chunk for a connection it closed for inactivity, as the agent ships it. */
-const idleChunk = (sessionId: string) =>
-  canonical(
-    sealChunk({
-      v: 1,
-      sid: sessionId,
-      seq: 4,
-      prev: 'b'.repeat(64),
-      conn: '1796165246736-2672',
-      kind: 'end',
-      at: 1_796_165_246_736,
-      reason: 'idle',
-    }),
-  );
-
 describe('onBastionLog: the subscription filter on the bastion log group', () => {
   it("marks the session READY on its bastion's proof, delivered gzip+base64", async () => {
     const session = await runningSession();
@@ -110,9 +60,9 @@ describe('onBastionLog: the subscription filter on the bastion log group', () =>
   });
 
   it("ends a recorded session on the idle end chunk from its own instance's stream", async () => {
-    const session = await recordedSession('i-0000000000000000a');
+    const session = await readyRecordedEc2(world, 'i-0000000000000000a');
     const result = await handler(
-      delivery('i-0000000000000000a', ['an sshd line', idleChunk(session.id)]),
+      delivery('i-0000000000000000a', ['an sshd line', idleEndChunk(session.id)]),
       lambdaContext,
     );
     expect(result).toEqual({ outcomes: ['ignored', 'idle'] });
@@ -123,10 +73,10 @@ describe('onBastionLog: the subscription filter on the bastion log group', () =>
   });
 
   it("ignores an idle end chunk delivered from another session's stream", async () => {
-    const mine = await recordedSession('i-0000000000000000a');
-    const theirs = await recordedSession('i-0000000000000000b');
+    const mine = await readyRecordedEc2(world, 'i-0000000000000000a');
+    const theirs = await readyRecordedEc2(world, 'i-0000000000000000b');
     const result = await handler(
-      delivery('i-0000000000000000b', [idleChunk(mine.id)]),
+      delivery('i-0000000000000000b', [idleEndChunk(mine.id)]),
       lambdaContext,
     );
     expect(result).toEqual({ outcomes: ['ignored'] });
