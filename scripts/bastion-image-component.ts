@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { AGENT_CTL, BANNER_PATH, IMDS_GUARD, IMDS_GUARD_PATH } from '../lib/aws/cloud-config.ts';
-import { RECORDER_COMMAND } from '../lib/domain/authorized-key.ts';
+import { RECORDER_PATH } from '../lib/domain/authorized-key.ts';
 import {
   bannerFileContent,
   DEFAULT_BANNER,
@@ -16,11 +16,12 @@ import {
 
 /** Read after the session's own 00-drawbridge.conf, so a session's values win (sshd keeps the first). */
 export const SSHD_DEFAULTS_PATH = '/etc/ssh/sshd_config.d/01-drawbridge-defaults.conf';
-export const BASTION_PACKAGES = ['amazon-cloudwatch-agent', 'rsyslog', 'nftables'] as const;
+/** sudo: a recorded session's user starts the recorder as root through it. */
+export const BASTION_PACKAGES = ['amazon-cloudwatch-agent', 'rsyslog', 'nftables', 'sudo'] as const;
 /** The same recorder local mode runs (bastion/drawbridge-record): one recorder for both. */
 export const RECORDER_SOURCE = new URL('../bastion/drawbridge-record', import.meta.url);
 /** What the recorder needs of Python 3.9+: the standard library only, checked at bake time. */
-export const RECORDER_CHECK = `/usr/bin/python3 -I -c 'import codecs, fcntl, hashlib, json, pty, pwd, select, termios, threading, tty'`;
+export const RECORDER_CHECK = `/usr/bin/python3 -I -c 'import codecs, fcntl, grp, hashlib, json, pty, pwd, select, termios, threading, tty'`;
 
 export function bastionImageComponent(): string {
   const sshdDefaults = [
@@ -59,7 +60,7 @@ export function bastionImageComponent(): string {
               { path: BANNER_PATH, content: bannerFileContent(DEFAULT_BANNER), overwrite: true },
               { path: IMDS_GUARD_PATH, content: IMDS_GUARD, overwrite: true },
               {
-                path: RECORDER_COMMAND,
+                path: RECORDER_PATH,
                 content: readFileSync(RECORDER_SOURCE, 'utf8'),
                 overwrite: true,
               },
@@ -77,9 +78,9 @@ export function bastionImageComponent(): string {
               commands: [
                 `chmod 0600 ${SSHD_DEFAULTS_PATH} ${IMDS_GUARD_PATH}`,
                 `chmod 0644 ${BANNER_PATH}`,
-                // root's, run by every session user as their forced command; none may edit it
-                `chown root:root ${RECORDER_COMMAND}`,
-                `chmod 0755 ${RECORDER_COMMAND}`,
+                // root's, run as root by each recorded session's user through sudo; none may edit it
+                `chown root:root ${RECORDER_PATH}`,
+                `chmod 0755 ${RECORDER_PATH}`,
               ],
             },
           },
@@ -97,8 +98,9 @@ export function bastionImageComponent(): string {
                 `rpm -q ${BASTION_PACKAGES.join(' ')}`,
                 `test -x ${AGENT_CTL}`,
                 `nft -c -f ${IMDS_GUARD_PATH}`,
-                `test -x ${RECORDER_COMMAND}`,
+                `test -x ${RECORDER_PATH}`,
                 RECORDER_CHECK,
+                'visudo -c',
               ],
             },
           },

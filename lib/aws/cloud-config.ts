@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { RECORDER_COMMAND } from '../domain/authorized-key.ts';
+import { RECORDER_COMMAND, RECORDER_PATH } from '../domain/authorized-key.ts';
 import type { IssuedHostKey } from '../domain/host-key.ts';
 import type { Access } from '../domain/policy.ts';
 import { MAX_SELF_DESTRUCT_MINUTES } from '../domain/policy.ts';
@@ -43,12 +43,15 @@ export interface BastionRecording {
 
 export const RECORDING_CONFIG_PATH = '/etc/drawbridge/recording.json';
 /**
- * The recorder's sink: the session user's own file (the recorder runs as that user), which
- * root's CloudWatch agent ships line by line to the instance's stream. The recorder flushes a
- * chunk at most every second and the agent every force_flush_interval (5 s): a bastion killed
- * mid-session loses at most the last ~6 seconds.
+ * The recorder's sink: root's file, for root alone (the recorder runs as root through sudo and
+ * refuses a sink anyone else could write), which root's CloudWatch agent ships line by line to
+ * the instance's stream. The session user can neither read it nor append to its chain. The
+ * recorder flushes a chunk at most every second and the agent every force_flush_interval (5 s):
+ * a bastion killed mid-session loses at most the last ~6 seconds.
  */
 export const RECORDING_SINK_PATH = '/var/lib/drawbridge/recording.jsonl';
+/** The one sudo rule of a recorded bastion: the session user may start the recorder as root. */
+export const RECORDER_SUDOERS_PATH = '/etc/sudoers.d/drawbridge-recorder';
 
 export const SSHD_CONFIG_PATH = '/etc/ssh/sshd_config.d/00-drawbridge.conf';
 export const BANNER_PATH = '/etc/ssh/drawbridge-banner';
@@ -112,6 +115,8 @@ export const SELF_DESTRUCT_SCRIPT =
 export const READINESS_SCRIPT = [
   'set -eu',
   'sshd -t',
+  // A sudoers file sudo cannot parse stops sudo altogether: recorded access would be refused.
+  'visudo -cq',
   'systemctl reload sshd',
   `want=$(ssh-keygen -lf ${HOST_KEY_PATH}.pub | cut -d' ' -f2)`,
   'for i in $(seq 1 100); do',
@@ -246,8 +251,23 @@ function agentConfig(input: BastionUserDataInput): string {
 }
 
 /**
- * The recorder's configuration (root's, readable by the recorder running as the session user)
- * and its sink, created for the session user after the user exists (`defer`: the final stage).
+ * The session user may run the recorder as root, with no arguments, and nothing else. sudo
+ * keeps only what the recorder reads of the environment (the refused command, the client's
+ * address) and, from sudo 1.9.14 on, would put the recorder behind a pty of its own, which
+ * doubles the relay's work for nothing: `!use_pty`, the recorder's own pty is the session's.
+ */
+export function recorderSudoers(sessionId: string, linuxUser: string): string {
+  return [
+    `# Drawbridge session ${sessionId}: written at boot, not to be edited.`,
+    `Defaults!${RECORDER_PATH} !use_pty, env_keep += "SSH_ORIGINAL_COMMAND SSH_CONNECTION SSH_CLIENT"`,
+    `${linuxUser} ALL=(root) NOPASSWD: ${RECORDER_PATH} ""`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * The recorder's configuration, its sink and the sink's head (all root's alone: the recorder
+ * runs as root), and the sudo rule that lets the session user start it.
  */
 function recordingFiles(input: BastionUserDataInput): Record<string, string | boolean>[] {
   if (!input.recording) return [];
@@ -257,16 +277,17 @@ function recordingFiles(input: BastionUserDataInput): Record<string, string | bo
     recordInput: input.recording.recordInput,
     ...(input.recording.idleSeconds ? { idleSeconds: input.recording.idleSeconds } : {}),
   };
-  const owner = `${input.linuxUser}:${input.linuxUser}`;
+  const root = { owner: 'root:root', permissions: '0600' };
   return [
+    { path: RECORDING_CONFIG_PATH, ...root, content: `${JSON.stringify(config)}\n` },
+    { path: RECORDING_SINK_PATH, ...root, content: '' },
+    { path: `${RECORDING_SINK_PATH}.head`, ...root, content: '' },
     {
-      path: RECORDING_CONFIG_PATH,
+      path: RECORDER_SUDOERS_PATH,
       owner: 'root:root',
-      permissions: '0644',
-      content: `${JSON.stringify(config)}\n`,
+      permissions: '0440',
+      content: recorderSudoers(input.sessionId, input.linuxUser),
     },
-    { path: RECORDING_SINK_PATH, owner, permissions: '0600', content: '', defer: true },
-    { path: `${RECORDING_SINK_PATH}.head`, owner, permissions: '0600', content: '', defer: true },
   ];
 }
 

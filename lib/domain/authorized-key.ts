@@ -14,8 +14,15 @@ export interface AuthorizedKeyInput {
   recorded?: boolean;
 }
 
-/** Where the ec2 bastion's image installs the recorder; each bastion's ForceCommand names its own. */
-export const RECORDER_COMMAND = '/usr/local/bin/drawbridge-record';
+/** Where the ec2 bastion's image installs the recorder (bastion/drawbridge-record). */
+export const RECORDER_PATH = '/usr/local/bin/drawbridge-record';
+/**
+ * What a recorded session runs on the ec2 bastion: the recorder, started by the session user
+ * through sudo (a rule for that user, that command and no arguments: cloud-config.ts), so it runs
+ * as root and keeps the recording in root's files, out of reach of the shell it records.
+ * `-n`: never a password prompt; without the rule the connection closes.
+ */
+export const RECORDER_COMMAND = `/usr/bin/sudo -n ${RECORDER_PATH}`;
 
 /**
  * The single authorized_keys line for the session's user. The server writes every option:

@@ -67,7 +67,7 @@ function validate(input: SshdConfigInput): void {
   if (input.access !== 'jump-only' && input.access !== 'shell') unsafe('access');
   if (input.recorder !== undefined) {
     const parts = input.recorder.split(' ');
-    if (!parts.every((part) => PATH.test(part) || /^--[a-z-]{1,30}$/.test(part)))
+    if (!parts.every((part) => PATH.test(part) || /^(?:-[A-Za-z]|--[a-z-]{1,30})$/.test(part)))
       unsafe('recorder');
     if (parts.some((part) => part.split('/').includes('..'))) unsafe('recorder');
   }

@@ -169,7 +169,8 @@ export class SshdProvider implements Provider {
         : {}),
     };
     await writeFile(configPath, JSON.stringify(config), { mode: 0o600 });
-    return `${this.pythonPath} ${RECORDER_PATH} --config ${configPath}`;
+    // -I, as the image's shebang: no PYTHON* variable or user site directory steers it.
+    return `${this.pythonPath} -I ${RECORDER_PATH} --config ${configPath}`;
   }
 
   private exclusive<T>(sessionId: string, work: () => Promise<T>): Promise<T> {

@@ -1,4 +1,9 @@
 // ec2 wiring of recorded sessions (issue 12): the bastion's user data for a recording: full target.
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -6,11 +11,16 @@ import {
   AGENT_CONFIG_PATH,
   type BastionUserDataInput,
   buildBastionUserData,
+  RECORDER_SUDOERS_PATH,
   RECORDING_CONFIG_PATH,
   RECORDING_SINK_PATH,
   SSHD_CONFIG_PATH,
 } from '../../lib/aws/cloud-config.ts';
-import { authorizedKeyLine, RECORDER_COMMAND } from '../../lib/domain/authorized-key.ts';
+import {
+  authorizedKeyLine,
+  RECORDER_COMMAND,
+  RECORDER_PATH,
+} from '../../lib/domain/authorized-key.ts';
 import { issueHostKey } from '../../lib/domain/host-key.ts';
 import { linuxUserFor } from '../../lib/domain/session.ts';
 import { DEFAULT_BANNER } from '../../lib/domain/sshd-hardening.ts';
@@ -72,7 +82,8 @@ function sshd(value: BastionUserDataInput): Map<string, string> {
 describe('bastion user data for a recorded target', () => {
   it('writes /etc/drawbridge/recording.json: session id, sink, input recording, idle seconds', () => {
     const config = file(input(), RECORDING_CONFIG_PATH);
-    expect(config).toMatchObject({ owner: 'root:root', permissions: '0644' });
+    // read by the recorder running as root; nothing in it is the session user's business
+    expect(config).toMatchObject({ owner: 'root:root', permissions: '0600' });
     expect(JSON.parse(config?.content ?? '')).toEqual({
       sessionId: SESSION_ID,
       sink: RECORDING_SINK_PATH,
@@ -81,13 +92,36 @@ describe('bastion user data for a recorded target', () => {
     });
   });
 
-  it('creates the sink (and its head) for the session user, once the user exists', () => {
+  it("creates the sink and its head as root's alone: the session user cannot append to the chain", () => {
     for (const path of [RECORDING_SINK_PATH, `${RECORDING_SINK_PATH}.head`]) {
-      expect(file(input(), path)).toMatchObject({
-        owner: `${USER}:${USER}`,
-        permissions: '0600',
-        defer: true,
-      });
+      const sink = file(input(), path);
+      expect(sink).toMatchObject({ owner: 'root:root', permissions: '0600', content: '' });
+      expect(sink?.defer).toBeUndefined();
+    }
+  });
+
+  it("lets the session user, and no one else, start the recorder as root: no arguments, no pty of sudo's", () => {
+    const sudoers = file(input(), RECORDER_SUDOERS_PATH);
+    expect(sudoers).toMatchObject({ owner: 'root:root', permissions: '0440' });
+    const rules = (sudoers?.content ?? '').split('\n').filter((line) => /^[^#]/.test(line));
+    expect(rules).toEqual([
+      `Defaults!${RECORDER_PATH} !use_pty, env_keep += "SSH_ORIGINAL_COMMAND SSH_CONNECTION SSH_CLIENT"`,
+      `${USER} ALL=(root) NOPASSWD: ${RECORDER_PATH} ""`,
+    ]);
+    // sudo reads a file in sudoers.d only if its name has no dot (sudoers(5), #includedir)
+    expect(RECORDER_SUDOERS_PATH).toMatch(/^\/etc\/sudoers\.d\/[^./]+$/);
+  });
+
+  it("writes a sudoers file sudo's own parser accepts (a broken one would stop sudo altogether)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drawbridge-sudoers-'));
+    try {
+      const path = join(dir, 'drawbridge-recorder');
+      writeFileSync(path, file(input(), RECORDER_SUDOERS_PATH)?.content ?? '', { mode: 0o440 });
+      expect(execFileSync('visudo', ['-c', '-f', path], { encoding: 'utf8' })).toContain(
+        'parsed OK',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
@@ -112,6 +146,7 @@ describe('bastion user data for a recorded target', () => {
     const plain = input({ recording: undefined });
     expect(file(plain, RECORDING_CONFIG_PATH)).toBeUndefined();
     expect(file(plain, RECORDING_SINK_PATH)).toBeUndefined();
+    expect(file(plain, RECORDER_SUDOERS_PATH)).toBeUndefined();
     expect(sshd(plain).get('ForceCommand')).toBeUndefined();
     const agent = JSON.parse(file(plain, AGENT_CONFIG_PATH)?.content ?? '{}');
     expect(agent.logs.logs_collected.files.collect_list).toHaveLength(1);

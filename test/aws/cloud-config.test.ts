@@ -233,7 +233,8 @@ describe('buildBastionUserData', () => {
       'drawbridge-ready',
       SESSION_ID,
     ]);
-    expect(READINESS_SCRIPT).toMatch(/sshd -t\nsystemctl reload sshd\n/);
+    // sshd's and sudo's configs are checked before sshd reloads (a recorded session needs sudo)
+    expect(READINESS_SCRIPT).toMatch(/sshd -t\nvisudo -cq\nsystemctl reload sshd\n/);
     expect(READINESS_SCRIPT).toContain('ssh-keyscan -t ed25519 127.0.0.1');
     expect(READINESS_SCRIPT).toContain(
       'logger -p authpriv.notice -t drawbridge-ready "drawbridge-ready session=$1 hostkey=$got"',

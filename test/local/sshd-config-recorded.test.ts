@@ -28,10 +28,10 @@ describe('a recorded bastion’s sshd_config and key', () => {
   it('forces the recorder and allows no forward: sshd reads the first value of each keyword', () => {
     const config = buildSshdConfig({
       ...base,
-      recorder: '/usr/bin/python3 /opt/drawbridge-record --config /data/s/recording.json',
+      recorder: '/usr/bin/python3 -I /opt/drawbridge-record --config /data/s/recording.json',
     });
     expect(first(config, 'ForceCommand')).toBe(
-      '/usr/bin/python3 /opt/drawbridge-record --config /data/s/recording.json',
+      '/usr/bin/python3 -I /opt/drawbridge-record --config /data/s/recording.json',
     );
     expect(first(config, 'AllowTcpForwarding')).toBe('no');
     expect(first(config, 'PermitOpen')).toBe('none');
@@ -40,7 +40,7 @@ describe('a recorded bastion’s sshd_config and key', () => {
     expect(config).not.toMatch(/^Subsystem/m);
   });
 
-  it.each(['/x/rec; rm -rf /', '/x/rec\nForceCommand /bin/sh', 'rec', '/x/../rec'])(
+  it.each(['/x/rec; rm -rf /', '/x/rec\nForceCommand /bin/sh', 'rec', '/x/../rec', '/x/rec -c;sh'])(
     'refuses an unsafe recorder command %j',
     (recorder) => {
       expect(() => buildSshdConfig({ ...base, recorder })).toThrow(/unsafe recorder/);
@@ -58,7 +58,9 @@ describe('a recorded bastion’s sshd_config and key', () => {
       sessionId: base.sessionId,
       recorded: true,
     });
-    expect(line).toMatch(/^restrict,pty,command="\/usr\/local\/bin\/drawbridge-record",from=/);
+    expect(line).toMatch(
+      /^restrict,pty,command="\/usr\/bin\/sudo -n \/usr\/local\/bin\/drawbridge-record",from=/,
+    );
     expect(line).not.toContain('port-forwarding');
     expect(line).not.toContain('permitopen');
   });

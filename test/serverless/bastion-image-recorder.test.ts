@@ -2,8 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { RECORDER_COMMAND } from '../../lib/domain/authorized-key.ts';
+import { RECORDER_COMMAND, RECORDER_PATH } from '../../lib/domain/authorized-key.ts';
 import {
+  BASTION_PACKAGES,
   bastionImageComponent,
   RECORDER_CHECK,
   RECORDER_SOURCE,
@@ -23,21 +24,25 @@ const commands = (phase: string) =>
 describe('bastion image: the session recorder', () => {
   it('installs bastion/drawbridge-record byte for byte at the path the key and sshd force', () => {
     const files = steps('build').flatMap((step) => (Array.isArray(step.inputs) ? step.inputs : []));
-    const recorder = files.find((file) => file.path === RECORDER_COMMAND);
-    expect(RECORDER_COMMAND).toBe('/usr/local/bin/drawbridge-record');
+    const recorder = files.find((file) => file.path === RECORDER_PATH);
+    expect(RECORDER_PATH).toBe('/usr/local/bin/drawbridge-record');
+    expect(RECORDER_COMMAND).toBe(`/usr/bin/sudo -n ${RECORDER_PATH}`);
     expect(recorder?.content).toBe(readFileSync(RECORDER_SOURCE, 'utf8'));
-    expect(recorder?.content.startsWith('#!/usr/bin/python3\n')).toBe(true);
+    // -I: it runs as root, so no PYTHON* variable and no user site directory may steer it
+    expect(recorder?.content.startsWith('#!/usr/bin/python3 -I\n')).toBe(true);
+  });
+
+  it('installs sudo, through which the session user starts the recorder as root, and checks its config', () => {
+    expect(BASTION_PACKAGES).toContain('sudo');
+    expect(commands('validate')).toContain('visudo -c');
   });
 
   it("makes it root's and executable, and checks at bake time that Python has what it needs", () => {
     expect(commands('build')).toEqual(
-      expect.arrayContaining([
-        `chown root:root ${RECORDER_COMMAND}`,
-        `chmod 0755 ${RECORDER_COMMAND}`,
-      ]),
+      expect.arrayContaining([`chown root:root ${RECORDER_PATH}`, `chmod 0755 ${RECORDER_PATH}`]),
     );
     expect(commands('validate')).toEqual(
-      expect.arrayContaining([`test -x ${RECORDER_COMMAND}`, RECORDER_CHECK]),
+      expect.arrayContaining([`test -x ${RECORDER_PATH}`, RECORDER_CHECK]),
     );
   });
 });
