@@ -5,7 +5,16 @@
 // root's rights with SUDO_UID/SUDO_GID/SUDO_USER naming the user (the rule itself is checked by
 // visudo in test/aws/cloud-config-recording.test.ts). `nobody` plays the session user.
 import { execFileSync, spawn } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -119,10 +128,19 @@ describe.skipIf(!isRoot)('the recorder started by sudo (root, for the session us
     }
   });
 
-  it('refuses a recording the session user could write, before any shell runs', async () => {
+  it('refuses a recording the session user could write, or a link, before any shell runs', async () => {
+    writeFileSync(join(dir, 'precious'), '', { mode: 0o600 });
     for (const [name, prepare] of [
       ['users', (path: string) => chownSync(path, nobody.uid, nobody.gid)],
       ['readable', (path: string) => execFileSync('chmod', ['0644', path])],
+      // a link to a file of root's alone: root must not append to wherever it points
+      [
+        'link',
+        (path: string) => {
+          unlinkSync(path);
+          symlinkSync(join(dir, 'precious'), path);
+        },
+      ],
     ] as const) {
       const sink = join(dir, `${name}.jsonl`);
       writeFileSync(sink, '', { mode: 0o600 });
@@ -133,6 +151,7 @@ describe.skipIf(!isRoot)('the recorder started by sudo (root, for the session us
       expect(run.output).not.toContain('shell-42');
       expect(await readFile(sink, 'utf8')).toBe('');
     }
+    expect(readFileSync(join(dir, 'precious'), 'utf8')).toBe('');
   });
 
   it("never runs a recorded session as root's", async () => {
