@@ -31,6 +31,9 @@ const Verification = z.looseObject({
 type Recording = NonNullable<z.infer<typeof Verification>['recording']>;
 
 function recordingLine(id: string, recording: Recording): string {
+  if (recording.problem === 'partial') {
+    return `${id}: recording NOT VERIFIED IN FULL: it is too long to read here whole; ${clean(recording.detail ?? 'its end was not checked', 300)}\n`;
+  }
   if (!recording.intact) {
     return `${id}: recording BROKEN (${clean(recording.problem ?? 'broken', 20)}): ${clean(recording.detail ?? 'no reason given', 300)}\n`;
   }

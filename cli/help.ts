@@ -217,7 +217,9 @@ recording: every chunk's hash, its link to the previous one, no gap in the seque
 end against the chain head the session stored once the recording settled (a missing, altered,
 reordered or truncated chunk). A recording whose bastion went before its recorder closed it is
 reported cut short, and one still settling (an ec2 session that ended in the last few
-minutes) says so. Exits 0 if both are intact, 7 if either is broken.
+minutes) says so. A recording too long to read whole is reported not verified in full (its
+beginning is checked, its end is not). Exits 0 if both are intact, 7 if either is broken or
+the recording could not be verified in full.
 
 ${COMMON}
 `,
@@ -232,7 +234,8 @@ policy's auditors only.
   --speed N         play N times faster (default 1)
   --idle-limit S    no pause longer than S seconds (default 2)
 
-Exits 7 if the recording does not verify (it still plays what there is).
+Exits 7 if the recording does not verify, or is too long to read whole (it still plays
+what there is: then only its beginning).
 
 ${COMMON}
 `,

@@ -57,6 +57,12 @@ function report(context: Context, id: string, fetched: Fetched): number {
   } else if (fetched.kind === 'terminal') {
     context.err(`${id}: Session Manager's log of its shell sessions\n`);
   }
+  if (fetched.broken === 'partial') {
+    context.err(
+      `${id}: this is only the beginning of the recording: it is too long to read in one request, so its end was not checked\n`,
+    );
+    return AUDIT_BROKEN_EXIT;
+  }
   if (fetched.broken) {
     context.err(
       `${id}: the recording does not verify (${clean(fetched.broken, 40)}); see drawbridge audit verify ${id}\n`,

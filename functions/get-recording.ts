@@ -42,7 +42,8 @@ const CONTENT_TYPE = {
 /**
  * GET /sessions/{id}/recording[?format=text] → the recording as asciicast v2 (or plain text
  * with UTC times), for the owner, admins and auditors; each call is an audit event. The
- * header drawbridge-recording says whether the recorder's chain holds.
+ * header drawbridge-recording says whether the recorder's chain holds, or `partial` when the
+ * body is only the recording's beginning (too long to read in one request).
  */
 export const createGetRecordingHandler = (deps: () => GetRecordingDeps) =>
   httpFunction(deps, async ({ event, identity }, d) => {
@@ -54,13 +55,20 @@ export const createGetRecordingHandler = (deps: () => GetRecordingDeps) =>
       format,
     );
     const verdict = recording.verdict;
+    // A chain problem found in what was read wins; else a partial body says so whatever its kind.
+    const state =
+      verdict?.intact === false
+        ? (verdict.problem ?? 'broken')
+        : recording.partial
+          ? 'partial'
+          : verdict
+            ? 'intact'
+            : undefined;
     const response = json(200, null, {
       'content-type': CONTENT_TYPE[format],
       'content-disposition': `attachment; filename="${session.id}.${format === 'text' ? 'txt' : 'cast'}"`,
       'drawbridge-recording-kind': recording.kind,
-      ...(verdict
-        ? { 'drawbridge-recording': verdict.intact ? 'intact' : (verdict.problem ?? 'broken') }
-        : {}),
+      ...(state ? { 'drawbridge-recording': state } : {}),
     });
     return { ...response, body: recording.body };
   });

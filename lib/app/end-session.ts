@@ -137,6 +137,8 @@ async function recordingAtEnd(
   if (wait > 0) return { recordingSettle: settle };
   try {
     const stored = await deps.recordings.read(session);
+    // Only the beginning was read: its last chunk is not the head. The reaper seals it (headless).
+    if (stored.partial) return { recordingSettle: settle };
     const head = stored.kind === 'chunks' ? settleRecording(session.id, stored.lines) : undefined;
     return head ? { recordingHead: head } : {};
   } catch (error) {

@@ -1,3 +1,4 @@
+import { StaleSessionError } from '../domain/errors.ts';
 import { findTarget } from '../domain/policy.ts';
 import type { IdleEnd } from '../domain/recording-chain.ts';
 import { isLive, type Session, SessionStatus } from '../domain/session.ts';
@@ -23,33 +24,69 @@ export async function noteIdleDisconnect(
   sessionId: string,
   connection: string,
 ): Promise<Session | undefined> {
-  const session = await deps.store.get(sessionId);
-  if (!session || !isLive(session.status) || session.status === SessionStatus.ENDING) {
-    return session;
-  }
-  const target = findTarget(deps.policy, session.target);
-  const minutes = target?.idleTimeoutMinutes;
-  const endsSession = target?.idleEndsSession !== false;
-  const noted = await applyEvent(
-    deps,
-    session,
-    { type: 'note' },
-    {
-      type: 'idle-disconnected',
-      actor: 'drawbridge',
-      detail: {
-        connection: connection.slice(0, 64),
-        endsSession,
-        ...(minutes ? { idleMinutes: minutes } : {}),
-      },
-    },
-  );
-  if (!endsSession || noted.status !== SessionStatus.READY) return noted;
-  return endSession(deps, noted, {
+  const noted = await noteOnce(deps, sessionId, connection.slice(0, 64));
+  if (!noted?.idle) return noted?.session;
+  const { session } = noted;
+  const { endsSession, minutes } = noted.idle;
+  // Also on a redelivery whose first delivery noted the connection but failed before the end.
+  if (!endsSession || session.status !== SessionStatus.READY) return session;
+  return endSession(deps, session, {
     reason: 'idle',
     actor: 'drawbridge',
     detail: `no terminal activity for ${minutes ?? '?'} minutes`,
   });
+}
+
+const MAX_RACE_RETRIES = 3;
+
+/**
+ * The trail's idle-disconnected event for this connection, written once. A connection has one
+ * end chunk, and CloudWatch's subscription delivers at least once: a second delivery of the
+ * same chunk finds its event already in the trail and writes nothing. Two deliveries at once
+ * cannot both write: the session is read before the trail, and the write is conditional on
+ * the version read, so the later one is stale, looks again and finds the event.
+ */
+async function noteOnce(
+  deps: IdleDeps,
+  sessionId: string,
+  connection: string,
+): Promise<{ session: Session; idle?: { endsSession: boolean; minutes?: number } } | undefined> {
+  for (let attempt = 0; ; attempt += 1) {
+    const session = await deps.store.get(sessionId);
+    if (!session || !isLive(session.status) || session.status === SessionStatus.ENDING) {
+      return session ? { session } : undefined;
+    }
+    const target = findTarget(deps.policy, session.target);
+    const minutes = target?.idleTimeoutMinutes;
+    const idle = {
+      endsSession: target?.idleEndsSession !== false,
+      ...(minutes ? { minutes } : {}),
+    };
+    const events = await deps.store.listEvents(sessionId);
+    const seen = events.some(
+      (event) => event.type === 'idle-disconnected' && event.detail?.connection === connection,
+    );
+    if (seen) return { session, idle };
+    try {
+      const noted = await applyEvent(
+        deps,
+        session,
+        { type: 'note' },
+        {
+          type: 'idle-disconnected',
+          actor: 'drawbridge',
+          detail: {
+            connection,
+            endsSession: idle.endsSession,
+            ...(minutes ? { idleMinutes: minutes } : {}),
+          },
+        },
+      );
+      return { session: noted, idle };
+    } catch (error) {
+      if (!(error instanceof StaleSessionError) || attempt >= MAX_RACE_RETRIES) throw error;
+    }
+  }
 }
 
 export type IdleLineOutcome =

@@ -7,6 +7,7 @@ import {
   renderRecording,
   type SessionRecordingSource,
 } from '../domain/session-recording.ts';
+import type { StoredRecording } from '../ports/recording-reader.ts';
 import type { AppDeps } from './deps.ts';
 import { applyEvent } from './record.ts';
 import { loadVisibleSession } from './sessions-query.ts';
@@ -32,11 +33,16 @@ export async function recordingSource(
   session: Session,
 ): Promise<SessionRecordingSource> {
   if (session.recording === 'full' || session.mode === 'ssm') {
-    const stored = (await deps.recordings?.read(session)) ?? { kind: 'chunks', lines: [] };
+    const stored: StoredRecording = (await deps.recordings?.read(session)) ?? {
+      kind: 'chunks',
+      lines: [],
+      partial: false,
+    };
     if (stored.kind === 'terminal') return stored;
     return {
       kind: 'chunks',
       lines: stored.lines,
+      partial: stored.partial,
       ...(session.recordingHead ? { head: session.recordingHead } : {}),
     };
   }
@@ -70,6 +76,8 @@ export async function replaySession(
           detail: {
             format,
             ...(recording.verdict ? { intact: recording.verdict.intact } : {}),
+            // what was watched was only the beginning: the trail says so
+            ...(recording.partial ? { partial: true } : {}),
           },
         },
       );

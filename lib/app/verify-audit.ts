@@ -10,9 +10,10 @@ import { loadVisibleSession } from './sessions-query.ts';
  * grow); `settling` (ended moments ago, its last chunks may still be on their way: the head is
  * stored by `settledBy`); `closed` (every connection's end chunk arrived); `cut-short` (the
  * bastion went before its recorder closed the recording: its last seconds were never shipped);
- * `unknown` (ended without a head: nothing recorded, or a head never stored).
+ * `unknown` (ended without a head: nothing recorded, or a head never stored); `partial` (too
+ * long to read here in one go: only its beginning was checked, so its end is not known).
  */
-export type RecordingEnding = 'live' | 'settling' | 'closed' | 'cut-short' | 'unknown';
+export type RecordingEnding = 'live' | 'settling' | 'closed' | 'cut-short' | 'unknown' | 'partial';
 
 /** A recorded session's recording, checked chunk by chunk and against the head the session stored. */
 export interface RecordingCheck extends RecordingVerdict {
@@ -59,15 +60,22 @@ export function checkTrail(
   return { ...trail, intact: trail.intact && recording.intact, recording };
 }
 
-/** Checks the recorder's stored lines against the session, and against its stored head once it has one. */
-export function checkRecording(session: Session, lines: readonly string[]): RecordingCheck {
+/**
+ * Checks the recorder's stored lines against the session, and against its stored head once it
+ * has one. A partial read (only the recording's beginning) is never intact: its end is unknown.
+ */
+export function checkRecording(
+  session: Session,
+  lines: readonly string[],
+  partial = false,
+): RecordingCheck {
   const head = session.recordingHead;
-  const { verdict } = chunkRecording(session.id, lines, head);
+  const { verdict } = chunkRecording(session.id, lines, head, partial);
   const settle = session.recordingSettle;
   return {
     ...verdict,
     headStored: head !== undefined,
-    ending: endingOf(session, verdict),
+    ending: partial ? 'partial' : endingOf(session, verdict),
     ...(settle && !head ? { settledBy: settle.deadline } : {}),
   };
 }
@@ -134,6 +142,7 @@ export async function verifySessionAudit(
     deps.store.listEvents(session.id),
     session.recording === 'full' && deps.recordings ? deps.recordings.read(session) : undefined,
   ]);
-  const recording = stored?.kind === 'chunks' ? checkRecording(session, stored.lines) : undefined;
+  const recording =
+    stored?.kind === 'chunks' ? checkRecording(session, stored.lines, stored.partial) : undefined;
   return checkTrail(session, events, recording);
 }

@@ -19,7 +19,11 @@ export interface CloudWatchRecordingReaderOptions {
   bastionLogGroup: string;
   /** /drawbridge/<stage>/ssm-sessions: Session Manager streams each shell session's output there */
   ssmLogGroup?: string;
-  /** bound on pages read per request (each at most 1 MB) */
+  /**
+   * bound on pages read per request (each at most 1 MB or 10,000 events): a read that reaches
+   * it with more to come says so (StoredRecording.partial). Not higher by default: a GET of the
+   * recording must answer within API Gateway's 30 s and Lambda's 6 MB response anyway.
+   */
   maxPages?: number;
   /** how long after the release the last chunks may still arrive (default RECORDING_LATE_ARRIVAL_MS) */
   lateArrivalMs?: number;
@@ -49,32 +53,35 @@ export class CloudWatchRecordingReader implements RecordingReader {
     this.#logs = options.logs;
     this.#bastionGroup = options.bastionLogGroup;
     this.#ssmGroup = options.ssmLogGroup;
-    this.#maxPages = options.maxPages ?? 50;
+    this.#maxPages = Math.max(1, options.maxPages ?? 50);
     this.lateArrivalMs = options.lateArrivalMs ?? RECORDING_LATE_ARRIVAL_MS;
   }
 
   async read(session: Session): Promise<StoredRecording> {
-    if (!isSessionId(session.id)) return { kind: 'chunks', lines: [] };
+    if (!isSessionId(session.id)) return { kind: 'chunks', lines: [], partial: false };
     if (session.mode === 'ssm') {
-      if (!this.#ssmGroup) return { kind: 'terminal', output: [] };
-      const events = await this.#filter({
+      if (!this.#ssmGroup) return { kind: 'terminal', output: [], partial: false };
+      const { events, partial } = await this.#filter({
         logGroupName: this.#ssmGroup,
         logStreamNamePrefix: `${session.id}-`,
       });
-      return { kind: 'terminal', output: events.flatMap(ssmOutput) };
+      return { kind: 'terminal', output: events.flatMap(ssmOutput), partial };
     }
     const stream = session.resources.instanceId;
-    if (!stream) return { kind: 'chunks', lines: [] };
-    const events = await this.#filter({
+    if (!stream) return { kind: 'chunks', lines: [], partial: false };
+    const { events, partial } = await this.#filter({
       logGroupName: this.#bastionGroup,
       logStreamNames: [stream],
       // JSON filter: only the recorder's lines for this session, not the sshd log around them.
       filterPattern: `{ $.sid = "${session.id}" }`,
     });
-    return { kind: 'chunks', lines: events.map((event) => event.message ?? '') };
+    return { kind: 'chunks', lines: events.map((event) => event.message ?? ''), partial };
   }
 
-  async #filter(input: FilterLogEventsCommandInput): Promise<FilteredLogEvent[]> {
+  /** partial: the page bound was reached while CloudWatch still had a next page to give. */
+  async #filter(
+    input: FilterLogEventsCommandInput,
+  ): Promise<{ events: FilteredLogEvent[]; partial: boolean }> {
     const events: FilteredLogEvent[] = [];
     const [{ FilterLogEventsCommand }, logs] = await Promise.all([
       loadLogsSdk(),
@@ -89,13 +96,14 @@ export class CloudWatchRecordingReader implements RecordingReader {
         events.push(...(response.events ?? []));
         token = response.nextToken;
       } catch (error) {
-        // No stream or group yet: nothing was shipped.
-        if (isNotFound(error)) return events;
+        // No stream or group yet: nothing was shipped. Gone after a first page (deleted while
+        // being read): what was read is not the whole of anything.
+        if (isNotFound(error)) return { events, partial: page > 0 };
         throw error;
       }
-      if (!token) break;
+      if (!token) return { events, partial: false };
     }
-    return events;
+    return { events, partial: true };
   }
 }
 

@@ -81,7 +81,9 @@ export type ChainProblem =
   | 'altered'
   | 'missing'
   | 'reordered'
-  | 'truncated';
+  | 'truncated'
+  /** not the chain's fault: only its beginning could be read, so its end was never checked */
+  | 'partial';
 
 export interface RecordingVerdict {
   intact: boolean;
@@ -189,6 +191,26 @@ export function verifyRecording(
     }
   }
   return { intact: true, chunks: chunks.length, complete: chunks.length > 0 && allClosed(chunks) };
+}
+
+/**
+ * A read that stopped before the recording's end (a reader's bound): the chunks read are checked
+ * link by link, but the end cannot be held to the session's head, so it is never intact. A
+ * problem within what was read is reported as such: it is there whatever follows.
+ */
+export function verifyRecordingPrefix(
+  sessionId: string,
+  stored: readonly (RecordingChunk | undefined)[],
+): RecordingVerdict {
+  const verdict = verifyRecording(sessionId, stored);
+  if (!verdict.intact) return verdict;
+  return {
+    intact: false,
+    chunks: verdict.chunks,
+    complete: false,
+    problem: 'partial',
+    detail: `only the first ${verdict.chunks} chunks could be read here (the recording is longer than one read): they hold, but its end was not checked`,
+  };
 }
 
 /** Every connection that left a chunk left its end chunk too (vacuously true for none). */

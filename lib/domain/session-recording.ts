@@ -5,18 +5,22 @@ import {
   type RecordingChunk,
   type RecordingVerdict,
   verifyRecording,
+  verifyRecordingPrefix,
 } from './recording-chain.ts';
 import type { ConnectionRecord } from './sshd-log.ts';
 
 export const RECORDING_FORMATS = ['asciicast', 'text'] as const;
 export type RecordingFormat = (typeof RECORDING_FORMATS)[number];
 
-/** What a session kept of what happened in it, whichever mode it ran in. */
+/**
+ * What a session kept of what happened in it, whichever mode it ran in. `partial`: only the
+ * beginning of what is stored could be read (lib/ports/recording-reader.ts).
+ */
 export type SessionRecordingSource =
   /** the Drawbridge recorder's hash-chained chunks (recording: full, ec2 and local) */
-  | { kind: 'chunks'; lines: readonly string[]; head?: ChainHead }
+  | { kind: 'chunks'; lines: readonly string[]; head?: ChainHead; partial?: boolean }
   /** Session Manager's own log of an ssm shell */
-  | { kind: 'terminal'; output: readonly { at: number; text: string }[] }
+  | { kind: 'terminal'; output: readonly { at: number; text: string }[]; partial?: boolean }
   /** jump-only: the connections and forwards from the bastion's sshd log */
   | { kind: 'connections'; records: readonly ConnectionRecord[] };
 
@@ -25,18 +29,26 @@ export interface RenderedRecording {
   body: string;
   /** chunks only: whether the chain holds, against the head the session stored */
   verdict?: RecordingVerdict;
+  /** the body is only the recording's beginning: the rest could not be read in one request */
+  partial: boolean;
 }
 
-/** The recorder's chunks, checked; chunks that are not chunks are left out of what is played. */
+/**
+ * The recorder's chunks, checked; chunks that are not chunks are left out of what is played.
+ * A partial read is checked as far as it goes and never called intact.
+ */
 export function chunkRecording(
   sessionId: string,
   lines: readonly string[],
   head?: ChainHead,
+  partial = false,
 ): { chunks: RecordingChunk[]; verdict: RecordingVerdict } {
   const parsed = parseChunks(lines);
   return {
     chunks: parsed.filter((chunk): chunk is RecordingChunk => chunk?.sid === sessionId),
-    verdict: verifyRecording(sessionId, parsed, head),
+    verdict: partial
+      ? verifyRecordingPrefix(sessionId, parsed)
+      : verifyRecording(sessionId, parsed, head),
   };
 }
 
@@ -79,10 +91,12 @@ export function renderRecording(
   format: RecordingFormat,
 ): RenderedRecording {
   if (source.kind === 'chunks') {
-    const { chunks, verdict } = chunkRecording(sessionId, source.lines, source.head);
+    const partial = source.partial ?? false;
+    const { chunks, verdict } = chunkRecording(sessionId, source.lines, source.head, partial);
     const body = format === 'text' ? toText(chunks) : toAsciicast(sessionId, chunks);
-    return { kind: 'chunks', body, verdict };
+    return { kind: 'chunks', body, verdict, partial };
   }
+  const partial = source.kind === 'terminal' && (source.partial ?? false);
   const lines =
     source.kind === 'terminal'
       ? source.output.map((entry) => ({ at: entry.at, text: entry.text }))
@@ -94,11 +108,16 @@ export function renderRecording(
     return {
       kind: source.kind,
       body: lines.map((line) => `${line.at ? iso(line.at) : '-'}  ${line.text}\n`).join(''),
+      partial,
     };
   }
   const origin = lines.find((line) => line.at > 0)?.at ?? 0;
   const events = lines.map((line) =>
     JSON.stringify([Math.max(0, line.at - origin) / 1000, 'o', `${line.text}\r\n`]),
   );
-  return { kind: source.kind, body: `${[header(sessionId, origin), ...events].join('\n')}\n` };
+  return {
+    kind: source.kind,
+    body: `${[header(sessionId, origin), ...events].join('\n')}\n`,
+    partial,
+  };
 }

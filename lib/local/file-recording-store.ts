@@ -64,7 +64,8 @@ export class FileRecordingStore implements RecordingReader {
   }
 
   async read(session: Session): Promise<StoredRecording> {
-    return { kind: 'chunks', lines: await this.lines(session.id) };
+    // The whole file, always: there is no page bound here.
+    return { kind: 'chunks', lines: await this.lines(session.id), partial: false };
   }
 
   /** The head sealed when the bastion was released. */

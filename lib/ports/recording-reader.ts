@@ -11,10 +11,15 @@ export interface TerminalOutput {
  * A session's recording as stored off the bastion: the recorder's chunk lines in stored order
  * (ec2: the session's CloudWatch log stream; local: the log store), or for ssm shells Session
  * Manager's output. Empty when nothing was recorded.
+ *
+ * `partial`: the read stopped before the end of what is stored (a reader bounds how much one
+ * request reads), so what it holds is only the recording's beginning. Nobody may take such a
+ * read for the whole: not to seal its head, not to call it intact, not to serve it as complete.
+ * Required, so a new reader has to say which it is.
  */
 export type StoredRecording =
-  | { kind: 'chunks'; lines: string[] }
-  | { kind: 'terminal'; output: TerminalOutput[] };
+  | { kind: 'chunks'; lines: string[]; partial: boolean }
+  | { kind: 'terminal'; output: TerminalOutput[]; partial: boolean };
 
 /** Reads recordings; only the recorder writes them. */
 export interface RecordingReader {

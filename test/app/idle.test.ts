@@ -117,6 +117,72 @@ describe('an idle disconnect on ec2, through the bastion log group subscription'
     expect(world.ec2.released).toEqual([]);
   });
 
+  describe('delivered more than once (CloudWatch subscriptions deliver at least once)', () => {
+    const keepsSession = {
+      ...RECORDED_EC2_POLICY,
+      targets: RECORDED_EC2_POLICY.targets.map((target) =>
+        target.name === 'recorded-ec2' ? { ...target, idleEndsSession: false } : target,
+      ),
+    };
+    const idleEvents = async (world: ReturnType<typeof testWorld>, id: string) =>
+      (await world.store.listEvents(id)).filter((event) => event.type === 'idle-disconnected');
+
+    it('with idleEndsSession: false, the same chunk twice, in turn or at once, is one audit event', async () => {
+      const world = testWorld(keepsSession);
+      const session = await readyRecordedEc2(world, 'i-0000000000000000a');
+      const line = { stream: 'i-0000000000000000a', message: idleEndChunk(session.id) };
+      await onEc2BastionLog(world.deps, line);
+      await onEc2BastionLog(world.deps, line);
+      expect(await idleEvents(world, session.id)).toHaveLength(1);
+      expect(await world.store.get(session.id)).toMatchObject({ status: 'READY' });
+
+      const other = await readyRecordedEc2(world, 'i-0000000000000000b');
+      const twin = { stream: 'i-0000000000000000b', message: idleEndChunk(other.id) };
+      await Promise.all([onEc2BastionLog(world.deps, twin), onEc2BastionLog(world.deps, twin)]);
+      expect(await idleEvents(world, other.id)).toHaveLength(1);
+    });
+
+    it("another connection's idle end is another event", async () => {
+      const world = testWorld(keepsSession);
+      const session = await readyRecordedEc2(world, 'i-0000000000000000a');
+      for (const conn of ['1796165246736-2672', '1796165299000-2700']) {
+        await onEc2BastionLog(world.deps, {
+          stream: 'i-0000000000000000a',
+          message: idleEndChunk(session.id, conn),
+        });
+      }
+      const events = await idleEvents(world, session.id);
+      expect(events.map((event) => event.detail?.connection)).toEqual([
+        '1796165246736-2672',
+        '1796165299000-2700',
+      ]);
+    });
+
+    it('a redelivery after the event was written but the end was not still ends the session, writing no second event', async () => {
+      const world = testWorld(RECORDED_EC2_POLICY);
+      const session = await readyRecordedEc2(world, 'i-0000000000000000a');
+      // The first delivery wrote its event, then failed before ending the session.
+      await world.store.transition(
+        session,
+        { ...session, version: session.version + 1 },
+        {
+          type: 'idle-disconnected',
+          actor: 'drawbridge',
+          detail: { connection: '1796165246736-2672', endsSession: true, idleMinutes: 15 },
+        },
+      );
+      await onEc2BastionLog(world.deps, {
+        stream: 'i-0000000000000000a',
+        message: idleEndChunk(session.id),
+      });
+      expect(await world.store.get(session.id)).toMatchObject({
+        status: 'ENDED',
+        endReason: 'idle',
+      });
+      expect(await idleEvents(world, session.id)).toHaveLength(1);
+    });
+  });
+
   it('ignores it for a session that is not recorded, and anything that is not exactly an idle end chunk', async () => {
     const world = testWorld(RECORDED_EC2_POLICY);
     const unrecorded = await readyRecordedEc2(world, 'i-0000000000000000c', {

@@ -13,10 +13,11 @@ const SECOND = 1_000;
 class ShippedRecordings implements RecordingReader {
   readonly lateArrivalMs = 30 * SECOND;
   lines: string[] = [];
+  partial = false;
   onRead: (() => Promise<void>) | undefined;
   async read(): Promise<StoredRecording> {
     await this.onRead?.();
-    return { kind: 'chunks', lines: [...this.lines] };
+    return { kind: 'chunks', lines: [...this.lines], partial: this.partial };
   }
 }
 
@@ -100,6 +101,25 @@ describe('sealRecording (the reaper, once an ended recording may have settled)',
     const sealed = await world.store.get(session.id);
     expect(sealed?.recordingHead).toBeUndefined();
     expect(sealed?.recordingSettle).toBeUndefined();
+    expect(await world.store.listDue(world.clock.now() + 3_600 * SECOND, 10)).toEqual([]);
+  });
+
+  it('never seals a head from a partial read: it seals at once without one, and says so in the trail', async () => {
+    const session = await settling();
+    // What was read looks closed (start, end), but the reader stopped before the end.
+    recordings.lines = chunks(session.id, ['start', 'data', 'end']);
+    recordings.partial = true;
+    world.clock.advance(30 * SECOND);
+    expect(await sealRecording(deps(), session)).toBe('sealed');
+    const sealed = await world.store.get(session.id);
+    expect(sealed?.recordingHead).toBeUndefined();
+    expect(sealed?.recordingSettle).toBeUndefined();
+    const events = await world.store.listEvents(session.id);
+    expect(events.at(-1)).toMatchObject({
+      type: 'recording-sealed',
+      detail: { partial: true, chunksRead: 3 },
+    });
+    expect(events.at(-1)?.detail).not.toHaveProperty('closed');
     expect(await world.store.listDue(world.clock.now() + 3_600 * SECOND, 10)).toEqual([]);
   });
 

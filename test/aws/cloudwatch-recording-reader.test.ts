@@ -65,6 +65,7 @@ describe('CloudWatchRecordingReader, ec2', () => {
     expect(stored).toEqual({
       kind: 'chunks',
       lines: [JSON.stringify(start), JSON.stringify(end)],
+      partial: false,
     });
     expect(logsMock).toReceiveCommandTimes(FilterLogEventsCommand, 2);
     expect(logsMock).toReceiveNthCommandWith(FilterLogEventsCommand, 1, {
@@ -84,12 +85,60 @@ describe('CloudWatchRecordingReader, ec2', () => {
     expect(await reader.read(makeSession({ mode: 'ec2', recording: 'full' }))).toEqual({
       kind: 'chunks',
       lines: [],
+      partial: false,
     });
     expect(logsMock).toReceiveCommandTimes(FilterLogEventsCommand, 0);
     logsMock
       .on(FilterLogEventsCommand)
       .rejects(Object.assign(new Error('no such stream'), { name: 'ResourceNotFoundException' }));
-    expect(await reader.read(session)).toEqual({ kind: 'chunks', lines: [] });
+    expect(await reader.read(session)).toEqual({ kind: 'chunks', lines: [], partial: false });
+  });
+
+  it('says the read is partial when CloudWatch still has a next page at its page bound', async () => {
+    const bounded = new CloudWatchRecordingReader({
+      logs,
+      bastionLogGroup: BASTION_GROUP,
+      maxPages: 2,
+    });
+    logsMock
+      .on(FilterLogEventsCommand, { nextToken: undefined })
+      .resolves({ events: [{ timestamp: 1000, message: JSON.stringify(start) }], nextToken: 'n1' })
+      .on(FilterLogEventsCommand, { nextToken: 'n1' })
+      .resolves({ events: [{ timestamp: 2000, message: JSON.stringify(end) }], nextToken: 'n2' });
+    // Two chunks that look like a whole, closed recording: only the token says there is more.
+    expect(await bounded.read(session)).toEqual({
+      kind: 'chunks',
+      lines: [JSON.stringify(start), JSON.stringify(end)],
+      partial: true,
+    });
+    expect(logsMock).toReceiveCommandTimes(FilterLogEventsCommand, 2);
+  });
+
+  it('is whole when the last page it may read is the last page there is', async () => {
+    const bounded = new CloudWatchRecordingReader({
+      logs,
+      bastionLogGroup: BASTION_GROUP,
+      maxPages: 2,
+    });
+    logsMock
+      .on(FilterLogEventsCommand, { nextToken: undefined })
+      .resolves({ events: [{ timestamp: 1000, message: JSON.stringify(start) }], nextToken: 'n1' })
+      .on(FilterLogEventsCommand, { nextToken: 'n1' })
+      .resolves({ events: [{ timestamp: 2000, message: JSON.stringify(end) }] });
+    expect((await bounded.read(session)).partial).toBe(false);
+  });
+
+  it('a stream deleted between two pages leaves a partial read, not a whole one', async () => {
+    logsMock
+      .on(FilterLogEventsCommand, { nextToken: undefined })
+      .resolves({ events: [{ timestamp: 1000, message: JSON.stringify(start) }], nextToken: 'n1' })
+      .on(FilterLogEventsCommand, { nextToken: 'n1' })
+      .rejects(Object.assign(new Error('no such stream'), { name: 'ResourceNotFoundException' }));
+    expect(await reader.read(session)).toEqual({
+      kind: 'chunks',
+      lines: [JSON.stringify(start)],
+      partial: true,
+    });
   });
 });
 
@@ -113,6 +162,7 @@ describe('CloudWatchRecordingReader, ssm', () => {
     });
     expect(await reader.read(session)).toEqual({
       kind: 'terminal',
+      partial: false,
       output: [
         { at: 5000, text: 'sh-5.2$ whoami' },
         { at: 5000, text: 'ssm-user' },

@@ -72,6 +72,15 @@ describe('drawbridge replay', () => {
     expect(run.stderr).toContain('the recording does not verify (truncated)');
   });
 
+  it('says when it played only the beginning of a recording too long to read whole, and exits 7', async () => {
+    const api = answering(CAST, { 'drawbridge-recording': 'partial' });
+    const run = await cli(['replay', id, ...API], api.fetchFn);
+    expect(run.code).toBe(AUDIT_BROKEN_EXIT);
+    expect(run.stdout).toContain('up 3 days');
+    expect(run.stderr).toContain('only the beginning of the recording');
+    expect(run.stderr).not.toContain('does not verify (partial)');
+  });
+
   it('says plainly when a session was not recorded and these are its connections', async () => {
     const api = answering(CAST, { 'drawbridge-recording-kind': 'connections' });
     const run = await cli(['replay', id, ...API], api.fetchFn);
@@ -136,6 +145,28 @@ describe("drawbridge audit verify: the recording's verdict", () => {
       `${id}: audit trail intact (6 events; every hash, link and the recorded head check out)\n` +
         `${id}: recording BROKEN (truncated): the recording ends at chunk 3 but the session recorded 5: it was cut short\n`,
     );
+  });
+
+  it('says a recording too long to read whole is not verified in full, not broken, and exits 7', async () => {
+    const run = await verify({
+      ...trail,
+      intact: false,
+      recording: {
+        intact: false,
+        chunks: 3,
+        complete: false,
+        headStored: true,
+        ending: 'partial',
+        problem: 'partial',
+        detail: 'only the first 3 chunks could be read here',
+      },
+    });
+    expect(run.code).toBe(AUDIT_BROKEN_EXIT);
+    expect(run.stdout).toContain(`${id}: audit trail intact`);
+    expect(run.stdout).toContain(
+      `${id}: recording NOT VERIFIED IN FULL: it is too long to read here whole; only the first 3 chunks could be read here\n`,
+    );
+    expect(run.stdout).not.toContain('BROKEN');
   });
 
   it('says intact for both, and exits 0', async () => {

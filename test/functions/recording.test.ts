@@ -46,12 +46,18 @@ auditorGroups: [auditors]
  */
 class MemoryRecordings implements RecordingReader {
   readonly lines = new Map<string, string[]>();
+  /** sessions whose read stops before the end, as a reader at its page bound does */
+  readonly partial = new Set<string>();
   readonly lateArrivalMs: number;
   constructor(lateArrivalMs = 0) {
     this.lateArrivalMs = lateArrivalMs;
   }
   read(session: Session): Promise<StoredRecording> {
-    return Promise.resolve({ kind: 'chunks', lines: [...(this.lines.get(session.id) ?? [])] });
+    return Promise.resolve({
+      kind: 'chunks',
+      lines: [...(this.lines.get(session.id) ?? [])],
+      partial: this.partial.has(session.id),
+    });
   }
 }
 
@@ -143,6 +149,18 @@ describe('the recording chain head on the session', () => {
     expect((await world.store.get(ended.id))?.recordingHead).toEqual(ended.recordingHead);
   });
 
+  it('is not taken from a read that stopped before the end: the reaper seals the recording instead', async () => {
+    const session = await readySession();
+    recordings.lines.set(session.id, recordingOf(session.id));
+    recordings.partial.add(session.id);
+    const ended = await endSession({ ...world.deps, recordings }, session, {
+      reason: 'expired',
+      actor: 'drawbridge',
+    });
+    expect(ended.recordingHead).toBeUndefined();
+    expect(ended.recordingSettle).toBeDefined();
+  });
+
   it('is absent for a session that was not recorded', async () => {
     const session = await readySession({ recording: 'metadata' });
     recordings.lines.set(session.id, recordingOf(session.id));
@@ -188,6 +206,75 @@ describe('GET /sessions/{id}/audit includes the recording', () => {
     // The trail itself is fine: only the recording is named.
     expect(body.brokenAt).toBeUndefined();
     expect(body.recording).toMatchObject({ intact: false, problem });
+  });
+});
+
+describe('a recording too long to read whole (the reader stopped at its bound)', () => {
+  it('is reported partial by verify, never intact, and not truncated against a head its beginning does not reach', async () => {
+    const ended = await endedRecordedSession();
+    recordings.lines.set(ended.id, (recordings.lines.get(ended.id) ?? []).slice(0, 3));
+    recordings.partial.add(ended.id);
+    const { status, body } = await verify(ended.id);
+    expect(status).toBe(200);
+    expect(body.intact).toBe(false);
+    expect(body.brokenAt).toBeUndefined();
+    expect(body.recording).toMatchObject({
+      intact: false,
+      chunks: 3,
+      complete: false,
+      problem: 'partial',
+      ending: 'partial',
+    });
+    expect(body.recording.detail).toContain('only the first 3 chunks');
+  });
+
+  it('still names a problem within the part it could read', async () => {
+    const ended = await endedRecordedSession();
+    const lines = recordings.lines.get(ended.id) ?? [];
+    recordings.lines.set(ended.id, [lines[0], lines[2]].map(String));
+    recordings.partial.add(ended.id);
+    expect((await verify(ended.id)).body.recording).toMatchObject({
+      intact: false,
+      problem: 'missing',
+      ending: 'partial',
+    });
+  });
+
+  it('is served as its beginning with the header saying partial, and the replay is audited as partial', async () => {
+    const ended = await endedRecordedSession();
+    recordings.lines.set(ended.id, (recordings.lines.get(ended.id) ?? []).slice(0, 3));
+    recordings.partial.add(ended.id);
+    const result = await getRecording(as('alice', '[dba]', ended.id), lambdaContext);
+    expect(result.statusCode).toBe(200);
+    expect(result.headers?.['drawbridge-recording']).toBe('partial');
+    expect(result.body).toContain('up 3 days');
+    expect((await world.store.listEvents(ended.id)).at(-1)).toMatchObject({
+      type: 'recording-viewed',
+      detail: { intact: false, partial: true },
+    });
+  });
+
+  it('says partial for Session Manager output too', async () => {
+    const session = await readySession({ target: 'prod-db', mode: 'ssm', recording: 'metadata' });
+    const terminal = {
+      read: () =>
+        Promise.resolve({
+          kind: 'terminal' as const,
+          output: [{ at: BASE_TIME, text: 'sh-5.2$ whoami' }],
+          partial: true,
+        }),
+      lateArrivalMs: 0,
+    };
+    const handler = createGetRecordingHandler(() => ({
+      ...world.deps,
+      recordings: terminal,
+      sessionLog,
+      groupsClaim: 'groups',
+    }));
+    const result = await handler(as('alice', '[dba]', session.id), lambdaContext);
+    expect(result.statusCode).toBe(200);
+    expect(result.headers?.['drawbridge-recording-kind']).toBe('terminal');
+    expect(result.headers?.['drawbridge-recording']).toBe('partial');
   });
 });
 
