@@ -1,12 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import {
-  api,
-  type Connection,
-  LIVE,
-  type Page,
-  type RecordingPolicy,
-  type Session,
-} from './api.ts';
+import type { RecordingTermsLike } from '../../lib/domain/recording-words.ts';
+import { api, type Connection, LIVE, type Page, type Session } from './api.ts';
 import { type TargetChoice, targetLabel } from './target-label.ts';
 import {
   Copyable,
@@ -175,7 +169,7 @@ function RequestForm({ onCreated, known }: { onCreated: () => void; known: strin
 }
 
 /** " No activity for 15 min closes the connection and ends the session.", or nothing. */
-function idleWords(policy: RecordingPolicy | undefined): string {
+function idleWords(policy: RecordingTermsLike | undefined): string {
   const idle = policy?.idleTimeoutMinutes;
   return idle
     ? ` No activity for ${idle} min closes the connection${policy?.idleEndsSession === false ? '' : ' and ends the session'}.`
@@ -183,7 +177,7 @@ function idleWords(policy: RecordingPolicy | undefined): string {
 }
 
 /** A recorded target's terms in the request form, before anything is requested. */
-function targetTermsWords(policy: RecordingPolicy | undefined): string {
+function targetTermsWords(policy: RecordingTermsLike | undefined): string {
   if (!policy) return '';
   return `${policy.input ? 'What you type is kept too (never passwords).' : 'What you type is not kept.'}${idleWords(policy)}`;
 }

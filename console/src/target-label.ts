@@ -1,5 +1,5 @@
-import { recordingTermsWords } from '../../lib/domain/recording-words.ts';
-import type { RecordingPolicy } from './api.ts';
+// Imports nothing of the page (api.ts reads document), so a unit test can load it.
+import { type RecordingTermsLike, recordingTermsWords } from '../../lib/domain/recording-words.ts';
 
 export interface TargetChoice {
   name: string;
@@ -10,7 +10,7 @@ export interface TargetChoice {
   /** full: a recorded shell on the bastion, never a tunnel */
   recording?: string;
   /** input too? idle timeout? (the session view's shape; an older API sends none) */
-  recordingPolicy?: RecordingPolicy;
+  recordingPolicy?: RecordingTermsLike;
 }
 
 /**
