@@ -4,6 +4,7 @@ import type { Policy } from '../domain/policy.ts';
 import { findTarget } from '../domain/policy.ts';
 import { type RecordingPolicyView, recordingTerms } from '../domain/recording-terms.ts';
 import { type Session, SessionStatus } from '../domain/session.ts';
+import { sshConfigBlock } from '../domain/ssh-config.ts';
 import type { ConnectionRecord } from '../domain/sshd-log.ts';
 import { phaseDurations } from '../domain/time-to-ready.ts';
 
@@ -108,22 +109,19 @@ export function connectionView(session: Session, policy: Policy): ConnectionView
     knownHostsFile,
     target: { host: target.host, port: target.port },
   };
-  const hostBlock = [
-    `Host ${alias}`,
-    `  HostName ${connection.bastionHost}`,
-    `  Port ${connection.bastionPort}`,
-    `  User ${connection.linuxUser}`,
-    '  IdentitiesOnly yes',
-    '  StrictHostKeyChecking yes',
-    `  UserKnownHostsFile ${knownHostsFile}`,
-  ];
+  const block = {
+    alias,
+    host: connection.bastionHost,
+    port: connection.bastionPort,
+    user: connection.linuxUser,
+    knownHostsFile,
+  };
   if (session.recording === 'full') {
     return {
       ...base,
       recorded: true,
       sshShell: `ssh -tt ${strict} -p ${connection.bastionPort} ${bastion}`,
-      // force, as -tt: the recorder refuses a session without a terminal.
-      sshConfig: [...hostBlock, '  RequestTTY force', ''].join('\n'),
+      sshConfig: sshConfigBlock({ ...block, use: { shell: true } }),
     };
   }
   const localPort = suggestedLocalPort(session.id, target);
@@ -133,12 +131,10 @@ export function connectionView(session: Session, policy: Policy): ConnectionView
     // snippet's Host block, so the jump line goes through its alias.
     sshJump: `ssh -J ${alias}${target.port === 22 ? '' : ` -p ${target.port}`} ${hostForSsh(target.host)}`,
     sshForward: `ssh ${strict} -N -L 127.0.0.1:${localPort}:${hostForSsh(target.host)}:${target.port} -p ${connection.bastionPort} ${bastion}`,
-    sshConfig: [
-      ...hostBlock,
-      `  LocalForward 127.0.0.1:${localPort} ${hostForSsh(target.host)}:${target.port}`,
-      '  SessionType none',
-      '',
-    ].join('\n'),
+    sshConfig: sshConfigBlock({
+      ...block,
+      use: { forward: { localPort, host: target.host, port: target.port } },
+    }),
   };
 }
 
