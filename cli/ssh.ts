@@ -314,7 +314,7 @@ export function jumpArgs(connection: Connection, auth: BastionAuth): string[] {
   ];
 }
 
-/** The port the API suggested for the local end of the forward (the one in its sshConfig). */
+/** The port the API suggested for the local end of the forward (in its sshForward line). */
 export function suggestedLocalPort(connection: Connection): number {
   const match = /-L\s+127\.0\.0\.1:(\d{1,5}):/.exec(connection.sshForward ?? '');
   const port = Number(match?.[1]);
