@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod/mini';
 import { formatMinutes } from '../lib/domain/durations.ts';
+import { recordingTermsWords } from '../lib/domain/recording-words.ts';
 import { freshToken, readConfig, writeConfig } from './config.ts';
 import type { Context } from './context.ts';
 import { ExitCode, NotSignedInError } from './errors.ts';
@@ -24,6 +25,15 @@ const TargetItem = z.looseObject({
   mode: z.string(),
   access: z.optional(z.string()),
   recording: z.optional(z.string()),
+  /** input too? idle timeout? (an older API sends only `recording`) */
+  recordingPolicy: z.optional(
+    z.looseObject({
+      mode: z.optional(z.string()),
+      input: z.optional(z.boolean()),
+      idleTimeoutMinutes: z.optional(z.number()),
+      idleEndsSession: z.optional(z.boolean()),
+    }),
+  ),
   defaultDurationMinutes: z.number(),
   maxDurationMinutes: z.number(),
   approval: z.optional(z.looseObject({ approverGroups: z.array(z.string()) })),
@@ -32,9 +42,18 @@ const TargetItem = z.looseObject({
 });
 export const TargetList = z.looseObject({ items: z.array(TargetItem) });
 
-/** What the policy's `recording` means for the person opening it, in a table cell. */
-export function recordedWords(recording: string | undefined): string {
-  if (recording === 'full') return 'YES: terminal';
+type TargetItem = z.infer<typeof TargetItem>;
+
+/**
+ * What the policy's recording means for the person opening it, in a table cell:
+ * "YES: terminal, input too, idle 15 min ends session".
+ */
+export function recordedWords(target: Pick<TargetItem, 'recording' | 'recordingPolicy'>): string {
+  const { recording } = target;
+  if (recording === 'full') {
+    const terms = recordingTermsWords({ ...target.recordingPolicy, mode: 'full' });
+    return `YES: terminal${terms ? `, ${terms}` : ''}`;
+  }
   if (recording === 'off') return 'no';
   return recording === undefined ? '-' : 'connections';
 }
@@ -71,7 +90,7 @@ export async function targets(context: Context): Promise<number> {
         clean(target.name, 64),
         clean(target.mode, 16),
         clean(target.access ?? '-', 16),
-        recordedWords(target.recording),
+        recordedWords(target),
         minutes(target.defaultDurationMinutes),
         minutes(target.maxDurationMinutes),
         target.approval
@@ -85,7 +104,13 @@ export async function targets(context: Context): Promise<number> {
   );
   if (data.items.some((target) => target.recording === 'full')) {
     context.out(
-      '\nRECORDED YES: a session there is a shell on the bastion (ssh -tt) whose terminal is kept and can be replayed; never a tunnel (no ssh -J, -W or port forward)\n',
+      [
+        '',
+        'RECORDED YES: a session there is a shell on the bastion (ssh -tt) whose terminal is kept and can be replayed; never a tunnel (no ssh -J, -W or port forward)',
+        '  input too: what you type is kept as well, except what you type while the terminal hides it (passwords)',
+        '  idle N min: no terminal activity for N minutes closes the connection; "ends session" ends the session too',
+        '',
+      ].join('\n'),
     );
   }
   return ExitCode.ok;

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as z from 'zod/mini';
 import { SESSION_ID_PATTERN } from '../lib/domain/session.ts';
+import { SSH_HOST, SSH_USER } from '../lib/domain/ssh-config.ts';
 import { type FieldFlags, inCliWords } from './api-words.ts';
 import { ApiError, CliError, ExitCode, NetworkError } from './errors.ts';
 import { clean } from './format.ts';
@@ -11,27 +12,30 @@ import { clean } from './format.ts';
 // The bastion's user and host and the target's host go into ssh's argument list: a value
 // that began with '-' would be read as an option (-oProxyCommand=…), so only a Linux user
 // name and a DNS name or IP address get through, whatever the API says.
-const SSH_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
-const SSH_HOST = /^[A-Za-z0-9_:][A-Za-z0-9_.:-]{0,252}$/;
 const sshHost = z.string().check(z.regex(SSH_HOST, 'is not a host name or address'));
 const sshPort = z.int().check(z.minimum(1), z.maximum(65_535));
-const Connection = z.looseObject({
-  bastion: z.looseObject({
-    host: sshHost,
-    port: sshPort,
-    user: z.string().check(z.regex(SSH_USER, 'is not a user name')),
+// The API's ~/.ssh/config text is dropped here: the CLI builds the block itself from these
+// checked fields (cli/ssh.ts), so no command can print or pass on text it did not build.
+const Connection = z.pipe(
+  z.looseObject({
+    bastion: z.looseObject({
+      host: sshHost,
+      port: sshPort,
+      user: z.string().check(z.regex(SSH_USER, 'is not a user name')),
+    }),
+    hostKeyFingerprint: z.optional(z.string()),
+    hostKey: z.optional(z.string()),
+    knownHosts: z.optional(z.string()),
+    target: z.looseObject({ host: sshHost, port: sshPort }),
+    /** a recorded session: a shell on the bastion (sshShell), no jump or forward */
+    recorded: z.optional(z.boolean()),
+    sshShell: z.optional(z.string()),
+    sshJump: z.optional(z.string()),
+    sshForward: z.optional(z.string()),
+    sshConfig: z.optional(z.string()),
   }),
-  hostKeyFingerprint: z.optional(z.string()),
-  hostKey: z.optional(z.string()),
-  knownHosts: z.optional(z.string()),
-  target: z.looseObject({ host: sshHost, port: sshPort }),
-  /** a recorded session: a shell on the bastion (sshShell), no jump or forward */
-  recorded: z.optional(z.boolean()),
-  sshShell: z.optional(z.string()),
-  sshJump: z.optional(z.string()),
-  sshForward: z.optional(z.string()),
-  sshConfig: z.string(),
-});
+  z.transform(({ sshConfig: _fromApi, ...checked }) => checked),
+);
 export type Connection = z.infer<typeof Connection>;
 
 export const SessionView = z.looseObject({

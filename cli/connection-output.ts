@@ -35,7 +35,18 @@ export type SshCommands = TunnelCommands | ShellCommands;
 /** The API marks a recorded session's connection; it then has a shell line and no tunnel. */
 export const isRecorded = (connection: Connection): boolean => connection.recorded === true;
 
+const TARGET_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/**
+ * The ~/.ssh/config alias, `drawbridge-<target>` as the API names it. The target's name is
+ * not checked on the way in (a list must show whatever comes); one that is not a policy name
+ * (only a spoofed API sends one) gets the session id's alias, checked on the way in.
+ */
+export const hostAlias = (view: Pick<SessionView, 'id' | 'target'>): string =>
+  `drawbridge-${TARGET_NAME.test(view.target) ? view.target : view.id}`;
+
 export function sshCommands(
+  view: SessionView,
   connection: Connection,
   localPort: number,
   auth: BastionAuth,
@@ -45,16 +56,29 @@ export function sshCommands(
     forward: ['ssh', ...forwardArgs(connection, localPort, auth)],
     jump: ['ssh', ...jumpArgs(connection, auth)],
     stdio: ['ssh', ...stdioArgs(connection, auth)],
-    config: sshConfigSnippet(connection, localPort, auth),
+    config: sshConfigSnippet(connection, hostAlias(view), { localPort }, auth),
   };
 }
 
-export function shellCommands(connection: Connection, auth: BastionAuth): ShellCommands {
+export function shellCommands(
+  view: SessionView,
+  connection: Connection,
+  auth: BastionAuth,
+): ShellCommands {
   return {
     shell: ['ssh', ...shellArgs(connection, auth)],
-    config: sshConfigSnippet(connection, undefined, auth),
+    config: sshConfigSnippet(connection, hostAlias(view), { shell: true }, auth),
   };
 }
+
+/**
+ * The view as open and show print it with --json: its ~/.ssh/config block is the one built
+ * here (the API's text was dropped as it was read, cli/api-client.ts).
+ */
+export const withCheckedConfig = (view: SessionView, commands: SshCommands | undefined) =>
+  view.connection && commands
+    ? { ...view, connection: { ...view.connection, sshConfig: commands.config } }
+    : view;
 
 /**
  * What a recorded session keeps and what it is, in plain words: "This session is recorded

@@ -88,8 +88,10 @@ ${COMMON}
   drawbridge targets
 
 The targets your groups may open (and, if you are on call, those break-glass covers): mode,
-access, default and maximum duration, whether a request waits for approval and by whom,
-whether a fresh second factor is required, and the break-glass maximum.
+access, whether a session there is recorded (the terminal; input too, or not; the idle
+timeout and whether it ends the session), default and maximum duration, whether a request
+waits for approval and by whom, whether a fresh second factor is required, and the
+break-glass maximum.
 
 ${COMMON}
 `,

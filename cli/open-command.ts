@@ -12,6 +12,7 @@ import {
   type SshCommands,
   shellCommands,
   sshCommands,
+  withCheckedConfig,
 } from './connection-output.ts';
 import type { Context } from './context.ts';
 import { openEice } from './eice.ts';
@@ -330,17 +331,17 @@ export async function open(context: Context): Promise<number> {
     await rememberExpiry(key.dir, view.expiresAt);
     let commands: SshCommands;
     if (isRecorded(connection)) {
-      commands = shellCommands(connection, auth);
+      commands = shellCommands(view, connection, auth);
     } else {
       const localPort = localPortFlag ?? (await chooseLocalPort(suggestedLocalPort(connection)));
       // show (and a second look while the forward runs) must print this port, not pick another.
       await rememberLocalPort(key.dir, localPort);
-      commands = sshCommands(connection, localPort, auth);
+      commands = sshCommands(view, connection, localPort, auth);
     }
     if (context.json) {
       context.out(
         json({
-          ...view,
+          ...withCheckedConfig(view, commands),
           ...(key.identityFile ? { identityFile: key.identityFile } : {}),
           ssh: commands,
         }),

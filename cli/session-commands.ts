@@ -14,6 +14,7 @@ import {
   type SshCommands,
   shellCommands,
   sshCommands,
+  withCheckedConfig,
 } from './connection-output.ts';
 import type { Context } from './context.ts';
 import { ExitCode, NotFoundError, UsageError } from './errors.ts';
@@ -149,18 +150,18 @@ export async function show(context: Context): Promise<number> {
   if (connection) await pinHostKey(connection, auth.knownHostsFile);
   let commands: SshCommands | undefined;
   if (connection && isRecorded(connection)) {
-    commands = shellCommands(connection, auth);
+    commands = shellCommands(view, connection, auth);
   } else if (connection) {
     // The port open chose (and a live forward may hold right now), else a free one.
     const localPort =
       (await rememberedLocalPort(context.paths.keysDir, view.id)) ??
       (await chooseLocalPort(suggestedLocalPort(connection)));
-    commands = sshCommands(connection, localPort, auth);
+    commands = sshCommands(view, connection, localPort, auth);
   }
   if (context.json) {
     context.out(
       json({
-        ...view,
+        ...withCheckedConfig(view, commands),
         ...(identityFile ? { identityFile } : {}),
         ...(commands ? { ssh: commands } : {}),
       }),

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SESSION_ID_PATTERN } from '../lib/domain/session.ts';
 import { shellQuote } from '../lib/domain/shell-quote.ts';
+import { sshConfigBlock } from '../lib/domain/ssh-config.ts';
 import type { Connection } from './api-client.ts';
 import { CliError, ExitCode, UsageError } from './errors.ts';
 import type { Tool } from './io.ts';
@@ -313,7 +314,7 @@ export function jumpArgs(connection: Connection, auth: BastionAuth): string[] {
   ];
 }
 
-/** The port the API suggested for the local end of the forward (the one in its sshConfig). */
+/** The port the API suggested for the local end of the forward (in its sshForward line). */
 export function suggestedLocalPort(connection: Connection): number {
   const match = /-L\s+127\.0\.0\.1:(\d{1,5}):/.exec(connection.sshForward ?? '');
   const port = Number(match?.[1]);
@@ -341,31 +342,31 @@ export async function chooseLocalPort(suggested: number): Promise<number> {
   return (await listenOn(suggested)) ?? (await listenOn(0)) ?? suggested;
 }
 
-/** The ~/.ssh/config snippet from the API, with our key and local port (if any) put in. */
+/**
+ * The ~/.ssh/config block, built here from the fields the CLI has checked (api-client.ts), with
+ * the same builder the API uses: the API's own text is never printed, since a block with an
+ * extra directive (ProxyCommand, LocalCommand, Include, another Host) pasted into
+ * ~/.ssh/config would run code here.
+ */
 export function sshConfigSnippet(
   connection: Connection,
-  localPort: number | undefined,
+  alias: string,
+  use: { shell: true } | { localPort: number },
   auth: BastionAuth,
 ): string {
-  const suggested = suggestedLocalPort(connection);
-  const lines = connection.sshConfig
-    .replace(/\n+$/, '')
-    .split('\n')
-    // Our own lines below: ssh keeps the first value it reads, so the API's must not come first.
-    .filter((line) => !/^\s*(StrictHostKeyChecking|UserKnownHostsFile)\b/i.test(line))
-    .map((line) =>
-      line.replace(
-        new RegExp(`^(\\s*LocalForward\\s+127\\.0\\.0\\.1:)${suggested}(\\s)`),
-        `$1${localPort ?? suggested}$2`,
-      ),
-    );
-  const out = [
-    ...lines,
-    ...(auth.identityFile ? [`  IdentityFile ${optionPath(auth.identityFile)}`] : []),
-    '  StrictHostKeyChecking yes',
-    ...(auth.knownHostsFile ? [`  UserKnownHostsFile ${optionPath(auth.knownHostsFile)}`] : []),
-  ];
-  return `${out.join('\n')}\n`;
+  const { bastion, target } = connection;
+  return sshConfigBlock({
+    alias,
+    host: bastion.host,
+    port: bastion.port,
+    user: bastion.user,
+    identityFile: auth.identityFile,
+    knownHostsFile: auth.knownHostsFile,
+    use:
+      'shell' in use
+        ? use
+        : { forward: { localPort: use.localPort, host: target.host, port: target.port } },
+  });
 }
 
 /**

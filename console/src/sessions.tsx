@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
+import type { RecordingTermsLike } from '../../lib/domain/recording-words.ts';
 import { api, type Connection, LIVE, type Page, type Session } from './api.ts';
+import { type TargetChoice, targetLabel } from './target-label.ts';
 import {
   Copyable,
   countdown,
@@ -11,16 +13,6 @@ import {
   usePoll,
   when,
 } from './ui.tsx';
-
-export interface TargetChoice {
-  name: string;
-  description?: string;
-  defaultDurationMinutes?: number;
-  maxDurationMinutes?: number;
-  breakGlass?: boolean;
-  /** full: a recorded shell on the bastion, never a tunnel */
-  recording?: string;
-}
 
 /**
  * The targets this person may open. GET /targets (what the policy allows the caller) answers
@@ -83,9 +75,7 @@ function RequestForm({ onCreated, known }: { onCreated: () => void; known: strin
               <option value="">Choose…</option>
               {targets.map((candidate) => (
                 <option value={candidate.name} key={candidate.name}>
-                  {candidate.name}
-                  {candidate.recording === 'full' ? ' (recorded)' : ''}
-                  {candidate.description ? ` — ${candidate.description}` : ''}
+                  {targetLabel(candidate)}
                 </option>
               ))}
             </select>
@@ -122,7 +112,7 @@ function RequestForm({ onCreated, known }: { onCreated: () => void; known: strin
       {chosen?.recording === 'full' ? (
         <p class="notice">
           {chosen.name} is recorded: a session there is a shell on the bastion whose terminal is
-          kept and can be replayed, never a tunnel.
+          kept and can be replayed, never a tunnel. {targetTermsWords(chosen.recordingPolicy)}
         </p>
       ) : null}
       <label>
@@ -178,18 +168,27 @@ function RequestForm({ onCreated, known }: { onCreated: () => void; known: strin
   );
 }
 
+/** " No activity for 15 min closes the connection and ends the session.", or nothing. */
+function idleWords(policy: RecordingTermsLike | undefined): string {
+  const idle = policy?.idleTimeoutMinutes;
+  return idle
+    ? ` No activity for ${idle} min closes the connection${policy?.idleEndsSession === false ? '' : ' and ends the session'}.`
+    : '';
+}
+
+/** A recorded target's terms in the request form, before anything is requested. */
+function targetTermsWords(policy: RecordingTermsLike | undefined): string {
+  if (!policy) return '';
+  return `${policy.input ? 'What you type is kept too (never passwords).' : 'What you type is not kept.'}${idleWords(policy)}`;
+}
+
 /** What the session's recording keeps, in words: the API's policy, said plainly. */
 export function recordingWords(session: Session): string {
   const policy = session.recordingPolicy;
   const mode = policy?.mode ?? session.recording ?? 'metadata';
   if (mode === 'off') return 'Not recorded (the audit trail only).';
   if (mode !== 'full') return 'Connections are logged; the terminal is not recorded by Drawbridge.';
-  const idle = policy?.idleTimeoutMinutes;
-  return `Recorded: terminal output${policy?.input ? ' and input (never passwords)' : ', not what you type'}; the owner, admins and auditors can replay it.${
-    idle
-      ? ` No activity for ${idle} min closes the connection${policy?.idleEndsSession === false ? '' : ' and ends the session'}.`
-      : ''
-  }`;
+  return `Recorded: terminal output${policy?.input ? ' and input (never passwords)' : ', not what you type'}; the owner, admins and auditors can replay it.${idleWords(policy)}`;
 }
 
 export function RecordedBadge({ session }: { session: Session }) {

@@ -1,8 +1,10 @@
 import type { AuditEvent } from '../domain/audit.ts';
 import { knownHostsLine } from '../domain/host-key.ts';
 import type { Policy } from '../domain/policy.ts';
-import { findTarget, type Recording } from '../domain/policy.ts';
+import { findTarget } from '../domain/policy.ts';
+import { type RecordingPolicyView, recordingTerms } from '../domain/recording-terms.ts';
 import { type Session, SessionStatus } from '../domain/session.ts';
+import { sshConfigBlock } from '../domain/ssh-config.ts';
 import type { ConnectionRecord } from '../domain/sshd-log.ts';
 import { phaseDurations } from '../domain/time-to-ready.ts';
 
@@ -45,34 +47,13 @@ export interface RecordedConnectionView extends BastionView {
 
 export type ConnectionView = TunnelConnectionView | RecordedConnectionView;
 
-/** What a session's recording keeps, for clients to say it plainly. */
-export interface RecordingPolicyView {
-  /** full: the terminal (a shell, never a tunnel); metadata: connections and forwards; off: the audit trail only */
-  mode: Recording;
-  /** keystrokes too (never those typed while the terminal's echo is off) */
-  input: boolean;
-  /** no terminal activity this long closes the connection */
-  idleTimeoutMinutes?: number;
-  /** whether that idle close ends the session too */
-  idleEndsSession?: boolean;
-}
-
 /**
  * The mode is the one the session was requested under; input and idle terms are the target's
  * as the policy states them now, which is what its bastion was provisioned with unless the
  * policy changed during the session.
  */
 export function recordingPolicyView(session: Session, policy: Policy): RecordingPolicyView {
-  const mode = session.recording ?? 'metadata';
-  const target = findTarget(policy, session.target);
-  if (mode !== 'full' || !target) return { mode, input: false };
-  return {
-    mode,
-    input: target.recordInput,
-    ...(target.idleTimeoutMinutes !== undefined
-      ? { idleTimeoutMinutes: target.idleTimeoutMinutes, idleEndsSession: target.idleEndsSession }
-      : {}),
-  };
+  return recordingTerms(session.recording ?? 'metadata', findTarget(policy, session.target));
 }
 
 const hostForSsh = (host: string): string => (host.includes(':') ? `[${host}]` : host);
@@ -128,22 +109,19 @@ export function connectionView(session: Session, policy: Policy): ConnectionView
     knownHostsFile,
     target: { host: target.host, port: target.port },
   };
-  const hostBlock = [
-    `Host ${alias}`,
-    `  HostName ${connection.bastionHost}`,
-    `  Port ${connection.bastionPort}`,
-    `  User ${connection.linuxUser}`,
-    '  IdentitiesOnly yes',
-    '  StrictHostKeyChecking yes',
-    `  UserKnownHostsFile ${knownHostsFile}`,
-  ];
+  const block = {
+    alias,
+    host: connection.bastionHost,
+    port: connection.bastionPort,
+    user: connection.linuxUser,
+    knownHostsFile,
+  };
   if (session.recording === 'full') {
     return {
       ...base,
       recorded: true,
       sshShell: `ssh -tt ${strict} -p ${connection.bastionPort} ${bastion}`,
-      // force, as -tt: the recorder refuses a session without a terminal.
-      sshConfig: [...hostBlock, '  RequestTTY force', ''].join('\n'),
+      sshConfig: sshConfigBlock({ ...block, use: { shell: true } }),
     };
   }
   const localPort = suggestedLocalPort(session.id, target);
@@ -153,12 +131,10 @@ export function connectionView(session: Session, policy: Policy): ConnectionView
     // snippet's Host block, so the jump line goes through its alias.
     sshJump: `ssh -J ${alias}${target.port === 22 ? '' : ` -p ${target.port}`} ${hostForSsh(target.host)}`,
     sshForward: `ssh ${strict} -N -L 127.0.0.1:${localPort}:${hostForSsh(target.host)}:${target.port} -p ${connection.bastionPort} ${bastion}`,
-    sshConfig: [
-      ...hostBlock,
-      `  LocalForward 127.0.0.1:${localPort} ${hostForSsh(target.host)}:${target.port}`,
-      '  SessionType none',
-      '',
-    ].join('\n'),
+    sshConfig: sshConfigBlock({
+      ...block,
+      use: { forward: { localPort, host: target.host, port: target.port } },
+    }),
   };
 }
 

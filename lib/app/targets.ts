@@ -1,5 +1,6 @@
 import { isBreakGlassMember } from '../domain/break-glass.ts';
 import { type Policy, type Target, targetsFor } from '../domain/policy.ts';
+import { type RecordingPolicyView, recordingTerms } from '../domain/recording-terms.ts';
 import type { Identity } from '../domain/session.ts';
 
 /** What a caller may open, and on what terms: read from the policy, never from the table. */
@@ -11,6 +12,8 @@ export interface TargetView {
   access: Target['access'];
   /** full: the terminal is recorded (a shell, never a tunnel); metadata: connections only */
   recording: Target['recording'];
+  /** what the recording keeps (input too?) and the idle timeout: the session view's shape */
+  recordingPolicy: RecordingPolicyView;
   defaultDurationMinutes: number;
   maxDurationMinutes: number;
   /** requests wait for a member of these groups */
@@ -28,6 +31,7 @@ function view(target: Target, breakGlassMinutes: number | undefined): TargetView
     mode: target.mode,
     access: target.access,
     recording: target.recording,
+    recordingPolicy: recordingTerms(target.recording, target),
     defaultDurationMinutes: target.defaultDurationMinutes,
     maxDurationMinutes: target.maxDurationMinutes,
     ...(target.approval

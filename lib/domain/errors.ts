@@ -206,3 +206,11 @@ export class UnrecordedBastionError extends Error {
     this.name = 'UnrecordedBastionError';
   }
 }
+
+/** A value that cannot go into an ssh_config line as it is (lib/domain/ssh-config.ts). */
+export class SshConfigValueError extends Error {
+  constructor(what: string) {
+    super(`ssh config: ${what}`);
+    this.name = 'SshConfigValueError';
+  }
+}

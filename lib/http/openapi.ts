@@ -86,6 +86,20 @@ const BASTION_PROPERTIES = {
 };
 const BASTION_REQUIRED = ['bastion', 'knownHostsFile', 'target', 'sshConfig'];
 
+/**
+ * GET /targets: each target's recording terms point at the session view's RecordingPolicy,
+ * the one schema of the one shape both are built with (lib/domain/recording-terms.ts).
+ */
+function targetListSchema(): JsonSchema {
+  const list = schema(TargetList) as {
+    properties: { items: { items: { properties: JsonSchema; required: string[] } } };
+  };
+  const item = list.properties.items.items;
+  item.properties.recordingPolicy = { $ref: '#/components/schemas/RecordingPolicy' };
+  item.required = [...item.required, 'recordingPolicy'];
+  return list;
+}
+
 export function buildOpenApi(version = '0.1.0') {
   return {
     openapi: '3.1.0',
@@ -255,8 +269,9 @@ export function buildOpenApi(version = '0.1.0') {
           summary: 'The targets the caller may open, and on what terms',
           responses: {
             '200': {
-              description: 'targets: mode, durations, approval, MFA, break-glass',
-              content: { 'application/json': { schema: schema(TargetList) } },
+              description:
+                'targets: mode, durations, approval, MFA, break-glass, and recording terms (input, idle timeout)',
+              content: { 'application/json': { schema: targetListSchema() } },
             },
             ...COMMON_ERRORS,
           },

@@ -398,6 +398,7 @@ describe('what may I open, who am I (item 5)', () => {
           mode: 'local',
           access: 'jump-only',
           recording: 'metadata',
+          recordingPolicy: { mode: 'metadata', input: false },
           defaultDurationMinutes: 15,
           maxDurationMinutes: 60,
           approval: { approverGroups: ['leads'], timeoutMinutes: 30 },

@@ -55,6 +55,30 @@ const targets = {
       mode: 'local',
       access: 'shell',
       recording: 'full',
+      recordingPolicy: { mode: 'full', input: true, idleTimeoutMinutes: 15, idleEndsSession: true },
+      defaultDurationMinutes: 30,
+      maxDurationMinutes: 60,
+    },
+    {
+      name: 'ops-shell',
+      mode: 'local',
+      access: 'shell',
+      recording: 'full',
+      recordingPolicy: {
+        mode: 'full',
+        input: false,
+        idleTimeoutMinutes: 30,
+        idleEndsSession: false,
+      },
+      defaultDurationMinutes: 30,
+      maxDurationMinutes: 60,
+    },
+    // an API from before recordingPolicy: the cell says what it knows
+    {
+      name: 'old-shell',
+      mode: 'local',
+      access: 'shell',
+      recording: 'full',
       defaultDurationMinutes: 30,
       maxDurationMinutes: 60,
     },
@@ -127,13 +151,34 @@ function recordingSpawn() {
 const open = ['open', 'prod-shell', '--reason', 'INC-1 look at the replica', ...API];
 
 describe('a recorded target through the CLI', () => {
-  it('targets explains what RECORDED YES means', async () => {
+  it('targets says plainly what each recorded target keeps: input too or not, the idle timeout, and what it ends', async () => {
     const run = await cli(['targets', ...API], fakeApi().fetchFn);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^prod-shell\s+local\s+shell\s+YES: terminal\s/m);
+    expect(run.stdout).toMatch(
+      /^prod-shell\s+local\s+shell\s+YES: terminal, input too, idle 15 min ends session\s+30m\s/m,
+    );
+    expect(run.stdout).toMatch(
+      /^ops-shell\s+local\s+shell\s+YES: terminal, idle 30 min disconnects\s+30m\s/m,
+    );
+    expect(run.stdout).toMatch(/^old-shell\s+local\s+shell\s+YES: terminal\s+30m\s/m);
+    expect(run.stdout).toMatch(/^prod-db\s+local\s+jump-only\s+connections\s+30m\s/m);
     expect(run.stdout).toContain(
       'RECORDED YES: a session there is a shell on the bastion (ssh -tt) whose terminal is kept',
     );
+    expect(run.stdout).toContain('input too: what you type is kept as well, except');
+    expect(run.stdout).toContain('idle N min: no terminal activity for N minutes closes the');
+  });
+
+  it("targets --json passes each target's recording terms on", async () => {
+    const run = await cli(['targets', '--json', ...API], fakeApi().fetchFn);
+    expect(run.code).toBe(0);
+    const items = (JSON.parse(run.stdout) as typeof targets).items;
+    expect(items.find((item) => item.name === 'prod-shell')?.recordingPolicy).toEqual({
+      mode: 'full',
+      input: true,
+      idleTimeoutMinutes: 15,
+      idleEndsSession: true,
+    });
   });
 
   it('open says plainly the session is recorded and prints the ssh -tt line, no jump or forward', async () => {

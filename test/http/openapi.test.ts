@@ -66,4 +66,18 @@ describe('the OpenAPI document', () => {
     expect(session.recordingPolicy).toEqual({ $ref: '#/components/schemas/RecordingPolicy' });
     expect(schemas.RecordingPolicy?.required).toEqual(['mode', 'input']);
   });
+
+  it("documents each target's recording terms with the session view's RecordingPolicy schema", () => {
+    const get = paths['/targets']?.get as {
+      responses: Record<string, { content: Record<string, { schema: Record<string, unknown> }> }>;
+    };
+    const list = get.responses['200']?.content['application/json']?.schema as {
+      properties: { items: { items: { properties: Record<string, unknown>; required: string[] } } };
+    };
+    const item = list.properties.items.items;
+    expect(item.properties.recordingPolicy).toEqual({
+      $ref: '#/components/schemas/RecordingPolicy',
+    });
+    expect(item.required).toContain('recordingPolicy');
+  });
 });
