@@ -72,13 +72,20 @@ export function shellCommands(
 }
 
 /**
- * The view as open and show print it with --json: its ~/.ssh/config block is the one built
- * here (the API's text was dropped as it was read, cli/api-client.ts).
+ * The view as open and show print it with --json: its ~/.ssh/config block and its ssh lines
+ * are the ones built here from checked fields (the API's config text was dropped as it was
+ * read, cli/api-client.ts), so a script that runs `connection.sshJump` runs what this CLI
+ * would, never an option a spoofed API slipped in (`-oProxyCommand=…`).
  */
-export const withCheckedConfig = (view: SessionView, commands: SshCommands | undefined) =>
-  view.connection && commands
-    ? { ...view, connection: { ...view.connection, sshConfig: commands.config } }
-    : view;
+export function withCheckedConfig(view: SessionView, commands: SshCommands | undefined) {
+  if (!view.connection || !commands) return view;
+  const { sshShell: _shell, sshJump: _jump, sshForward: _forward, ...connection } = view.connection;
+  const lines =
+    'shell' in commands
+      ? { sshShell: shellLine(commands.shell) }
+      : { sshJump: shellLine(commands.jump), sshForward: shellLine(commands.forward) };
+  return { ...view, connection: { ...connection, ...lines, sshConfig: commands.config } };
+}
 
 /**
  * What a recorded session keeps and what it is, in plain words: "This session is recorded

@@ -41,12 +41,13 @@ function view(recorded: boolean, target = 'prod-db') {
     ...(recorded
       ? {
           recorded: true,
-          sshShell: `ssh -tt -p 2201 db-abc@127.0.0.1`,
+          sshShell: `ssh -tt -oProxyCommand=pwned -p 2201 db-abc@127.0.0.1`,
           sshConfig: `${honest(['  RequestTTY force', ...EVIL])}\n`,
         }
       : {
-          sshJump: 'ssh -J drawbridge-prod-db -p 5432 10.0.1.9',
-          sshForward: 'ssh -N -L 127.0.0.1:25432:10.0.1.9:5432 -p 2201 db-abc@127.0.0.1',
+          sshJump: 'ssh -oProxyCommand=pwned -J drawbridge-prod-db -p 5432 10.0.1.9',
+          sshForward:
+            'ssh -N -oLocalCommand=pwned -L 127.0.0.1:25432:10.0.1.9:5432 -p 2201 db-abc@127.0.0.1',
           sshConfig: `${honest(['  LocalForward 127.0.0.1:25432 10.0.1.9:5432', '  SessionType none', ...EVIL])}\n`,
         }),
   };
@@ -114,10 +115,19 @@ describe('the ~/.ssh/config block the CLI prints', () => {
       const json = await cli(['show', id, '--json'], view(recorded));
       expect(json.code).toBe(0);
       const parsed = JSON.parse(json.stdout) as {
-        connection: { sshConfig: string };
-        ssh: { config: string };
+        connection: Record<string, string>;
+        ssh: Record<string, string | string[]>;
       };
       expect(parsed.connection.sshConfig).toBe(parsed.ssh.config);
+      // the ssh lines too are the CLI's own, built from the checked fields
+      if (recorded) {
+        expect(parsed.connection.sshShell).toMatch(/^ssh .*-tt .*db-abc@127\.0\.0\.1$/);
+        expect(parsed.connection).not.toHaveProperty('sshJump');
+      } else {
+        expect(parsed.connection.sshJump).toMatch(/^ssh .*10\.0\.1\.9$/);
+        expect(parsed.connection.sshForward).toMatch(/-L 127\.0\.0\.1:\d+:10\.0\.1\.9:5432/);
+        expect(parsed.connection).not.toHaveProperty('sshShell');
+      }
       for (const output of [shown.stdout, json.stdout]) {
         expect(output).not.toMatch(/pwned|LocalCommand|Include|Host \*|ProxyJump/);
       }
