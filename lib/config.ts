@@ -26,6 +26,11 @@ export const SETTING_NAMES = [
   'AWS_REGION',
   // the console: the OpenID Provider's issuer, whose origin its pages may fetch tokens from
   'OIDC_ISSUER',
+  // what /.well-known/drawbridge publishes beside the issuer (lib/domain/sign-in-settings.ts)
+  'OIDC_CLIENT_ID',
+  'OIDC_CONSOLE_CLIENT_ID',
+  'OIDC_AUDIENCE',
+  'OIDC_SCOPES',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 

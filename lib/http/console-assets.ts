@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { SignInSettings } from '../domain/sign-in-settings.ts';
 import type { HttpResult } from './http-handler.ts';
 
 /**
@@ -47,7 +48,12 @@ export interface ConsoleAssetsOptions {
   dir: string;
   /** origins besides this one the page may fetch from (the OpenID Provider's) */
   connectSources?: readonly string[];
+  /** what /.well-known/drawbridge publishes; none when the stage names no CLI client */
+  signIn?: SignInSettings;
 }
+
+/** Where the CLI and the console read where to sign in (cli/oidc.ts, console/src/auth.ts). */
+export const SIGN_IN_PATH = '/.well-known/drawbridge';
 
 function securityHeaders(options: ConsoleAssetsOptions): Record<string, string> {
   return {
@@ -78,6 +84,29 @@ export function consoleFilePath(dir: string, path: string): string | undefined {
 function extensionOf(name: string): string | undefined {
   const extension = /\.[a-z]+$/.exec(name)?.[0];
   return extension !== undefined && extension in CONTENT_TYPES ? extension : undefined;
+}
+
+/**
+ * The stage's sign-in settings, or a 404 that says the stage publishes none (the CLI then asks
+ * for --issuer and --client-id; the console offers its pasted-token form).
+ */
+export function serveSignInSettings(options: ConsoleAssetsOptions): HttpResult {
+  const headers = { ...securityHeaders(options), 'content-type': 'application/json' };
+  if (!options.signIn) {
+    return {
+      statusCode: 404,
+      headers,
+      body: JSON.stringify({
+        error: { code: 'not_found', message: 'this stage publishes no sign-in settings' },
+      }),
+    };
+  }
+  // no-cache: a stage that moves to another provider is followed on the next sign-in
+  return {
+    statusCode: 200,
+    headers: { ...headers, 'cache-control': 'no-cache' },
+    body: JSON.stringify(options.signIn),
+  };
 }
 
 /**

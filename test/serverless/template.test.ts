@@ -1047,6 +1047,19 @@ describe('functions', () => {
     expect(fn('provision').MemorySize).toBe(512);
   });
 
+  it("has the console publish the stage's sign-in settings from the deploy's params (none by default)", () => {
+    expect(fnEnv('console')).toEqual({
+      OIDC_ISSUER: 'https://issuer.example.com/',
+      OIDC_CLIENT_ID: '',
+      OIDC_CONSOLE_CLIENT_ID: '',
+      OIDC_AUDIENCE: 'drawbridge',
+      OIDC_SCOPES: 'openid offline_access',
+      ...Object.fromEntries(
+        Object.entries(fnEnv('console')).filter(([name]) => !name.startsWith('OIDC_')),
+      ),
+    });
+  });
+
   it('routes the HTTP API through the JWT authorizer', () => {
     const routes = resourcesOfType('AWS::ApiGatewayV2::Route').map(
       ([, route]) =>
@@ -1054,10 +1067,14 @@ describe('functions', () => {
     );
     // The console's files are public (the page is what signs people in); nothing else is.
     const consoleRoutes = routes.filter(
-      (route) => route.RouteKey.startsWith('GET /assets/') || route.RouteKey === 'GET /',
+      (route) =>
+        route.RouteKey.startsWith('GET /assets/') ||
+        route.RouteKey === 'GET /' ||
+        route.RouteKey === 'GET /.well-known/drawbridge',
     );
     expect(consoleRoutes.map((route) => [route.RouteKey, route.AuthorizationType]).sort()).toEqual([
       ['GET /', undefined],
+      ['GET /.well-known/drawbridge', undefined],
       ['GET /assets/{file}', undefined],
     ]);
     const apiRoutes = routes.filter((route) => !consoleRoutes.includes(route));
