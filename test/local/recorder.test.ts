@@ -266,6 +266,13 @@ describe('the recorder behind a real sshd and a real ssh -tt', () => {
         : [],
     );
     expect(typed.join('')).toContain('echo visible-$((6*7))');
+    // where keys went unrecorded, a marker says so (not how many: a password's length is kept too)
+    const markers = chunks.flatMap((chunk) =>
+      chunk.kind === 'data'
+        ? chunk.events.filter(([, code]) => code === 'm').map(([, , d]) => d)
+        : [],
+    );
+    expect(markers).toEqual(["input not recorded: typed while the terminal's echo was off"]);
   });
 
   it('closes an idle connection and says so, in the terminal and the recording', async () => {
