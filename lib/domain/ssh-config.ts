@@ -37,7 +37,13 @@ const port = (value: number, what: string): number => {
 
 const host = (value: string, what: string): string => {
   if (!SSH_HOST.test(value)) throw new SshConfigValueError(`${what} is not a host name or address`);
-  return value.includes(':') ? `[${value}]` : value;
+  return value;
+};
+
+/** In LocalForward an IPv6 address is bracketed (its colons would end the host); HostName takes it bare. */
+const forwardHost = (value: string, what: string): string => {
+  const checked = host(value, what);
+  return checked.includes(':') ? `[${checked}]` : checked;
 };
 
 /** One word: quoted if it has a space; % doubled, since ssh expands %-tokens in these paths. */
@@ -73,7 +79,7 @@ export function sshConfigBlock(block: SshConfigBlock): string {
       ? // force, as -tt: the recorder refuses a session without a terminal.
         ['  RequestTTY force']
       : [
-          `  LocalForward 127.0.0.1:${port(block.use.forward.localPort, 'the local port')} ${host(block.use.forward.host, 'the target')}:${port(block.use.forward.port, "the target's port")}`,
+          `  LocalForward 127.0.0.1:${port(block.use.forward.localPort, 'the local port')} ${forwardHost(block.use.forward.host, 'the target')}:${port(block.use.forward.port, "the target's port")}`,
           '  SessionType none',
         ]),
   ];

@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SshConfigValueError } from '../../lib/domain/errors.ts';
@@ -15,7 +19,7 @@ const base: SshConfigBlock = {
 /** The only lines a block may hold, each with the only values its directive takes. */
 const ALLOWED = [
   /^Host [A-Za-z0-9][A-Za-z0-9._-]*$/,
-  /^ {2}HostName (\[[0-9A-Za-z_.:-]+\]|[0-9A-Za-z_.-]+)$/,
+  /^ {2}HostName [0-9A-Za-z_.:-]+$/,
   /^ {2}Port \d{1,5}$/,
   /^ {2}User [a-z_][a-z0-9_-]*$/,
   /^ {2}IdentityFile ("[^"\n]+"|[^\s"]+)$/,
@@ -87,6 +91,31 @@ describe('the ~/.ssh/config block (API and CLI, one builder)', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('is read by ssh itself as meant: an IPv6 bastion bare in HostName, bracketed in LocalForward', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drawbridge-ssh-config-'));
+    try {
+      const file = join(dir, 'config');
+      writeFileSync(
+        file,
+        sshConfigBlock({
+          ...base,
+          host: '2001:db8::5',
+          use: { forward: { localPort: 15432, host: '2001:db8::7', port: 5432 } },
+        }),
+      );
+      // ssh -G prints the configuration it would use, without connecting
+      const seen = execFileSync('ssh', ['-G', '-F', file, 'drawbridge-prod-db'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).split('\n');
+      expect(seen).toContain('hostname 2001:db8::5');
+      expect(seen).toContain('port 2201');
+      expect(seen).toContain('localforward [127.0.0.1]:15432 [2001:db8::7]:5432');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a directive smuggled into any field after a newline, a space or a quote', () => {
@@ -164,7 +193,7 @@ describe('the ~/.ssh/config block (API and CLI, one builder)', () => {
           expectOnlyAllowedLines(text);
           expect(text).toContain(`\n  User ${user}\n`);
           expect(text).toContain(`\n  Port ${bastionPort}\n`);
-          expect(text).toContain(`\n  HostName ${host.includes(':') ? `[${host}]` : host}\n`);
+          expect(text).toContain(`\n  HostName ${host}\n`);
           expect(text.includes('RequestTTY force')).toBe(forward === undefined);
         },
       ),
