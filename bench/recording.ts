@@ -5,10 +5,10 @@
 // Recorded and unrecorded runs alternate (cats round by round, keystrokes key by key), so load
 // from elsewhere on the machine falls on both alike; the throughput ratio is reported per round.
 // Usage: node bench/recording.ts [megabytes] [keystrokes] [rounds]
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Connection } from '../lib/domain/session.ts';
@@ -139,6 +139,29 @@ const sinkSize = (id: string) =>
     () => 0,
   );
 
+/** Clock ticks per second of /proc/<pid>/stat's CPU times. */
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+
+/** The recorder of the session's latest connection: its pid ends its chunks' connection id. */
+async function recorderPid(sessionId: string): Promise<number | undefined> {
+  const lines = (await readFile(recordings.sinkPath(sessionId), 'utf8')).trim().split('\n');
+  return Number(/"conn":"\d+-(\d+)"/.exec(lines.at(-1) ?? '')?.[1]) || undefined;
+}
+
+/** A process's CPU seconds so far (user + system), or undefined once it is gone. */
+async function cpuSeconds(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined) return undefined;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  // fields after the command name (which may hold spaces): utime and stime are the 12th and 13th
+  const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (!fields) return undefined;
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** the recorder's own CPU seconds per recorded cat, and MiB relayed per CPU second */
+const recorderCpu: number[] = [];
+const recorderRate: number[] = [];
+
 /** Wall time of one cat, and the bench's own CPU while it ran (reading ssh's output). */
 async function catSeconds(
   recorded: boolean,
@@ -146,6 +169,8 @@ async function catSeconds(
   const { session, shell: opened } = await shell(recorded);
   const before = opened.bytes;
   const sinkBefore = await sinkSize(session.id);
+  const recorder = recorded ? await recorderPid(session.id) : undefined;
+  const recorderBefore = await cpuSeconds(recorder);
   const cpuBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   opened.send(`cat ${file}; echo cat-done\n`);
@@ -153,6 +178,11 @@ async function catSeconds(
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = process.cpuUsage(cpuBefore);
   const bytes = opened.bytes - before;
+  const recorderAfter = await cpuSeconds(recorder);
+  if (recorderBefore !== undefined && recorderAfter !== undefined) {
+    recorderCpu.push(recorderAfter - recorderBefore);
+    recorderRate.push(bytes / 1024 / 1024 / (recorderAfter - recorderBefore));
+  }
   if (recorded) {
     // the last chunk is written up to a second after its output
     await new Promise((resolve) => setTimeout(resolve, 1100));
@@ -204,6 +234,13 @@ printTable(
   `cat of a ${megabytes} MB text file through ssh -tt (ratio: per round, recorded ÷ unrecorded of the same round; best: best ÷ best)`,
   throughput,
 );
+if (recorderCpu.length > 0) {
+  // On a bastion the client is elsewhere: what bounds recorded output there is the recorder's
+  // own CPU, not two cores shared by cat, sshd, the recorder, ssh and this process.
+  process.stdout.write(
+    `recorder CPU per ${megabytes} MB cat, relayed and recorded: median ${median(recorderCpu).toFixed(2)} s (${each(recorderCpu, 2)}); a core of its own keeps up with ${median(recorderRate).toFixed(0)} MiB/s of output\n`,
+  );
+}
 
 // ---------------------------------------------------------------- keystroke round trip
 async function keyRoundTrip(opened: Shell): Promise<number> {
