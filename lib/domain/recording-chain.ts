@@ -236,7 +236,13 @@ export function settleRecording(
   sessionId: string,
   lines: readonly string[],
 ): RecordingHead | undefined {
-  return headOf(advanceChain(sessionId, undefined, lines.map((line) => ({ at: 0, line }))));
+  return headOf(
+    advanceChain(
+      sessionId,
+      undefined,
+      lines.map((line) => ({ at: 0, line })),
+    ),
+  );
 }
 
 /** One stored line with the time the store filed it under (epoch ms; 0 where it keeps none). */

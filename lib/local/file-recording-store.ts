@@ -4,11 +4,7 @@ import { delimiter, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChainHead } from '../domain/recording-chain.ts';
 import { isSessionId, type Session } from '../domain/session.ts';
-import type {
-  RecordingReader,
-  RecordingStep,
-  StoredRecording,
-} from '../ports/recording-reader.ts';
+import type { RecordingReader, RecordingStep, StoredRecording } from '../ports/recording-reader.ts';
 
 /** The recorder the ec2 bastion bakes in, run here from the repository: one recorder for both. */
 export const RECORDER_PATH = fileURLToPath(

@@ -1,11 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { sealRecording } from '../../lib/app/seal-recording.ts';
 import { canonical, GENESIS_HASH } from '../../lib/domain/audit.ts';
-import {
-  parseChunks,
-  type RecordingChunk,
-  sealChunk,
-} from '../../lib/domain/recording-chain.ts';
+import { parseChunks, type RecordingChunk, sealChunk } from '../../lib/domain/recording-chain.ts';
 import type { Session } from '../../lib/domain/session.ts';
 import type {
   RecordingReader,
