@@ -6,6 +6,7 @@ import type {
 import { isSessionId, type Session } from '../domain/session.ts';
 import type {
   RecordingReader,
+  RecordingStep,
   StoredRecording,
   TerminalOutput,
 } from '../ports/recording-reader.ts';
@@ -67,15 +68,27 @@ export class CloudWatchRecordingReader implements RecordingReader {
       });
       return { kind: 'terminal', output: events.flatMap(ssmOutput), partial };
     }
+    const { lines, partial } = await this.readChunks(session);
+    return { kind: 'chunks', lines: lines.map((entry) => entry.line), partial };
+  }
+
+  async readChunks(session: Session, from?: number): Promise<RecordingStep> {
     const stream = session.resources.instanceId;
-    if (!stream) return { kind: 'chunks', lines: [], partial: false };
+    if (!isSessionId(session.id) || session.mode === 'ssm' || !stream)
+      return { lines: [], partial: false };
     const { events, partial } = await this.#filter({
       logGroupName: this.#bastionGroup,
       logStreamNames: [stream],
       // JSON filter: only the recorder's lines for this session, not the sshd log around them.
       filterPattern: `{ $.sid = "${session.id}" }`,
+      // Inclusive: the lines filed in the same millisecond as the last one read come again,
+      // and the caller skips those it has (advanceChain).
+      ...(from !== undefined ? { startTime: from } : {}),
     });
-    return { kind: 'chunks', lines: events.map((event) => event.message ?? ''), partial };
+    return {
+      lines: events.map((event) => ({ at: event.timestamp ?? 0, line: event.message ?? '' })),
+      partial,
+    };
   }
 
   /** partial: the page bound was reached while CloudWatch still had a next page to give. */

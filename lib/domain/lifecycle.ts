@@ -1,7 +1,7 @@
 import { ForbiddenError, IllegalTransitionError } from './errors.ts';
 import { expiryWarningAt, planExtension } from './extension.ts';
 import type { HostKey } from './host-key.ts';
-import type { RecordingHead } from './recording-chain.ts';
+import type { ChainCheckpoint, RecordingHead } from './recording-chain.ts';
 import {
   type Connection,
   type EndReason,
@@ -34,6 +34,11 @@ export type LifecycleEvent =
   | { type: 'ended'; recordingHead?: RecordingHead; recordingSettle?: RecordingSettle }
   /** An ended session's recording settled (closed, or its deadline passed): its head, if any. */
   | { type: 'seal-recording'; recordingHead?: RecordingHead }
+  /**
+   * The reaper read one bounded step of a recording too long for one read: where it stopped,
+   * and when to read on (RecordingSettle.read). The head is sealed only once the end is reached.
+   */
+  | { type: 'recording-read-progress'; read: ChainCheckpoint; checkAt: number }
   | { type: 'fail'; reason: string }
   /**
    * An approver said yes: the session joins the normal flow as REQUESTED. The window starts
@@ -78,6 +83,7 @@ export const TRANSITIONS: Readonly<
   end: { from: [REQUESTED, PENDING_APPROVAL, PROVISIONING, READY], to: ENDING },
   ended: { from: [ENDING], to: ENDED },
   'seal-recording': { from: [ENDED], to: 'same' },
+  'recording-read-progress': { from: [ENDED], to: 'same' },
   fail: { from: [REQUESTED, PENDING_APPROVAL, PROVISIONING, READY, ENDING], to: FAILED },
   approve: { from: [PENDING_APPROVAL], to: REQUESTED },
   // Nothing was launched for a pending request, so a refusal ends it without ENDING.
@@ -172,6 +178,18 @@ export function transition(session: Session, event: LifecycleEvent, now: number)
       return {
         ...rest,
         ...(event.recordingHead ? { recordingHead: { ...event.recordingHead } } : {}),
+      };
+    }
+    case 'recording-read-progress': {
+      const settle = session.recordingSettle;
+      if (!settle) throw new IllegalTransitionError("this session's recording is already sealed");
+      return {
+        ...base,
+        recordingSettle: {
+          checkAt: event.checkAt,
+          deadline: settle.deadline,
+          read: { ...event.read, open: [...event.read.open] },
+        },
       };
     }
     case 'fail':

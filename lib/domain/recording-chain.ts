@@ -75,15 +75,19 @@ export function sealChunk<T extends Omit<RecordingChunk, 'hash'>>(body: T): T & 
   return { ...body, hash: chunkHash(body) };
 }
 
-export type ChainProblem =
-  | 'malformed'
-  | 'foreign'
-  | 'altered'
-  | 'missing'
-  | 'reordered'
-  | 'truncated'
+export const CHAIN_PROBLEMS = [
+  'malformed',
+  'foreign',
+  'altered',
+  'missing',
+  'reordered',
+  'truncated',
   /** not the chain's fault: only its beginning could be read, so its end was never checked */
-  | 'partial';
+  'partial',
+  /** the session ended and settled without storing a head: the recording's end cannot be checked */
+  'unsealed',
+] as const;
+export type ChainProblem = (typeof CHAIN_PROBLEMS)[number];
 
 export interface RecordingVerdict {
   intact: boolean;
@@ -232,11 +236,112 @@ export function settleRecording(
   sessionId: string,
   lines: readonly string[],
 ): RecordingHead | undefined {
-  const chunks = parseChunks(lines).filter(
-    (chunk): chunk is RecordingChunk => chunk?.sid === sessionId,
+  return headOf(
+    advanceChain(
+      sessionId,
+      undefined,
+      lines.map((line) => ({ at: 0, line })),
+    ),
   );
-  const last = chunks.at(-1);
-  return last ? { seq: last.seq, hash: last.hash, closed: allClosed(chunks) } : undefined;
+}
+
+/** One stored line with the time the store filed it under (epoch ms; 0 where it keeps none). */
+export interface StoredLine {
+  at: number;
+  line: string;
+}
+
+/**
+ * Connections open at once that a checkpoint remembers. sshd's MaxSessions and MaxStartups keep
+ * a session far below this; past it the recording is never called closed (openOverflow), which
+ * is the safe side: closed is a claim that every connection's end chunk was read.
+ */
+export const MAX_OPEN_CONNECTIONS = 64;
+
+/**
+ * How far the reaper has read a recording too long for one read, kept on the session between
+ * its sweeps (RecordingSettle.read): enough to go on from there and to tell the head and
+ * whether the recording closed without reading the beginning again.
+ */
+export interface ChainCheckpoint {
+  /** the last chunk read (0 and GENESIS_HASH before any) */
+  seq: number;
+  hash: string;
+  /** when the store filed the last line read (epoch ms): the next read starts at this time */
+  at: number;
+  /** chunks read so far */
+  chunks: number;
+  /** connections that left a chunk but no end chunk yet */
+  open: string[];
+  /** more connections were open at once than `open` holds: never closed */
+  openOverflow?: boolean;
+  /**
+   * the first problem met in the chain, and the seq where it broke: the chunk's own, or for a
+   * line that is not a chunk of this session, the seq the next chunk should have had
+   */
+  problem?: { kind: ChainProblem; seq: number };
+}
+
+/**
+ * Reads on from a checkpoint (undefined: from the beginning) over the next stored lines, which
+ * start at the checkpoint's time. Lines filed in the same millisecond as the last one read are
+ * read again by a read that starts there: a chunk among them whose seq is not past the
+ * checkpoint's was read already and is skipped (so is a line there that is not a chunk: it
+ * was seen, or it is an injected line whose problem verify reports). From there on every chunk
+ * must follow the checkpoint's: next seq, linked to its hash. A chunk that does not is a problem
+ * of the chain, kept (the first one) to be reported with the seal; the read goes on from that
+ * chunk, so the head is still the last chunk stored, as a whole read would find it.
+ */
+export function advanceChain(
+  sessionId: string,
+  from: ChainCheckpoint | undefined,
+  lines: readonly StoredLine[],
+): ChainCheckpoint {
+  const open = new Set(from?.open ?? []);
+  let cursor: ChainCheckpoint = from
+    ? { ...from, open: [] }
+    : { seq: 0, hash: GENESIS_HASH, at: 0, chunks: 0, open: [] };
+  const note = (kind: ChainProblem, seq: number) => {
+    if (!cursor.problem) cursor = { ...cursor, problem: { kind, seq } };
+  };
+  for (const { at, line } of lines) {
+    if (line.trim() === '') continue;
+    const [chunk] = parseChunks([line]);
+    if (from && at <= from.at && (chunk === undefined || chunk.seq <= from.seq)) continue;
+    cursor = { ...cursor, at: Math.max(cursor.at, at) };
+    if (!chunk) {
+      note('malformed', cursor.seq + 1);
+      continue;
+    }
+    if (chunk.sid !== sessionId) {
+      note('foreign', cursor.seq + 1);
+      continue;
+    }
+    if (chunkHash(chunk) !== chunk.hash) note('altered', chunk.seq);
+    else if (chunk.seq > cursor.seq + 1) note('missing', cursor.seq + 1);
+    else if (chunk.seq <= cursor.seq) note('reordered', chunk.seq);
+    else if (chunk.prev !== cursor.hash) note('altered', chunk.seq);
+    if (chunk.kind === 'end') open.delete(chunk.conn);
+    else open.add(chunk.conn);
+    cursor = { ...cursor, seq: chunk.seq, hash: chunk.hash, chunks: cursor.chunks + 1 };
+  }
+  const overflow = cursor.openOverflow === true || open.size > MAX_OPEN_CONNECTIONS;
+  const { openOverflow: _was, ...rest } = cursor;
+  return {
+    ...rest,
+    open: [...open].slice(0, MAX_OPEN_CONNECTIONS),
+    ...(overflow ? { openOverflow: true } : {}),
+  };
+}
+
+/** The head a checkpoint stands at: undefined before any chunk; closed only if no connection is open. */
+export function headOf(checkpoint: ChainCheckpoint): RecordingHead | undefined {
+  if (checkpoint.chunks === 0) return undefined;
+  return {
+    seq: checkpoint.seq,
+    hash: checkpoint.hash,
+    closed: checkpoint.open.length === 0 && checkpoint.openOverflow !== true,
+  };
 }
 
 /**

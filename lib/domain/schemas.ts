@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import type { AuditEvent } from './audit.ts';
 import { REVIEW_VERDICTS, type Review } from './break-glass.ts';
+import { CHAIN_PROBLEMS } from './recording-chain.ts';
 import {
   EndReason,
   MODES,
@@ -92,7 +93,23 @@ export const SessionSchema: z.ZodMiniType<Session> = z.lazy(() =>
         closed: z.optional(z.boolean()),
       }),
     ),
-    recordingSettle: z.optional(z.object({ checkAt: z.number(), deadline: z.number() })),
+    recordingSettle: z.optional(
+      z.object({
+        checkAt: z.number(),
+        deadline: z.number(),
+        read: z.optional(
+          z.object({
+            seq: z.int().check(z.nonnegative()),
+            hash: z.string(),
+            at: z.number(),
+            chunks: z.int().check(z.nonnegative()),
+            open: z.array(z.string()),
+            openOverflow: z.optional(z.boolean()),
+            problem: z.optional(z.object({ kind: z.enum(CHAIN_PROBLEMS), seq: z.number() })),
+          }),
+        ),
+      }),
+    ),
     auditSeq: z.int().check(z.nonnegative()),
     auditHead: z.string(),
   }),

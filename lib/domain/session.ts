@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { HostKey } from './host-key.ts';
-import type { RecordingHead } from './recording-chain.ts';
+import type { ChainCheckpoint, RecordingHead } from './recording-chain.ts';
 
 export const SessionStatus = {
   REQUESTED: 'REQUESTED',
@@ -67,10 +67,13 @@ export interface SessionResources {
  * connection cut by the termination (and anything in the agent's buffer) lands after the
  * release. The reaper reads the recording from `checkAt` on, stores its head once it is closed,
  * and at `deadline` stores whatever arrived, marked not closed (the bastion went first).
+ * A recording too long for one read is read a bounded step per sweep, `read` saying where the
+ * last step stopped, until the end of what is stored is reached (lib/app/seal-recording.ts).
  */
 export interface RecordingSettle {
   checkAt: number;
   deadline: number;
+  read?: ChainCheckpoint;
 }
 
 /** How to reach the bastion once READY. */

@@ -4,7 +4,7 @@ import { delimiter, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChainHead } from '../domain/recording-chain.ts';
 import { isSessionId, type Session } from '../domain/session.ts';
-import type { RecordingReader, StoredRecording } from '../ports/recording-reader.ts';
+import type { RecordingReader, RecordingStep, StoredRecording } from '../ports/recording-reader.ts';
 
 /** The recorder the ec2 bastion bakes in, run here from the repository: one recorder for both. */
 export const RECORDER_PATH = fileURLToPath(
@@ -66,6 +66,12 @@ export class FileRecordingStore implements RecordingReader {
   async read(session: Session): Promise<StoredRecording> {
     // The whole file, always: there is no page bound here.
     return { kind: 'chunks', lines: await this.lines(session.id), partial: false };
+  }
+
+  /** The whole file in one step: it keeps no times, so every line is filed at 0. */
+  async readChunks(session: Session): Promise<RecordingStep> {
+    const lines = await this.lines(session.id);
+    return { lines: lines.map((line) => ({ at: 0, line })), partial: false };
   }
 
   /** The head sealed when the bastion was released. */

@@ -1,3 +1,4 @@
+import type { StoredLine } from '../domain/recording-chain.ts';
 import type { Session } from '../domain/session.ts';
 
 /** Terminal output some other recorder kept (Session Manager's own log, ssm sessions). */
@@ -21,9 +22,26 @@ export type StoredRecording =
   | { kind: 'chunks'; lines: string[]; partial: boolean }
   | { kind: 'terminal'; output: TerminalOutput[]; partial: boolean };
 
+/**
+ * One bounded step of the recorder's chunk lines, for the reaper's seal: the lines in stored
+ * order with the time each was filed under. `partial`: there is more after the last line.
+ */
+export interface RecordingStep {
+  lines: StoredLine[];
+  partial: boolean;
+}
+
 /** Reads recordings; only the recorder writes them. */
 export interface RecordingReader {
   read(session: Session): Promise<StoredRecording>;
+  /**
+   * The recorder's chunk lines filed at or after `from` (epoch ms; all when absent), as many as
+   * one bounded read gives: the seal reads a long recording step by step across sweeps and
+   * resumes at the time of the last line it read (lib/domain/recording-chain.ts advanceChain),
+   * never with a paging token, which expires. A store that keeps no times gives every line at
+   * 0 and all of them in one step. Nothing for a session recorded elsewhere (ssm).
+   */
+  readChunks(session: Session, from?: number): Promise<RecordingStep>;
   /**
    * How long after the bastion is released its recording's last chunks can still arrive here:
    * 0 where the store is the recorder's own file (local), about the shipping agent's flush

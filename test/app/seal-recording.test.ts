@@ -1,23 +1,37 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { sealRecording } from '../../lib/app/seal-recording.ts';
 import { canonical, GENESIS_HASH } from '../../lib/domain/audit.ts';
-import { type RecordingChunk, sealChunk } from '../../lib/domain/recording-chain.ts';
+import { parseChunks, type RecordingChunk, sealChunk } from '../../lib/domain/recording-chain.ts';
 import type { Session } from '../../lib/domain/session.ts';
-import type { RecordingReader, StoredRecording } from '../../lib/ports/recording-reader.ts';
+import type {
+  RecordingReader,
+  RecordingStep,
+  StoredRecording,
+} from '../../lib/ports/recording-reader.ts';
 import { type TestWorld, testWorld } from '../support/fakes.ts';
 import { makeSession } from '../support/sessions.ts';
 
 const SECOND = 1_000;
 
-/** A shipped recording (ec2-like): the test decides what has arrived so far. */
+/**
+ * A shipped recording (ec2-like): the test decides what has arrived so far, and how many lines
+ * one read gives (`step`; each line filed at its own millisecond, 1000 + its index).
+ */
 class ShippedRecordings implements RecordingReader {
   readonly lateArrivalMs = 30 * SECOND;
   lines: string[] = [];
-  partial = false;
+  step = Number.POSITIVE_INFINITY;
   onRead: (() => Promise<void>) | undefined;
   async read(): Promise<StoredRecording> {
+    const { lines, partial } = await this.readChunks(undefined, undefined);
+    return { kind: 'chunks', lines: lines.map((entry) => entry.line), partial };
+  }
+  async readChunks(_session?: Session, from = 0): Promise<RecordingStep> {
     await this.onRead?.();
-    return { kind: 'chunks', lines: [...this.lines], partial: this.partial };
+    const filed = this.lines
+      .map((line, index) => ({ at: 1000 + index, line }))
+      .filter((entry) => entry.at >= from);
+    return { lines: filed.slice(0, this.step), partial: filed.length > this.step };
   }
 }
 
@@ -68,6 +82,17 @@ async function settling(): Promise<Session> {
     .session;
 }
 
+/** The reaper's sweeps, a minute apart, until the recording is sealed: how many it took. */
+async function sweepUntilSealed(id: string, most = 50): Promise<number> {
+  for (let sweeps = 1; sweeps <= most; sweeps += 1) {
+    world.clock.advance(60 * SECOND);
+    const current = await world.store.get(id);
+    if (!current) throw new Error('gone');
+    if ((await sealRecording(deps(), current)) === 'sealed') return sweeps;
+  }
+  throw new Error(`not sealed after ${most} sweeps`);
+}
+
 describe('sealRecording (the reaper, once an ended recording may have settled)', () => {
   it('does not read before the check, waits while the recording is not closed, and seals it once it is', async () => {
     const session = await settling();
@@ -104,22 +129,34 @@ describe('sealRecording (the reaper, once an ended recording may have settled)',
     expect(await world.store.listDue(world.clock.now() + 3_600 * SECOND, 10)).toEqual([]);
   });
 
-  it('never seals a head from a partial read: it seals at once without one, and says so in the trail', async () => {
+  it('never seals a head from a partial read: it keeps a checkpoint and reads on at the next sweep, then seals the true head', async () => {
     const session = await settling();
-    // What was read looks closed (start, end), but the reader stopped before the end.
-    recordings.lines = chunks(session.id, ['start', 'data', 'end']);
-    recordings.partial = true;
+    // What one read gives looks closed (start, end), but the reader stopped before the end.
+    recordings.lines = chunks(session.id, ['start', 'end', 'start', 'data', 'end']);
+    recordings.step = 2;
     world.clock.advance(30 * SECOND);
-    expect(await sealRecording(deps(), session)).toBe('sealed');
-    const sealed = await world.store.get(session.id);
-    expect(sealed?.recordingHead).toBeUndefined();
-    expect(sealed?.recordingSettle).toBeUndefined();
-    const events = await world.store.listEvents(session.id);
-    expect(events.at(-1)).toMatchObject({
-      type: 'recording-sealed',
-      detail: { partial: true, chunksRead: 3 },
+    expect(await sealRecording(deps(), session)).toBe('reading');
+    const reading = await world.store.get(session.id);
+    expect(reading?.recordingHead).toBeUndefined();
+    expect(reading?.recordingSettle?.read).toMatchObject({ seq: 2, chunks: 2, at: 1001 });
+    expect((await world.store.listEvents(session.id)).at(-1)).toMatchObject({
+      type: 'recording-read-progress',
+      detail: { chunksRead: 2, seq: 2 },
     });
-    expect(events.at(-1)?.detail).not.toHaveProperty('closed');
+    // Still due: the next sweep reads on from the checkpoint.
+    expect((await world.store.listDue(world.clock.now(), 10)).map((s) => s.id)).toEqual([
+      session.id,
+    ]);
+    // A read resumes at the last line's millisecond, so it gives that line again (skipped).
+    expect(await sweepUntilSealed(session.id)).toBe(3);
+    const sealed = await world.store.get(session.id);
+    const last = parseChunks(recordings.lines).at(-1);
+    expect(sealed?.recordingHead).toEqual({ seq: 5, hash: last?.hash, closed: true });
+    expect(sealed?.recordingSettle).toBeUndefined();
+    expect((await world.store.listEvents(session.id)).at(-1)).toMatchObject({
+      type: 'recording-sealed',
+      detail: { chunks: 5, closed: true },
+    });
     expect(await world.store.listDue(world.clock.now() + 3_600 * SECOND, 10)).toEqual([]);
   });
 

@@ -76,6 +76,25 @@ describe('CloudWatchRecordingReader, ec2', () => {
     expect(logsMock).toReceiveNthCommandWith(FilterLogEventsCommand, 2, { nextToken: 'n1' });
   });
 
+  it('reads chunk lines for the seal from a time on (inclusive startTime, never a token kept), with their times', async () => {
+    logsMock
+      .on(FilterLogEventsCommand)
+      .resolves({ events: [{ timestamp: 2000, message: JSON.stringify(end) }] });
+    expect(await reader.readChunks(session, 2000)).toEqual({
+      lines: [{ at: 2000, line: JSON.stringify(end) }],
+      partial: false,
+    });
+    expect(logsMock).toReceiveCommandWith(FilterLogEventsCommand, {
+      logStreamNames: [INSTANCE],
+      filterPattern: `{ $.sid = "${session.id}" }`,
+      startTime: 2000,
+    });
+    expect(await reader.readChunks(makeSession({ mode: 'ssm', recording: 'full' }))).toEqual({
+      lines: [],
+      partial: false,
+    });
+  });
+
   it('says its last chunks can arrive after the release: the agent ships every 5 s', () => {
     expect(reader.lateArrivalMs).toBe(RECORDING_LATE_ARRIVAL_MS);
     expect(RECORDING_LATE_ARRIVAL_MS).toBeGreaterThanOrEqual(6 * 5_000);

@@ -77,6 +77,11 @@ const EVENTS: Record<LifecycleEventType, LifecycleEvent> = {
   grant: { type: 'grant' },
   note: { type: 'note' },
   'seal-recording': { type: 'seal-recording', recordingHead: { seq: 3, hash: 'b'.repeat(64) } },
+  'recording-read-progress': {
+    type: 'recording-read-progress',
+    read: { seq: 9, hash: 'c'.repeat(64), at: T0, chunks: 9, open: ['c1'] },
+    checkAt: T0 + 3 * MINUTE,
+  },
 };
 
 const { REQUESTED, PENDING_APPROVAL, PROVISIONING, READY, ENDING, ENDED, FAILED } = SessionStatus;
@@ -102,7 +107,7 @@ const EXPECTED: Record<SessionStatus, Partial<Record<LifecycleEventType, Session
   },
   READY: { end: ENDING, fail: FAILED, extend: READY, warn: READY, grant: READY, note: READY },
   ENDING: { ended: ENDED, fail: FAILED, note: ENDING },
-  ENDED: { note: ENDED, 'seal-recording': ENDED },
+  ENDED: { note: ENDED, 'seal-recording': ENDED, 'recording-read-progress': ENDED },
   FAILED: { note: FAILED },
 };
 
@@ -113,10 +118,10 @@ const pairs = ALL_STATUSES.flatMap((status) =>
 );
 
 describe('transition table: every status × event pair', () => {
-  it('covers every pair (7 statuses × 14 events) and agrees with TRANSITIONS / canTransition', () => {
+  it('covers every pair (7 statuses × 15 events) and agrees with TRANSITIONS / canTransition', () => {
     expect(ALL_STATUSES).toHaveLength(7);
-    expect(ALL_EVENT_TYPES).toHaveLength(14);
-    expect(pairs).toHaveLength(98);
+    expect(ALL_EVENT_TYPES).toHaveLength(15);
+    expect(pairs).toHaveLength(105);
     for (const { status, type, to } of pairs) {
       expect(canTransition(status, type), `${status} × ${type}`).toBe(to !== undefined);
       expect(TRANSITIONS[type].from.includes(status)).toBe(to !== undefined);
@@ -128,7 +133,10 @@ describe('transition table: every status × event pair', () => {
 
   it.each(legal)('$status × $type → $to, version + 1, updatedAt = now', ({ status, type, to }) => {
     // A recording is sealed only while it is settling.
-    const settling = type === 'seal-recording' ? { recordingSettle: SETTLE } : {};
+    const settling =
+      type === 'seal-recording' || type === 'recording-read-progress'
+        ? { recordingSettle: SETTLE }
+        : {};
     const session = makeSession({ status, version: 7, ...settling });
     const now = T0 + 2 * MINUTE;
     const next = transition(session, EVENTS[type], now);

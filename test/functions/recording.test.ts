@@ -15,7 +15,11 @@ import {
 import type { Session } from '../../lib/domain/session.ts';
 import type { ConnectionRecord } from '../../lib/domain/sshd-log.ts';
 import type { HttpEvent } from '../../lib/http/http-handler.ts';
-import type { RecordingReader, StoredRecording } from '../../lib/ports/recording-reader.ts';
+import type {
+  RecordingReader,
+  RecordingStep,
+  StoredRecording,
+} from '../../lib/ports/recording-reader.ts';
 import type { SessionLog } from '../../lib/ports/session-log.ts';
 import { httpEvent, lambdaContext } from '../support/events.ts';
 import { TEST_POLICY_YAML, type TestWorld, testWorld } from '../support/fakes.ts';
@@ -56,6 +60,12 @@ class MemoryRecordings implements RecordingReader {
     return Promise.resolve({
       kind: 'chunks',
       lines: [...(this.lines.get(session.id) ?? [])],
+      partial: this.partial.has(session.id),
+    });
+  }
+  readChunks(session: Session): Promise<RecordingStep> {
+    return Promise.resolve({
+      lines: (this.lines.get(session.id) ?? []).map((line) => ({ at: 0, line })),
       partial: this.partial.has(session.id),
     });
   }
@@ -263,6 +273,7 @@ describe('a recording too long to read whole (the reader stopped at its bound)',
           output: [{ at: BASE_TIME, text: 'sh-5.2$ whoami' }],
           partial: true,
         }),
+      readChunks: () => Promise.resolve({ lines: [], partial: false }),
       lateArrivalMs: 0,
     };
     const handler = createGetRecordingHandler(() => ({
