@@ -34,6 +34,9 @@ function recordingLine(id: string, recording: Recording): string {
   if (recording.problem === 'partial') {
     return `${id}: recording NOT VERIFIED IN FULL: it is too long to read here whole; ${clean(recording.detail ?? 'its end was not checked', 300)}\n`;
   }
+  if (recording.problem === 'unsealed') {
+    return `${id}: recording NOT VERIFIABLE: ${clean(recording.detail ?? 'the session stored no head to hold its end to', 300)}\n`;
+  }
   if (!recording.intact) {
     return `${id}: recording BROKEN (${clean(recording.problem ?? 'broken', 20)}): ${clean(recording.detail ?? 'no reason given', 300)}\n`;
   }

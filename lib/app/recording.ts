@@ -6,6 +6,7 @@ import {
   type RenderedRecording,
   renderRecording,
   type SessionRecordingSource,
+  unsealedVerdict,
 } from '../domain/session-recording.ts';
 import type { StoredRecording } from '../ports/recording-reader.ts';
 import type { AppDeps } from './deps.ts';
@@ -63,7 +64,11 @@ export async function replaySession(
   format: RecordingFormat,
 ): Promise<{ session: Session; recording: RenderedRecording }> {
   let session = await loadReplayableSession(deps, identity, id);
-  const recording = renderRecording(session.id, await recordingSource(deps, session), format);
+  const rendered = renderRecording(session.id, await recordingSource(deps, session), format);
+  // held to the same rule as verify: chunks of a session that settled without a head are not intact
+  const recording = rendered.verdict
+    ? { ...rendered, verdict: unsealedVerdict(session, rendered.verdict) }
+    : rendered;
   for (let attempt = 0; ; attempt += 1) {
     try {
       session = await applyEvent(

@@ -1,7 +1,7 @@
 import { type AuditEvent, verifyChain } from '../domain/audit.ts';
 import type { RecordingVerdict } from '../domain/recording-chain.ts';
 import { type Identity, isLive, type Session } from '../domain/session.ts';
-import { chunkRecording } from '../domain/session-recording.ts';
+import { chunkRecording, unsealedVerdict } from '../domain/session-recording.ts';
 import type { AppDeps } from './deps.ts';
 import { loadVisibleSession } from './sessions-query.ts';
 
@@ -74,46 +74,11 @@ export function checkRecording(
   const { verdict } = chunkRecording(session.id, lines, head, partial);
   const settle = session.recordingSettle;
   return {
-    ...unsealed(session, verdict, trail),
+    ...unsealedVerdict(session, verdict, trail),
     headStored: head !== undefined,
     ending: partial ? 'partial' : endingOf(session, verdict),
     ...(settle && !head ? { settledBy: settle.deadline } : {}),
   };
-}
-
-/**
- * A session that ended and settled without storing a head (sealed before a long recording could
- * be read to its end, or after nothing arrived by the deadline) has nothing to hold its
- * recording's end to: chunks appended or cut since are not detectable. Its chunks may link
- * perfectly and still not be the recording, so it is never intact; with none stored now where
- * the seal read some (its audit event says how many), they were removed.
- */
-function unsealed(
-  session: Session,
-  verdict: RecordingVerdict,
-  trail: readonly AuditEvent[],
-): RecordingVerdict {
-  if (!verdict.intact || session.recordingHead || session.recordingSettle) return verdict;
-  if (isLive(session.status)) return verdict;
-  if (verdict.chunks > 0) {
-    return {
-      ...verdict,
-      intact: false,
-      problem: 'unsealed',
-      detail: `the session stored no head for its recording: its ${verdict.chunks} chunks link, but whether any were added or removed at its end cannot be checked`,
-    };
-  }
-  const sealed = trail.findLast((event) => event.type === 'recording-sealed')?.detail;
-  const read = Math.max(Number(sealed?.chunks ?? 0), Number(sealed?.chunksRead ?? 0));
-  if (read > 0) {
-    return {
-      ...verdict,
-      intact: false,
-      problem: 'truncated',
-      detail: `no chunk is stored, but the seal read ${read}: the recording was removed`,
-    };
-  }
-  return verdict;
 }
 
 function endingOf(session: Session, verdict: RecordingVerdict): RecordingEnding {

@@ -1,4 +1,5 @@
 import { toAsciicast, toText } from './asciicast.ts';
+import type { AuditEvent } from './audit.ts';
 import {
   type ChainHead,
   parseChunks,
@@ -7,6 +8,7 @@ import {
   verifyRecording,
   verifyRecordingPrefix,
 } from './recording-chain.ts';
+import { isLive, type Session } from './session.ts';
 import type { ConnectionRecord } from './sshd-log.ts';
 
 export const RECORDING_FORMATS = ['asciicast', 'text'] as const;
@@ -120,4 +122,39 @@ export function renderRecording(
     body: `${[header(sessionId, origin), ...events].join('\n')}\n`,
     partial,
   };
+}
+
+/**
+ * A session that ended and settled without storing a head (sealed before a long recording could
+ * be read to its end, or after nothing arrived by the deadline) has nothing to hold its
+ * recording's end to: chunks appended or cut since are not detectable. Its chunks may link
+ * perfectly and still not be the recording, so it is never intact; with none stored now where
+ * the seal read some (its audit event says how many), they were removed.
+ */
+export function unsealedVerdict(
+  session: Session,
+  verdict: RecordingVerdict,
+  trail: readonly AuditEvent[] = [],
+): RecordingVerdict {
+  if (!verdict.intact || session.recordingHead || session.recordingSettle) return verdict;
+  if (isLive(session.status)) return verdict;
+  if (verdict.chunks > 0) {
+    return {
+      ...verdict,
+      intact: false,
+      problem: 'unsealed',
+      detail: `the session stored no head for its recording: its ${verdict.chunks} chunks link, but whether any were added or removed at its end cannot be checked`,
+    };
+  }
+  const sealed = trail.findLast((event) => event.type === 'recording-sealed')?.detail;
+  const read = Math.max(Number(sealed?.chunks ?? 0), Number(sealed?.chunksRead ?? 0));
+  if (read > 0) {
+    return {
+      ...verdict,
+      intact: false,
+      problem: 'truncated',
+      detail: `no chunk is stored, but the seal read ${read}: the recording was removed`,
+    };
+  }
+  return verdict;
 }

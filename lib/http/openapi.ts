@@ -187,7 +187,7 @@ export function buildOpenApi(version = '0.1.0') {
           responses: {
             '200': {
               description:
-                'whether the trail is intact; `recording` (recorded sessions) gives the recording verdict: intact, or the first missing, altered, reordered or truncated chunk, or problem and ending `partial` when the recording is too long to read here whole (never intact then: its end was not checked)',
+                'whether the trail is intact; `recording` (recorded sessions) gives the recording verdict: intact, or the first missing, altered, reordered or truncated chunk, or problem and ending `partial` when the recording is too long to read here whole (never intact then: its end was not checked), or `unsealed` when the session ended without storing the head its end is held to',
             },
             ...ofSession,
           },
@@ -210,7 +210,7 @@ export function buildOpenApi(version = '0.1.0') {
           responses: {
             '200': {
               description:
-                "the recorder's terminal recording (recording: full), Session Manager's output (ssm), or the connections and forwards (jump-only). Header drawbridge-recording: intact; the chain problem (malformed, foreign, altered, missing, reordered, truncated); or partial: the recording is too long to read in one request, so the body is only its beginning (checked as far as it goes) and its end was not checked.",
+                "the recorder's terminal recording (recording: full), Session Manager's output (ssm), or the connections and forwards (jump-only). Header drawbridge-recording: intact; the chain problem (malformed, foreign, altered, missing, reordered, truncated, unsealed: the session stored no head to hold its end to); or partial: the recording is too long to read in one request, so the body is only its beginning (checked as far as it goes) and its end was not checked.",
               content: {
                 'application/x-asciicast': { schema: { type: 'string' } },
                 'text/plain': { schema: { type: 'string' } },

@@ -169,6 +169,27 @@ describe("drawbridge audit verify: the recording's verdict", () => {
     expect(run.stdout).not.toContain('BROKEN');
   });
 
+  it('says a recording whose session stored no head is not verifiable, not broken, and exits 7', async () => {
+    const run = await verify({
+      ...trail,
+      intact: false,
+      recording: {
+        intact: false,
+        chunks: 4,
+        complete: true,
+        headStored: false,
+        ending: 'unknown',
+        problem: 'unsealed',
+        detail: 'the session stored no head for its recording',
+      },
+    });
+    expect(run.code).toBe(AUDIT_BROKEN_EXIT);
+    expect(run.stdout).toContain(
+      `${id}: recording NOT VERIFIABLE: the session stored no head for its recording\n`,
+    );
+    expect(run.stdout).not.toContain('BROKEN');
+  });
+
   it('says intact for both, and exits 0', async () => {
     const run = await verify({
       ...trail,

@@ -12,7 +12,7 @@ import {
   type RecordingChunk,
   sealChunk,
 } from '../../lib/domain/recording-chain.ts';
-import type { Session } from '../../lib/domain/session.ts';
+import { type Session, SessionStatus } from '../../lib/domain/session.ts';
 import type { ConnectionRecord } from '../../lib/domain/sshd-log.ts';
 import type { HttpEvent } from '../../lib/http/http-handler.ts';
 import type {
@@ -464,6 +464,17 @@ describe('GET /sessions/{id}/recording', () => {
     const result = await getRecording(as('alice', '[dba]', ended.id), lambdaContext);
     expect(result.headers?.['drawbridge-recording']).toBe('truncated');
     expect(result.body).toContain('up 3 days');
+  });
+
+  it('does not call a recording intact whose session settled without a head, as verify does not', async () => {
+    // an ended session that stored no head and is not settling (sealed headless before, or
+    // from before heads were stored): its chunks link, but nothing holds its end
+    const session = await readySession({ status: SessionStatus.ENDED, endedAt: Date.now() });
+    recordings.lines.set(session.id, recordingOf(session.id));
+    const result = await getRecording(as('alice', '[dba]', session.id), lambdaContext);
+    expect(result.statusCode).toBe(200);
+    expect(result.headers?.['drawbridge-recording']).toBe('unsealed');
+    expect((await verify(session.id)).body.recording).toMatchObject({ problem: 'unsealed' });
   });
 
   it("plays a jump-only session's connections and forwards as its recording", async () => {
