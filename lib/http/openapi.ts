@@ -313,6 +313,40 @@ export function buildOpenApi(version = '0.1.0') {
           },
         },
       },
+      '/.well-known/drawbridge': {
+        get: {
+          summary:
+            'Where to sign in: the identity provider and the public client ids of the CLI and the console (no token needed; nothing secret)',
+          security: [],
+          responses: {
+            '200': {
+              description: 'the sign-in settings',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    additionalProperties: false,
+                    required: ['issuer', 'clientId', 'scopes'],
+                    properties: {
+                      issuer: { type: 'string', format: 'uri' },
+                      clientId: { type: 'string', description: "the CLI's public client" },
+                      consoleClientId: {
+                        type: 'string',
+                        description: "the console's public client, when the stage has one",
+                      },
+                      audience: { type: 'string' },
+                      scopes: { type: 'array', items: { type: 'string' } },
+                    },
+                  },
+                },
+              },
+            },
+            '404': error(
+              'this stage publishes no sign-in settings (pass --issuer and --client-id)',
+            ),
+          },
+        },
+      },
       '/usage': {
         get: {
           summary: 'Usage and cost report (admins and FinOps)',

@@ -24,11 +24,14 @@ describe('the OpenAPI document', () => {
       authorized: authorized !== undefined,
     }));
     // The API is every route behind the JWT authorizer; the only public routes are the
-    // console's static page and assets, which are not part of the JSON API.
+    // console's static page and assets, which are not part of the JSON API, and where to sign
+    // in, which is (documented with no security requirement).
     expect(all.filter((r) => !r.authorized).map((r) => r.route)).toEqual([
       'get /',
       'get /assets/{file}',
+      'get /.well-known/drawbridge',
     ]);
+    expect(paths['/.well-known/drawbridge']?.get).toMatchObject({ security: [] });
     const deployed = all.filter((r) => r.authorized).map((r) => r.route);
     const local = ROUTES.map((route) => `${route.method.toLowerCase()} ${route.path}`);
     expect(deployed.length).toBeGreaterThan(5);
