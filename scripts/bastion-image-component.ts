@@ -21,7 +21,7 @@ export const BASTION_PACKAGES = ['amazon-cloudwatch-agent', 'rsyslog', 'nftables
 /** The same recorder local mode runs (bastion/drawbridge-record): one recorder for both. */
 export const RECORDER_SOURCE = new URL('../bastion/drawbridge-record', import.meta.url);
 /** What the recorder needs of Python 3.9+: the standard library only, checked at bake time. */
-export const RECORDER_CHECK = `/usr/bin/python3 -I -c 'import codecs, fcntl, grp, hashlib, json, pty, pwd, select, termios, threading, tty'`;
+export const RECORDER_CHECK = `/usr/bin/python3 -I -c 'import codecs, ctypes, fcntl, grp, hashlib, json, pty, pwd, select, termios, threading, tty'`;
 
 export function bastionImageComponent(): string {
   const sshdDefaults = [

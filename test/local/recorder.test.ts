@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -108,6 +109,27 @@ async function throughForward(port: number): Promise<string> {
     if (result !== undefined) return result;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** The `sleep 987N` processes the detachment test leaves, by their command line. */
+function sleepers(): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        const [command, duration, ...rest] = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split(
+          String.fromCharCode(0),
+        );
+        return command === 'sleep' && /^987[123]$/.test(duration ?? '') && rest.join('') === '';
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 const store = () => new FileRecordingStore(dataDir);
@@ -229,6 +251,25 @@ describe('the recorder behind a real sshd and a real ssh -tt', () => {
     expect(await throughForward(localPort)).toBe('');
     await forward.close();
     expect(target.openConnections()).toBe(0);
+  });
+
+  it('ends with its shell, and nothing the connection started outlives it, detached (setsid, nohup) or not', async () => {
+    const { session, connection } = await launch();
+    const shell = terminal(connection);
+    // unique durations name the processes; each is left running, detached in its own way
+    shell.send(
+      'nohup sleep 9871 >/dev/null 2>&1 & setsid sleep 9872 & sleep 9873 & echo "left-$((2*3))"\r',
+    );
+    await shell.waitFor(/left-6/);
+    await until(() => sleepers().length === 3);
+    // the jobs still hold the shell's terminal: the connection ends with the shell all the same
+    shell.send('exit\r');
+    await shell.exited;
+    // the recorder ends them before it exits, and ssh ends after the recorder
+    const left = sleepers();
+    for (const pid of left) process.kill(pid, 'SIGKILL');
+    expect(left).toEqual([]);
+    expect((await chunksOf(session.id)).at(-1)).toMatchObject({ kind: 'end', reason: 'exit' });
   });
 
   it('killing the recorder closes the connection', async () => {
