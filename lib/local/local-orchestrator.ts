@@ -18,6 +18,8 @@ import type { Policy } from '../domain/policy.ts';
 import { parsePolicy } from '../domain/policy-yaml.ts';
 import { READINESS_MARKER } from '../domain/readiness.ts';
 import { isLive, SessionStatus } from '../domain/session.ts';
+import type { SignInSettings } from '../domain/sign-in-settings.ts';
+import { SIGN_IN_PATH } from '../http/console-assets.ts';
 
 import { type Clock, systemClock } from '../ports/clock.ts';
 
@@ -246,17 +248,17 @@ export async function startLocalOrchestrator(options: LocalOptions): Promise<Loc
     },
     serveUnauthenticated: (request, response) => {
       const path = (request.url ?? '/').split('?')[0] ?? '/';
-      if (path === '/.well-known/drawbridge' && request.method === 'GET' && oidc) {
+      if (path === SIGN_IN_PATH && request.method === 'GET' && oidc) {
         response.writeHead(200, { 'content-type': 'application/json' });
-        response.end(
-          JSON.stringify({
-            issuer: oidc.issuer,
-            clientId: oidc.clientId,
-            consoleClientId: oidc.consoleClientId,
-            audience: oidc.audience,
-            scopes: oidc.scopes,
-          }),
-        );
+        // the document a deployed stage publishes (functions/console.ts), for the local provider
+        const settings: SignInSettings = {
+          issuer: oidc.issuer,
+          clientId: oidc.clientId,
+          consoleClientId: oidc.consoleClientId,
+          audience: oidc.audience,
+          scopes: oidc.scopes,
+        };
+        response.end(JSON.stringify(settings));
         return true;
       }
       if (path !== OIDC_PREFIX && !path.startsWith(`${OIDC_PREFIX}/`)) return false;

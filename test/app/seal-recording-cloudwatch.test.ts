@@ -8,10 +8,11 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { RECORDING_READ_CAP_MS, sealRecording } from '../../lib/app/seal-recording.ts';
 import { checkRecording } from '../../lib/app/verify-audit.ts';
 import { CloudWatchRecordingReader } from '../../lib/aws/cloudwatch-recording-reader.ts';
-import { canonical, GENESIS_HASH } from '../../lib/domain/audit.ts';
-import { type RecordingChunk, sealChunk } from '../../lib/domain/recording-chain.ts';
+import { canonical } from '../../lib/domain/audit.ts';
+import type { RecordingChunk } from '../../lib/domain/recording-chain.ts';
 import type { Session } from '../../lib/domain/session.ts';
 import { type TestWorld, testWorld } from '../support/fakes.ts';
+import { linkChunks } from '../support/recording-chunks.ts';
 import { makeSession } from '../support/sessions.ts';
 
 /**
@@ -58,22 +59,14 @@ beforeEach(() => {
  * chunks to a millisecond (the agent stamps a batch of lines with one time).
  */
 function recording(sid: string, data: number): RecordingChunk[] {
-  const out: RecordingChunk[] = [];
-  const add = (body: Record<string, unknown>) =>
-    out.push(
-      sealChunk({
-        v: 1,
-        sid,
-        seq: out.length + 1,
-        prev: out.at(-1)?.hash ?? GENESIS_HASH,
-        conn: 'c1',
-        ...body,
-      } as Omit<RecordingChunk, 'hash'>) as RecordingChunk,
-    );
-  add({ kind: 'start', at: 1, width: 80, height: 24, user: 'db-x', input: false });
-  for (let i = 0; i < data; i += 1) add({ kind: 'data', events: [[2 + i, 'o', `line ${i}`]] });
-  add({ kind: 'end', at: 3 + data, reason: 'exit' });
-  return out;
+  return linkChunks(sid, [
+    { kind: 'start', at: 1, width: 80, height: 24, user: 'db-x', input: false },
+    ...Array.from({ length: data }, (_, i) => ({
+      kind: 'data',
+      events: [[2 + i, 'o', `line ${i}`]],
+    })),
+    { kind: 'end', at: 3 + data, reason: 'exit' },
+  ]);
 }
 
 function ship(chunks: readonly RecordingChunk[], perMs = 1): void {

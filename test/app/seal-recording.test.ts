@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { sealRecording } from '../../lib/app/seal-recording.ts';
-import { canonical, GENESIS_HASH } from '../../lib/domain/audit.ts';
-import { parseChunks, type RecordingChunk, sealChunk } from '../../lib/domain/recording-chain.ts';
+import { canonical } from '../../lib/domain/audit.ts';
+import { parseChunks } from '../../lib/domain/recording-chain.ts';
 import type { Session } from '../../lib/domain/session.ts';
 import type {
   RecordingReader,
@@ -9,6 +9,7 @@ import type {
   StoredRecording,
 } from '../../lib/ports/recording-reader.ts';
 import { type TestWorld, testWorld } from '../support/fakes.ts';
+import { linkChunks } from '../support/recording-chunks.ts';
 import { makeSession } from '../support/sessions.ts';
 
 const SECOND = 1_000;
@@ -36,26 +37,14 @@ class ShippedRecordings implements RecordingReader {
 }
 
 function chunks(sid: string, kinds: readonly ('start' | 'data' | 'end')[]): string[] {
-  const out: RecordingChunk[] = [];
-  for (const kind of kinds) {
-    const body =
-      kind === 'start'
-        ? { kind, at: 1, width: 80, height: 24, user: 'db-x', input: false }
-        : kind === 'data'
-          ? { kind, events: [[2, 'o', 'x']] }
-          : { kind, at: 3, reason: 'signal' };
-    out.push(
-      sealChunk({
-        v: 1,
-        sid,
-        seq: out.length + 1,
-        prev: out.at(-1)?.hash ?? GENESIS_HASH,
-        conn: 'c1',
-        ...body,
-      } as Omit<RecordingChunk, 'hash'>) as RecordingChunk,
-    );
-  }
-  return out.map((chunk) => canonical(chunk));
+  const bodies = kinds.map((kind) =>
+    kind === 'start'
+      ? { kind, at: 1, width: 80, height: 24, user: 'db-x', input: false }
+      : kind === 'data'
+        ? { kind, events: [[2, 'o', 'x']] }
+        : { kind, at: 3, reason: 'signal' },
+  );
+  return linkChunks(sid, bodies).map((chunk) => canonical(chunk));
 }
 
 let world: TestWorld;

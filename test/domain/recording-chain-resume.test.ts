@@ -1,37 +1,25 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonical, GENESIS_HASH } from '../../lib/domain/audit.ts';
+import { canonical } from '../../lib/domain/audit.ts';
 import {
   advanceChain,
   type ChainCheckpoint,
-  type RecordingChunk,
   type StoredLine,
-  sealChunk,
 } from '../../lib/domain/recording-chain.ts';
+import { linkChunks } from '../support/recording-chunks.ts';
 
 const SID = 's-0123456789abcdefghjk';
 
 function chain(kinds: readonly ('start' | 'data' | 'end')[], conns: readonly string[]): string[] {
-  const out: RecordingChunk[] = [];
-  kinds.forEach((kind, i) => {
-    const body =
-      kind === 'start'
-        ? { kind, at: 1, width: 80, height: 24, user: 'db-x', input: false }
-        : kind === 'data'
-          ? { kind, events: [[2, 'o', 'x']] }
-          : { kind, at: 3, reason: 'exit' };
-    out.push(
-      sealChunk({
-        v: 1,
-        sid: SID,
-        seq: out.length + 1,
-        prev: out.at(-1)?.hash ?? GENESIS_HASH,
-        conn: conns[i % conns.length] ?? 'c1',
-        ...body,
-      } as Omit<RecordingChunk, 'hash'>) as RecordingChunk,
-    );
-  });
-  return out.map((chunk) => canonical(chunk));
+  const bodies = kinds.map((kind, i) => ({
+    conn: conns[i % conns.length] ?? 'c1',
+    ...(kind === 'start'
+      ? { kind, at: 1, width: 80, height: 24, user: 'db-x', input: false }
+      : kind === 'data'
+        ? { kind, events: [[2, 'o', 'x']] }
+        : { kind, at: 3, reason: 'exit' }),
+  }));
+  return linkChunks(SID, bodies).map((chunk) => canonical(chunk));
 }
 
 /** Reads `filed` step by step as the seal does: each from the last time read, at most `step` lines. */

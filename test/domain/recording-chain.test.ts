@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toAsciicast, toText } from '../../lib/domain/asciicast.ts';
-import { canonical, GENESIS_HASH } from '../../lib/domain/audit.ts';
+import { canonical } from '../../lib/domain/audit.ts';
 import {
   type ChainHead,
   parseChunks,
@@ -12,30 +12,17 @@ import {
   verifyRecording,
 } from '../../lib/domain/recording-chain.ts';
 import { newSessionId } from '../../lib/domain/session.ts';
+import { linkChunks } from '../support/recording-chunks.ts';
 
 const SID = 's-chaintest';
 
 /** A chain as the recorder writes it: start, data chunks with the given outputs, end. */
 function chain(outputs: readonly string[]): { chunks: RecordingChunk[]; head: ChainHead } {
-  const chunks: RecordingChunk[] = [];
-  let prev = GENESIS_HASH;
-  const push = (body: Record<string, unknown>): void => {
-    const sealed = sealChunk({
-      v: 1,
-      sid: SID,
-      seq: chunks.length + 1,
-      prev,
-      conn: 'c1',
-      ...body,
-    } as Omit<RecordingChunk, 'hash'>) as RecordingChunk;
-    chunks.push(sealed);
-    prev = sealed.hash;
-  };
-  push({ kind: 'start', at: 1000, width: 80, height: 24, user: 'alice', input: false });
-  outputs.forEach((text, index) => {
-    push({ kind: 'data', events: [[2000 + index * 1000, 'o', text]] });
-  });
-  push({ kind: 'end', at: 9_000_000, reason: 'exit' });
+  const chunks = linkChunks(SID, [
+    { kind: 'start', at: 1000, width: 80, height: 24, user: 'alice', input: false },
+    ...outputs.map((text, index) => ({ kind: 'data', events: [[2000 + index * 1000, 'o', text]] })),
+    { kind: 'end', at: 9_000_000, reason: 'exit' },
+  ]);
   const last = chunks.at(-1) as RecordingChunk;
   return { chunks, head: { seq: last.seq, hash: last.hash } };
 }
@@ -160,27 +147,16 @@ describe('verifyRecording', () => {
 
 /** Chunks of several connections in one chain, in the order given: [conn, kind] per chunk. */
 function interleaved(steps: readonly [conn: string, kind: 'start' | 'data' | 'end'][]): string[] {
-  const chunks: RecordingChunk[] = [];
-  for (const [conn, kind] of steps) {
-    const body =
-      kind === 'start'
-        ? { kind, at: 1000, width: 80, height: 24, user: 'alice', input: false }
-        : kind === 'data'
-          ? { kind, events: [[2000, 'o', `${conn} output\r\n`]] }
-          : { kind, at: 3000, reason: 'hangup' };
-    chunks.push(
-      sealChunk({
-        v: 1,
-        sid: SID,
-        seq: chunks.length + 1,
-        prev: chunks.at(-1)?.hash ?? GENESIS_HASH,
-        conn,
-        ...body,
-      } as Omit<RecordingChunk, 'hash'>) as RecordingChunk,
-    );
-  }
+  const bodies = steps.map(([conn, kind]) => ({
+    conn,
+    ...(kind === 'start'
+      ? { kind, at: 1000, width: 80, height: 24, user: 'alice', input: false }
+      : kind === 'data'
+        ? { kind, events: [[2000, 'o', `${conn} output\r\n`]] }
+        : { kind, at: 3000, reason: 'hangup' }),
+  }));
   // As the recorder writes them: canonical JSON, one line each.
-  return chunks.map((chunk) => canonical(chunk));
+  return linkChunks(SID, bodies).map((chunk) => canonical(chunk));
 }
 
 describe('settleRecording: where a recording stands once its bastion is gone', () => {

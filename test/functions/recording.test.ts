@@ -4,14 +4,8 @@ import { createVerifyAuditHandler } from '../../functions/verify-audit.ts';
 import { endSession } from '../../lib/app/end-session.ts';
 import { reap } from '../../lib/app/reap.ts';
 import { RECORDING_LATE_ARRIVAL_MS } from '../../lib/aws/cloudwatch-recording-reader.ts';
-import { GENESIS_HASH } from '../../lib/domain/audit.ts';
 import { parsePolicy } from '../../lib/domain/policy-yaml.ts';
-import {
-  parseChunks,
-  RECORDING_SEAL_DEADLINE_MS,
-  type RecordingChunk,
-  sealChunk,
-} from '../../lib/domain/recording-chain.ts';
+import { parseChunks, RECORDING_SEAL_DEADLINE_MS } from '../../lib/domain/recording-chain.ts';
 import { type Session, SessionStatus } from '../../lib/domain/session.ts';
 import type { ConnectionRecord } from '../../lib/domain/sshd-log.ts';
 import type { HttpEvent } from '../../lib/http/http-handler.ts';
@@ -23,6 +17,7 @@ import type {
 import type { SessionLog } from '../../lib/ports/session-log.ts';
 import { httpEvent, lambdaContext } from '../support/events.ts';
 import { TEST_POLICY_YAML, type TestWorld, testWorld } from '../support/fakes.ts';
+import { linkChunks } from '../support/recording-chunks.ts';
 import { BASE_TIME, makeSession } from '../support/sessions.ts';
 
 const POLICY = parsePolicy(
@@ -80,22 +75,13 @@ class MemorySessionLog implements SessionLog {
 
 /** A recording as the recorder writes it: start, three outputs, end. */
 function recordingOf(sessionId: string): string[] {
-  const chunks: RecordingChunk[] = [];
-  const base = { v: 1 as const, sid: sessionId, conn: 'c1' };
-  const add = (body: Record<string, unknown>) => {
-    const prev = chunks.at(-1)?.hash ?? GENESIS_HASH;
-    const sealed = sealChunk({ ...base, seq: chunks.length + 1, prev, ...body } as Omit<
-      RecordingChunk,
-      'hash'
-    >);
-    chunks.push(sealed as RecordingChunk);
-  };
-  add({ kind: 'start', at: BASE_TIME, width: 100, height: 30, user: 'db-x', input: false });
-  add({ kind: 'data', events: [[BASE_TIME + 1000, 'o', '$ uptime\r\n']] });
-  add({ kind: 'data', events: [[BASE_TIME + 2000, 'o', 'up 3 days\r\n']] });
-  add({ kind: 'data', events: [[BASE_TIME + 3000, 'o', '$ exit\r\n']] });
-  add({ kind: 'end', at: BASE_TIME + 4000, reason: 'exit' });
-  return chunks.map((chunk) => JSON.stringify(chunk));
+  return linkChunks(sessionId, [
+    { kind: 'start', at: BASE_TIME, width: 100, height: 30, user: 'db-x', input: false },
+    { kind: 'data', events: [[BASE_TIME + 1000, 'o', '$ uptime\r\n']] },
+    { kind: 'data', events: [[BASE_TIME + 2000, 'o', 'up 3 days\r\n']] },
+    { kind: 'data', events: [[BASE_TIME + 3000, 'o', '$ exit\r\n']] },
+    { kind: 'end', at: BASE_TIME + 4000, reason: 'exit' },
+  ]).map((chunk) => JSON.stringify(chunk));
 }
 
 let world: TestWorld;
